@@ -1,0 +1,21 @@
+//! The evgrid domain model: operators, stations, equipment ("piles"), connectors, tariffs,
+//! regions, coordinates and units.
+//!
+//! Only plain data and the rules that belong to it live here; no protocol, SQL or HTTP.
+//! The vocabulary follows T/CEC 102 (the enums keep their wire values so that nothing an operator
+//! sends is lost), but the names are evgrid's own.
+
+pub mod coords;
+pub mod ids;
+pub mod station;
+pub mod region;
+pub mod units;
+
+pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
+pub use ids::{IdError, OperatorId, StationKey};
+pub use region::{County, Township};
+pub use station::{
+    Category, Connector, ConnectorStatus, ConnectorType, CurrentKind, Equipment, EquipmentType,
+    Operator, Station, StationType, Tariff, TariffError, TariffPeriod,
+};
+pub use units::{Power, PricePerKwh};

@@ -1,0 +1,389 @@
+//! Operators, stations, equipment (piles), connectors and their time-of-use tariffs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{LatLng, OperatorId, Power, PricePerKwh};
+
+/// The city's three-way split of charging infrastructure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Open to every driver (T/CEC StationType 1).
+    Public,
+    /// Reserved for a fleet: bus, sanitation, logistics, taxi (100-103), and "other" (255).
+    Dedicated,
+    /// A private owner's pile at home (50).
+    Private,
+}
+
+impl Category {
+    /// All categories, in reporting order.
+    pub const ALL: [Category; 3] = [Category::Public, Category::Dedicated, Category::Private];
+
+    /// The lowercase name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Public => "public",
+            Category::Dedicated => "dedicated",
+            Category::Private => "private",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "public" => Ok(Category::Public),
+            "dedicated" => Ok(Category::Dedicated),
+            "private" => Ok(Category::Private),
+            _ => Err(format!("unknown category {s:?}; expected public, dedicated or private")),
+        }
+    }
+}
+
+/// T/CEC `StationType` (§7.1), kept as its wire value so unknown values survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StationType(pub i32);
+
+impl StationType {
+    pub const PUBLIC: Self = Self(1);
+    pub const PERSONAL: Self = Self(50);
+    pub const BUS: Self = Self(100);
+    pub const SANITATION: Self = Self(101);
+    pub const LOGISTICS: Self = Self(102);
+    pub const TAXI: Self = Self(103);
+    pub const OTHER: Self = Self(255);
+
+    /// Whether the standard defines this value.
+    pub fn is_known(self) -> bool {
+        matches!(self.0, 1 | 50 | 100..=103 | 255)
+    }
+
+    /// The city's category. "Other" (255) and unknown values count as dedicated: they are not
+    /// private piles, and nothing says a driver may use them, so they do not count as public.
+    pub fn category(self) -> Category {
+        match self.0 {
+            1 => Category::Public,
+            50 => Category::Private,
+            _ => Category::Dedicated,
+        }
+    }
+
+    /// A short English label.
+    pub fn label(self) -> &'static str {
+        match self.0 {
+            1 => "public",
+            50 => "personal",
+            100 => "bus",
+            101 => "sanitation",
+            102 => "logistics",
+            103 => "taxi",
+            255 => "other",
+            _ => "unknown",
+        }
+    }
+}
+
+/// T/CEC `EquipmentType` (§7.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EquipmentType(pub i32);
+
+impl EquipmentType {
+    pub const DC: Self = Self(1);
+    pub const AC: Self = Self(2);
+    pub const AC_DC: Self = Self(3);
+    pub const WIRELESS: Self = Self(4);
+    pub const OTHER: Self = Self(5);
+
+    /// A short English label.
+    pub fn label(self) -> &'static str {
+        match self.0 {
+            1 => "dc",
+            2 => "ac",
+            3 => "ac_dc",
+            4 => "wireless",
+            5 => "other",
+            _ => "unknown",
+        }
+    }
+}
+
+/// T/CEC `ConnectorType` (§7.5), kept raw; unknown values read as "other".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConnectorType(pub i32);
+
+impl ConnectorType {
+    pub const HOUSEHOLD_SOCKET: Self = Self(1);
+    pub const AC_SOCKET: Self = Self(2);
+    pub const AC_PLUG: Self = Self(3);
+    pub const DC_PLUG: Self = Self(4);
+    pub const WIRELESS: Self = Self(5);
+    pub const OTHER: Self = Self(6);
+
+    /// The API name of the type.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            1 => "household_socket",
+            2 => "ac_socket",
+            3 => "ac_plug",
+            4 => "dc_plug",
+            5 => "wireless",
+            _ => "other",
+        }
+    }
+
+    /// Parses the API name back.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "household_socket" => Self::HOUSEHOLD_SOCKET,
+            "ac_socket" => Self::AC_SOCKET,
+            "ac_plug" => Self::AC_PLUG,
+            "dc_plug" => Self::DC_PLUG,
+            "wireless" => Self::WIRELESS,
+            "other" => Self::OTHER,
+            _ => return None,
+        })
+    }
+
+    /// All API names, for error messages and documentation.
+    pub const NAMES: [&'static str; 6] =
+        ["household_socket", "ac_socket", "ac_plug", "dc_plug", "wireless", "other"];
+
+    /// Direct or alternating current: only the DC plug (type 4) is DC.
+    pub fn current(self) -> CurrentKind {
+        if self == Self::DC_PLUG {
+            CurrentKind::Dc
+        } else {
+            CurrentKind::Ac
+        }
+    }
+}
+
+/// Direct or alternating current, the first filter a driver sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CurrentKind {
+    Dc,
+    Ac,
+}
+
+impl CurrentKind {
+    /// `"dc"` or `"ac"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CurrentKind::Dc => "dc",
+            CurrentKind::Ac => "ac",
+        }
+    }
+}
+
+impl FromStr for CurrentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dc" => Ok(CurrentKind::Dc),
+            "ac" => Ok(CurrentKind::Ac),
+            _ => Err(format!("unknown current {s:?}; expected dc or ac")),
+        }
+    }
+}
+
+/// One connector status for every protocol (T/CEC §7.6 and OCPP map onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorStatus {
+    Offline,
+    Available,
+    Occupied,
+    Charging,
+    Reserved,
+    Faulted,
+    Unknown,
+}
+
+/// A charging operator (运营商), known by its organisation code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    pub id: OperatorId,
+    pub name: String,
+}
+
+/// A connector (gun / socket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connector {
+    /// The operator's connector id (`ConnectorID`, unique within the operator).
+    pub id: String,
+    pub name: Option<String>,
+    pub connector_type: ConnectorType,
+    /// GB/T 20234 edition: 1 = 2011, 2 = 2015.
+    pub national_standard: i32,
+    pub power: Power,
+    pub voltage_upper_v: u32,
+    pub voltage_lower_v: u32,
+    pub current_a: u32,
+    pub park_no: Option<String>,
+}
+
+/// A pile (charging equipment); the city counts piles, not connectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Equipment {
+    /// The operator's equipment id (`EquipmentID`, unique within the operator).
+    pub id: String,
+    pub name: Option<String>,
+    pub equipment_type: EquipmentType,
+    pub power: Power,
+    pub manufacturer_name: Option<String>,
+    pub model: Option<String>,
+    pub production_date: Option<String>,
+    pub connectors: Vec<Connector>,
+}
+
+/// One time-of-use period; it runs until the next period's start (or midnight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TariffPeriod {
+    /// Start, seconds after local midnight (Asia/Shanghai).
+    pub start_second: u32,
+    pub electricity: PricePerKwh,
+    pub service: PricePerKwh,
+}
+
+/// Why a tariff was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TariffError {
+    #[error("a tariff needs 1 to 32 periods, got {0}")]
+    PeriodCount(usize),
+    #[error("the first period must start at 00:00:00")]
+    FirstNotMidnight,
+    #[error("period starts must increase strictly and stay within the day")]
+    NotIncreasing,
+    #[error("prices cannot be negative")]
+    Negative,
+}
+
+/// A time-of-use tariff (peak / flat / valley, ...): up to 32 periods as T/CEC `SumPeriod` allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Tariff {
+    pub periods: Vec<TariffPeriod>,
+}
+
+impl Tariff {
+    /// Validates and builds a tariff.
+    pub fn new(periods: Vec<TariffPeriod>) -> Result<Self, TariffError> {
+        if periods.is_empty() || periods.len() > 32 {
+            return Err(TariffError::PeriodCount(periods.len()));
+        }
+        if periods[0].start_second != 0 {
+            return Err(TariffError::FirstNotMidnight);
+        }
+        if periods
+            .windows(2)
+            .any(|w| w[1].start_second <= w[0].start_second)
+            || periods.iter().any(|p| p.start_second >= 86_400)
+        {
+            return Err(TariffError::NotIncreasing);
+        }
+        if periods.iter().any(|p| p.electricity.0 < 0 || p.service.0 < 0) {
+            return Err(TariffError::Negative);
+        }
+        Ok(Self { periods })
+    }
+
+    /// The period in force at `second` after local midnight.
+    pub fn period_at(&self, second: u32) -> Option<&TariffPeriod> {
+        self.periods.iter().rev().find(|p| p.start_second <= second)
+    }
+}
+
+/// A charging station (充电站) as the registry holds it. Coordinates are WGS-84.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Station {
+    pub operator_id: OperatorId,
+    /// The operator's own station id (`StationID`).
+    pub id: String,
+    pub name: String,
+    pub station_type: StationType,
+    /// T/CEC `StationStatus` (0 unknown, 1 building, 5 closed, 6 maintenance, 50 in use).
+    pub status: i32,
+    pub location: LatLng,
+    pub address: String,
+    /// GB/T 2260 division code the operator reported (`AreaCode`).
+    pub area_code: String,
+    pub equipment_owner_id: String,
+    pub country_code: String,
+    pub service_tel: String,
+    pub station_tel: Option<String>,
+    pub park_nums: i32,
+    /// T/CEC `Construction` (site type), raw.
+    pub construction: i32,
+    pub site_guide: Option<String>,
+    pub business_hours: Option<String>,
+    pub electricity_fee_text: Option<String>,
+    pub service_fee_text: Option<String>,
+    pub park_fee: Option<String>,
+    pub payment: Option<String>,
+    pub support_order: bool,
+    pub remark: Option<String>,
+    pub tariff: Option<Tariff>,
+    pub equipment: Vec<Equipment>,
+}
+
+impl Station {
+    /// The city's category for this station.
+    pub fn category(&self) -> Category {
+        self.station_type.category()
+    }
+
+    /// Number of connectors over all piles.
+    pub fn connector_count(&self) -> usize {
+        self.equipment.iter().map(|e| e.connectors.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn station_types_map_to_the_city_categories() {
+        assert_eq!(StationType::PUBLIC.category(), Category::Public);
+        assert_eq!(StationType::PERSONAL.category(), Category::Private);
+        for t in 100..=103 {
+            assert_eq!(StationType(t).category(), Category::Dedicated);
+        }
+        assert_eq!(StationType::OTHER.category(), Category::Dedicated);
+    }
+
+    #[test]
+    fn tariffs_must_cover_the_day_in_order() {
+        let p = |s, e| TariffPeriod {
+            start_second: s,
+            electricity: PricePerKwh::from_fen(e),
+            service: PricePerKwh::from_fen(40),
+        };
+        let t = Tariff::new(vec![p(0, 30), p(8 * 3600, 90), p(22 * 3600, 30)]).unwrap();
+        assert_eq!(t.period_at(9 * 3600).unwrap().electricity, PricePerKwh::from_fen(90));
+        assert_eq!(t.period_at(23 * 3600).unwrap().electricity, PricePerKwh::from_fen(30));
+        assert_eq!(Tariff::new(vec![]), Err(TariffError::PeriodCount(0)));
+        assert_eq!(Tariff::new(vec![p(60, 1)]), Err(TariffError::FirstNotMidnight));
+        assert_eq!(Tariff::new(vec![p(0, 1), p(0, 2)]), Err(TariffError::NotIncreasing));
+    }
+
+    #[test]
+    fn connector_names_round_trip() {
+        for name in ConnectorType::NAMES {
+            assert_eq!(ConnectorType::from_name(name).unwrap().name(), name);
+        }
+        assert_eq!(ConnectorType::DC_PLUG.current(), CurrentKind::Dc);
+        assert_eq!(ConnectorType::AC_PLUG.current(), CurrentKind::Ac);
+    }
+}
