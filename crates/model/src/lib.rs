@@ -10,6 +10,7 @@ pub mod ids;
 pub mod station;
 pub mod region;
 pub mod units;
+pub mod validation;
 
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use ids::{IdError, OperatorId, StationKey};
@@ -19,3 +20,4 @@ pub use station::{
     Operator, Station, StationType, Tariff, TariffError, TariffPeriod,
 };
 pub use units::{Power, PricePerKwh};
+pub use validation::FieldError;
