@@ -1,1 +1,214 @@
-//! placeholder
+//! evgrid's store: the registry's truth on disk. SQLite (embedded, the default) now; PostgreSQL
+//! joins behind the same [`Store`] API without changing its callers.
+//!
+//! This crate is the only one that knows SQL. Writes of a batch happen in one transaction: a
+//! batch is stored whole or not at all, and a caller hears "stored" only after the commit.
+
+mod sqlite;
+
+use std::path::Path;
+
+use evgrid_model::{Category, County, Operator, Station, StationKey, Township};
+
+pub use sqlite::SqliteStore;
+
+/// What went wrong in the store, with what to do next where there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database at {path}: {source}. Check that the data directory exists and is writable (--data-dir)")]
+    Open { path: String, source: sqlx::Error },
+    #[error("database migration failed: {0}. The data directory may hold a newer evgrid's database")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt { table: &'static str, message: String },
+}
+
+/// A station with where the region rules placed it, ready to store.
+#[derive(Debug, Clone)]
+pub struct PlacedStation {
+    pub station: Station,
+    pub county_code: Option<String>,
+    pub township_code: Option<String>,
+    /// `nearest_centre` or `polygon`.
+    pub township_method: Option<&'static str>,
+    pub inside_city: bool,
+}
+
+/// One station as the spatial index needs it.
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub pk: i64,
+    pub key: StationKey,
+    pub name: String,
+    pub category: Category,
+    pub lat: f64,
+    pub lng: f64,
+    /// (connector type, power in W) of every connector.
+    pub connectors: Vec<(i32, u32)>,
+}
+
+/// A station in a list.
+#[derive(Debug, Clone)]
+pub struct StationSummary {
+    pub pk: i64,
+    pub key: StationKey,
+    pub name: String,
+    pub station_type: i32,
+    pub category: Category,
+    pub lat: f64,
+    pub lng: f64,
+    pub county_code: Option<String>,
+    pub township_code: Option<String>,
+    pub inside_city: bool,
+    pub piles: i64,
+    pub connectors: i64,
+}
+
+/// A station with everything stored about it.
+#[derive(Debug, Clone)]
+pub struct StationRecord {
+    pub summary: StationSummary,
+    pub station: Station,
+    pub township_method: Option<String>,
+    pub updated_at: i64,
+}
+
+/// Filters of the station list; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct StationListFilter {
+    pub county_code: Option<String>,
+    pub township_code: Option<String>,
+    pub operator_id: Option<String>,
+    pub category: Option<Category>,
+}
+
+/// Piles, stations and connectors counted by category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CategoryCounts {
+    pub public: i64,
+    pub dedicated: i64,
+    pub private: i64,
+}
+
+impl CategoryCounts {
+    /// All categories together.
+    pub fn total(&self) -> i64 {
+        self.public + self.dedicated + self.private
+    }
+
+    fn add(&mut self, category: Category, n: i64) {
+        match category {
+            Category::Public => self.public += n,
+            Category::Dedicated => self.dedicated += n,
+            Category::Private => self.private += n,
+        }
+    }
+}
+
+/// Counts for one group (the whole city, a county, a township).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub piles: CategoryCounts,
+    pub stations: CategoryCounts,
+    pub connectors: CategoryCounts,
+}
+
+/// Counts per region code; `None` holds stations outside every county.
+#[derive(Debug, Clone, Default)]
+pub struct RegionCounts {
+    pub city: Counts,
+    pub by_county: Vec<(Option<String>, Counts)>,
+    pub by_township: Vec<(Option<String>, Counts)>,
+}
+
+/// The store. One variant per engine; callers never see which.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database in `data_dir` and applies migrations.
+    pub async fn open_sqlite_dir(data_dir: &Path) -> Result<Self, StoreError> {
+        Ok(Store::Sqlite(SqliteStore::open(&data_dir.join("evgrid.sqlite")).await?))
+    }
+
+    /// Writes the reference regions (idempotent).
+    pub async fn put_regions(&self, counties: &[County], townships: &[Township]) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_regions(counties, townships).await,
+        }
+    }
+
+    /// Stores operators and stations in one transaction; a station is replaced whole when its
+    /// (operator, station id) exists. Returns the station keys' row ids in input order.
+    pub async fn upsert_stations(&self, operators: &[Operator], stations: &[PlacedStation]) -> Result<Vec<i64>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.upsert_stations(operators, stations).await,
+        }
+    }
+
+    /// Every station, as the spatial index needs it.
+    pub async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.index_rows().await,
+        }
+    }
+
+    /// A page of stations (ordered by operator and station id) and the total matching.
+    pub async fn list_stations(&self, filter: &StationListFilter, offset: i64, limit: i64) -> Result<(Vec<StationSummary>, i64), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.list_stations(filter, offset, limit).await,
+        }
+    }
+
+    /// Summaries of the stations with these row ids, in no particular order.
+    pub async fn summaries(&self, pks: &[i64]) -> Result<Vec<StationSummary>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.summaries(pks).await,
+        }
+    }
+
+    /// One station with its equipment, connectors and tariff.
+    pub async fn station(&self, key: &StationKey) -> Result<Option<StationRecord>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.station(key).await,
+        }
+    }
+
+    /// All operators.
+    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.operators().await,
+        }
+    }
+
+    /// The reference regions.
+    pub async fn regions(&self) -> Result<(Vec<County>, Vec<Township>), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.regions().await,
+        }
+    }
+
+    /// Counts by category for the city, each county and each township.
+    pub async fn region_counts(&self) -> Result<RegionCounts, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.region_counts().await,
+        }
+    }
+
+    /// A fingerprint of everything stored about stations: row counts and a checksum, so tests
+    /// and operators can prove a rejected import changed nothing.
+    pub async fn fingerprint(&self) -> Result<String, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.fingerprint().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+use evgrid_model::{Category, Connector, ConnectorType, Equipment, EquipmentType, LatLng, Operator, OperatorId, Power, PricePerKwh, Station, StationKey, StationType, Tariff, TariffPeriod};
+
+use super::*;
+
+fn station(id: &str, piles: usize) -> PlacedStation {
+    let op = OperatorId::new("MA01D1QR8").unwrap();
+    PlacedStation {
+        station: Station {
+            operator_id: op,
+            id: id.into(),
+            name: format!("station {id}"),
+            station_type: StationType::PUBLIC,
+            status: 50,
+            location: LatLng::new(25.83, 114.93),
+            address: "addr".into(),
+            area_code: "360702".into(),
+            equipment_owner_id: "MA01D1QR8".into(),
+            country_code: "CN".into(),
+            service_tel: "1".into(),
+            station_tel: None,
+            park_nums: 2,
+            construction: 1,
+            site_guide: None,
+            business_hours: None,
+            electricity_fee_text: None,
+            service_fee_text: None,
+            park_fee: None,
+            payment: None,
+            support_order: false,
+            remark: None,
+            tariff: Some(Tariff::new(vec![TariffPeriod { start_second: 0, electricity: PricePerKwh(6123), service: PricePerKwh::from_fen(40) }]).unwrap()),
+            equipment: (0..piles)
+                .map(|i| Equipment {
+                    id: format!("{id}E{i}"),
+                    name: None,
+                    equipment_type: EquipmentType::DC,
+                    power: Power::from_kw(120),
+                    manufacturer_name: None,
+                    model: None,
+                    production_date: None,
+                    connectors: vec![Connector {
+                        id: format!("{id}E{i}C1"),
+                        name: None,
+                        connector_type: ConnectorType::DC_PLUG,
+                        national_standard: 2,
+                        power: Power::from_kw(60),
+                        voltage_upper_v: 750,
+                        voltage_lower_v: 200,
+                        current_a: 120,
+                        park_no: None,
+                    }],
+                })
+                .collect(),
+        },
+        county_code: None,
+        township_code: None,
+        township_method: None,
+        inside_city: false,
+    }
+}
+
+fn operator() -> Operator {
+    Operator { id: OperatorId::new("MA01D1QR8").unwrap(), name: "Sample".into() }
+}
+
+#[tokio::test]
+async fn stations_round_trip_and_reimport_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let pks = store.upsert_stations(&[operator()], &[station("A", 2), station("B", 1)]).await.unwrap();
+    let key = StationKey::parse("MA01D1QR8:A").unwrap();
+    let rec = store.station(&key).await.unwrap().unwrap();
+    assert_eq!(rec.station, station("A", 2).station);
+    assert_eq!(rec.summary.piles, 2);
+    let again = store.upsert_stations(&[operator()], &[station("A", 2), station("B", 1)]).await.unwrap();
+    assert_eq!(pks, again, "row ids are stable on re-import");
+    let (items, total) = store.list_stations(&StationListFilter::default(), 0, 10).await.unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(items.len(), 2);
+    let counts = store.region_counts().await.unwrap();
+    assert_eq!(counts.city.piles.public, 3);
+    assert_eq!(counts.city.stations.total(), 2);
+    let filtered = StationListFilter { category: Some(Category::Private), ..Default::default() };
+    assert_eq!(store.list_stations(&filtered, 0, 10).await.unwrap().1, 0);
+    // A real name is not overwritten by an import that knows only the id.
+    store.upsert_stations(&[Operator { id: operator().id, name: "MA01D1QR8".into() }], &[]).await.unwrap();
+    assert_eq!(store.operators().await.unwrap()[0].name, "Sample");
+}
+
+#[tokio::test]
+async fn a_conflicting_batch_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    store.upsert_stations(&[operator()], &[station("A", 2)]).await.unwrap();
+    let before = store.fingerprint().await.unwrap();
+    // Station C reuses A's equipment ids: the whole batch must fail, C included.
+    let mut c = station("C", 1);
+    c.station.equipment[0].id = "AE0".into();
+    let err = store.upsert_stations(&[operator()], &[station("B", 1), c]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(store.fingerprint().await.unwrap(), before);
+    assert!(store.station(&StationKey::parse("MA01D1QR8:B").unwrap()).await.unwrap().is_none());
+}
