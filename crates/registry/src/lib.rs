@@ -1,1 +1,257 @@
-//! placeholder
+//! The station registry: the one place where stations enter evgrid and are looked up.
+//!
+//! It ties the store (the truth), the region rules (county and township of every station) and
+//! the in-memory spatial index (kept current on every change) together, and it reads the import
+//! formats (T/CEC StationInfos JSON, evgrid's CSV, GeoJSON). Servers and the CLI use it; it knows
+//! no HTTP.
+
+pub mod import;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use evgrid_geo::{ConnectorProfile, EntryAttrs, Filter, ReferenceData, RegionMap, SpatialIndex};
+use evgrid_model::{Category, ConnectorType, CurrentKind, LatLng, OperatorId, Power, StationKey};
+use evgrid_store::{IndexRow, PlacedStation, Store, StoreError};
+
+pub use import::{ImportEvent, ImportReport, Rejection};
+
+/// Registry failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A station as the index and the search answers know it.
+#[derive(Debug, Clone)]
+pub struct IndexedStation {
+    pub key: StationKey,
+    pub name: String,
+    pub category: Category,
+    pub location: LatLng,
+}
+
+#[derive(Debug, Default)]
+struct IndexState {
+    index: SpatialIndex<i64>,
+    stations: HashMap<i64, IndexedStation>,
+    operators: HashMap<OperatorId, u32>,
+}
+
+impl IndexState {
+    fn operator_number(&mut self, id: &OperatorId) -> u32 {
+        let next = u32::try_from(self.operators.len()).unwrap_or(u32::MAX);
+        *self.operators.entry(id.clone()).or_insert(next)
+    }
+
+    /// Turns a stored row into an index entry and the answer data kept beside it.
+    fn entry(&mut self, row: IndexRow) -> (i64, LatLng, EntryAttrs, IndexedStation) {
+        let operator = self.operator_number(&row.key.operator_id);
+        let mut connectors: Vec<ConnectorProfile> = row
+            .connectors
+            .iter()
+            .map(|(t, w)| ConnectorProfile {
+                connector_type: ConnectorType(*t),
+                power: Power(*w),
+            })
+            .collect();
+        connectors.sort_by_key(|c| (c.connector_type.0, c.power));
+        connectors.dedup();
+        let location = LatLng::new(row.lat, row.lng);
+        let attrs = EntryAttrs {
+            category: row.category,
+            operator,
+            connectors,
+        };
+        let station = IndexedStation {
+            key: row.key,
+            name: row.name,
+            category: row.category,
+            location,
+        };
+        (row.pk, location, attrs, station)
+    }
+
+    /// Adds or replaces one station; the index answers with it at once.
+    fn put(&mut self, row: IndexRow) {
+        let (pk, location, attrs, station) = self.entry(row);
+        self.index.upsert(pk, location, attrs);
+        self.stations.insert(pk, station);
+    }
+}
+
+/// What a search asks for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub categories: Option<Vec<Category>>,
+    pub operator_id: Option<OperatorId>,
+    pub min_power: Option<Power>,
+    pub connector_type: Option<ConnectorType>,
+    pub current: Option<CurrentKind>,
+}
+
+/// One search result.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub pk: i64,
+    pub station: IndexedStation,
+    pub distance_m: f64,
+}
+
+/// The registry.
+#[derive(Debug)]
+pub struct Registry {
+    store: Store,
+    reference: Arc<ReferenceData>,
+    regions: RegionMap,
+    state: RwLock<IndexState>,
+}
+
+impl Registry {
+    /// Opens the registry over a store: writes the reference regions and builds the index from
+    /// every stored station.
+    pub async fn open(store: Store, reference: Arc<ReferenceData>) -> Result<Self, RegistryError> {
+        store.put_regions(&reference.counties, &reference.townships).await?;
+        let regions = RegionMap::new(&reference);
+        let registry = Self {
+            store,
+            reference,
+            regions,
+            state: RwLock::new(IndexState::default()),
+        };
+        registry.reload_index().await?;
+        Ok(registry)
+    }
+
+    /// Opens the SQLite registry in a data directory.
+    pub async fn open_dir(data_dir: &Path, reference: Arc<ReferenceData>) -> Result<Self, RegistryError> {
+        Self::open(Store::open_sqlite_dir(data_dir).await?, reference).await
+    }
+
+    /// Rebuilds the index from the store.
+    pub async fn reload_index(&self) -> Result<(), RegistryError> {
+        let rows = self.store.index_rows().await?;
+        let mut state = IndexState::default();
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (pk, location, attrs, station) = state.entry(row);
+            entries.push((pk, location, attrs));
+            state.stations.insert(pk, station);
+        }
+        state.index = SpatialIndex::build(entries);
+        *self.write_state() = state;
+        Ok(())
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, IndexState> {
+        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, IndexState> {
+        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The store, for the queries that go to it directly (lists, details, statistics).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The reference geography.
+    pub fn reference(&self) -> &ReferenceData {
+        &self.reference
+    }
+
+    /// The region rules.
+    pub fn regions(&self) -> &RegionMap {
+        &self.regions
+    }
+
+    /// Number of stations in the index.
+    pub fn station_count(&self) -> usize {
+        self.read_state().index.len()
+    }
+
+    /// Whether an operator has stations in the index.
+    pub fn knows_operator(&self, id: &OperatorId) -> bool {
+        self.read_state().operators.contains_key(id)
+    }
+
+    /// Stores stations (one transaction) and then updates the index.
+    pub async fn store_stations(&self, operators: &[evgrid_model::Operator], stations: Vec<evgrid_model::Station>) -> Result<Vec<i64>, RegistryError> {
+        let placed: Vec<PlacedStation> = stations.into_iter().map(|s| self.place(s)).collect();
+        let pks = self.store.upsert_stations(operators, &placed).await?;
+        let mut state = self.write_state();
+        for (p, pk) in placed.into_iter().zip(&pks) {
+            let s = p.station;
+            let connectors = s
+                .equipment
+                .iter()
+                .flat_map(|e| e.connectors.iter().map(|c| (c.connector_type.0, c.power.0)))
+                .collect();
+            state.put(IndexRow {
+                pk: *pk,
+                key: StationKey {
+                    operator_id: s.operator_id.clone(),
+                    station_id: s.id.clone(),
+                },
+                name: s.name.clone(),
+                category: s.category(),
+                lat: s.location.lat,
+                lng: s.location.lng,
+                connectors,
+            });
+        }
+        Ok(pks)
+    }
+
+    /// Where a station lies: county by boundary, township by nearest centre in the county.
+    pub fn place(&self, station: evgrid_model::Station) -> PlacedStation {
+        let placement = self.regions.locate(station.location);
+        PlacedStation {
+            county_code: placement.county_code,
+            township_code: placement.township_code,
+            township_method: placement.township_method.map(|m| match m {
+                evgrid_geo::TownshipMethod::Polygon => "polygon",
+                evgrid_geo::TownshipMethod::NearestCentre => "nearest_centre",
+            }),
+            inside_city: placement.inside_city,
+            station,
+        }
+    }
+
+    /// The `k` nearest stations matching the filter, within `radius_m` if given.
+    pub fn nearest(&self, center: LatLng, k: usize, radius_m: Option<f64>, filter: &SearchFilter) -> Vec<SearchHit> {
+        let state = self.read_state();
+        let operator = match &filter.operator_id {
+            Some(id) => match state.operators.get(id) {
+                Some(n) => Some(*n),
+                None => return Vec::new(),
+            },
+            None => None,
+        };
+        let index_filter = Filter {
+            categories: filter.categories.clone(),
+            operator,
+            min_power: filter.min_power,
+            connector_type: filter.connector_type,
+            current: filter.current,
+        };
+        state
+            .index
+            .nearest(center, k, radius_m, &index_filter)
+            .into_iter()
+            .filter_map(|h| {
+                state.stations.get(&h.key).map(|s| SearchHit {
+                    pk: h.key,
+                    station: s.clone(),
+                    distance_m: h.distance_m,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
