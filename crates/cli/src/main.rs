@@ -1,1 +1,239 @@
-fn main() {}
+//! `evgrid`: the platform's one binary. Serve the API and map, run the demo, synthesize the
+//! reference network, import operators' files, benchmark.
+
+mod bench;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use evgrid_geo::ReferenceData;
+use evgrid_model::CoordSystem;
+use evgrid_registry::{ImportEvent, ImportReport, Registry};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The seed of the demo network (the city's reporting date).
+const DEMO_SEED: u64 = 20_220_701;
+
+#[derive(Parser)]
+#[command(name = "evgrid", version, about = "evgrid: the charging-infrastructure information service platform (站桩信息服务平台)", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "EVGRID_LISTEN")]
+    listen: SocketAddr,
+    /// Data directory holding the SQLite database.
+    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the map over the data directory.
+    Serve(ServeArgs),
+    /// Run the demo: on an empty data directory, synthesize and import the Ganzhou network, then serve.
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Seed of the synthetic network.
+        #[arg(long, default_value_t = DEMO_SEED)]
+        seed: u64,
+    },
+    /// Write the synthetic Ganzhou network (T/CEC files per operator, GCJ-02) to a directory.
+    Synth {
+        /// Seed; the same seed gives byte-identical files.
+        #[arg(long, default_value_t = DEMO_SEED)]
+        seed: u64,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import station files (T/CEC JSON, CSV, GeoJSON; directories are expanded): all or nothing.
+    Import {
+        /// Datum of the files' coordinates; default gcj02 for T/CEC JSON and CSV, wgs84 for GeoJSON.
+        #[arg(long, value_parser = parse_coords)]
+        coords: Option<CoordSystem>,
+        /// Data directory holding the SQLite database.
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Files or directories to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Benchmarks (print a table; see the README for recorded results).
+    Bench {
+        #[command(subcommand)]
+        which: bench::BenchCommand,
+    },
+}
+
+fn parse_coords(s: &str) -> Result<CoordSystem, String> {
+    s.parse()
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Demo { serve: args, seed } => runtime.block_on(demo(args, seed)),
+        Command::Synth { seed, out } => synth(seed, &out),
+        Command::Import { coords, data_dir, json, paths } => {
+            let ok = runtime.block_on(import(&data_dir, &paths, coords, json))?;
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Bench { which } => bench::run(which, &runtime),
+    }
+}
+
+fn reference() -> Result<Arc<ReferenceData>> {
+    Ok(Arc::new(ReferenceData::embedded().context("reading the embedded Ganzhou reference data")?))
+}
+
+async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
+    let registry = Registry::open_dir(data_dir, reference()?)
+        .await
+        .with_context(|| format!("opening the registry in {}", data_dir.display()))?;
+    Ok(Arc::new(registry))
+}
+
+async fn serve_registry(registry: Arc<Registry>, listen: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}; is another server using the port? (--listen)"))?;
+    let addr = listener.local_addr()?;
+    let stations = registry.station_count();
+    // The URL goes to stdout (for people and scripts); logs go to stderr.
+    println!("evgrid serving http://{addr}/ ({stations} stations; API document at http://{addr}/api/openapi.json)");
+    let state = evgrid_server::AppState::new(registry);
+    evgrid_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving HTTP")?;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let registry = open_registry(&args.data_dir).await?;
+    serve_registry(registry, args.listen).await
+}
+
+async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
+    let registry = open_registry(&args.data_dir).await?;
+    if registry.station_count() == 0 {
+        let dir = args.data_dir.join("synthetic-network");
+        eprintln!("empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}", dir.display());
+        evgrid_synth::generate(registry.reference(), seed)
+            .write(&dir)
+            .context("writing the synthetic network")?;
+        let report = run_import(&registry, &[dir], None).await?;
+        print_report(&report, false);
+        if !report.committed {
+            bail!("the synthetic network did not import; this is a bug");
+        }
+    } else {
+        eprintln!("data directory holds {} stations; serving them", registry.station_count());
+    }
+    serve_registry(registry, args.listen).await
+}
+
+fn synth(seed: u64, out: &Path) -> Result<()> {
+    let data = reference()?;
+    let network = evgrid_synth::generate(&data, seed);
+    let manifest = network.write(out).with_context(|| format!("writing to {}", out.display()))?;
+    println!(
+        "wrote the SYNTHETIC Ganzhou network (seed {seed}) to {}: {} piles ({} public, {} dedicated, {} private) in {} stations, {} operator files + manifest.json + README.md",
+        out.display(),
+        manifest.piles["total"],
+        manifest.piles["public"],
+        manifest.piles["dedicated"],
+        manifest.piles["private"],
+        manifest.stations["total"],
+        manifest.operators.len()
+    );
+    Ok(())
+}
+
+async fn run_import(registry: &Registry, paths: &[PathBuf], coords: Option<CoordSystem>) -> Result<ImportReport> {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |event: ImportEvent| match event {
+        ImportEvent::Reading(i, n, path) => {
+            bar.set_length(n as u64);
+            bar.set_position(i as u64);
+            bar.set_message(format!("validating {path}"));
+        }
+        ImportEvent::Writing(n) => {
+            bar.set_message(format!("writing {n} stations in one transaction"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+    };
+    let report = registry.import_paths(paths, coords, &progress).await?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn print_report(report: &ImportReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        return;
+    }
+    for f in &report.files {
+        println!(
+            "{}: {:?}, coordinates {}, {} records, {} valid, {} rejected",
+            f.file, f.format, f.coords, f.records, f.valid, f.rejected
+        );
+    }
+    for w in report.warnings.iter().take(20) {
+        println!("warning: {w}");
+    }
+    if report.warnings.len() > 20 {
+        println!("... and {} more warnings", report.warnings.len() - 20);
+    }
+    for r in &report.rejected {
+        println!("rejected: {r}");
+    }
+    if report.committed {
+        println!("imported {} stations ({} piles)", report.stations_written, report.piles_written);
+    } else {
+        println!("nothing imported: {} problem(s); fix them and import again (an import is all or nothing)", report.rejected.len());
+    }
+}
+
+async fn import(data_dir: &Path, paths: &[PathBuf], coords: Option<CoordSystem>, json: bool) -> Result<bool> {
+    let registry = open_registry(data_dir).await?;
+    let report = run_import(&registry, paths, coords).await?;
+    print_report(&report, json);
+    Ok(report.committed)
+}

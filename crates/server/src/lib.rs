@@ -1,1 +1,108 @@
-//! placeholder
+//! The evgrid HTTP server: the REST API (with its OpenAPI document generated from this code),
+//! and the web pages. Only this crate knows HTTP.
+
+mod dto;
+pub mod error;
+pub mod params;
+mod routes;
+mod web;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use evgrid_registry::Registry;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiError, Problem};
+
+/// Names of regions by code, for answers.
+#[derive(Debug, Default)]
+pub struct RegionNames {
+    pub counties: HashMap<String, String>,
+    pub townships: HashMap<String, String>,
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub names: Arc<RegionNames>,
+    /// The OpenAPI document as JSON, set once the router is built.
+    openapi: Arc<OnceLock<String>>,
+}
+
+impl AppState {
+    /// State over a registry.
+    pub fn new(registry: Arc<Registry>) -> Self {
+        let reference = registry.reference();
+        let names = RegionNames {
+            counties: reference.counties.iter().map(|c| (c.code.clone(), c.name_zh.clone())).collect(),
+            townships: reference.townships.iter().map(|t| (t.code.clone(), t.name_zh.clone())).collect(),
+        };
+        Self {
+            registry,
+            names: Arc::new(names),
+            openapi: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "evgrid API",
+        description = "Charging-infrastructure information service platform: station registry, search, regions and statistics. Coordinates are WGS-84 unless a `coord` parameter says otherwise; distances are great-circle metres on the mean Earth sphere (R = 6,371,008.8 m). Errors are `application/problem+json`.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "stations", description = "The station registry"),
+        (name = "search", description = "Spatial search"),
+        (name = "regions", description = "Counties and townships"),
+        (name = "stats", description = "Statistics"),
+        (name = "map", description = "GeoJSON layers for maps"),
+        (name = "system", description = "Health, API document and web pages"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document and the router, built together so that every route is documented.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::system::healthz))
+        .routes(routes!(routes::system::openapi_json))
+        .routes(routes!(routes::stations::list_stations))
+        .routes(routes!(routes::stations::get_station))
+        .routes(routes!(routes::search::nearest))
+        .routes(routes!(routes::regions::regions))
+        .routes(routes!(routes::stats::summary))
+        .routes(routes!(routes::map::map_stations))
+        .routes(routes!(routes::map::map_counties))
+        .routes(routes!(web::index))
+        .routes(routes!(web::asset))
+        .split_for_parts();
+    let _ = state.openapi.set(doc.to_json().unwrap_or_default());
+    let router = router
+        .fallback(routes::system::not_found)
+        .method_not_allowed_fallback(routes::system::method_not_allowed)
+        .with_state(state);
+    (router, doc)
+}
+
+/// The application router.
+pub fn router(state: AppState) -> Router {
+    api(state).0
+}
+
+/// Serves on a bound listener until the future `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

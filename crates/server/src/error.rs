@@ -1,0 +1,108 @@
+//! The one application error of the HTTP API and its answer: `application/problem+json`
+//! (RFC 9457) with the status, a title, a detail that says what was wrong, and per-parameter
+//! errors where there are several.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One bad query parameter.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParamError {
+    /// The parameter's name.
+    pub parameter: String,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+/// A problem answer (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status and title say what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ParamError>,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("invalid query parameters")]
+    InvalidParams(Vec<ParamError>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<evgrid_store::StoreError> for ApiError {
+    fn from(e: evgrid_store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<evgrid_registry::RegistryError> for ApiError {
+    fn from(e: evgrid_registry::RegistryError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem body.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (detail, errors) = match self {
+            ApiError::InvalidParams(errors) => (
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.parameter, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                errors.clone(),
+            ),
+            // Internal details go to the log, not to the caller.
+            ApiError::Internal(_) => ("the server failed to answer; see its log".to_owned(), Vec::new()),
+            other => (other.to_string(), Vec::new()),
+        };
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = %e, "request failed");
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,51 @@
+//! The API's handlers, one module per area.
+
+pub mod map;
+pub mod regions;
+pub mod search;
+pub mod stations;
+pub mod stats;
+pub mod system;
+
+use evgrid_model::{Category, CoordSystem, OperatorId};
+
+use crate::params::Params;
+use crate::AppState;
+
+/// Reads `coord` (the datum of returned coordinates).
+pub fn coord_param(p: &mut Params) -> CoordSystem {
+    p.parsed::<CoordSystem>(&["coord"], "a coordinate system (wgs84, gcj02 or bd09)")
+        .unwrap_or_default()
+}
+
+/// Reads `category`: one category or a comma-separated list.
+pub fn category_param(p: &mut Params) -> Option<Vec<Category>> {
+    let text = p.text(&["category"])?;
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<Category>() {
+            Ok(c) => out.push(c),
+            Err(e) => {
+                p.error("category", e);
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Reads `operator` and checks that the registry knows it.
+pub async fn operator_param(p: &mut Params, state: &AppState) -> Result<Option<OperatorId>, crate::ApiError> {
+    let Some(text) = p.text(&["operator", "operator_id"]) else {
+        return Ok(None);
+    };
+    let Ok(id) = OperatorId::new(&text) else {
+        p.error("operator", format!("{text:?} is not an operator id (9 characters, 0-9 and A-Z)"));
+        return Ok(None);
+    };
+    if !state.registry.knows_operator(&id) && !state.registry.store().operators().await?.iter().any(|o| o.id == id) {
+        p.error("operator", format!("unknown operator {text}"));
+        return Ok(None);
+    }
+    Ok(Some(id))
+}

@@ -1,0 +1,67 @@
+//! Headline statistics: piles, stations and connectors by category, city-wide and per county.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dto::ByCategory;
+use crate::params::Params;
+use crate::routes::regions::RegionCounts;
+use crate::{ApiError, AppState};
+
+/// One county's counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountySummary {
+    /// County code; null for stations outside the city.
+    pub code: Option<String>,
+    pub name_zh: Option<String>,
+    #[serde(flatten)]
+    pub counts: RegionCounts,
+}
+
+/// The city's totals. A pile is one piece of charging equipment (T/CEC EquipmentInfo); the
+/// city's reported 19,000 counts piles, not connectors.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Summary {
+    pub piles: ByCategory,
+    pub stations: ByCategory,
+    pub connectors: ByCategory,
+    pub counties: Vec<CountySummary>,
+}
+
+/// Piles, stations and connectors by category (public, dedicated, private), and per county.
+#[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats",
+    responses((status = 200, description = "Totals", body = Summary)))]
+pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Summary>, ApiError> {
+    p.finish()?;
+    let counts = state.registry.store().region_counts().await?;
+    let mut counties: Vec<CountySummary> = state
+        .registry
+        .reference()
+        .counties
+        .iter()
+        .map(|c| CountySummary {
+            code: Some(c.code.clone()),
+            name_zh: Some(c.name_zh.clone()),
+            counts: counts
+                .by_county
+                .iter()
+                .find(|(k, _)| k.as_deref() == Some(c.code.as_str()))
+                .map_or_else(|| (&evgrid_store::Counts::default()).into(), |(_, v)| v.into()),
+        })
+        .collect();
+    if let Some((_, outside)) = counts.by_county.iter().find(|(k, _)| k.is_none()) {
+        counties.push(CountySummary {
+            code: None,
+            name_zh: None,
+            counts: outside.into(),
+        });
+    }
+    Ok(Json(Summary {
+        piles: counts.city.piles.into(),
+        stations: counts.city.stations.into(),
+        connectors: counts.city.connectors.into(),
+        counties,
+    }))
+}
