@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use evgrid_model::{distance_m, Category, ConnectorType, CurrentKind, LatLng, Power, EARTH_RADIUS_M};
+use evgrid_model::{Category, ConnectorType, CurrentKind, LatLng, Power, EARTH_RADIUS_M};
 
 /// What one connector of an entry offers, for filtering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +132,10 @@ impl Filter {
     }
 }
 
-/// One result: the entry's key, where it is and how far (great-circle metres).
+/// One result: the entry's key and how far it is (great-circle metres).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit<K> {
     pub key: K,
-    pub location: LatLng,
     pub distance_m: f64,
 }
 
@@ -150,9 +149,11 @@ struct Slot<K> {
     alive: bool,
 }
 
+/// A point of the tree, with its key beside it so that an answer needs no other memory.
 #[derive(Debug, Clone, Copy)]
-struct TreePoint {
+struct TreePoint<K> {
     xyz: [f64; 3],
+    key: K,
     slot: u32,
 }
 
@@ -176,7 +177,7 @@ struct Node {
 pub struct SpatialIndex<K> {
     slots: Vec<Slot<K>>,
     by_key: HashMap<K, u32>,
-    points: Vec<TreePoint>,
+    points: Vec<TreePoint<K>>,
     nodes: Vec<Node>,
     /// Slots not in the tree, scanned linearly.
     extra: Vec<u32>,
@@ -208,6 +209,11 @@ fn box_dist2(n: &Node, q: &[f64; 3]) -> f64 {
     s
 }
 
+/// Great-circle metres for a squared chord between unit vectors.
+fn chord_to_metres(d2: f64) -> f64 {
+    2.0 * EARTH_RADIUS_M * (d2.sqrt() / 2.0).min(1.0).asin()
+}
+
 /// Squared chord length for a great-circle distance in metres.
 fn chord2_for(distance_m: f64) -> f64 {
     let angle = (distance_m / EARTH_RADIUS_M).min(std::f64::consts::PI);
@@ -217,27 +223,28 @@ fn chord2_for(distance_m: f64) -> f64 {
     chord * chord * (1.0 + 1e-9) + 1e-18
 }
 
-/// The k best candidates found so far (all of them when k is unbounded).
-struct Best {
+/// The k best candidates found so far (all of them when k is unbounded): (squared chord, key,
+/// slot); the slot breaks ties so that answers are deterministic.
+struct Best<K> {
     k: usize,
-    items: Vec<(f64, u32)>,
+    items: Vec<(f64, u32, K)>,
     bound: f64,
 }
 
-impl Best {
-    fn offer(&mut self, d2: f64, slot: u32) {
+impl<K: Copy> Best<K> {
+    fn offer(&mut self, d2: f64, slot: u32, key: K) {
         if d2 > self.bound {
             return;
         }
         if self.k == usize::MAX {
-            self.items.push((d2, slot));
+            self.items.push((d2, slot, key));
             return;
         }
-        let pos = self.items.partition_point(|(d, s)| (*d, *s) < (d2, slot));
+        let pos = self.items.partition_point(|(d, s, _)| (*d, *s) < (d2, slot));
         if pos >= self.k {
             return;
         }
-        self.items.insert(pos, (d2, slot));
+        self.items.insert(pos, (d2, slot, key));
         if self.items.len() > self.k {
             self.items.pop();
         }
@@ -349,6 +356,7 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
             .enumerate()
             .map(|(i, s)| TreePoint {
                 xyz: unit_vector(s.location),
+                key: s.key,
                 slot: i as u32,
             })
             .collect();
@@ -402,7 +410,7 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
         id
     }
 
-    fn search(&self, node: u32, q: &[f64; 3], filter: Option<&Filter>, best: &mut Best) {
+    fn search(&self, node: u32, q: &[f64; 3], filter: Option<&Filter>, best: &mut Best<K>) {
         let n = &self.nodes[node as usize];
         if let Some(f) = filter {
             if !f.may_match(n.mask, n.max_power) {
@@ -422,7 +430,7 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
                         continue;
                     }
                 }
-                best.offer(d2, p.slot);
+                best.offer(d2, p.slot, p.key);
             }
             return;
         }
@@ -460,23 +468,19 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
             if filter.is_some_and(|f| !f.matches(&s.attrs)) {
                 continue;
             }
-            best.offer(dist2(&unit_vector(s.location), &q), slot);
+            best.offer(dist2(&unit_vector(s.location), &q), slot, s.key);
         }
-        let mut hits: Vec<Hit<K>> = best
-            .items
+        if k == usize::MAX {
+            best.items.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        }
+        best.items
             .into_iter()
-            .map(|(_, slot)| {
-                let s = &self.slots[slot as usize];
-                Hit {
-                    key: s.key,
-                    location: s.location,
-                    distance_m: distance_m(center, s.location),
-                }
+            .map(|(d2, _, key)| Hit {
+                key,
+                distance_m: chord_to_metres(d2),
             })
             .filter(|h| radius_m.is_none_or(|r| h.distance_m <= r))
-            .collect();
-        hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-        hits
+            .collect()
     }
 
     /// The `k` nearest entries matching `filter`, within `radius_m` if given, nearest first.
@@ -538,6 +542,8 @@ mod tests {
             })
             .collect()
     }
+
+    use evgrid_model::distance_m;
 
     fn brute(points: &[(u32, LatLng, EntryAttrs)], q: LatLng, k: usize, r: Option<f64>, f: &Filter) -> Vec<(u32, f64)> {
         let mut all: Vec<(u32, f64)> = points

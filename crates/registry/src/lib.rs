@@ -13,7 +13,8 @@ use std::sync::{Arc, RwLock};
 
 use evgrid_geo::{ConnectorProfile, EntryAttrs, Filter, ReferenceData, RegionMap, SpatialIndex};
 use evgrid_model::{Category, ConnectorType, CurrentKind, LatLng, OperatorId, Power, StationKey};
-use evgrid_store::{IndexRow, PlacedStation, Store, StoreError};
+pub use evgrid_store::IndexRow;
+use evgrid_store::{PlacedStation, Store, StoreError};
 
 pub use import::{ImportEvent, ImportReport, Rejection};
 
@@ -24,19 +25,54 @@ pub enum RegistryError {
     Store(#[from] StoreError),
 }
 
-/// A station as the index and the search answers know it.
+/// A station as the index and the search answers know it. Its texts (API id, operator id,
+/// name) share one allocation: a search answer touches one piece of memory per hit.
 #[derive(Debug, Clone)]
 pub struct IndexedStation {
-    pub key: StationKey,
-    pub name: String,
+    /// The store's row id.
+    pub pk: i64,
+    /// `OPERATORID:STATIONID` followed by the name; the operator id is the first 9 bytes.
+    text: Arc<str>,
+    id_len: usize,
     pub category: Category,
     pub location: LatLng,
 }
 
+impl IndexedStation {
+    fn new(pk: i64, key: &StationKey, name: &str, category: Category, location: LatLng) -> Self {
+        let id = key.to_string();
+        Self {
+            pk,
+            id_len: id.len(),
+            text: Arc::from(format!("{id}{name}")),
+            category,
+            location,
+        }
+    }
+
+    /// The API id, `OPERATORID:STATIONID`.
+    pub fn id(&self) -> &str {
+        &self.text[..self.id_len]
+    }
+
+    /// The operator's id (the 9 characters before the colon).
+    pub fn operator_id(&self) -> &str {
+        self.id().split_once(':').map_or("", |(op, _)| op)
+    }
+
+    /// The station's name.
+    pub fn name(&self) -> &str {
+        &self.text[self.id_len..]
+    }
+}
+
+/// The index and what it answers with. Index keys are dense slots into `stations`, so a hit is
+/// one array access away from its answer.
 #[derive(Debug, Default)]
 struct IndexState {
-    index: SpatialIndex<i64>,
-    stations: HashMap<i64, IndexedStation>,
+    index: SpatialIndex<u32>,
+    stations: Vec<IndexedStation>,
+    slot_of_pk: HashMap<i64, u32>,
     operators: HashMap<OperatorId, u32>,
 }
 
@@ -46,8 +82,8 @@ impl IndexState {
         *self.operators.entry(id.clone()).or_insert(next)
     }
 
-    /// Turns a stored row into an index entry and the answer data kept beside it.
-    fn entry(&mut self, row: IndexRow) -> (i64, LatLng, EntryAttrs, IndexedStation) {
+    /// Turns a stored row into an index entry; the station takes its existing slot or a new one.
+    fn entry(&mut self, row: IndexRow) -> (u32, LatLng, EntryAttrs) {
         let operator = self.operator_number(&row.key.operator_id);
         let mut connectors: Vec<ConnectorProfile> = row
             .connectors
@@ -65,20 +101,26 @@ impl IndexState {
             operator,
             connectors,
         };
-        let station = IndexedStation {
-            key: row.key,
-            name: row.name,
-            category: row.category,
-            location,
+        let station = IndexedStation::new(row.pk, &row.key, &row.name, row.category, location);
+        let slot = match self.slot_of_pk.get(&row.pk) {
+            Some(&slot) => {
+                self.stations[slot as usize] = station;
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.stations.len()).unwrap_or(u32::MAX);
+                self.stations.push(station);
+                self.slot_of_pk.insert(row.pk, slot);
+                slot
+            }
         };
-        (row.pk, location, attrs, station)
+        (slot, location, attrs)
     }
 
     /// Adds or replaces one station; the index answers with it at once.
     fn put(&mut self, row: IndexRow) {
-        let (pk, location, attrs, station) = self.entry(row);
-        self.index.upsert(pk, location, attrs);
-        self.stations.insert(pk, station);
+        let (slot, location, attrs) = self.entry(row);
+        self.index.upsert(slot, location, attrs);
     }
 }
 
@@ -95,7 +137,6 @@ pub struct SearchFilter {
 /// One search result.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
-    pub pk: i64,
     pub station: IndexedStation,
     pub distance_m: f64,
 }
@@ -133,16 +174,20 @@ impl Registry {
     /// Rebuilds the index from the store.
     pub async fn reload_index(&self) -> Result<(), RegistryError> {
         let rows = self.store.index_rows().await?;
+        self.replace_index(rows);
+        Ok(())
+    }
+
+    /// Replaces the in-memory index with these rows in one build. The store is not touched:
+    /// this is for benchmarks that serve synthetic points the store does not hold.
+    pub fn replace_index(&self, rows: Vec<IndexRow>) {
         let mut state = IndexState::default();
         let mut entries = Vec::with_capacity(rows.len());
         for row in rows {
-            let (pk, location, attrs, station) = state.entry(row);
-            entries.push((pk, location, attrs));
-            state.stations.insert(pk, station);
+            entries.push(state.entry(row));
         }
         state.index = SpatialIndex::build(entries);
         *self.write_state() = state;
-        Ok(())
     }
 
     fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, IndexState> {
@@ -223,11 +268,31 @@ impl Registry {
 
     /// The `k` nearest stations matching the filter, within `radius_m` if given.
     pub fn nearest(&self, center: LatLng, k: usize, radius_m: Option<f64>, filter: &SearchFilter) -> Vec<SearchHit> {
+        self.nearest_with(center, k, radius_m, filter, |hits| {
+            hits.iter()
+                .map(|(s, d)| SearchHit {
+                    station: (*s).clone(),
+                    distance_m: *d,
+                })
+                .collect()
+        })
+    }
+
+    /// Like [`Registry::nearest`], but hands the hits to `answer` while the index is read, so
+    /// that an answer can be built without copying anything (the HTTP search does this).
+    pub fn nearest_with<R>(
+        &self,
+        center: LatLng,
+        k: usize,
+        radius_m: Option<f64>,
+        filter: &SearchFilter,
+        answer: impl FnOnce(&[(&IndexedStation, f64)]) -> R,
+    ) -> R {
         let state = self.read_state();
         let operator = match &filter.operator_id {
             Some(id) => match state.operators.get(id) {
                 Some(n) => Some(*n),
-                None => return Vec::new(),
+                None => return answer(&[]),
             },
             None => None,
         };
@@ -238,18 +303,13 @@ impl Registry {
             connector_type: filter.connector_type,
             current: filter.current,
         };
-        state
+        let hits: Vec<(&IndexedStation, f64)> = state
             .index
             .nearest(center, k, radius_m, &index_filter)
             .into_iter()
-            .filter_map(|h| {
-                state.stations.get(&h.key).map(|s| SearchHit {
-                    pk: h.key,
-                    station: s.clone(),
-                    distance_m: h.distance_m,
-                })
-            })
-            .collect()
+            .filter_map(|h| state.stations.get(h.key as usize).map(|s| (s, h.distance_m)))
+            .collect();
+        answer(&hits)
     }
 }
 

@@ -1,7 +1,6 @@
 //! Query parameters read one by one, so every bad value is answered with its name and the reason,
 //! and a misspelt parameter is refused rather than silently ignored.
 
-use std::collections::HashSet;
 use std::str::FromStr;
 
 use axum::extract::FromRequestParts;
@@ -13,7 +12,7 @@ use crate::error::{ApiError, ParamError};
 #[derive(Debug, Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,
-    used: HashSet<String>,
+    used: Vec<&'static str>,
     errors: Vec<ParamError>,
 }
 
@@ -30,10 +29,9 @@ impl Params {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let mut seen = HashSet::new();
         let mut errors = Vec::new();
-        for (k, _) in &pairs {
-            if !seen.insert(k.clone()) {
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(earlier, _)| earlier == k) {
                 errors.push(ParamError {
                     parameter: k.clone(),
                     reason: "given more than once".into(),
@@ -42,15 +40,15 @@ impl Params {
         }
         Ok(Self {
             pairs,
-            used: HashSet::new(),
+            used: Vec::new(),
             errors,
         })
     }
 
-    fn raw(&mut self, names: &[&str]) -> Option<(String, String)> {
+    fn raw(&mut self, names: &[&'static str]) -> Option<(String, String)> {
         let mut found = None;
         for name in names {
-            self.used.insert((*name).to_owned());
+            self.used.push(name);
             if let Some((_, v)) = self.pairs.iter().find(|(k, _)| k == name) {
                 if found.is_some() {
                     self.error(name, format!("give only one of {}", names.join(", ")));
@@ -71,12 +69,12 @@ impl Params {
     }
 
     /// A text parameter (any of its aliases); empty counts as absent.
-    pub fn text(&mut self, names: &[&str]) -> Option<String> {
+    pub fn text(&mut self, names: &[&'static str]) -> Option<String> {
         self.raw(names).map(|(_, v)| v).filter(|v| !v.is_empty())
     }
 
     /// A parameter parsed with `FromStr`, with `what` naming the expected form.
-    pub fn parsed<T: FromStr>(&mut self, names: &[&str], what: &str) -> Option<T> {
+    pub fn parsed<T: FromStr>(&mut self, names: &[&'static str], what: &str) -> Option<T> {
         let (name, value) = self.raw(names)?;
         match value.trim().parse::<T>() {
             Ok(v) => Some(v),
@@ -88,7 +86,7 @@ impl Params {
     }
 
     /// A finite number within `range`.
-    pub fn number(&mut self, names: &[&str], range: std::ops::RangeInclusive<f64>) -> Option<f64> {
+    pub fn number(&mut self, names: &[&'static str], range: std::ops::RangeInclusive<f64>) -> Option<f64> {
         let v: f64 = self.parsed(names, "a number")?;
         if !v.is_finite() || !range.contains(&v) {
             self.error(names[0], format!("{v} is outside {}..{}", range.start(), range.end()));
@@ -98,7 +96,7 @@ impl Params {
     }
 
     /// An integer within `range`.
-    pub fn integer(&mut self, names: &[&str], range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+    pub fn integer(&mut self, names: &[&'static str], range: std::ops::RangeInclusive<i64>) -> Option<i64> {
         let v: i64 = self.parsed(names, "an integer")?;
         if !range.contains(&v) {
             self.error(names[0], format!("{v} is outside {}..{}", range.start(), range.end()));
@@ -121,11 +119,12 @@ impl Params {
             .pairs
             .iter()
             .map(|(k, _)| k.clone())
-            .filter(|k| !self.used.contains(k))
+            .filter(|k| !self.used.contains(&k.as_str()))
             .collect();
-        let mut known: Vec<&String> = self.used.iter().collect();
-        known.sort();
-        let known = known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+        let mut known = self.used.clone();
+        known.sort_unstable();
+        known.dedup();
+        let known = known.join(", ");
         for k in unknown {
             self.errors.push(ParamError {
                 parameter: k,

@@ -1,7 +1,8 @@
 //! Nearest-station search over the in-memory index.
 
 use axum::extract::State;
-use axum::Json;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use evgrid_model::{Category, ConnectorType, CoordSystem, CurrentKind, LatLng, Power};
 use evgrid_registry::SearchFilter;
 use serde::Serialize;
@@ -19,11 +20,11 @@ pub const MAX_RADIUS_M: f64 = 1_000_000.0;
 
 /// One search result.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct NearestItem {
+pub struct NearestItem<'a> {
     /// The station's API id, for /api/v1/stations/{id}.
-    pub station_id: String,
-    pub name: String,
-    pub operator_id: String,
+    pub station_id: &'a str,
+    pub name: &'a str,
+    pub operator_id: &'a str,
     #[schema(value_type = String, example = "public")]
     pub category: Category,
     /// Latitude in the requested `coord` system.
@@ -36,8 +37,8 @@ pub struct NearestItem {
 
 /// Search results, nearest first.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct NearestResult {
-    pub items: Vec<NearestItem>,
+pub struct NearestResult<'a> {
+    pub items: Vec<NearestItem<'a>>,
     /// The coordinate system of `lat`/`lng` in the items.
     #[schema(value_type = String, example = "wgs84")]
     pub coord: CoordSystem,
@@ -59,10 +60,10 @@ pub struct NearestResult {
         ("input_coord" = Option<String>, Query, description = "Datum of lat/lng given: wgs84 (default), gcj02 or bd09"),
     ),
     responses(
-        (status = 200, description = "Stations, nearest first", body = NearestResult),
+        (status = 200, description = "Stations, nearest first", body = NearestResult<'static>),
         (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Json<NearestResult>, ApiError> {
+pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
     let lat = p.number(&["lat"], -90.0..=90.0);
     let lat = p.required("lat", lat);
     let lng = p.number(&["lng", "lon"], -180.0..=180.0);
@@ -105,23 +106,26 @@ pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Jso
         connector_type,
         current,
     };
-    let hits = state
-        .registry
-        .nearest(center, usize::try_from(k).unwrap_or(10), radius_m, &filter);
-    let items = hits
-        .into_iter()
-        .map(|h| {
-            let pt = point(h.station.location, coord);
-            NearestItem {
-                station_id: h.station.key.to_string(),
-                name: h.station.name,
-                operator_id: h.station.key.operator_id.to_string(),
-                category: h.station.category,
-                lat: pt.lat,
-                lng: pt.lng,
-                distance_m: (h.distance_m * 100.0).round() / 100.0,
-            }
-        })
-        .collect();
-    Ok(Json(NearestResult { items, coord }))
+    let k = usize::try_from(k).unwrap_or(10);
+    // The answer is written while the index is read: no station text is copied.
+    let body = state.registry.nearest_with(center, k, radius_m, &filter, |hits| {
+        let items = hits
+            .iter()
+            .map(|(station, distance_m)| {
+                let pt = point(station.location, coord);
+                NearestItem {
+                    station_id: station.id(),
+                    name: station.name(),
+                    operator_id: station.operator_id(),
+                    category: station.category,
+                    lat: pt.lat,
+                    lng: pt.lng,
+                    distance_m: (distance_m * 100.0).round() / 100.0,
+                }
+            })
+            .collect();
+        serde_json::to_vec(&NearestResult { items, coord })
+    });
+    let body = body.map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
