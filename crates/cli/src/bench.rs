@@ -93,9 +93,12 @@ fn micros(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
+/// One benchmark point: id, position, what it offers.
+type Point = (i64, LatLng, EntryAttrs);
+
 /// Points spread like the synthetic network: each is a station of it, drawn in proportion to
 /// its connectors, moved by a normal offset of 1.5 km; attributes from one of its connectors.
-fn synthetic_points(n: usize, seed: u64) -> Result<(Vec<(i64, LatLng, EntryAttrs)>, Vec<LatLng>)> {
+fn synthetic_points(n: usize, seed: u64) -> Result<(Vec<Point>, Vec<LatLng>)> {
     let data = ReferenceData::embedded()?;
     let network = evgrid_synth::generate(&data, evgrid_synth::Rng::new(seed).next_u64() % 1000 + 1);
     let stations = &network.stations;
@@ -117,7 +120,11 @@ fn synthetic_points(n: usize, seed: u64) -> Result<(Vec<(i64, LatLng, EntryAttrs
     let mut points = Vec::with_capacity(n);
     for i in 0..n {
         let s = &stations[rng.weighted(&cumulative)];
-        let connectors: Vec<_> = s.equipment.iter().flat_map(|e| e.connectors.iter()).collect();
+        let connectors: Vec<_> = s
+            .equipment
+            .iter()
+            .flat_map(|e| e.connectors.iter())
+            .collect();
         let c = connectors[(rng.next_u64() % connectors.len().max(1) as u64) as usize];
         points.push((
             i as i64,
@@ -145,7 +152,13 @@ fn synthetic_points(n: usize, seed: u64) -> Result<(Vec<(i64, LatLng, EntryAttrs
     Ok((points, queries))
 }
 
-fn in_process(index: &SpatialIndex<i64>, queries: &[LatLng], k: usize, threads: usize, seconds: f64) -> Row {
+fn in_process(
+    index: &SpatialIndex<i64>,
+    queries: &[LatLng],
+    k: usize,
+    threads: usize,
+    seconds: f64,
+) -> Row {
     let filter = Filter::default();
     let start = Instant::now();
     let lat_us: Vec<u32> = std::thread::scope(|scope| {
@@ -172,9 +185,20 @@ fn in_process(index: &SpatialIndex<i64>, queries: &[LatLng], k: usize, threads: 
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
-    row(&format!("evgrid in-process ({threads} thread{})", if threads > 1 { "s" } else { "" }), threads, start.elapsed(), lat_us)
+    row(
+        &format!(
+            "evgrid in-process ({threads} thread{})",
+            if threads > 1 { "s" } else { "" }
+        ),
+        threads,
+        start.elapsed(),
+        lat_us,
+    )
 }
 
 /// Reads one HTTP/1.1 response with a Content-Length from a keep-alive connection; returns its
@@ -184,12 +208,16 @@ async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) ->
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end]).context("response head")?;
-            let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).context("status line")?;
+            let status: u16 = head
+                .get(9..12)
+                .and_then(|s| s.parse().ok())
+                .context("status line")?;
             let length: usize = head
                 .lines()
                 .find_map(|l| {
                     let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
                 })
                 .context("the server must send Content-Length")?;
             let total = end + 4 + length;
@@ -209,7 +237,13 @@ async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) ->
 
 /// A minimal HTTP/1.1 load generator: each connection sends a request, reads the whole answer,
 /// and records the latency. Lean on purpose: it shares the machine's cores with the server.
-async fn http_client(addr: SocketAddr, queries: Arc<Vec<LatLng>>, k: usize, connections: usize, seconds: f64) -> Result<(Duration, Vec<u32>)> {
+async fn http_client(
+    addr: SocketAddr,
+    queries: Arc<Vec<LatLng>>,
+    k: usize,
+    connections: usize,
+    seconds: f64,
+) -> Result<(Duration, Vec<u32>)> {
     use tokio::io::AsyncWriteExt;
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicUsize::new(0));
@@ -256,7 +290,13 @@ async fn http_client(addr: SocketAddr, queries: Arc<Vec<LatLng>>, k: usize, conn
     Ok((start.elapsed(), all))
 }
 
-async fn postgis_clients(pool: &evgrid_store::postgis_bench::PgPool, queries: &[LatLng], k: usize, clients: usize, seconds: f64) -> Result<(Duration, Vec<u32>)> {
+async fn postgis_clients(
+    pool: &evgrid_store::postgis_bench::PgPool,
+    queries: &[LatLng],
+    k: usize,
+    clients: usize,
+    seconds: f64,
+) -> Result<(Duration, Vec<u32>)> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
@@ -287,19 +327,31 @@ async fn postgis_clients(pool: &evgrid_store::postgis_bench::PgPool, queries: &[
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
         .map_or_else(String::new, |kb| format!(", {} GiB", kb / 1024 / 1024));
     format!("{cores} cores ({cpu}){mem}")
 }
 
 /// Runs the nearest benchmark.
 fn nearest(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
-    eprintln!("generating {} points spread like the Ganzhou network...", args.points);
+    eprintln!(
+        "generating {} points spread like the Ganzhou network...",
+        args.points
+    );
     let (points, queries) = synthetic_points(args.points, args.seed)?;
     let t0 = Instant::now();
     let index = SpatialIndex::build(points.iter().map(|(id, p, a)| (*id, *p, a.clone())));
@@ -315,7 +367,10 @@ fn nearest(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     // The HTTP API over the same points, served by the real router on loopback.
     eprintln!("starting the HTTP server...");
     let data_dir = tempfile::tempdir()?;
-    let registry = runtime.block_on(Registry::open_dir(data_dir.path(), Arc::new(ReferenceData::embedded()?)))?;
+    let registry = runtime.block_on(Registry::open_dir(
+        data_dir.path(),
+        Arc::new(ReferenceData::embedded()?),
+    ))?;
     let operator = evgrid_model::OperatorId::new("EVGBENCH1").context("operator id")?;
     registry.replace_index(
         points
@@ -330,7 +385,11 @@ fn nearest(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
                 category: a.category,
                 lat: p.lat,
                 lng: p.lng,
-                connectors: a.connectors.iter().map(|c| (c.connector_type.0, c.power.0)).collect(),
+                connectors: a
+                    .connectors
+                    .iter()
+                    .map(|c| (c.connector_type.0, c.power.0))
+                    .collect(),
             })
             .collect(),
     );
@@ -346,12 +405,31 @@ fn nearest(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let server = server_rt.spawn(evgrid_server::serve(listener, state, async {
         let _ = rx.await;
     }));
-    let client_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let queries = Arc::new(queries);
     // Warm up, then measure.
-    client_rt.block_on(http_client(addr, queries.clone(), args.k, args.connections, 1.0))?;
-    let (elapsed, lat) = client_rt.block_on(http_client(addr, queries.clone(), args.k, args.connections, args.seconds))?;
-    rows.push(row(&format!("evgrid HTTP ({} keep-alive connections)", args.connections), args.connections, elapsed, lat));
+    client_rt.block_on(http_client(
+        addr,
+        queries.clone(),
+        args.k,
+        args.connections,
+        1.0,
+    ))?;
+    let (elapsed, lat) = client_rt.block_on(http_client(
+        addr,
+        queries.clone(),
+        args.k,
+        args.connections,
+        args.seconds,
+    ))?;
+    rows.push(row(
+        &format!("evgrid HTTP ({} keep-alive connections)", args.connections),
+        args.connections,
+        elapsed,
+        lat,
+    ));
     let _ = tx.send(());
     let _ = server_rt.block_on(server);
     drop(server_rt);
@@ -377,12 +455,20 @@ fn nearest(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     Ok(())
 }
 
-async fn postgis_baseline(points: &[(i64, LatLng, EntryAttrs)], queries: &[LatLng], k: usize, seconds: f64) -> Result<(Vec<Row>, String)> {
+async fn postgis_baseline(
+    points: &[(i64, LatLng, EntryAttrs)],
+    queries: &[LatLng],
+    k: usize,
+    seconds: f64,
+) -> Result<(Vec<Row>, String)> {
     eprintln!("starting a temporary PostgreSQL + PostGIS cluster on loopback...");
     let cluster = PostgisCluster::start()?;
     let pool = cluster.pool(4).await?;
     let t0 = Instant::now();
-    let rows: Vec<(i64, f64, f64)> = points.iter().map(|(id, p, _)| (*id, p.lat, p.lng)).collect();
+    let rows: Vec<(i64, f64, f64)> = points
+        .iter()
+        .map(|(id, p, _)| (*id, p.lat, p.lng))
+        .collect();
     cluster.load_points(&pool, &rows).await?;
     let load_s = t0.elapsed().as_secs_f64();
     eprintln!("PostGIS loaded and indexed in {load_s:.1} s");
@@ -391,13 +477,35 @@ async fn postgis_baseline(points: &[(i64, LatLng, EntryAttrs)], queries: &[LatLn
     let (e1, l1) = postgis_clients(&pool, queries, k, 1, seconds).await?;
     let (e2, l2) = postgis_clients(&pool, queries, k, 2, seconds).await?;
     let out = vec![
-        row(&format!("PostGIS {} (GiST on geography, ORDER BY <-> LIMIT)", cluster.version), 1, e1, l1),
-        row(&format!("PostGIS {} (GiST on geography, ORDER BY <-> LIMIT)", cluster.version), 2, e2, l2),
+        row(
+            &format!(
+                "PostGIS {} (GiST on geography, ORDER BY <-> LIMIT)",
+                cluster.version
+            ),
+            1,
+            e1,
+            l1,
+        ),
+        row(
+            &format!(
+                "PostGIS {} (GiST on geography, ORDER BY <-> LIMIT)",
+                cluster.version
+            ),
+            2,
+            e2,
+            l2,
+        ),
     ];
     Ok((out, format!("PostGIS: PostgreSQL {} with PostGIS 3, COPY + GiST index build took {load_s:.1} s; fsync off; queries through sqlx prepared statements.", cluster.version)))
 }
 
-fn report(args: &NearestArgs, build_s: f64, rows: &[Row], postgis: &[Row], notes: &[String]) -> String {
+fn report(
+    args: &NearestArgs,
+    build_s: f64,
+    rows: &[Row],
+    postgis: &[Row],
+    notes: &[String],
+) -> String {
     let base1 = postgis.iter().find(|r| r.clients == 1).map(|r| r.qps);
     let base2 = postgis.iter().find(|r| r.clients == 2).map(|r| r.qps);
     let mut s = String::new();

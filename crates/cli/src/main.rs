@@ -86,7 +86,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -98,7 +99,12 @@ fn main() -> Result<()> {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo { serve: args, seed } => runtime.block_on(demo(args, seed)),
         Command::Synth { seed, out } => synth(seed, &out),
-        Command::Import { coords, data_dir, json, paths } => {
+        Command::Import {
+            coords,
+            data_dir,
+            json,
+            paths,
+        } => {
             let ok = runtime.block_on(import(&data_dir, &paths, coords, json))?;
             if !ok {
                 std::process::exit(1);
@@ -110,7 +116,9 @@ fn main() -> Result<()> {
 }
 
 fn reference() -> Result<Arc<ReferenceData>> {
-    Ok(Arc::new(ReferenceData::embedded().context("reading the embedded Ganzhou reference data")?))
+    Ok(Arc::new(
+        ReferenceData::embedded().context("reading the embedded Ganzhou reference data")?,
+    ))
 }
 
 async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
@@ -123,7 +131,9 @@ async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
 async fn serve_registry(registry: Arc<Registry>, listen: SocketAddr) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("binding {listen}; is another server using the port? (--listen)"))?;
+        .with_context(|| {
+            format!("binding {listen}; is another server using the port? (--listen)")
+        })?;
     let addr = listener.local_addr()?;
     let stations = registry.station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.
@@ -146,7 +156,10 @@ async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
     let registry = open_registry(&args.data_dir).await?;
     if registry.station_count() == 0 {
         let dir = args.data_dir.join("synthetic-network");
-        eprintln!("empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}", dir.display());
+        eprintln!(
+            "empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}",
+            dir.display()
+        );
         evgrid_synth::generate(registry.reference(), seed)
             .write(&dir)
             .context("writing the synthetic network")?;
@@ -156,7 +169,10 @@ async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
             bail!("the synthetic network did not import; this is a bug");
         }
     } else {
-        eprintln!("data directory holds {} stations; serving them", registry.station_count());
+        eprintln!(
+            "data directory holds {} stations; serving them",
+            registry.station_count()
+        );
     }
     serve_registry(registry, args.listen).await
 }
@@ -164,7 +180,9 @@ async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
 fn synth(seed: u64, out: &Path) -> Result<()> {
     let data = reference()?;
     let network = evgrid_synth::generate(&data, seed);
-    let manifest = network.write(out).with_context(|| format!("writing to {}", out.display()))?;
+    let manifest = network
+        .write(out)
+        .with_context(|| format!("writing to {}", out.display()))?;
     println!(
         "wrote the SYNTHETIC Ganzhou network (seed {seed}) to {}: {} piles ({} public, {} dedicated, {} private) in {} stations, {} operator files + manifest.json + README.md",
         out.display(),
@@ -178,7 +196,11 @@ fn synth(seed: u64, out: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn run_import(registry: &Registry, paths: &[PathBuf], coords: Option<CoordSystem>) -> Result<ImportReport> {
+async fn run_import(
+    registry: &Registry,
+    paths: &[PathBuf],
+    coords: Option<CoordSystem>,
+) -> Result<ImportReport> {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
     } else {
@@ -206,7 +228,10 @@ async fn run_import(registry: &Registry, paths: &[PathBuf], coords: Option<Coord
 
 fn print_report(report: &ImportReport, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
         return;
     }
     for f in &report.files {
@@ -225,13 +250,21 @@ fn print_report(report: &ImportReport, json: bool) {
         println!("rejected: {r}");
     }
     if report.committed {
-        println!("imported {} stations ({} piles)", report.stations_written, report.piles_written);
+        println!(
+            "imported {} stations ({} piles)",
+            report.stations_written, report.piles_written
+        );
     } else {
         println!("nothing imported: {} problem(s); fix them and import again (an import is all or nothing)", report.rejected.len());
     }
 }
 
-async fn import(data_dir: &Path, paths: &[PathBuf], coords: Option<CoordSystem>, json: bool) -> Result<bool> {
+async fn import(
+    data_dir: &Path,
+    paths: &[PathBuf],
+    coords: Option<CoordSystem>,
+    json: bool,
+) -> Result<bool> {
     let registry = open_registry(data_dir).await?;
     let report = run_import(&registry, paths, coords).await?;
     print_report(&report, json);

@@ -20,7 +20,10 @@ fn problem(a: &Answer, status: u16, mention: &str) {
     let p = a.json();
     assert_eq!(p["status"], status);
     let detail = p["detail"].as_str().unwrap();
-    assert!(detail.contains(mention), "detail {detail:?} should mention {mention:?}");
+    assert!(
+        detail.contains(mention),
+        "detail {detail:?} should mention {mention:?}"
+    );
 }
 
 #[test]
@@ -33,19 +36,36 @@ fn the_demo_serves_the_city_and_answers_every_route() {
     assert_eq!(ok(&get(addr, "/healthz"))["status"], "ok");
     let summary = ok(&get(addr, "/api/v1/stats/summary"));
     assert_eq!(summary["piles"]["total"], 19_000);
-    assert_eq!(summary["piles"]["public"].as_i64().unwrap() + summary["piles"]["dedicated"].as_i64().unwrap(), 13_000);
+    assert_eq!(
+        summary["piles"]["public"].as_i64().unwrap()
+            + summary["piles"]["dedicated"].as_i64().unwrap(),
+        13_000
+    );
     assert_eq!(summary["piles"]["private"], 6_000);
     let public_stations = summary["stations"]["public"].as_f64().unwrap();
     let radius_km = (39_379.64 / (std::f64::consts::PI * public_stations)).sqrt();
-    assert!((radius_km - 3.0).abs() <= 0.1, "planning radius {radius_km}");
-    let county_piles: i64 = summary["counties"].as_array().unwrap().iter().map(|c| c["piles"]["total"].as_i64().unwrap()).sum();
+    assert!(
+        (radius_km - 3.0).abs() <= 0.1,
+        "planning radius {radius_km}"
+    );
+    let county_piles: i64 = summary["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["piles"]["total"].as_i64().unwrap())
+        .sum();
     assert_eq!(county_piles, 19_000);
 
     // Regions.
     let regions = ok(&get(addr, "/api/v1/regions"));
     assert_eq!(regions["counties"].as_array().unwrap().len(), 18);
     assert_eq!(regions["townships"].as_array().unwrap().len(), 294);
-    let township_piles: i64 = regions["townships"].as_array().unwrap().iter().map(|t| t["piles"]["total"].as_i64().unwrap()).sum();
+    let township_piles: i64 = regions["townships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["piles"]["total"].as_i64().unwrap())
+        .sum();
     assert_eq!(township_piles, 19_000);
 
     // Station lists: filters and pages.
@@ -53,23 +73,58 @@ fn the_demo_serves_the_city_and_answers_every_route() {
     let total = page["total"].as_i64().unwrap();
     assert_eq!(total, summary["stations"]["total"].as_i64().unwrap());
     assert_eq!(page["page"], 1);
-    assert_eq!(page["items"].as_array().unwrap().len(), page["page_size"].as_u64().unwrap() as usize);
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        page["page_size"].as_u64().unwrap() as usize
+    );
     let item = &page["items"][0];
-    for field in ["id", "name", "operator_id", "category", "lat", "lng", "county", "township", "piles", "connectors"] {
+    for field in [
+        "id",
+        "name",
+        "operator_id",
+        "category",
+        "lat",
+        "lng",
+        "county",
+        "township",
+        "piles",
+        "connectors",
+    ] {
         assert!(item.get(field).is_some(), "item lacks {field}");
     }
     let mut by_category = 0;
     for c in ["public", "dedicated", "private"] {
-        let p = ok(&get(addr, &format!("/api/v1/stations?category={c}&page_size=1000")));
-        assert!(p["items"].as_array().unwrap().iter().all(|i| i["category"] == c));
+        let p = ok(&get(
+            addr,
+            &format!("/api/v1/stations?category={c}&page_size=1000"),
+        ));
+        assert!(p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["category"] == c));
         by_category += p["total"].as_i64().unwrap();
     }
     assert_eq!(by_category, total);
-    let zg = ok(&get(addr, "/api/v1/stations?county=360702&category=public&page_size=1000"));
+    let zg = ok(&get(
+        addr,
+        "/api/v1/stations?county=360702&category=public&page_size=1000",
+    ));
     assert!(zg["total"].as_i64().unwrap() > 0);
-    assert!(zg["items"].as_array().unwrap().iter().all(|i| i["county"] == "360702" && i["category"] == "public"));
-    let op = ok(&get(addr, "/api/v1/stations?operator=EVGSYN001&page_size=5&page=2"));
-    assert!(op["items"].as_array().unwrap().iter().all(|i| i["operator_id"] == "EVGSYN001"));
+    assert!(zg["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["county"] == "360702" && i["category"] == "public"));
+    let op = ok(&get(
+        addr,
+        "/api/v1/stations?operator=EVGSYN001&page_size=5&page=2",
+    ));
+    assert!(op["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["operator_id"] == "EVGSYN001"));
     let p1 = ok(&get(addr, "/api/v1/stations?page_size=10&page=1"));
     let p2 = ok(&get(addr, "/api/v1/stations?page_size=10&page=2"));
     assert_ne!(p1["items"][0]["id"], p2["items"][0]["id"]);
@@ -77,17 +132,29 @@ fn the_demo_serves_the_city_and_answers_every_route() {
     assert_eq!(beyond["items"].as_array().unwrap().len(), 0);
     let township = zg["items"][0]["township"].as_str().unwrap().to_owned();
     let tw = ok(&get(addr, &format!("/api/v1/stations?township={township}")));
-    assert!(tw["items"].as_array().unwrap().iter().all(|i| i["township"] == township.as_str()));
+    assert!(tw["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["township"] == township.as_str()));
 
     // One station in full.
     let id = zg["items"][0]["id"].as_str().unwrap().to_owned();
     let detail = ok(&get(addr, &format!("/api/v1/stations/{id}")));
     assert_eq!(detail["id"], id.as_str());
     assert!(!detail["equipment"].as_array().unwrap().is_empty());
-    assert!(detail["equipment"][0]["connectors"][0]["power_kw"].as_f64().unwrap() > 0.0);
+    assert!(
+        detail["equipment"][0]["connectors"][0]["power_kw"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert!(detail["tariff"]["periods"].as_array().unwrap().len() >= 3);
     let encoded = id.replace(':', "%3A");
-    assert_eq!(ok(&get(addr, &format!("/api/v1/stations/{encoded}")))["id"], id.as_str());
+    assert_eq!(
+        ok(&get(addr, &format!("/api/v1/stations/{encoded}")))["id"],
+        id.as_str()
+    );
 
     // Nearest against brute force over every station of the map layer.
     let all = ok(&get(addr, "/api/v1/map/stations"));
@@ -105,7 +172,12 @@ fn the_demo_serves_the_city_and_answers_every_route() {
             )
         })
         .collect();
-    for (lat, lng, k, category) in [(25.8306, 114.9328, 10, None), (26.33, 115.37, 7, Some("public")), (25.0, 115.5, 25, Some("dedicated")), (24.9, 114.6, 1, None)] {
+    for (lat, lng, k, category) in [
+        (25.8306, 114.9328, 10, None),
+        (26.33, 115.37, 7, Some("public")),
+        (25.0, 115.5, 25, Some("dedicated")),
+        (24.9, 114.6, 1, None),
+    ] {
         let mut url = format!("/api/v1/search/nearest?lat={lat}&lng={lng}&k={k}");
         if let Some(c) = category {
             url.push_str(&format!("&category={c}"));
@@ -121,27 +193,61 @@ fn the_demo_serves_the_city_and_answers_every_route() {
         expect.sort_by(f64::total_cmp);
         for (item, d) in items.iter().zip(&expect) {
             // The map layer rounds coordinates to 6 decimals (0.1 m).
-            assert!((item["distance_m"].as_f64().unwrap() - d).abs() < 0.5, "{item} vs {d}");
+            assert!(
+                (item["distance_m"].as_f64().unwrap() - d).abs() < 0.5,
+                "{item} vs {d}"
+            );
             if let Some(c) = category {
                 assert_eq!(item["category"], c);
             }
         }
     }
-    let within = ok(&get(addr, "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=100&radius_m=300"));
-    assert!(within["items"].as_array().unwrap().iter().all(|i| i["distance_m"].as_f64().unwrap() <= 300.0));
-    let wgs = ok(&get(addr, "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=3"));
-    let gcj = ok(&get(addr, "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=3&coord=gcj02"));
+    let within = ok(&get(
+        addr,
+        "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=100&radius_m=300",
+    ));
+    assert!(within["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["distance_m"].as_f64().unwrap() <= 300.0));
+    let wgs = ok(&get(
+        addr,
+        "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=3",
+    ));
+    let gcj = ok(&get(
+        addr,
+        "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=3&coord=gcj02",
+    ));
     assert_eq!(gcj["coord"], "gcj02");
-    for (w, g) in wgs["items"].as_array().unwrap().iter().zip(gcj["items"].as_array().unwrap()) {
+    for (w, g) in wgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(gcj["items"].as_array().unwrap())
+    {
         assert_eq!(w["station_id"], g["station_id"]);
-        let shift = haversine_m(w["lat"].as_f64().unwrap(), w["lng"].as_f64().unwrap(), g["lat"].as_f64().unwrap(), g["lng"].as_f64().unwrap());
+        let shift = haversine_m(
+            w["lat"].as_f64().unwrap(),
+            w["lng"].as_f64().unwrap(),
+            g["lat"].as_f64().unwrap(),
+            g["lng"].as_f64().unwrap(),
+        );
         assert!((100.0..1000.0).contains(&shift), "GCJ-02 shift {shift}");
     }
     let dc = ok(&get(addr, "/api/v1/search/nearest?lat=25.8306&lng=114.9328&k=5&current=dc&min_power_kw=120&operator=EVGSYN001&connector_type=dc_plug"));
     for i in dc["items"].as_array().unwrap() {
         assert_eq!(i["operator_id"], "EVGSYN001");
-        let d = ok(&get(addr, &format!("/api/v1/stations/{}", i["station_id"].as_str().unwrap())));
-        let has = d["equipment"].as_array().unwrap().iter().flat_map(|e| e["connectors"].as_array().unwrap()).any(|c| c["current"] == "dc");
+        let d = ok(&get(
+            addr,
+            &format!("/api/v1/stations/{}", i["station_id"].as_str().unwrap()),
+        ));
+        let has = d["equipment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["connectors"].as_array().unwrap())
+            .any(|c| c["current"] == "dc");
         assert!(has);
     }
 
@@ -149,15 +255,29 @@ fn the_demo_serves_the_city_and_answers_every_route() {
     let page = get(addr, "/");
     assert_eq!(page.status, 200);
     assert!(page.content_type.starts_with("text/html"));
-    assert!(!page.text().contains("http://") && !page.text().contains("https://"), "no external resources");
+    assert!(
+        !page.text().contains("http://") && !page.text().contains("https://"),
+        "no external resources"
+    );
     assert_eq!(get(addr, "/assets/app.js").status, 200);
     assert_eq!(get(addr, "/assets/app.css").status, 200);
-    assert!(get(addr, "/api/v1/map/counties").json()["features"].as_array().unwrap().len() == 18);
+    assert!(
+        get(addr, "/api/v1/map/counties").json()["features"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 18
+    );
 
     // The OpenAPI document covers every route.
     let doc = ok(&get(addr, "/api/openapi.json"));
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    let paths: HashSet<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    let paths: HashSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     for p in [
         "/healthz",
         "/api/openapi.json",
@@ -186,16 +306,46 @@ fn the_demo_serves_the_city_and_answers_every_route() {
         ("/api/v1/search/nearest?lng=114.9", "lat"),
         ("/api/v1/search/nearest?lat=25.8", "lng"),
         ("/api/v1/search/nearest?lat=NaN&lng=114.9", "lat"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&radius_m=-5", "radius_m"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&category=shared", "category"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&connector_type=ccs2", "connector_type"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&current=both", "current"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&coord=utm", "coord"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&min_power_kw=fast", "min_power_kw"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&operator=evgsyn001", "operator"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&operator=ZZZZZZZZZ", "unknown operator"),
-        ("/api/v1/search/nearest?lat=25.8&lng=114.9&radius=5", "unknown parameter"),
-        ("/api/v1/search/nearest?lat=25.8&lat=25.9&lng=114.9", "more than once"),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&radius_m=-5",
+            "radius_m",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&category=shared",
+            "category",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&connector_type=ccs2",
+            "connector_type",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&current=both",
+            "current",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&coord=utm",
+            "coord",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&min_power_kw=fast",
+            "min_power_kw",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&operator=evgsyn001",
+            "operator",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&operator=ZZZZZZZZZ",
+            "unknown operator",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lng=114.9&radius=5",
+            "unknown parameter",
+        ),
+        (
+            "/api/v1/search/nearest?lat=25.8&lat=25.9&lng=114.9",
+            "more than once",
+        ),
         ("/api/v1/stations?page_size=1001", "page_size"),
         ("/api/v1/stations?page_size=0", "page_size"),
         ("/api/v1/stations?page=0", "page"),
@@ -210,9 +360,17 @@ fn the_demo_serves_the_city_and_answers_every_route() {
         problem(&get(addr, url), 400, mention);
     }
     // Unknown ids and routes: 404 with a problem body; a wrong method: 405.
-    problem(&get(addr, "/api/v1/stations/EVGSYN001:NOSUCH"), 404, "no station");
+    problem(
+        &get(addr, "/api/v1/stations/EVGSYN001:NOSUCH"),
+        404,
+        "no station",
+    );
     problem(&get(addr, "/api/v1/stations/not-an-id"), 404, "no station");
-    problem(&get(addr, "/api/v1/stations/ZZZZZZZZZ:P000001"), 404, "no station");
+    problem(
+        &get(addr, "/api/v1/stations/ZZZZZZZZZ:P000001"),
+        404,
+        "no station",
+    );
     problem(&get(addr, "/api/v1/nothing-here"), 404, "no such route");
     problem(&get(addr, "/assets/nope.js"), 404, "no asset");
     problem(&request(addr, "POST", "/api/v1/stations"), 405, "POST");

@@ -9,8 +9,17 @@ use common::{get, registry_fixture, run, start};
 fn a_rejected_import_reports_every_problem_and_leaves_the_store_unchanged() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let good = run(&["import", "--data-dir", dir, registry_fixture("good.csv").to_str().unwrap()]);
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stdout));
+    let good = run(&[
+        "import",
+        "--data-dir",
+        dir,
+        registry_fixture("good.csv").to_str().unwrap(),
+    ]);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
     assert!(String::from_utf8_lossy(&good.stdout).contains("imported 2 stations (3 piles)"));
 
     let bad = run(&[
@@ -25,10 +34,19 @@ fn a_rejected_import_reports_every_problem_and_leaves_the_store_unchanged() {
     let out = String::from_utf8_lossy(&bad.stdout);
     assert!(out.contains("bad.csv line 3 field lat"), "{out}");
     assert!(out.contains("bad.csv line 4 field station_type"), "{out}");
-    assert!(out.contains("bad_tcec.json StationInfos[1] field StationStatus"), "{out}");
+    assert!(
+        out.contains("bad_tcec.json StationInfos[1] field StationStatus"),
+        "{out}"
+    );
     assert!(out.contains("nothing imported"), "{out}");
 
-    let json = run(&["import", "--json", "--data-dir", dir, registry_fixture("bad.csv").to_str().unwrap()]);
+    let json = run(&[
+        "import",
+        "--json",
+        "--data-dir",
+        dir,
+        registry_fixture("bad.csv").to_str().unwrap(),
+    ]);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["committed"], false);
     assert_eq!(report["rejected"][0]["record"], "line 3");
@@ -39,20 +57,49 @@ fn a_rejected_import_reports_every_problem_and_leaves_the_store_unchanged() {
     assert_eq!(page["total"], 2);
     // Re-import is idempotent.
     drop(server);
-    assert!(run(&["import", "--data-dir", dir, registry_fixture("good.csv").to_str().unwrap()]).status.success());
+    assert!(run(&[
+        "import",
+        "--data-dir",
+        dir,
+        registry_fixture("good.csv").to_str().unwrap()
+    ])
+    .status
+    .success());
     let server = start(&["serve", "--data-dir", dir]);
-    assert_eq!(get(server.addr, "/api/v1/stats/summary").json()["piles"]["total"], 3);
+    assert_eq!(
+        get(server.addr, "/api/v1/stats/summary").json()["piles"]["total"],
+        3
+    );
 }
 
 #[test]
 fn wgs84_coordinates_can_be_declared() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    assert!(run(&["import", "--coords", "wgs84", "--data-dir", dir, registry_fixture("good.csv").to_str().unwrap()]).status.success());
+    assert!(run(&[
+        "import",
+        "--coords",
+        "wgs84",
+        "--data-dir",
+        dir,
+        registry_fixture("good.csv").to_str().unwrap()
+    ])
+    .status
+    .success());
     let server = start(&["serve", "--data-dir", dir]);
     let s = get(server.addr, "/api/v1/stations/MA0CSVOP1:CSV001").json();
-    assert_eq!((s["lat"].as_f64().unwrap(), s["lng"].as_f64().unwrap()), (25.827573, 114.938281));
-    let bad = run(&["import", "--coords", "mars", "--data-dir", dir, registry_fixture("good.csv").to_str().unwrap()]);
+    assert_eq!(
+        (s["lat"].as_f64().unwrap(), s["lng"].as_f64().unwrap()),
+        (25.827573, 114.938281)
+    );
+    let bad = run(&[
+        "import",
+        "--coords",
+        "mars",
+        "--data-dir",
+        dir,
+        registry_fixture("good.csv").to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(2), "clap usage error");
 }
 
@@ -63,13 +110,18 @@ fn synth_is_byte_identical_for_a_seed_and_says_it_is_synthetic() {
     for d in [&a, &b] {
         let out = run(&["synth", "--seed", "5", "--out", d.path().to_str().unwrap()]);
         assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("19000 piles (10000 public, 3000 dedicated, 6000 private)"));
+        assert!(String::from_utf8_lossy(&out.stdout)
+            .contains("19000 piles (10000 public, 3000 dedicated, 6000 private)"));
     }
     for entry in std::fs::read_dir(a.path()).unwrap() {
         let name = entry.unwrap().file_name();
-        assert_eq!(std::fs::read(a.path().join(&name)).unwrap(), std::fs::read(b.path().join(&name)).unwrap());
+        assert_eq!(
+            std::fs::read(a.path().join(&name)).unwrap(),
+            std::fs::read(b.path().join(&name)).unwrap()
+        );
     }
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(a.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.path().join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["synthetic"], true);
     assert!(manifest["operators"].as_array().unwrap().len() >= 6);
 }

@@ -195,18 +195,13 @@ fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 }
 
 fn box_dist2(n: &Node, q: &[f64; 3]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..3 {
-        let d = if q[i] < n.min[i] {
-            n.min[i] - q[i]
-        } else if q[i] > n.max[i] {
-            q[i] - n.max[i]
-        } else {
-            0.0
-        };
-        s += d * d;
-    }
-    s
+    q.iter()
+        .zip(n.min.iter().zip(&n.max))
+        .map(|(q, (lo, hi))| {
+            let d = (lo - q).max(q - hi).max(0.0);
+            d * d
+        })
+        .sum()
 }
 
 /// Great-circle metres for a squared chord between unit vectors.
@@ -240,7 +235,9 @@ impl<K: Copy> Best<K> {
             self.items.push((d2, slot, key));
             return;
         }
-        let pos = self.items.partition_point(|(d, s, _)| (*d, *s) < (d2, slot));
+        let pos = self
+            .items
+            .partition_point(|(d, s, _)| (*d, *s) < (d2, slot));
         if pos >= self.k {
             return;
         }
@@ -449,7 +446,13 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
         }
     }
 
-    fn query(&self, center: LatLng, k: usize, radius_m: Option<f64>, filter: &Filter) -> Vec<Hit<K>> {
+    fn query(
+        &self,
+        center: LatLng,
+        k: usize,
+        radius_m: Option<f64>,
+        filter: &Filter,
+    ) -> Vec<Hit<K>> {
         if k == 0 || self.is_empty() {
             return Vec::new();
         }
@@ -471,7 +474,8 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
             best.offer(dist2(&unit_vector(s.location), &q), slot, s.key);
         }
         if k == usize::MAX {
-            best.items.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            best.items
+                .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
         best.items
             .into_iter()
@@ -484,7 +488,13 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
     }
 
     /// The `k` nearest entries matching `filter`, within `radius_m` if given, nearest first.
-    pub fn nearest(&self, center: LatLng, k: usize, radius_m: Option<f64>, filter: &Filter) -> Vec<Hit<K>> {
+    pub fn nearest(
+        &self,
+        center: LatLng,
+        k: usize,
+        radius_m: Option<f64>,
+        filter: &Filter,
+    ) -> Vec<Hit<K>> {
         self.query(center, k, radius_m, filter)
     }
 
@@ -495,7 +505,9 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
 
     /// The attributes of an entry.
     pub fn attrs(&self, key: K) -> Option<&EntryAttrs> {
-        self.by_key.get(&key).map(|s| &self.slots[*s as usize].attrs)
+        self.by_key
+            .get(&key)
+            .map(|s| &self.slots[*s as usize].attrs)
     }
 }
 
@@ -516,12 +528,16 @@ mod tests {
     }
 
     fn attrs(i: u32) -> EntryAttrs {
-        let dc = i % 3 == 0;
+        let dc = i.is_multiple_of(3);
         EntryAttrs {
             category: Category::ALL[(i % 3) as usize],
             operator: i % 7,
             connectors: vec![ConnectorProfile {
-                connector_type: if dc { ConnectorType::DC_PLUG } else { ConnectorType::AC_PLUG },
+                connector_type: if dc {
+                    ConnectorType::DC_PLUG
+                } else {
+                    ConnectorType::AC_PLUG
+                },
                 power: Power::from_kw(if dc { 60 + (i % 5) * 30 } else { 7 }),
             }],
         }
@@ -534,7 +550,10 @@ mod tests {
                 // Clustered like a city: half around a few centres, half spread out.
                 let p = if i % 2 == 0 {
                     let c = [(25.85, 114.93), (25.66, 114.75), (26.33, 115.37)][(i % 3) as usize];
-                    LatLng::new(c.0 + (rng.next() - 0.5) * 0.05, c.1 + (rng.next() - 0.5) * 0.05)
+                    LatLng::new(
+                        c.0 + (rng.next() - 0.5) * 0.05,
+                        c.1 + (rng.next() - 0.5) * 0.05,
+                    )
                 } else {
                     LatLng::new(24.5 + rng.next() * 2.3, 113.9 + rng.next() * 2.7)
                 };
@@ -545,7 +564,13 @@ mod tests {
 
     use evgrid_model::distance_m;
 
-    fn brute(points: &[(u32, LatLng, EntryAttrs)], q: LatLng, k: usize, r: Option<f64>, f: &Filter) -> Vec<(u32, f64)> {
+    fn brute(
+        points: &[(u32, LatLng, EntryAttrs)],
+        q: LatLng,
+        k: usize,
+        r: Option<f64>,
+        f: &Filter,
+    ) -> Vec<(u32, f64)> {
         let mut all: Vec<(u32, f64)> = points
             .iter()
             .filter(|(_, _, a)| f.matches(a))
@@ -572,19 +597,42 @@ mod tests {
         let mut rng = Rng(99);
         let filters = [
             Filter::default(),
-            Filter { categories: Some(vec![Category::Public]), ..Filter::default() },
-            Filter { current: Some(CurrentKind::Dc), min_power: Some(Power::from_kw(120)), ..Filter::default() },
-            Filter { operator: Some(3), connector_type: Some(ConnectorType::AC_PLUG), ..Filter::default() },
-            Filter { min_power: Some(Power::from_kw(1000)), ..Filter::default() },
+            Filter {
+                categories: Some(vec![Category::Public]),
+                ..Filter::default()
+            },
+            Filter {
+                current: Some(CurrentKind::Dc),
+                min_power: Some(Power::from_kw(120)),
+                ..Filter::default()
+            },
+            Filter {
+                operator: Some(3),
+                connector_type: Some(ConnectorType::AC_PLUG),
+                ..Filter::default()
+            },
+            Filter {
+                min_power: Some(Power::from_kw(1000)),
+                ..Filter::default()
+            },
         ];
         for i in 0..300 {
             let q = LatLng::new(24.4 + rng.next() * 2.5, 113.8 + rng.next() * 2.9);
             let f = &filters[i % filters.len()];
             let k = 1 + (i % 25);
-            assert_same(&index.nearest(q, k, None, f), &brute(&points, q, k, None, f));
+            assert_same(
+                &index.nearest(q, k, None, f),
+                &brute(&points, q, k, None, f),
+            );
             let r = 500.0 + rng.next() * 20_000.0;
-            assert_same(&index.nearest(q, k, Some(r), f), &brute(&points, q, k, Some(r), f));
-            assert_same(&index.within(q, r, f), &brute(&points, q, usize::MAX, Some(r), f));
+            assert_same(
+                &index.nearest(q, k, Some(r), f),
+                &brute(&points, q, k, Some(r), f),
+            );
+            assert_same(
+                &index.within(q, r, f),
+                &brute(&points, q, usize::MAX, Some(r), f),
+            );
         }
     }
 
@@ -617,13 +665,18 @@ mod tests {
             assert_eq!(index.len(), points.len());
             let q = LatLng::new(24.5 + rng.next() * 2.3, 113.9 + rng.next() * 2.7);
             let f = Filter::default();
-            assert_same(&index.nearest(q, 10, None, &f), &brute(&points, q, 10, None, &f));
+            assert_same(
+                &index.nearest(q, 10, None, &f),
+                &brute(&points, q, 10, None, &f),
+            );
         }
     }
 
     #[test]
     fn empty_index_answers_nothing() {
         let index: SpatialIndex<u32> = SpatialIndex::default();
-        assert!(index.nearest(LatLng::new(25.0, 115.0), 10, None, &Filter::default()).is_empty());
+        assert!(index
+            .nearest(LatLng::new(25.0, 115.0), 10, None, &Filter::default())
+            .is_empty());
     }
 }

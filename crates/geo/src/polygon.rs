@@ -51,7 +51,12 @@ impl Polygon {
 impl MultiPolygon {
     /// Builds from polygons, computing the bounding box.
     pub fn new(polygons: Vec<Polygon>) -> Self {
-        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for [x, y] in polygons.iter().flat_map(|p| p.exterior.iter()) {
             bbox[0] = bbox[0].min(*x);
             bbox[1] = bbox[1].min(*y);
@@ -158,7 +163,13 @@ mod tests {
     fn square() -> MultiPolygon {
         MultiPolygon::new(vec![Polygon {
             exterior: vec![[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0], [0.0, 0.0]],
-            holes: vec![vec![[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.5, 1.0], [0.5, 0.5]]],
+            holes: vec![vec![
+                [0.5, 0.5],
+                [1.0, 0.5],
+                [1.0, 1.0],
+                [0.5, 1.0],
+                [0.5, 0.5],
+            ]],
         }])
     }
 
@@ -176,6 +187,9 @@ mod tests {
         let sq = square();
         let back = MultiPolygon::from_geojson(&sq.to_geojson()).unwrap();
         assert_eq!(back, sq);
-        assert!(MultiPolygon::from_geojson(&serde_json::json!({"type": "Point", "coordinates": [0, 0]})).is_none());
+        assert!(MultiPolygon::from_geojson(
+            &serde_json::json!({"type": "Point", "coordinates": [0, 0]})
+        )
+        .is_none());
     }
 }

@@ -68,7 +68,8 @@ const COUNTIES_CSV: &str = include_str!("../../../data/ganzhou/counties.csv");
 const TOWNSHIPS_CSV: &str = include_str!("../../../data/ganzhou/townships.csv");
 const HOTSPOTS_CSV: &str = include_str!("../../../data/ganzhou/hotspots.csv");
 const COUNTIES_GEOJSON: &str = include_str!("../../../data/ganzhou/ganzhou_counties.geojson");
-const ZHANGJIANG_GEOJSON: &str = include_str!("../../../data/ganzhou/zhangjiang_new_district.geojson");
+const ZHANGJIANG_GEOJSON: &str =
+    include_str!("../../../data/ganzhou/zhangjiang_new_district.geojson");
 
 #[derive(Deserialize)]
 struct CountyRow {
@@ -104,7 +105,10 @@ struct HotspotRow {
     lat: f64,
 }
 
-fn read_csv<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<Vec<T>, ReferenceError> {
+fn read_csv<T: for<'de> Deserialize<'de>>(
+    file: &str,
+    text: &str,
+) -> Result<Vec<T>, ReferenceError> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     reader
         .deserialize()
@@ -225,10 +229,16 @@ impl ReferenceData {
         let zhangjiang = CircleArea {
             name_zh: props["name_zh"].as_str().unwrap_or("章江新区").to_owned(),
             centre: LatLng::new(
-                props["centre_lat"].as_f64().ok_or_else(|| json_err(file, "centre_lat"))?,
-                props["centre_lon"].as_f64().ok_or_else(|| json_err(file, "centre_lon"))?,
+                props["centre_lat"]
+                    .as_f64()
+                    .ok_or_else(|| json_err(file, "centre_lat"))?,
+                props["centre_lon"]
+                    .as_f64()
+                    .ok_or_else(|| json_err(file, "centre_lon"))?,
             ),
-            radius_m: props["radius_m"].as_f64().ok_or_else(|| json_err(file, "radius_m"))?,
+            radius_m: props["radius_m"]
+                .as_f64()
+                .ok_or_else(|| json_err(file, "radius_m"))?,
             boundary: MultiPolygon::from_geojson(&feature["geometry"])
                 .ok_or_else(|| json_err(file, "bad geometry"))?,
         };
@@ -265,8 +275,16 @@ mod tests {
         assert_eq!(data.county_boundaries.len(), 18);
         assert_eq!(data.townships.len(), 294);
         assert_eq!(data.hotspots.len(), 21);
-        assert_eq!(data.population(), 8_970_014, "counties sum to the census total");
-        let area: f64 = data.county_boundaries.values().map(MultiPolygon::area_km2).sum();
+        assert_eq!(
+            data.population(),
+            8_970_014,
+            "counties sum to the census total"
+        );
+        let area: f64 = data
+            .county_boundaries
+            .values()
+            .map(MultiPolygon::area_km2)
+            .sum();
         assert!((area - 39_436.0).abs() < 100.0, "polygon area {area}");
     }
 
@@ -274,7 +292,11 @@ mod tests {
     fn every_county_seat_lies_in_its_own_boundary() {
         let data = ReferenceData::embedded().unwrap();
         for c in &data.counties {
-            assert!(data.county_boundaries[&c.code].contains(c.seat), "{}", c.name_zh);
+            assert!(
+                data.county_boundaries[&c.code].contains(c.seat),
+                "{}",
+                c.name_zh
+            );
             for (code, poly) in &data.county_boundaries {
                 if code != &c.code {
                     assert!(!poly.contains(c.seat), "{} seat also in {code}", c.name_zh);

@@ -95,7 +95,12 @@ impl RegionMap {
     /// The city's bounding box: min lng, min lat, max lng, max lat.
     pub fn bbox(&self) -> [f64; 4] {
         self.counties.iter().fold(
-            [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+            [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
             |b, c| {
                 [
                     b[0].min(c.boundary.bbox[0]),
@@ -131,10 +136,20 @@ mod tests {
         // where the reference data names one.
         for c in &data.counties {
             let placed = map.locate(c.seat);
-            assert_eq!(placed.county_code.as_deref(), Some(c.code.as_str()), "{}", c.name_zh);
+            assert_eq!(
+                placed.county_code.as_deref(),
+                Some(c.code.as_str()),
+                "{}",
+                c.name_zh
+            );
         }
         for t in data.townships.iter().filter(|t| is_township_kind(&t.kind)) {
-            assert_eq!(map.locate(t.centre).township_code.as_deref(), Some(t.code.as_str()), "{}", t.name_zh);
+            assert_eq!(
+                map.locate(t.centre).township_code.as_deref(),
+                Some(t.code.as_str()),
+                "{}",
+                t.name_zh
+            );
         }
         // Nanchang and Guangzhou are outside the city.
         assert!(!map.locate(LatLng::new(28.68, 115.86)).inside_city);

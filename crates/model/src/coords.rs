@@ -94,7 +94,9 @@ impl FromStr for CoordSystem {
             "wgs84" | "wgs-84" => Ok(Self::Wgs84),
             "gcj02" | "gcj-02" => Ok(Self::Gcj02),
             "bd09" | "bd-09" => Ok(Self::Bd09),
-            _ => Err(format!("unknown coordinate system {s:?}; expected wgs84, gcj02 or bd09")),
+            _ => Err(format!(
+                "unknown coordinate system {s:?}; expected wgs84, gcj02 or bd09"
+            )),
         }
     }
 }
@@ -202,7 +204,10 @@ mod tests {
         // A grid over the city's bounding box and a margin around it.
         for i in 0..=40 {
             for j in 0..=40 {
-                let w = LatLng::new(24.4 + 2.5 * f64::from(i) / 40.0, 113.5 + 3.0 * f64::from(j) / 40.0);
+                let w = LatLng::new(
+                    24.4 + 2.5 * f64::from(i) / 40.0,
+                    113.5 + 3.0 * f64::from(j) / 40.0,
+                );
                 let back = gcj02_to_wgs84(wgs84_to_gcj02(w));
                 assert!(distance_m(w, back) < 1.0, "{w:?} -> {back:?}");
                 let back_bd = LatLng::from_wgs84(w, CoordSystem::Bd09).to_wgs84(CoordSystem::Bd09);

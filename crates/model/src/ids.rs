@@ -68,7 +68,9 @@ pub fn validate_station_id(value: &str) -> Result<(), IdError> {
     let len = value.chars().count();
     if len == 0
         || len > MAX_STATION_ID_LEN
-        || value.chars().any(|c| c.is_control() || c == ':' || c == '/')
+        || value
+            .chars()
+            .any(|c| c.is_control() || c == ':' || c == '/')
     {
         return Err(IdError::BadStationId {
             value: value.to_owned(),
@@ -100,7 +102,8 @@ impl StationKey {
         let (op, st) = text
             .split_once(':')
             .ok_or_else(|| IdError::BadStationKey(text.to_owned()))?;
-        let operator_id = OperatorId::new(op).map_err(|_| IdError::BadStationKey(text.to_owned()))?;
+        let operator_id =
+            OperatorId::new(op).map_err(|_| IdError::BadStationKey(text.to_owned()))?;
         Self::new(operator_id, st).map_err(|_| IdError::BadStationKey(text.to_owned()))
     }
 }

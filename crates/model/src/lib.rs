@@ -7,8 +7,8 @@
 
 pub mod coords;
 pub mod ids;
-pub mod station;
 pub mod region;
+pub mod station;
 pub mod units;
 pub mod validation;
 

@@ -46,7 +46,9 @@ impl FromStr for Category {
             "public" => Ok(Category::Public),
             "dedicated" => Ok(Category::Dedicated),
             "private" => Ok(Category::Private),
-            _ => Err(format!("unknown category {s:?}; expected public, dedicated or private")),
+            _ => Err(format!(
+                "unknown category {s:?}; expected public, dedicated or private"
+            )),
         }
     }
 }
@@ -156,8 +158,14 @@ impl ConnectorType {
     }
 
     /// All API names, for error messages and documentation.
-    pub const NAMES: [&'static str; 6] =
-        ["household_socket", "ac_socket", "ac_plug", "dc_plug", "wireless", "other"];
+    pub const NAMES: [&'static str; 6] = [
+        "household_socket",
+        "ac_socket",
+        "ac_plug",
+        "dc_plug",
+        "wireless",
+        "other",
+    ];
 
     /// Direct or alternating current: only the DC plug (type 4) is DC.
     pub fn current(self) -> CurrentKind {
@@ -292,7 +300,10 @@ impl Tariff {
         {
             return Err(TariffError::NotIncreasing);
         }
-        if periods.iter().any(|p| p.electricity.0 < 0 || p.service.0 < 0) {
+        if periods
+            .iter()
+            .any(|p| p.electricity.0 < 0 || p.service.0 < 0)
+        {
             return Err(TariffError::Negative);
         }
         Ok(Self { periods })
@@ -371,11 +382,23 @@ mod tests {
             service: PricePerKwh::from_fen(40),
         };
         let t = Tariff::new(vec![p(0, 30), p(8 * 3600, 90), p(22 * 3600, 30)]).unwrap();
-        assert_eq!(t.period_at(9 * 3600).unwrap().electricity, PricePerKwh::from_fen(90));
-        assert_eq!(t.period_at(23 * 3600).unwrap().electricity, PricePerKwh::from_fen(30));
+        assert_eq!(
+            t.period_at(9 * 3600).unwrap().electricity,
+            PricePerKwh::from_fen(90)
+        );
+        assert_eq!(
+            t.period_at(23 * 3600).unwrap().electricity,
+            PricePerKwh::from_fen(30)
+        );
         assert_eq!(Tariff::new(vec![]), Err(TariffError::PeriodCount(0)));
-        assert_eq!(Tariff::new(vec![p(60, 1)]), Err(TariffError::FirstNotMidnight));
-        assert_eq!(Tariff::new(vec![p(0, 1), p(0, 2)]), Err(TariffError::NotIncreasing));
+        assert_eq!(
+            Tariff::new(vec![p(60, 1)]),
+            Err(TariffError::FirstNotMidnight)
+        );
+        assert_eq!(
+            Tariff::new(vec![p(0, 1), p(0, 2)]),
+            Err(TariffError::NotIncreasing)
+        );
     }
 
     #[test]

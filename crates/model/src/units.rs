@@ -8,7 +8,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A price per kWh in hundredths of a fen (0.0001 yuan), the precision of T/CEC's `ElecPrice`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub struct PricePerKwh(pub i64);
 
 impl PricePerKwh {
@@ -56,7 +58,9 @@ impl fmt::Display for PricePerKwh {
 }
 
 /// Rated power in watts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub struct Power(pub u32);
 
 impl Power {
@@ -97,7 +101,9 @@ fn parse_fixed(text: &str, decimals: u32) -> Option<i64> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let frac_trimmed = frac_part.trim_end_matches('0');
@@ -105,7 +111,11 @@ fn parse_fixed(text: &str, decimals: u32) -> Option<i64> {
         return None;
     }
     let scale = 10_i64.pow(decimals);
-    let int_value: i64 = if int_part.is_empty() { 0 } else { int_part.parse().ok()? };
+    let int_value: i64 = if int_part.is_empty() {
+        0
+    } else {
+        int_part.parse().ok()?
+    };
     let mut frac_value: i64 = 0;
     for (i, b) in frac_trimmed.bytes().enumerate() {
         frac_value += i64::from(b - b'0') * 10_i64.pow(decimals - 1 - i as u32);

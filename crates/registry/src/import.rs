@@ -168,7 +168,11 @@ impl Registry {
         };
         let mut parsed = Vec::new();
         for (i, path) in files.iter().enumerate() {
-            progress(ImportEvent::Reading(i + 1, files.len(), path.display().to_string()));
+            progress(ImportEvent::Reading(
+                i + 1,
+                files.len(),
+                path.display().to_string(),
+            ));
             match read_file(path, coords) {
                 Ok(p) => parsed.push(p),
                 Err(r) => report.rejected.push(r),
@@ -184,7 +188,10 @@ impl Registry {
                         file: f.report.file.clone(),
                         record: record.clone(),
                         field: "StationID".into(),
-                        reason: format!("station {}:{} also appears at {first}", s.operator_id, s.id),
+                        reason: format!(
+                            "station {}:{} also appears at {first}",
+                            s.operator_id, s.id
+                        ),
                     });
                 }
             }
@@ -201,7 +208,9 @@ impl Registry {
                 operators.insert(id, name);
             }
             for (_, s) in f.stations {
-                operators.entry(s.operator_id.clone()).or_insert_with(|| s.operator_id.to_string());
+                operators
+                    .entry(s.operator_id.clone())
+                    .or_insert_with(|| s.operator_id.to_string());
                 stations.push(s);
             }
         }
@@ -209,7 +218,10 @@ impl Registry {
             return Ok(report);
         }
         progress(ImportEvent::Writing(stations.len()));
-        let operators: Vec<Operator> = operators.into_iter().map(|(id, name)| Operator { id, name }).collect();
+        let operators: Vec<Operator> = operators
+            .into_iter()
+            .map(|(id, name)| Operator { id, name })
+            .collect();
         let piles = stations.iter().map(|s| s.equipment.len()).sum();
         let count = stations.len();
         match self.store_stations(&operators, stations).await {
@@ -234,14 +246,22 @@ impl Registry {
 
 fn read_file(path: &Path, coords: Option<CoordSystem>) -> Result<ParsedFile, Rejection> {
     let file = path.display().to_string();
-    let format = detect_format(path)
-        .ok_or_else(|| file_rejection(path, "unknown file type: expected .json (T/CEC), .csv or .geojson"))?;
+    let format = detect_format(path).ok_or_else(|| {
+        file_rejection(
+            path,
+            "unknown file type: expected .json (T/CEC), .csv or .geojson",
+        )
+    })?;
     let meta = std::fs::metadata(path).map_err(|e| file_rejection(path, e.to_string()))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(file_rejection(path, format!("file is larger than {MAX_FILE_BYTES} bytes")));
+        return Err(file_rejection(
+            path,
+            format!("file is larger than {MAX_FILE_BYTES} bytes"),
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| file_rejection(path, e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| file_rejection(path, format!("not UTF-8: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| file_rejection(path, format!("not UTF-8: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let coords = coords.unwrap_or(format.default_coords());
     let options = ConvertOptions { coords };
@@ -261,7 +281,9 @@ fn read_file(path: &Path, coords: Option<CoordSystem>) -> Result<ParsedFile, Rej
     };
     let records: Vec<Record> = match format {
         Format::Tcec => tcec_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?,
-        Format::Geojson => geojson_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?,
+        Format::Geojson => {
+            geojson_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?
+        }
         Format::Csv => csv_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?,
     };
     parsed.report.records = records.len();
@@ -278,28 +300,36 @@ fn read_file(path: &Path, coords: Option<CoordSystem>) -> Result<ParsedFile, Rej
         let value = match rec.value {
             Ok(v) => v,
             Err(e) => {
-                parsed.rejected.push(reject(e.field, e.reason, &*rec.locate));
+                parsed
+                    .rejected
+                    .push(reject(e.field, e.reason, &*rec.locate));
                 continue;
             }
         };
         let info = match parse_station_info(&value) {
             Ok(info) => info,
             Err(e) => {
-                parsed.rejected.push(reject(e.field, e.reason, &*rec.locate));
+                parsed
+                    .rejected
+                    .push(reject(e.field, e.reason, &*rec.locate));
                 continue;
             }
         };
         match station_from_wire(&info, options) {
             Ok(c) => {
-                parsed
-                    .warnings
-                    .extend(c.warnings.into_iter().map(|w| reject(w.field, w.reason, &*rec.locate)));
+                parsed.warnings.extend(
+                    c.warnings
+                        .into_iter()
+                        .map(|w| reject(w.field, w.reason, &*rec.locate)),
+                );
                 parsed.stations.push(((rec.locate)("").0, c.station));
                 parsed.report.valid += 1;
             }
-            Err(errors) => parsed
-                .rejected
-                .extend(errors.into_iter().map(|e| reject(e.field, e.reason, &*rec.locate))),
+            Err(errors) => parsed.rejected.extend(
+                errors
+                    .into_iter()
+                    .map(|e| reject(e.field, e.reason, &*rec.locate)),
+            ),
         }
     }
     Ok(parsed)
@@ -309,7 +339,25 @@ fn read_file(path: &Path, coords: Option<CoordSystem>) -> Result<ParsedFile, Rej
 /// name a field of it in a report: (record, field) from a StationInfo field path.
 struct Record {
     value: Result<Value, FieldError>,
-    locate: Box<dyn Fn(&str) -> (String, String)>,
+    locate: Locate,
+}
+
+/// Names a StationInfo field path in the file's own terms: (record, field).
+type Locate = Box<dyn Fn(&str) -> (String, String)>;
+
+/// One CSV row turned into its station, pile and connector parts (T/CEC field names).
+struct CsvRow {
+    station: Map<String, Value>,
+    equipment: Map<String, Value>,
+    connector: Value,
+}
+
+/// A pile being assembled from CSV rows.
+struct CsvPile {
+    id: String,
+    first_line: u64,
+    equipment: Map<String, Value>,
+    connectors: Vec<(u64, Value)>,
 }
 
 fn simple_record(label: String, value: Result<Value, FieldError>) -> Record {
@@ -320,7 +368,10 @@ fn simple_record(label: String, value: Result<Value, FieldError>) -> Record {
 }
 
 fn note_operator_name(doc: &Value, parsed: &mut ParsedFile) {
-    if let (Some(id), Some(name)) = (doc.get("OperatorID").and_then(Value::as_str), doc.get("OperatorName").and_then(Value::as_str)) {
+    if let (Some(id), Some(name)) = (
+        doc.get("OperatorID").and_then(Value::as_str),
+        doc.get("OperatorName").and_then(Value::as_str),
+    ) {
         if let Ok(id) = OperatorId::new(id) {
             parsed.operator_names.push((id, name.to_owned()));
         }
@@ -337,7 +388,10 @@ fn tcec_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Stri
             note_operator_name(&doc, parsed);
             if let Some(items) = o.get("StationInfos") {
                 (
-                    items.as_array().cloned().ok_or("StationInfos must be an array")?,
+                    items
+                        .as_array()
+                        .cloned()
+                        .ok_or("StationInfos must be an array")?,
                     "StationInfos",
                 )
             } else if let Some(item) = o.get("StationInfo") {
@@ -351,7 +405,16 @@ fn tcec_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Stri
     Ok(items
         .into_iter()
         .enumerate()
-        .map(|(i, v)| simple_record(if label == "StationInfo" { label.to_owned() } else { format!("{label}[{i}]") }, Ok(v)))
+        .map(|(i, v)| {
+            simple_record(
+                if label == "StationInfo" {
+                    label.to_owned()
+                } else {
+                    format!("{label}[{i}]")
+                },
+                Ok(v),
+            )
+        })
         .collect())
 }
 
@@ -375,20 +438,26 @@ fn geojson_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, S
                 let coords = f
                     .pointer("/geometry/coordinates")
                     .and_then(Value::as_array)
-                    .filter(|_| f.pointer("/geometry/type").and_then(Value::as_str) == Some("Point"))
+                    .filter(|_| {
+                        f.pointer("/geometry/type").and_then(Value::as_str) == Some("Point")
+                    })
                     .ok_or_else(|| FieldError::new("geometry", "must be a Point"))?;
                 let number = |j: usize, name: &str| {
-                    coords
-                        .get(j)
-                        .and_then(Value::as_f64)
-                        .ok_or_else(|| FieldError::new(format!("geometry.coordinates[{j}]"), format!("{name} must be a number")))
+                    coords.get(j).and_then(Value::as_f64).ok_or_else(|| {
+                        FieldError::new(
+                            format!("geometry.coordinates[{j}]"),
+                            format!("{name} must be a number"),
+                        )
+                    })
                 };
                 let (lng, lat) = (number(0, "longitude")?, number(1, "latitude")?);
                 let mut props = f
                     .get("properties")
                     .and_then(Value::as_object)
                     .cloned()
-                    .ok_or_else(|| FieldError::new("properties", "must be an object of StationInfo fields"))?;
+                    .ok_or_else(|| {
+                        FieldError::new("properties", "must be an object of StationInfo fields")
+                    })?;
                 props.insert("StationLng".into(), json!(lng));
                 props.insert("StationLat".into(), json!(lat));
                 Ok(Value::Object(props))
@@ -435,7 +504,14 @@ fn csv_column_for(path: &str) -> String {
     let in_connector = path.contains("ConnectorInfos[");
     let in_equipment = path.contains("EquipmentInfos[") && !in_connector;
     if leaf == "Power" {
-        return if in_connector { "connector_power_kw" } else if in_equipment { "equipment_power_kw" } else { "Power" }.into();
+        return if in_connector {
+            "connector_power_kw"
+        } else if in_equipment {
+            "equipment_power_kw"
+        } else {
+            "Power"
+        }
+        .into();
     }
     if leaf.starts_with("PolicyInfos") || path.starts_with("PolicyInfos") {
         return "tariff".into();
@@ -466,22 +542,32 @@ fn csv_tariff(text: &str) -> Result<Value, String> {
 }
 
 fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, String> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header row: {e}"))?
+        .clone();
     let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     for (name, _, required) in CSV_COLUMNS {
         if required && !col.contains_key(name) {
             return Err(format!("missing column {name}; see docs/import-formats.md"));
         }
     }
-    if let Some(unknown) = headers.iter().find(|h| !CSV_COLUMNS.iter().any(|(c, _, _)| c == h)) {
-        return Err(format!("unknown column {unknown:?}; see docs/import-formats.md"));
+    if let Some(unknown) = headers
+        .iter()
+        .find(|h| !CSV_COLUMNS.iter().any(|(c, _, _)| c == h))
+    {
+        return Err(format!(
+            "unknown column {unknown:?}; see docs/import-formats.md"
+        ));
     }
     // station key -> (first line, station JSON, equipment id -> (index, first line), lines of connectors)
     struct Group {
         first_line: u64,
         station: Map<String, Value>,
-        equipment: Vec<(String, u64, Map<String, Value>, Vec<(u64, Value)>)>,
+        piles: Vec<CsvPile>,
         error: Option<(u64, FieldError)>,
     }
     let mut order: Vec<(String, String)> = Vec::new();
@@ -492,18 +578,30 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                bad_rows.push(simple_record(format!("line {line}"), Err(FieldError::new("", e.to_string()))));
+                bad_rows.push(simple_record(
+                    format!("line {line}"),
+                    Err(FieldError::new("", e.to_string())),
+                ));
                 continue;
             }
         };
         let line = row.position().map_or(0, |p| p.line());
-        let get = |name: &str| col.get(name).and_then(|i| row.get(*i)).unwrap_or("").to_owned();
+        let get = |name: &str| {
+            col.get(name)
+                .and_then(|i| row.get(*i))
+                .unwrap_or("")
+                .to_owned()
+        };
         let int = |name: &str, default: Option<i64>| -> Result<Value, FieldError> {
             let v = get(name);
             if v.is_empty() {
-                return default.map(Value::from).ok_or_else(|| FieldError::new(name, "is required"));
+                return default
+                    .map(Value::from)
+                    .ok_or_else(|| FieldError::new(name, "is required"));
             }
-            v.parse::<i64>().map(Value::from).map_err(|_| FieldError::new(name, format!("{v:?} is not an integer")))
+            v.parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| FieldError::new(name, format!("{v:?} is not an integer")))
         };
         let num = |name: &str| -> Result<Value, FieldError> {
             let v = get(name);
@@ -514,15 +612,23 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
                 .ok_or_else(|| FieldError::new(name, format!("{v:?} is not a number")))
         };
         let key = (get("operator_id"), get("station_id"));
-        let built = (|| -> Result<(Map<String, Value>, Map<String, Value>, Value), FieldError> {
+        let built = (|| -> Result<CsvRow, FieldError> {
             let mut station = Map::new();
             station.insert("OperatorID".into(), get("operator_id").into());
             station.insert("StationID".into(), get("station_id").into());
             station.insert("StationName".into(), get("station_name").into());
-            station.insert("EquipmentOwnerID".into(), {
-                let owner = get("equipment_owner_id");
-                if owner.is_empty() { get("operator_id") } else { owner }
-            }.into());
+            station.insert(
+                "EquipmentOwnerID".into(),
+                {
+                    let owner = get("equipment_owner_id");
+                    if owner.is_empty() {
+                        get("operator_id")
+                    } else {
+                        owner
+                    }
+                }
+                .into(),
+            );
             station.insert("CountryCode".into(), "CN".into());
             station.insert("AreaCode".into(), get("area_code").into());
             station.insert("Address".into(), get("address").into());
@@ -539,7 +645,10 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
             }
             let tariff = get("tariff");
             if !tariff.is_empty() {
-                station.insert("PolicyInfos".into(), csv_tariff(&tariff).map_err(|e| FieldError::new("tariff", e))?);
+                station.insert(
+                    "PolicyInfos".into(),
+                    csv_tariff(&tariff).map_err(|e| FieldError::new("tariff", e))?,
+                );
             }
             station.insert("EquipmentInfos".into(), Value::Array(Vec::new()));
             let mut equipment = Map::new();
@@ -555,7 +664,11 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
                 "Power": num("connector_power_kw")?,
                 "NationalStandard": int("national_standard", None)?,
             });
-            Ok((station, equipment, connector))
+            Ok(CsvRow {
+                station,
+                equipment,
+                connector,
+            })
         })();
         if !groups.contains_key(&key) {
             order.push(key.clone());
@@ -569,14 +682,18 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
         let group = groups.entry(key).or_insert_with(|| Group {
             first_line: line,
             station: Map::new(),
-            equipment: Vec::new(),
+            piles: Vec::new(),
             error: None,
         });
         match built {
             Err(e) => {
                 group.error.get_or_insert((line, e));
             }
-            Ok((station, equipment, connector)) => {
+            Ok(CsvRow {
+                station,
+                equipment,
+                connector,
+            }) => {
                 if group.station.is_empty() {
                     group.station = station;
                 } else {
@@ -584,22 +701,35 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
                         if group.station.get(field) != station.get(field) {
                             group.error.get_or_insert((
                                 line,
-                                FieldError::new(csv_column_for(field), format!("differs from line {} of the same station", group.first_line)),
+                                FieldError::new(
+                                    csv_column_for(field),
+                                    format!(
+                                        "differs from line {} of the same station",
+                                        group.first_line
+                                    ),
+                                ),
                             ));
                         }
                     }
                 }
                 let eid = get("equipment_id");
-                match group.equipment.iter_mut().find(|(id, _, _, _)| *id == eid) {
-                    Some((_, _, _, connectors)) => connectors.push((line, connector)),
-                    None => group.equipment.push((eid, line, equipment, vec![(line, connector)])),
+                match group.piles.iter_mut().find(|p| p.id == eid) {
+                    Some(pile) => pile.connectors.push((line, connector)),
+                    None => group.piles.push(CsvPile {
+                        id: eid,
+                        first_line: line,
+                        equipment,
+                        connectors: vec![(line, connector)],
+                    }),
                 }
             }
         }
     }
     let mut records = bad_rows;
     for key in order {
-        let Some(mut g) = groups.remove(&key) else { continue };
+        let Some(mut g) = groups.remove(&key) else {
+            continue;
+        };
         let first_line = g.first_line;
         if let Some((line, e)) = g.error.take() {
             records.push(simple_record(format!("line {line}"), Err(e)));
@@ -607,20 +737,33 @@ fn csv_records(text: &str, parsed: &mut ParsedFile) -> Result<Vec<Record>, Strin
         }
         let mut lines: Vec<(u64, Vec<u64>)> = Vec::new();
         let equipment: Vec<Value> = g
-            .equipment
+            .piles
             .into_iter()
-            .map(|(_, line, mut e, connectors)| {
-                lines.push((line, connectors.iter().map(|(l, _)| *l).collect()));
-                e.insert("ConnectorInfos".into(), Value::Array(connectors.into_iter().map(|(_, c)| c).collect()));
+            .map(|pile| {
+                lines.push((
+                    pile.first_line,
+                    pile.connectors.iter().map(|(l, _)| *l).collect(),
+                ));
+                let mut e = pile.equipment;
+                let connectors = pile.connectors.into_iter().map(|(_, c)| c).collect();
+                e.insert("ConnectorInfos".into(), Value::Array(connectors));
                 Value::Object(e)
             })
             .collect();
-        g.station.insert("EquipmentInfos".into(), Value::Array(equipment));
+        g.station
+            .insert("EquipmentInfos".into(), Value::Array(equipment));
         records.push(Record {
             value: Ok(Value::Object(g.station)),
             locate: Box::new(move |path| {
                 let line = locate_line(path, first_line, &lines);
-                (format!("line {line}"), if path.is_empty() { String::new() } else { csv_column_for(path) })
+                (
+                    format!("line {line}"),
+                    if path.is_empty() {
+                        String::new()
+                    } else {
+                        csv_column_for(path)
+                    },
+                )
             }),
         });
     }
@@ -633,8 +776,15 @@ fn locate_line(path: &str, first_line: u64, lines: &[(u64, Vec<u64>)]) -> u64 {
         let rest = &path[path.find(marker)? + marker.len()..];
         rest[..rest.find(']')?].parse().ok()
     };
-    match (index_after("EquipmentInfos["), index_after("ConnectorInfos[")) {
-        (Some(e), Some(c)) => lines.get(e).and_then(|(_, cs)| cs.get(c)).copied().unwrap_or(first_line),
+    match (
+        index_after("EquipmentInfos["),
+        index_after("ConnectorInfos["),
+    ) {
+        (Some(e), Some(c)) => lines
+            .get(e)
+            .and_then(|(_, cs)| cs.get(c))
+            .copied()
+            .unwrap_or(first_line),
         (Some(e), None) => lines.get(e).map_or(first_line, |(l, _)| *l),
         _ => first_line,
     }

@@ -154,7 +154,9 @@ impl Registry {
     /// Opens the registry over a store: writes the reference regions and builds the index from
     /// every stored station.
     pub async fn open(store: Store, reference: Arc<ReferenceData>) -> Result<Self, RegistryError> {
-        store.put_regions(&reference.counties, &reference.townships).await?;
+        store
+            .put_regions(&reference.counties, &reference.townships)
+            .await?;
         let regions = RegionMap::new(&reference);
         let registry = Self {
             store,
@@ -167,7 +169,10 @@ impl Registry {
     }
 
     /// Opens the SQLite registry in a data directory.
-    pub async fn open_dir(data_dir: &Path, reference: Arc<ReferenceData>) -> Result<Self, RegistryError> {
+    pub async fn open_dir(
+        data_dir: &Path,
+        reference: Arc<ReferenceData>,
+    ) -> Result<Self, RegistryError> {
         Self::open(Store::open_sqlite_dir(data_dir).await?, reference).await
     }
 
@@ -191,11 +196,15 @@ impl Registry {
     }
 
     fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, IndexState> {
-        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, IndexState> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The store, for the queries that go to it directly (lists, details, statistics).
@@ -224,7 +233,11 @@ impl Registry {
     }
 
     /// Stores stations (one transaction) and then updates the index.
-    pub async fn store_stations(&self, operators: &[evgrid_model::Operator], stations: Vec<evgrid_model::Station>) -> Result<Vec<i64>, RegistryError> {
+    pub async fn store_stations(
+        &self,
+        operators: &[evgrid_model::Operator],
+        stations: Vec<evgrid_model::Station>,
+    ) -> Result<Vec<i64>, RegistryError> {
         let placed: Vec<PlacedStation> = stations.into_iter().map(|s| self.place(s)).collect();
         let pks = self.store.upsert_stations(operators, &placed).await?;
         let mut state = self.write_state();
@@ -267,7 +280,13 @@ impl Registry {
     }
 
     /// The `k` nearest stations matching the filter, within `radius_m` if given.
-    pub fn nearest(&self, center: LatLng, k: usize, radius_m: Option<f64>, filter: &SearchFilter) -> Vec<SearchHit> {
+    pub fn nearest(
+        &self,
+        center: LatLng,
+        k: usize,
+        radius_m: Option<f64>,
+        filter: &SearchFilter,
+    ) -> Vec<SearchHit> {
         self.nearest_with(center, k, radius_m, filter, |hits| {
             hits.iter()
                 .map(|(s, d)| SearchHit {
@@ -307,7 +326,12 @@ impl Registry {
             .index
             .nearest(center, k, radius_m, &index_filter)
             .into_iter()
-            .filter_map(|h| state.stations.get(h.key as usize).map(|s| (s, h.distance_m)))
+            .filter_map(|h| {
+                state
+                    .stations
+                    .get(h.key as usize)
+                    .map(|s| (s, h.distance_m))
+            })
             .collect();
         answer(&hits)
     }

@@ -7,11 +7,15 @@ use evgrid_model::{Category, CurrentKind, LatLng, OperatorId, Power, StationKey}
 use super::*;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 async fn registry(dir: &tempfile::TempDir) -> Registry {
-    Registry::open_dir(dir.path(), Arc::new(ReferenceData::embedded().unwrap())).await.unwrap()
+    Registry::open_dir(dir.path(), Arc::new(ReferenceData::embedded().unwrap()))
+        .await
+        .unwrap()
 }
 
 fn quiet(_: ImportEvent) {}
@@ -26,21 +30,43 @@ async fn csv_and_geojson_import_and_reimport_is_idempotent() {
     assert!(report.committed);
     assert_eq!(report.stations_written, 4);
     let first = reg.store().fingerprint().await.unwrap();
-    let (_, total) = reg.store().list_stations(&Default::default(), 0, 100).await.unwrap();
+    let (_, total) = reg
+        .store()
+        .list_stations(&Default::default(), 0, 100)
+        .await
+        .unwrap();
     assert_eq!(total, 4);
 
-    let rec = reg.store().station(&StationKey::parse("MA0CSVOP1:CSV001").unwrap()).await.unwrap().unwrap();
+    let rec = reg
+        .store()
+        .station(&StationKey::parse("MA0CSVOP1:CSV001").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.station.equipment.len(), 2);
     assert_eq!(rec.station.connector_count(), 3);
     assert_eq!(rec.summary.county_code.as_deref(), Some("360702"));
     assert_eq!(rec.station.tariff.unwrap().periods.len(), 3);
     // CSV coordinates are GCJ-02 by default: stored WGS-84 is a few hundred metres away.
-    let d = evgrid_model::distance_m(LatLng::new(rec.summary.lat, rec.summary.lng), LatLng::new(25.827573, 114.938281));
+    let d = evgrid_model::distance_m(
+        LatLng::new(rec.summary.lat, rec.summary.lng),
+        LatLng::new(25.827573, 114.938281),
+    );
     assert!((100.0..1000.0).contains(&d), "{d}");
     // GeoJSON is WGS-84: stored as given. The Nanchang station is kept but flagged.
-    let geo = reg.store().station(&StationKey::parse("MA0GEOOP1:GEO001").unwrap()).await.unwrap().unwrap();
+    let geo = reg
+        .store()
+        .station(&StationKey::parse("MA0GEOOP1:GEO001").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((geo.summary.lat, geo.summary.lng), (25.8306, 114.9328));
-    let outside = reg.store().station(&StationKey::parse("MA0GEOOP1:GEO002").unwrap()).await.unwrap().unwrap();
+    let outside = reg
+        .store()
+        .station(&StationKey::parse("MA0GEOOP1:GEO002").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!outside.summary.inside_city);
     assert_eq!(outside.summary.county_code, None);
     let ops = reg.store().operators().await.unwrap();
@@ -50,10 +76,29 @@ async fn csv_and_geojson_import_and_reimport_is_idempotent() {
     // Again: same rows, same ids, same counts.
     let again = reg.import_paths(&paths, None, &quiet).await.unwrap();
     assert!(again.committed);
-    let (_, total) = reg.store().list_stations(&Default::default(), 0, 100).await.unwrap();
+    let (_, total) = reg
+        .store()
+        .list_stations(&Default::default(), 0, 100)
+        .await
+        .unwrap();
     assert_eq!(total, 4);
     let second = reg.store().fingerprint().await.unwrap();
-    assert_eq!(first.split('/').next().unwrap().split(',').take(5).collect::<Vec<_>>(), second.split('/').next().unwrap().split(',').take(5).collect::<Vec<_>>());
+    assert_eq!(
+        first
+            .split('/')
+            .next()
+            .unwrap()
+            .split(',')
+            .take(5)
+            .collect::<Vec<_>>(),
+        second
+            .split('/')
+            .next()
+            .unwrap()
+            .split(',')
+            .take(5)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(reg.station_count(), 4);
 }
 
@@ -61,10 +106,21 @@ async fn csv_and_geojson_import_and_reimport_is_idempotent() {
 async fn a_bad_file_rejects_the_whole_import_and_names_every_problem() {
     let dir = tempfile::tempdir().unwrap();
     let reg = registry(&dir).await;
-    reg.import_paths(&[fixture("good.geojson")], None, &quiet).await.unwrap();
+    reg.import_paths(&[fixture("good.geojson")], None, &quiet)
+        .await
+        .unwrap();
     let before = reg.store().fingerprint().await.unwrap();
     let report = reg
-        .import_paths(&[fixture("good.csv"), fixture("bad.csv"), fixture("bad.geojson"), fixture("bad_tcec.json")], None, &quiet)
+        .import_paths(
+            &[
+                fixture("good.csv"),
+                fixture("bad.csv"),
+                fixture("bad.geojson"),
+                fixture("bad_tcec.json"),
+            ],
+            None,
+            &quiet,
+        )
         .await
         .unwrap();
     assert!(!report.committed);
@@ -72,7 +128,13 @@ async fn a_bad_file_rejects_the_whole_import_and_names_every_problem() {
     let got: Vec<(String, String, String)> = report
         .rejected
         .iter()
-        .map(|r| (r.file.rsplit('/').next().unwrap().to_owned(), r.record.clone(), r.field.clone()))
+        .map(|r| {
+            (
+                r.file.rsplit('/').next().unwrap().to_owned(),
+                r.record.clone(),
+                r.field.clone(),
+            )
+        })
         .collect();
     let expect = |f: &str, rec: &str, field: &str| (f.to_owned(), rec.to_owned(), field.to_owned());
     assert_eq!(
@@ -84,13 +146,21 @@ async fn a_bad_file_rejects_the_whole_import_and_names_every_problem() {
             expect("bad.geojson", "features[0]", "geometry"),
             expect("bad.geojson", "features[1]", ""),
             expect("bad_tcec.json", "StationInfos[1]", "StationStatus"),
-            expect("bad_tcec.json", "StationInfos[2]", "EquipmentInfos[0].Power"),
+            expect(
+                "bad_tcec.json",
+                "StationInfos[2]",
+                "EquipmentInfos[0].Power"
+            ),
         ],
         "{:#?}",
         report.rejected
     );
     assert!(report.rejected[4].reason.contains("StationName"));
-    assert_eq!(reg.store().fingerprint().await.unwrap(), before, "nothing written");
+    assert_eq!(
+        reg.store().fingerprint().await.unwrap(),
+        before,
+        "nothing written"
+    );
     assert_eq!(reg.station_count(), 2, "index unchanged");
 }
 
@@ -104,7 +174,10 @@ async fn unreadable_files_are_rejected_with_a_reason() {
     let unknown = tmp.path().join("stations.txt");
     std::fs::write(&unknown, "hello").unwrap();
     let missing = tmp.path().join("missing.csv");
-    let report = reg.import_paths(&[not_json, unknown, missing], None, &quiet).await.unwrap();
+    let report = reg
+        .import_paths(&[not_json, unknown, missing], None, &quiet)
+        .await
+        .unwrap();
     assert_eq!(report.rejected.len(), 3);
     assert!(report.rejected[0].reason.contains("not valid JSON"));
     assert!(report.rejected[1].reason.contains("unknown file type"));
@@ -116,15 +189,26 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
     let dir = tempfile::tempdir().unwrap();
     let reg = registry(&dir).await;
     let out = tempfile::tempdir().unwrap();
-    evgrid_synth::generate(reg.reference(), 20220701).write(out.path()).unwrap();
-    let report = reg.import_paths(&[out.path().to_path_buf()], None, &quiet).await.unwrap();
+    evgrid_synth::generate(reg.reference(), 20220701)
+        .write(out.path())
+        .unwrap();
+    let report = reg
+        .import_paths(&[out.path().to_path_buf()], None, &quiet)
+        .await
+        .unwrap();
     assert!(report.committed, "{:?}", report.rejected.first());
     assert!(report.warnings.is_empty(), "{:?}", report.warnings.first());
     let counts = reg.store().region_counts().await.unwrap();
     assert_eq!(counts.city.piles.total(), 19_000);
-    assert_eq!(counts.city.piles.public + counts.city.piles.dedicated, 13_000);
+    assert_eq!(
+        counts.city.piles.public + counts.city.piles.dedicated,
+        13_000
+    );
     assert_eq!(counts.city.piles.private, 6_000);
-    assert!(counts.by_county.iter().all(|(c, _)| c.is_some()), "every station in a county");
+    assert!(
+        counts.by_county.iter().all(|(c, _)| c.is_some()),
+        "every station in a county"
+    );
     let ops = reg.store().operators().await.unwrap();
     assert!(ops.iter().all(|o| o.name.contains("虚构")));
 
@@ -139,11 +223,19 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
     assert_eq!(hits.len(), 10);
     assert!(hits.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
     assert!(hits.iter().all(|h| h.station.category == Category::Public));
-    let unknown_op = SearchFilter { operator_id: Some(OperatorId::new("ZZZZZZZZZ").unwrap()), ..Default::default() };
-    assert!(reg.nearest(LatLng::new(25.83, 114.93), 5, None, &unknown_op).is_empty());
+    let unknown_op = SearchFilter {
+        operator_id: Some(OperatorId::new("ZZZZZZZZZ").unwrap()),
+        ..Default::default()
+    };
+    assert!(reg
+        .nearest(LatLng::new(25.83, 114.93), 5, None, &unknown_op)
+        .is_empty());
 
     // A fresh registry over the same store rebuilds the same index.
     drop(reg);
     let reopened = registry(&dir).await;
-    assert_eq!(reopened.station_count(), 1_400 + 6_000 + counts.city.stations.dedicated as usize);
+    assert_eq!(
+        reopened.station_count(),
+        1_400 + 6_000 + counts.city.stations.dedicated as usize
+    );
 }

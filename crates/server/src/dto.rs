@@ -82,9 +82,15 @@ impl StationItem {
             station_type: s.station_type,
             lat: round6(s.lat),
             lng: round6(s.lng),
-            county_name: s.county_code.as_ref().and_then(|c| names.counties.get(c).cloned()),
+            county_name: s
+                .county_code
+                .as_ref()
+                .and_then(|c| names.counties.get(c).cloned()),
             county: s.county_code,
-            township_name: s.township_code.as_ref().and_then(|c| names.townships.get(c).cloned()),
+            township_name: s
+                .township_code
+                .as_ref()
+                .and_then(|c| names.townships.get(c).cloned()),
             township: s.township_code,
             inside_city: s.inside_city,
             piles: s.piles,

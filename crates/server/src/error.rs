@@ -79,7 +79,10 @@ impl ApiError {
                 errors.clone(),
             ),
             // Internal details go to the log, not to the caller.
-            ApiError::Internal(_) => ("the server failed to answer; see its log".to_owned(), Vec::new()),
+            ApiError::Internal(_) => (
+                "the server failed to answer; see its log".to_owned(),
+                Vec::new(),
+            ),
             other => (other.to_string(), Vec::new()),
         };
         Problem {

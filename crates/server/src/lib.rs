@@ -39,8 +39,16 @@ impl AppState {
     pub fn new(registry: Arc<Registry>) -> Self {
         let reference = registry.reference();
         let names = RegionNames {
-            counties: reference.counties.iter().map(|c| (c.code.clone(), c.name_zh.clone())).collect(),
-            townships: reference.townships.iter().map(|t| (t.code.clone(), t.name_zh.clone())).collect(),
+            counties: reference
+                .counties
+                .iter()
+                .map(|c| (c.code.clone(), c.name_zh.clone()))
+                .collect(),
+            townships: reference
+                .townships
+                .iter()
+                .map(|t| (t.code.clone(), t.name_zh.clone()))
+                .collect(),
         };
         Self {
             registry,

@@ -24,7 +24,9 @@ impl Params {
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
         let query = query.unwrap_or("");
         if query.len() > MAX_QUERY_BYTES {
-            return Err(ApiError::BadRequest(format!("query string longer than {MAX_QUERY_BYTES} bytes")));
+            return Err(ApiError::BadRequest(format!(
+                "query string longer than {MAX_QUERY_BYTES} bytes"
+            )));
         }
         let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -86,20 +88,34 @@ impl Params {
     }
 
     /// A finite number within `range`.
-    pub fn number(&mut self, names: &[&'static str], range: std::ops::RangeInclusive<f64>) -> Option<f64> {
+    pub fn number(
+        &mut self,
+        names: &[&'static str],
+        range: std::ops::RangeInclusive<f64>,
+    ) -> Option<f64> {
         let v: f64 = self.parsed(names, "a number")?;
         if !v.is_finite() || !range.contains(&v) {
-            self.error(names[0], format!("{v} is outside {}..{}", range.start(), range.end()));
+            self.error(
+                names[0],
+                format!("{v} is outside {}..{}", range.start(), range.end()),
+            );
             return None;
         }
         Some(v)
     }
 
     /// An integer within `range`.
-    pub fn integer(&mut self, names: &[&'static str], range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+    pub fn integer(
+        &mut self,
+        names: &[&'static str],
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Option<i64> {
         let v: i64 = self.parsed(names, "an integer")?;
         if !range.contains(&v) {
-            self.error(names[0], format!("{v} is outside {}..{}", range.start(), range.end()));
+            self.error(
+                names[0],
+                format!("{v} is outside {}..{}", range.start(), range.end()),
+            );
             return None;
         }
         Some(v)
@@ -157,7 +173,9 @@ mod tests {
         assert_eq!(p.number(&["lat"], -90.0..=90.0), None);
         assert_eq!(p.integer(&["k"], 1..=100), None);
         assert_eq!(p.number(&["lng", "lon"], -180.0..=180.0), Some(114.9));
-        let Err(ApiError::InvalidParams(errors)) = p.finish() else { panic!() };
+        let Err(ApiError::InvalidParams(errors)) = p.finish() else {
+            panic!()
+        };
         let names: Vec<&str> = errors.iter().map(|e| e.parameter.as_str()).collect();
         assert_eq!(names, ["lat", "k", "zzz"]);
     }

@@ -8,8 +8,16 @@ use crate::ApiError;
 
 const INDEX_HTML: &str = include_str!("../../../web/dist/index.html");
 const ASSETS: [(&str, &str, &[u8]); 2] = [
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/dist/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../../web/dist/app.css")),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/dist/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../web/dist/app.css"),
+    ),
 ];
 
 /// The map page.
@@ -17,7 +25,10 @@ const ASSETS: [(&str, &str, &[u8]); 2] = [
     responses((status = 200, description = "The station map (HTML)", content_type = "text/html")))]
 pub async fn index() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         INDEX_HTML,
     )
         .into_response()
@@ -35,5 +46,12 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         .iter()
         .find(|(name, _, _)| *name == file)
         .ok_or_else(|| ApiError::NotFound(format!("no asset {file:?}")))?;
-    Ok(([(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "public, max-age=300")], *body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, *mime),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        *body,
+    )
+        .into_response())
 }

@@ -18,14 +18,19 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("cannot open the database at {path}: {source}. Check that the data directory exists and is writable (--data-dir)")]
     Open { path: String, source: sqlx::Error },
-    #[error("database migration failed: {0}. The data directory may hold a newer evgrid's database")]
+    #[error(
+        "database migration failed: {0}. The data directory may hold a newer evgrid's database"
+    )]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("corrupt row in {table}: {message}")]
-    Corrupt { table: &'static str, message: String },
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
 }
 
 /// A station with where the region rules placed it, ready to store.
@@ -135,11 +140,17 @@ pub enum Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database in `data_dir` and applies migrations.
     pub async fn open_sqlite_dir(data_dir: &Path) -> Result<Self, StoreError> {
-        Ok(Store::Sqlite(SqliteStore::open(&data_dir.join("evgrid.sqlite")).await?))
+        Ok(Store::Sqlite(
+            SqliteStore::open(&data_dir.join("evgrid.sqlite")).await?,
+        ))
     }
 
     /// Writes the reference regions (idempotent).
-    pub async fn put_regions(&self, counties: &[County], townships: &[Township]) -> Result<(), StoreError> {
+    pub async fn put_regions(
+        &self,
+        counties: &[County],
+        townships: &[Township],
+    ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.put_regions(counties, townships).await,
         }
@@ -147,7 +158,11 @@ impl Store {
 
     /// Stores operators and stations in one transaction; a station is replaced whole when its
     /// (operator, station id) exists. Returns the station keys' row ids in input order.
-    pub async fn upsert_stations(&self, operators: &[Operator], stations: &[PlacedStation]) -> Result<Vec<i64>, StoreError> {
+    pub async fn upsert_stations(
+        &self,
+        operators: &[Operator],
+        stations: &[PlacedStation],
+    ) -> Result<Vec<i64>, StoreError> {
         match self {
             Store::Sqlite(s) => s.upsert_stations(operators, stations).await,
         }
@@ -161,7 +176,12 @@ impl Store {
     }
 
     /// A page of stations (ordered by operator and station id) and the total matching.
-    pub async fn list_stations(&self, filter: &StationListFilter, offset: i64, limit: i64) -> Result<(Vec<StationSummary>, i64), StoreError> {
+    pub async fn list_stations(
+        &self,
+        filter: &StationListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<StationSummary>, i64), StoreError> {
         match self {
             Store::Sqlite(s) => s.list_stations(filter, offset, limit).await,
         }

@@ -38,7 +38,11 @@ pub struct PostgisCluster {
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -56,7 +60,11 @@ pub fn find_server() -> Result<(PathBuf, String), PostgisError> {
     versions.sort();
     let (v, bin) = versions.pop().ok_or(PostgisError::NoServer)?;
     let version = v.to_string();
-    if !Path::new(&format!("/usr/share/postgresql/{version}/extension/postgis.control")).exists() {
+    if !Path::new(&format!(
+        "/usr/share/postgresql/{version}/extension/postgis.control"
+    ))
+    .exists()
+    {
         return Err(PostgisError::NoPostgis(version));
     }
     Ok((bin, version))
@@ -78,7 +86,11 @@ impl PostgisCluster {
         } else {
             Err(PostgisError::Command {
                 command: format!("{program} {}", args.join(" ")),
-                output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+                output: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
             })
         }
     }
@@ -86,10 +98,15 @@ impl PostgisCluster {
     /// Creates and starts a cluster on a free loopback port (as user `postgres` when run as root).
     pub fn start() -> Result<Self, PostgisError> {
         let (bin, version) = find_server()?;
-        let dir = tempfile::Builder::new().prefix("evgrid-postgis-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("evgrid-postgis-")
+            .tempdir()?;
         let run_as_postgres = is_root();
         if run_as_postgres {
-            let out = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).output()?;
+            let out = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .output()?;
             if !out.status.success() {
                 return Err(PostgisError::Command {
                     command: "chown".into(),
@@ -97,7 +114,9 @@ impl PostgisCluster {
                 });
             }
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let cluster = Self {
             bin,
             dir,
@@ -108,12 +127,27 @@ impl PostgisCluster {
         let data = cluster.dir.path().join("data");
         let data = data.to_string_lossy().into_owned();
         let socket_dir = cluster.dir.path().to_string_lossy().into_owned();
-        cluster.run("initdb", &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )?;
         let options = format!(
             "-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=512MB -c max_connections=20"
         );
         let log = format!("{socket_dir}/server.log");
-        cluster.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"])?;
+        cluster.run(
+            "pg_ctl",
+            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+        )?;
         Ok(cluster)
     }
 
@@ -124,17 +158,30 @@ impl PostgisCluster {
             .port(self.port)
             .username("postgres")
             .database("postgres");
-        Ok(PgPoolOptions::new().max_connections(n).connect_with(options).await?)
+        Ok(PgPoolOptions::new()
+            .max_connections(n)
+            .connect_with(options)
+            .await?)
     }
 
     /// Loads points (id, lat, lng) into `pts(id, geog geography(Point, 4326))` with COPY and
     /// builds the GiST index.
-    pub async fn load_points(&self, pool: &PgPool, points: &[(i64, f64, f64)]) -> Result<(), PostgisError> {
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis").execute(pool).await?;
-        sqlx::query("DROP TABLE IF EXISTS pts").execute(pool).await?;
-        sqlx::query("CREATE TABLE pts (id BIGINT PRIMARY KEY, geog geography(Point, 4326) NOT NULL)")
+    pub async fn load_points(
+        &self,
+        pool: &PgPool,
+        points: &[(i64, f64, f64)],
+    ) -> Result<(), PostgisError> {
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis")
             .execute(pool)
             .await?;
+        sqlx::query("DROP TABLE IF EXISTS pts")
+            .execute(pool)
+            .await?;
+        sqlx::query(
+            "CREATE TABLE pts (id BIGINT PRIMARY KEY, geog geography(Point, 4326) NOT NULL)",
+        )
+        .execute(pool)
+        .await?;
         let mut conn = pool.acquire().await?;
         let mut copy = conn.copy_in_raw("COPY pts (id, geog) FROM STDIN").await?;
         for chunk in points.chunks(50_000) {
@@ -146,13 +193,20 @@ impl PostgisCluster {
         }
         copy.finish().await?;
         drop(conn);
-        sqlx::query("CREATE INDEX pts_geog ON pts USING gist (geog)").execute(pool).await?;
+        sqlx::query("CREATE INDEX pts_geog ON pts USING gist (geog)")
+            .execute(pool)
+            .await?;
         sqlx::query("ANALYZE pts").execute(pool).await?;
         Ok(())
     }
 
     /// The k nearest points: (id, distance in metres), nearest first.
-    pub async fn nearest(pool: &PgPool, lat: f64, lng: f64, k: i64) -> Result<Vec<(i64, f64)>, PostgisError> {
+    pub async fn nearest(
+        pool: &PgPool,
+        lat: f64,
+        lng: f64,
+        k: i64,
+    ) -> Result<Vec<(i64, f64)>, PostgisError> {
         let rows = sqlx::query(
             "SELECT id, ST_Distance(geog, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, false) AS d
              FROM pts ORDER BY geog <-> ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography LIMIT $3",
@@ -162,7 +216,9 @@ impl PostgisCluster {
         .bind(k)
         .fetch_all(pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 }
 

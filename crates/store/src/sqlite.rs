@@ -7,14 +7,18 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use evgrid_model::{
-    Category, Connector, ConnectorType, County, Equipment, EquipmentType, LatLng, Operator, OperatorId, Power,
-    PricePerKwh, Station, StationKey, StationType, Tariff, TariffPeriod, Township,
+    Category, Connector, ConnectorType, County, Equipment, EquipmentType, LatLng, Operator,
+    OperatorId, Power, PricePerKwh, Station, StationKey, StationType, Tariff, TariffPeriod,
+    Township,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    Counts, IndexRow, PlacedStation, RegionCounts, StationListFilter, StationRecord, StationSummary, StoreError,
+    Counts, IndexRow, PlacedStation, RegionCounts, StationListFilter, StationRecord,
+    StationSummary, StoreError,
 };
 
 /// The SQLite store.
@@ -61,7 +65,8 @@ fn summary_from_row(row: &SqliteRow) -> Result<StationSummary, StoreError> {
     let operator: String = row.try_get("operator_id")?;
     let station_id: String = row.try_get("station_id")?;
     let operator_id = OperatorId::new(&operator).map_err(|e| corrupt("stations", e.to_string()))?;
-    let key = StationKey::new(operator_id, &station_id).map_err(|e| corrupt("stations", e.to_string()))?;
+    let key = StationKey::new(operator_id, &station_id)
+        .map_err(|e| corrupt("stations", e.to_string()))?;
     let category: String = row.try_get("category")?;
     Ok(StationSummary {
         pk: row.try_get("id")?,
@@ -109,7 +114,11 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    pub(crate) async fn put_regions(&self, counties: &[County], townships: &[Township]) -> Result<(), StoreError> {
+    pub(crate) async fn put_regions(
+        &self,
+        counties: &[County],
+        townships: &[Township],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for c in counties {
             sqlx::query(
@@ -155,7 +164,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn upsert_stations(&self, operators: &[Operator], stations: &[PlacedStation]) -> Result<Vec<i64>, StoreError> {
+    pub(crate) async fn upsert_stations(
+        &self,
+        operators: &[Operator],
+        stations: &[PlacedStation],
+    ) -> Result<Vec<i64>, StoreError> {
         let now = unix_now();
         let mut tx = self.pool.begin().await?;
         for op in operators {
@@ -311,7 +324,10 @@ impl SqliteStore {
         {
             let pk: i64 = row.try_get(0)?;
             let power: i64 = row.try_get(2)?;
-            connectors.entry(pk).or_default().push((row.try_get(1)?, to_u32(power)));
+            connectors
+                .entry(pk)
+                .or_default()
+                .push((row.try_get(1)?, to_u32(power)));
         }
         let rows = sqlx::query(&format!("SELECT {SUMMARY_COLUMNS} FROM stations"))
             .fetch_all(&self.pool)
@@ -332,7 +348,12 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn list_stations(&self, filter: &StationListFilter, offset: i64, limit: i64) -> Result<(Vec<StationSummary>, i64), StoreError> {
+    pub(crate) async fn list_stations(
+        &self,
+        filter: &StationListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<StationSummary>, i64), StoreError> {
         let mut conditions = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         let mut add = |column: &str, value: &Option<String>| {
@@ -367,7 +388,10 @@ impl SqliteStore {
             list = list.bind(b);
         }
         let rows = list.bind(limit).bind(offset).fetch_all(&self.pool).await?;
-        let items = rows.iter().map(summary_from_row).collect::<Result<_, _>>()?;
+        let items = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<_, _>>()?;
         Ok((items, total))
     }
 
@@ -375,7 +399,10 @@ impl SqliteStore {
         let mut out = Vec::with_capacity(pks.len());
         for chunk in pks.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {SUMMARY_COLUMNS} FROM stations WHERE id IN ({})", placeholders.join(", "));
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM stations WHERE id IN ({})",
+                placeholders.join(", ")
+            );
             let mut q = sqlx::query(&sql);
             for pk in chunk {
                 q = q.bind(pk);
@@ -387,33 +414,42 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) async fn station(&self, key: &StationKey) -> Result<Option<StationRecord>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM stations WHERE operator_id = $1 AND station_id = $2")
-            .bind(key.operator_id.as_str())
-            .bind(&key.station_id)
-            .fetch_optional(&self.pool)
-            .await?
+    pub(crate) async fn station(
+        &self,
+        key: &StationKey,
+    ) -> Result<Option<StationRecord>, StoreError> {
+        let Some(row) =
+            sqlx::query("SELECT * FROM stations WHERE operator_id = $1 AND station_id = $2")
+                .bind(key.operator_id.as_str())
+                .bind(&key.station_id)
+                .fetch_optional(&self.pool)
+                .await?
         else {
             return Ok(None);
         };
         let summary = summary_from_row(&row)?;
         let mut connectors: HashMap<i64, Vec<Connector>> = HashMap::new();
-        for c in sqlx::query("SELECT * FROM connectors WHERE station_pk = $1 ORDER BY equipment_pk, position")
-            .bind(summary.pk)
-            .fetch_all(&self.pool)
-            .await?
+        for c in sqlx::query(
+            "SELECT * FROM connectors WHERE station_pk = $1 ORDER BY equipment_pk, position",
+        )
+        .bind(summary.pk)
+        .fetch_all(&self.pool)
+        .await?
         {
-            connectors.entry(c.try_get("equipment_pk")?).or_default().push(Connector {
-                id: c.try_get("connector_id")?,
-                name: c.try_get("name")?,
-                connector_type: ConnectorType(c.try_get("connector_type")?),
-                national_standard: c.try_get("national_standard")?,
-                power: Power(to_u32(c.try_get("power_w")?)),
-                voltage_upper_v: to_u32(c.try_get("voltage_upper_v")?),
-                voltage_lower_v: to_u32(c.try_get("voltage_lower_v")?),
-                current_a: to_u32(c.try_get("current_a")?),
-                park_no: c.try_get("park_no")?,
-            });
+            connectors
+                .entry(c.try_get("equipment_pk")?)
+                .or_default()
+                .push(Connector {
+                    id: c.try_get("connector_id")?,
+                    name: c.try_get("name")?,
+                    connector_type: ConnectorType(c.try_get("connector_type")?),
+                    national_standard: c.try_get("national_standard")?,
+                    power: Power(to_u32(c.try_get("power_w")?)),
+                    voltage_upper_v: to_u32(c.try_get("voltage_upper_v")?),
+                    voltage_lower_v: to_u32(c.try_get("voltage_lower_v")?),
+                    current_a: to_u32(c.try_get("current_a")?),
+                    park_no: c.try_get("park_no")?,
+                });
         }
         let mut equipment = Vec::new();
         for e in sqlx::query("SELECT * FROM equipment WHERE station_pk = $1 ORDER BY position")
@@ -433,19 +469,20 @@ impl SqliteStore {
                 connectors: connectors.remove(&epk).unwrap_or_default(),
             });
         }
-        let periods = sqlx::query("SELECT * FROM tariff_periods WHERE station_pk = $1 ORDER BY start_second")
-            .bind(summary.pk)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(TariffPeriod {
-                    start_second: to_u32(r.try_get("start_second")?),
-                    electricity: PricePerKwh(r.try_get("electricity_centifen")?),
-                    service: PricePerKwh(r.try_get("service_centifen")?),
+        let periods =
+            sqlx::query("SELECT * FROM tariff_periods WHERE station_pk = $1 ORDER BY start_second")
+                .bind(summary.pk)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(TariffPeriod {
+                        start_second: to_u32(r.try_get("start_second")?),
+                        electricity: PricePerKwh(r.try_get("electricity_centifen")?),
+                        service: PricePerKwh(r.try_get("service_centifen")?),
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                .collect::<Result<Vec<_>, StoreError>>()?;
         let tariff = if periods.is_empty() {
             None
         } else {
@@ -556,8 +593,11 @@ impl SqliteStore {
             let township: Option<String> = r.try_get("township_code")?;
             let category: String = r.try_get("category")?;
             let category = Category::from_str(&category).map_err(|e| corrupt("stations", e))?;
-            let (stations, piles, connectors): (i64, i64, i64) =
-                (r.try_get("stations")?, r.try_get("piles")?, r.try_get("connectors")?);
+            let (stations, piles, connectors): (i64, i64, i64) = (
+                r.try_get("stations")?,
+                r.try_get("piles")?,
+                r.try_get("connectors")?,
+            );
             let add = |c: &mut Counts| {
                 c.stations.add(category, stations);
                 c.piles.add(category, piles);
@@ -589,7 +629,9 @@ impl SqliteStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        let ints: Vec<i64> = (0..7).map(|i| row.try_get::<i64, _>(i)).collect::<Result<_, _>>()?;
+        let ints: Vec<i64> = (0..7)
+            .map(|i| row.try_get::<i64, _>(i))
+            .collect::<Result<_, _>>()?;
         let coords: f64 = row.try_get(7)?;
         Ok(format!("{ints:?}/{coords:.9}"))
     }

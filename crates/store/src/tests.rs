@@ -1,4 +1,7 @@
-use evgrid_model::{Category, Connector, ConnectorType, Equipment, EquipmentType, LatLng, Operator, OperatorId, Power, PricePerKwh, Station, StationKey, StationType, Tariff, TariffPeriod};
+use evgrid_model::{
+    Category, Connector, ConnectorType, Equipment, EquipmentType, LatLng, Operator, OperatorId,
+    Power, PricePerKwh, Station, StationKey, StationType, Tariff, TariffPeriod,
+};
 
 use super::*;
 
@@ -28,7 +31,14 @@ fn station(id: &str, piles: usize) -> PlacedStation {
             payment: None,
             support_order: false,
             remark: None,
-            tariff: Some(Tariff::new(vec![TariffPeriod { start_second: 0, electricity: PricePerKwh(6123), service: PricePerKwh::from_fen(40) }]).unwrap()),
+            tariff: Some(
+                Tariff::new(vec![TariffPeriod {
+                    start_second: 0,
+                    electricity: PricePerKwh(6123),
+                    service: PricePerKwh::from_fen(40),
+                }])
+                .unwrap(),
+            ),
             equipment: (0..piles)
                 .map(|i| Equipment {
                     id: format!("{id}E{i}"),
@@ -60,30 +70,54 @@ fn station(id: &str, piles: usize) -> PlacedStation {
 }
 
 fn operator() -> Operator {
-    Operator { id: OperatorId::new("MA01D1QR8").unwrap(), name: "Sample".into() }
+    Operator {
+        id: OperatorId::new("MA01D1QR8").unwrap(),
+        name: "Sample".into(),
+    }
 }
 
 #[tokio::test]
 async fn stations_round_trip_and_reimport_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    let pks = store.upsert_stations(&[operator()], &[station("A", 2), station("B", 1)]).await.unwrap();
+    let pks = store
+        .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])
+        .await
+        .unwrap();
     let key = StationKey::parse("MA01D1QR8:A").unwrap();
     let rec = store.station(&key).await.unwrap().unwrap();
     assert_eq!(rec.station, station("A", 2).station);
     assert_eq!(rec.summary.piles, 2);
-    let again = store.upsert_stations(&[operator()], &[station("A", 2), station("B", 1)]).await.unwrap();
+    let again = store
+        .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])
+        .await
+        .unwrap();
     assert_eq!(pks, again, "row ids are stable on re-import");
-    let (items, total) = store.list_stations(&StationListFilter::default(), 0, 10).await.unwrap();
+    let (items, total) = store
+        .list_stations(&StationListFilter::default(), 0, 10)
+        .await
+        .unwrap();
     assert_eq!(total, 2);
     assert_eq!(items.len(), 2);
     let counts = store.region_counts().await.unwrap();
     assert_eq!(counts.city.piles.public, 3);
     assert_eq!(counts.city.stations.total(), 2);
-    let filtered = StationListFilter { category: Some(Category::Private), ..Default::default() };
+    let filtered = StationListFilter {
+        category: Some(Category::Private),
+        ..Default::default()
+    };
     assert_eq!(store.list_stations(&filtered, 0, 10).await.unwrap().1, 0);
     // A real name is not overwritten by an import that knows only the id.
-    store.upsert_stations(&[Operator { id: operator().id, name: "MA01D1QR8".into() }], &[]).await.unwrap();
+    store
+        .upsert_stations(
+            &[Operator {
+                id: operator().id,
+                name: "MA01D1QR8".into(),
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(store.operators().await.unwrap()[0].name, "Sample");
 }
 
@@ -91,13 +125,23 @@ async fn stations_round_trip_and_reimport_is_idempotent() {
 async fn a_conflicting_batch_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    store.upsert_stations(&[operator()], &[station("A", 2)]).await.unwrap();
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
     let before = store.fingerprint().await.unwrap();
     // Station C reuses A's equipment ids: the whole batch must fail, C included.
     let mut c = station("C", 1);
     c.station.equipment[0].id = "AE0".into();
-    let err = store.upsert_stations(&[operator()], &[station("B", 1), c]).await.unwrap_err();
+    let err = store
+        .upsert_stations(&[operator()], &[station("B", 1), c])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(store.fingerprint().await.unwrap(), before);
-    assert!(store.station(&StationKey::parse("MA01D1QR8:B").unwrap()).await.unwrap().is_none());
+    assert!(store
+        .station(&StationKey::parse("MA01D1QR8:B").unwrap())
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -19,8 +19,8 @@ use evgrid_geo::reference::ReferenceData;
 use evgrid_geo::regions::is_township_kind;
 use evgrid_geo::RegionMap;
 use evgrid_model::{
-    Connector, ConnectorType, Equipment, EquipmentType, LatLng, OperatorId, Power, PricePerKwh, Station,
-    StationType, Tariff, TariffPeriod, Township,
+    Connector, ConnectorType, Equipment, EquipmentType, LatLng, OperatorId, Power, PricePerKwh,
+    Station, StationType, Tariff, TariffPeriod, Township,
 };
 
 pub use rng::Rng;
@@ -59,24 +59,93 @@ pub struct Network {
 }
 
 const OPERATORS: [(&str, &str, &str, [i64; 3], i64); 7] = [
-    ("EVGSYN001", "虚构·赣江快充能源", "Ganjiang FastCharge Energy (fictional)", [33, 62, 95], 60),
-    ("EVGSYN002", "虚构·客家绿电充电网络", "Hakka GreenPower Charging (fictional)", [34, 63, 96], 55),
-    ("EVGSYN003", "虚构·脐橙城市充电服务", "Navel Orange City Charging (fictional)", [32, 61, 94], 65),
-    ("EVGSYN004", "虚构·章贡公交能源", "Zhanggong Transit Energy (fictional)", [33, 62, 95], 25),
-    ("EVGSYN005", "虚构·宋城物流充电", "Songcheng Fleet Charging (fictional)", [34, 62, 95], 30),
-    ("EVGSYN006", "虚构·赣州家充服务", "Ganzhou HomeCharge Services (fictional)", [0, 0, 0], 0),
-    ("EVGSYN007", "虚构·红都乡村充电", "Red Capital Rural Charging (fictional)", [35, 63, 97], 45),
+    (
+        "EVGSYN001",
+        "虚构·赣江快充能源",
+        "Ganjiang FastCharge Energy (fictional)",
+        [33, 62, 95],
+        60,
+    ),
+    (
+        "EVGSYN002",
+        "虚构·客家绿电充电网络",
+        "Hakka GreenPower Charging (fictional)",
+        [34, 63, 96],
+        55,
+    ),
+    (
+        "EVGSYN003",
+        "虚构·脐橙城市充电服务",
+        "Navel Orange City Charging (fictional)",
+        [32, 61, 94],
+        65,
+    ),
+    (
+        "EVGSYN004",
+        "虚构·章贡公交能源",
+        "Zhanggong Transit Energy (fictional)",
+        [33, 62, 95],
+        25,
+    ),
+    (
+        "EVGSYN005",
+        "虚构·宋城物流充电",
+        "Songcheng Fleet Charging (fictional)",
+        [34, 62, 95],
+        30,
+    ),
+    (
+        "EVGSYN006",
+        "虚构·赣州家充服务",
+        "Ganzhou HomeCharge Services (fictional)",
+        [0, 0, 0],
+        0,
+    ),
+    (
+        "EVGSYN007",
+        "虚构·红都乡村充电",
+        "Red Capital Rural Charging (fictional)",
+        [35, 63, 97],
+        45,
+    ),
 ];
 
 /// Time-of-use periods: valley 00-07, flat 07-10, peak 10-12, flat 12-18, peak 18-22, valley 22-24.
 const TOU: [(u32, usize); 6] = [(0, 0), (7, 1), (10, 2), (12, 1), (18, 2), (22, 0)];
 
 const LANDMARKS: [&str; 16] = [
-    "商业广场", "政务中心", "客运站", "农贸市场", "体育中心", "加油站", "公共停车场", "医院",
-    "文化中心", "酒店", "超市", "工业园", "汽车城", "公园", "学校旁", "物流园",
+    "商业广场",
+    "政务中心",
+    "客运站",
+    "农贸市场",
+    "体育中心",
+    "加油站",
+    "公共停车场",
+    "医院",
+    "文化中心",
+    "酒店",
+    "超市",
+    "工业园",
+    "汽车城",
+    "公园",
+    "学校旁",
+    "物流园",
 ];
-const ROADS: [&str; 10] = ["和平路", "建设路", "人民路", "文明大道", "解放路", "新华路", "红旗大道", "长征大道", "赣江路", "健康路"];
-const COMPOUNDS: [&str; 12] = ["阳光", "锦绣", "翠湖", "金域", "橙乡", "江景", "书香", "幸福", "和园", "新城", "华府", "悦府"];
+const ROADS: [&str; 10] = [
+    "和平路",
+    "建设路",
+    "人民路",
+    "文明大道",
+    "解放路",
+    "新华路",
+    "红旗大道",
+    "长征大道",
+    "赣江路",
+    "健康路",
+];
+const COMPOUNDS: [&str; 12] = [
+    "阳光", "锦绣", "翠湖", "金域", "橙乡", "江景", "书香", "幸福", "和园", "新城", "华府", "悦府",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum PlaceKind {
@@ -138,8 +207,14 @@ fn places(data: &ReferenceData) -> Vec<Place<'_>> {
             }
         };
         let population = county.population.unwrap_or(0) as f64;
-        let known: f64 = towns.iter().filter_map(|t| t.population).map(|p| p as f64).sum();
-        let has_seat = towns.iter().any(|t| t.centre_method == "county_seat_government");
+        let known: f64 = towns
+            .iter()
+            .filter_map(|t| t.population)
+            .map(|p| p as f64)
+            .sum();
+        let has_seat = towns
+            .iter()
+            .any(|t| t.centre_method == "county_seat_government");
         // The seat town holds 40% of an ordinary county's people; 街道 weigh 3, 镇 1.5, 乡 1.
         let seat_share = if has_seat && known == 0.0 { 0.40 } else { 0.0 };
         let rel = |t: &Township| match t.kind.as_str() {
@@ -149,7 +224,10 @@ fn places(data: &ReferenceData) -> Vec<Place<'_>> {
         };
         let rest_total: f64 = towns
             .iter()
-            .filter(|t| t.population.is_none() && !(seat_share > 0.0 && t.centre_method == "county_seat_government"))
+            .filter(|t| {
+                t.population.is_none()
+                    && !(seat_share > 0.0 && t.centre_method == "county_seat_government")
+            })
             .map(|t| rel(t))
             .sum();
         let remainder = (population - known).max(0.0) * (1.0 - seat_share);
@@ -181,7 +259,11 @@ impl<'a> Builder<'a> {
     fn place_near(&mut self, centre: LatLng, sigma_m: f64, county_code: &str) -> LatLng {
         let boundary = &self.data.county_boundaries[county_code];
         for _ in 0..60 {
-            let p = offset(centre, self.rng.normal() * sigma_m, self.rng.normal() * sigma_m);
+            let p = offset(
+                centre,
+                self.rng.normal() * sigma_m,
+                self.rng.normal() * sigma_m,
+            );
             if boundary.contains(p) {
                 return p;
             }
@@ -192,7 +274,11 @@ impl<'a> Builder<'a> {
     /// A point near a township centre that the region rules assign to that township.
     fn place_in_township(&mut self, t: &Township, sigma_m: f64) -> LatLng {
         for _ in 0..60 {
-            let p = offset(t.centre, self.rng.normal() * sigma_m, self.rng.normal() * sigma_m);
+            let p = offset(
+                t.centre,
+                self.rng.normal() * sigma_m,
+                self.rng.normal() * sigma_m,
+            );
             if self.regions.locate(p).township_code.as_deref() == Some(t.code.as_str()) {
                 return p;
             }
@@ -252,7 +338,11 @@ impl<'a> Builder<'a> {
             Connector {
                 id: format!("{id}C{i}"),
                 name: Some(format!("{}号枪", i)),
-                connector_type: if dc { ConnectorType::DC_PLUG } else { ConnectorType::AC_PLUG },
+                connector_type: if dc {
+                    ConnectorType::DC_PLUG
+                } else {
+                    ConnectorType::AC_PLUG
+                },
                 national_standard,
                 power: Power::from_kw(kw),
                 voltage_upper_v: vu,
@@ -262,18 +352,34 @@ impl<'a> Builder<'a> {
             }
         };
         let connectors = if spec.dc && spec.kw >= 120 {
-            vec![connector(1, spec.kw / 2, true), connector(2, spec.kw / 2, true)]
+            vec![
+                connector(1, spec.kw / 2, true),
+                connector(2, spec.kw / 2, true),
+            ]
         } else {
             vec![connector(1, spec.kw, spec.dc)]
         };
         Equipment {
             id,
             name: Some(format!("{n}号桩")),
-            equipment_type: if spec.dc { EquipmentType::DC } else { EquipmentType::AC },
+            equipment_type: if spec.dc {
+                EquipmentType::DC
+            } else {
+                EquipmentType::AC
+            },
             power: Power::from_kw(spec.kw),
-            manufacturer_name: Some(self.rng.pick(&["虚构电气", "示例能源装备", "样例充电设备"]).to_string()),
+            manufacturer_name: Some(
+                self.rng
+                    .pick(&["虚构电气", "示例能源装备", "样例充电设备"])
+                    .to_string(),
+            ),
             model: Some(format!("{}-{}", if spec.dc { "DC" } else { "AC" }, spec.kw)),
-            production_date: Some(format!("20{}-{:02}-{:02}", self.rng.range(18, 22), self.rng.range(1, 12), self.rng.range(1, 28))),
+            production_date: Some(format!(
+                "20{}-{:02}-{:02}",
+                self.rng.range(18, 22),
+                self.rng.range(1, 12),
+                self.rng.range(1, 28)
+            )),
             connectors,
         }
     }
@@ -298,8 +404,16 @@ impl<'a> Builder<'a> {
         service_delta: i64,
     ) {
         let id = self.next_station_id(op, prefix);
-        let equipment: Vec<Equipment> = piles.iter().enumerate().map(|(i, s)| self.pile(&id, i + 1, s)).collect();
-        let tariff = if station_type == StationType::PERSONAL { None } else { self.tariff(op, service_delta) };
+        let equipment: Vec<Equipment> = piles
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.pile(&id, i + 1, s))
+            .collect();
+        let tariff = if station_type == StationType::PERSONAL {
+            None
+        } else {
+            self.tariff(op, service_delta)
+        };
         let (electricity_fee_text, service_fee_text) = Self::fee_texts(&tariff);
         let public = station_type == StationType::PUBLIC;
         let road = *self.rng.pick(&ROADS);
@@ -322,13 +436,30 @@ impl<'a> Builder<'a> {
             park_nums: i32::try_from(parks).unwrap_or(i32::MAX),
             construction,
             site_guide: public.then(|| "入口处左转, 地面停车场 (synthetic)".to_owned()),
-            business_hours: Some(if public && self.rng.chance(0.15) { "07:00-22:00" } else { "00:00-24:00" }.into()),
+            business_hours: Some(
+                if public && self.rng.chance(0.15) {
+                    "07:00-22:00"
+                } else {
+                    "00:00-24:00"
+                }
+                .into(),
+            ),
             electricity_fee_text,
             service_fee_text,
-            park_fee: public.then(|| if self.rng.chance(0.5) { "充电期间免停车费2小时" } else { "按停车场标准收费" }.to_owned()),
+            park_fee: public.then(|| {
+                if self.rng.chance(0.5) {
+                    "充电期间免停车费2小时"
+                } else {
+                    "按停车场标准收费"
+                }
+                .to_owned()
+            }),
             payment: Some(if public { "线上,刷卡" } else { "线上" }.into()),
             support_order: public && self.rng.chance(0.3),
-            remark: Some(format!("合成数据, 非真实充电站 (synthetic, evgrid synth seed {})", self.seed)),
+            remark: Some(format!(
+                "合成数据, 非真实充电站 (synthetic, evgrid synth seed {})",
+                self.seed
+            )),
             tariff,
             equipment,
         });
@@ -336,9 +467,15 @@ impl<'a> Builder<'a> {
 
     fn public_pile(&mut self, dc_share: f64) -> PileSpec {
         if self.rng.chance(dc_share) {
-            PileSpec { dc: true, kw: *self.rng.pick(&[60, 120, 120, 160, 180, 240]) }
+            PileSpec {
+                dc: true,
+                kw: *self.rng.pick(&[60, 120, 120, 160, 180, 240]),
+            }
         } else {
-            PileSpec { dc: false, kw: *self.rng.pick(&[7, 7, 7, 11, 22]) }
+            PileSpec {
+                dc: false,
+                kw: *self.rng.pick(&[7, 7, 7, 11, 22]),
+            }
         }
     }
 }
@@ -407,7 +544,11 @@ struct PublicSite {
 fn public_network(b: &mut Builder<'_>, places: &[Place<'_>]) {
     let mut sites: Vec<PublicSite> = Vec::new();
     let zj = b.data.zhangjiang.clone();
-    let zj_county = b.regions.locate(zj.centre).county_code.unwrap_or_else(|| "360702".into());
+    let zj_county = b
+        .regions
+        .locate(zj.centre)
+        .county_code
+        .unwrap_or_else(|| "360702".into());
     // 1. Zhangjiang New District: the centre and a ring of six at 1.1 km; with each at most
     //    1.1 km from any point of the 2 km circle's core, every point is within 2 km.
     for i in 0..7 {
@@ -456,7 +597,11 @@ fn public_network(b: &mut Builder<'_>, places: &[Place<'_>]) {
         .enumerate()
         .map(|(i, p)| {
             let seat = p.township.centre_method == "county_seat_government";
-            let score = if seat { f64::INFINITY } else { p.weight * (0.3 + b.rng.unit() * 1.4) };
+            let score = if seat {
+                f64::INFINITY
+            } else {
+                p.weight * (0.3 + b.rng.unit() * 1.4)
+            };
             (score, i)
         })
         .collect();
@@ -486,7 +631,11 @@ fn public_network(b: &mut Builder<'_>, places: &[Place<'_>]) {
     let cumulative = rng::cumulative(covered.iter().map(|i| places[*i].weight));
     while sites.len() < PUBLIC_STATIONS {
         let place = &places[covered[b.rng.weighted(&cumulative)]];
-        let p = b.place_near(place.township.centre, place.kind.sigma_m(), &place.township.county_code);
+        let p = b.place_near(
+            place.township.centre,
+            place.kind.sigma_m(),
+            &place.township.county_code,
+        );
         let size = match place.kind {
             PlaceKind::Urban => b.rng.range(4, 16),
             PlaceKind::Town => b.rng.range(2, 8),
@@ -509,10 +658,26 @@ fn public_network(b: &mut Builder<'_>, places: &[Place<'_>]) {
         let (op, dc_share, construction, delta) = match site.kind {
             PlaceKind::Village => (if b.rng.chance(0.7) { 6 } else { 1 }, 0.35, 255, -15),
             PlaceKind::Town => (*b.rng.pick(&[0, 1, 2, 6]), 0.45, 2, -5),
-            PlaceKind::Urban => (*b.rng.pick(&[0, 0, 1, 1, 2]), 0.6, *b.rng.pick(&[9, 10, 6, 2, 4]), 0),
+            PlaceKind::Urban => (
+                *b.rng.pick(&[0, 0, 1, 1, 2]),
+                0.6,
+                *b.rng.pick(&[9, 10, 6, 2, 4]),
+                0,
+            ),
         };
         let piles: Vec<PileSpec> = (0..size).map(|_| b.public_pile(dc_share)).collect();
-        b.station(op, 'P', site.name, StationType::PUBLIC, site.location, &site.county, &site.place_name, construction, &piles, delta);
+        b.station(
+            op,
+            'P',
+            site.name,
+            StationType::PUBLIC,
+            site.location,
+            &site.county,
+            &site.place_name,
+            construction,
+            &piles,
+            delta,
+        );
     }
 }
 
@@ -534,7 +699,11 @@ fn dedicated_depots(b: &mut Builder<'_>, places: &[Place<'_>]) {
         for seat in &seats {
             for _ in 0..per_county {
                 let p = b.place_near(seat.township.centre, 3000.0, &seat.township.county_code);
-                depots.push((p, seat.township.county_code.clone(), format!("{}{}", seat.county_name, seat.township.name_zh)));
+                depots.push((
+                    p,
+                    seat.township.county_code.clone(),
+                    format!("{}{}", seat.county_name, seat.township.name_zh),
+                ));
             }
         }
         for _ in 0..central_extra {
@@ -553,15 +722,35 @@ fn dedicated_depots(b: &mut Builder<'_>, places: &[Place<'_>]) {
             };
             let piles: Vec<PileSpec> = (0..size)
                 .map(|_| match station_type {
-                    StationType::BUS => PileSpec { dc: true, kw: *b.rng.pick(&[120, 160, 240]) },
-                    StationType::TAXI => PileSpec { dc: true, kw: *b.rng.pick(&[60, 120]) },
+                    StationType::BUS => PileSpec {
+                        dc: true,
+                        kw: *b.rng.pick(&[120, 160, 240]),
+                    },
+                    StationType::TAXI => PileSpec {
+                        dc: true,
+                        kw: *b.rng.pick(&[60, 120]),
+                    },
                     StationType::LOGISTICS if b.rng.chance(0.6) => PileSpec { dc: true, kw: 60 },
                     StationType::SANITATION if b.rng.chance(0.5) => PileSpec { dc: true, kw: 60 },
-                    _ => PileSpec { dc: false, kw: *b.rng.pick(&[7, 22]) },
+                    _ => PileSpec {
+                        dc: false,
+                        kw: *b.rng.pick(&[7, 22]),
+                    },
                 })
                 .collect();
             let name = format!("{place_name}{label}{}", n + 1);
-            b.station(op, 'D', name, station_type, p, &county, &place_name, construction, &piles, -25);
+            b.station(
+                op,
+                'D',
+                name,
+                station_type,
+                p,
+                &county,
+                &place_name,
+                construction,
+                &piles,
+                -25,
+            );
         }
     }
 }
@@ -580,17 +769,41 @@ fn private_piles(b: &mut Builder<'_>, places: &[Place<'_>]) {
     let mut compound_no = 0;
     while made < PRIVATE_PILES {
         let place = &places[b.rng.weighted(&cumulative)];
-        let centre = b.place_near(place.township.centre, place.kind.sigma_m(), &place.township.county_code);
+        let centre = b.place_near(
+            place.township.centre,
+            place.kind.sigma_m(),
+            &place.township.county_code,
+        );
         compound_no += 1;
-        let compound = format!("{}{}{}小区", place.township.name_zh, b.rng.pick(&COMPOUNDS), compound_no);
+        let compound = format!(
+            "{}{}{}小区",
+            place.township.name_zh,
+            b.rng.pick(&COMPOUNDS),
+            compound_no
+        );
         let n = b.rng.range(3, 25).min(PRIVATE_PILES - made);
         for i in 0..n {
             let p = b.place_near(centre, 80.0, &place.township.county_code);
             let op = if b.rng.chance(0.8) { 5 } else { 1 };
             let kw = if b.rng.chance(0.85) { 7 } else { 11 };
-            let county = b.regions.locate(p).county_code.unwrap_or_else(|| place.township.county_code.clone());
+            let county = b
+                .regions
+                .locate(p)
+                .county_code
+                .unwrap_or_else(|| place.township.county_code.clone());
             let place_name = format!("{}{}", place.county_name, place.township.name_zh);
-            b.station(op, 'H', format!("{compound}私人充电桩{:03}", i + 1), StationType::PERSONAL, p, &county, &place_name, 1, &[PileSpec { dc: false, kw }], 0);
+            b.station(
+                op,
+                'H',
+                format!("{compound}私人充电桩{:03}", i + 1),
+                StationType::PERSONAL,
+                p,
+                &county,
+                &place_name,
+                1,
+                &[PileSpec { dc: false, kw }],
+                0,
+            );
         }
         made += n;
     }

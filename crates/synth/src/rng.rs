@@ -8,7 +8,7 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator for a seed.
     pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5EED_0F_E7_6A1D)
+        Self(seed ^ 0x5EED_0FE7_6A1D)
     }
 
     /// The next 64 random bits.
@@ -51,7 +51,9 @@ impl Rng {
     pub fn weighted(&mut self, cumulative: &[f64]) -> usize {
         let total = cumulative.last().copied().unwrap_or(0.0);
         let x = self.unit() * total;
-        cumulative.partition_point(|c| *c <= x).min(cumulative.len() - 1)
+        cumulative
+            .partition_point(|c| *c <= x)
+            .min(cumulative.len() - 1)
     }
 }
 

@@ -10,9 +10,23 @@ use evgrid_model::{Category, EquipmentType, LatLng};
 use super::*;
 
 fn public_index(net: &Network) -> SpatialIndex<usize> {
-    SpatialIndex::build(net.stations.iter().enumerate().filter(|(_, s)| s.category() == Category::Public).map(|(i, s)| {
-        (i, s.location, evgrid_geo::EntryAttrs { category: Category::Public, operator: 0, connectors: vec![] })
-    }))
+    SpatialIndex::build(
+        net.stations
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.category() == Category::Public)
+            .map(|(i, s)| {
+                (
+                    i,
+                    s.location,
+                    evgrid_geo::EntryAttrs {
+                        category: Category::Public,
+                        operator: 0,
+                        connectors: vec![],
+                    },
+                )
+            }),
+    )
 }
 
 fn check_figures(seed: u64) {
@@ -26,7 +40,10 @@ fn check_figures(seed: u64) {
     assert_eq!(stations["private"], 6_000, "one pile per private station");
     assert_eq!(stations["public"], PUBLIC_STATIONS);
     let radius_km = (CITY_AREA_KM2 / (std::f64::consts::PI * stations["public"] as f64)).sqrt();
-    assert!((radius_km - 3.0).abs() <= 0.1, "planning radius {radius_km}");
+    assert!(
+        (radius_km - 3.0).abs() <= 0.1,
+        "planning radius {radius_km}"
+    );
 
     let regions = RegionMap::new(&data);
     let mut covered = HashSet::new();
@@ -37,22 +54,41 @@ fn check_figures(seed: u64) {
             covered.insert(placed.township_code.unwrap());
         }
     }
-    let townships = data.townships.iter().filter(|t| is_township_kind(&t.kind)).count();
+    let townships = data
+        .townships
+        .iter()
+        .filter(|t| is_township_kind(&t.kind))
+        .count();
     let share = covered.len() as f64 / townships as f64;
-    assert!(share > 0.5 && share < 1.0, "township share {share} ({} of {townships})", covered.len());
+    assert!(
+        share > 0.5 && share < 1.0,
+        "township share {share} ({} of {townships})",
+        covered.len()
+    );
 
     let index = public_index(&net);
     for h in &data.hotspots {
         let d = index.nearest(h.location, 1, None, &Filter::default())[0].distance_m;
-        assert!(d <= 1000.0, "hot spot {} nearest public station {d} m", h.name_zh);
+        assert!(
+            d <= 1000.0,
+            "hot spot {} nearest public station {d} m",
+            h.name_zh
+        );
     }
     // Every point of the district (its boundary and a fine grid inside) within 2 km.
     let zj = &data.zhangjiang;
-    let mut points: Vec<LatLng> = zj.boundary.polygons[0].exterior.iter().map(|[x, y]| LatLng::new(*y, *x)).collect();
+    let mut points: Vec<LatLng> = zj.boundary.polygons[0]
+        .exterior
+        .iter()
+        .map(|[x, y]| LatLng::new(*y, *x))
+        .collect();
     let [x0, y0, x1, y1] = zj.boundary.bbox;
     for i in 0..=60 {
         for j in 0..=60 {
-            let p = LatLng::new(y0 + (y1 - y0) * f64::from(i) / 60.0, x0 + (x1 - x0) * f64::from(j) / 60.0);
+            let p = LatLng::new(
+                y0 + (y1 - y0) * f64::from(i) / 60.0,
+                x0 + (x1 - x0) * f64::from(j) / 60.0,
+            );
             if zj.boundary.contains(p) {
                 points.push(p);
             }
@@ -76,10 +112,16 @@ fn check_figures(seed: u64) {
                 EquipmentType::AC => assert!((7.0..=22.0).contains(&kw)),
                 other => panic!("unexpected {other:?}"),
             }
-            assert!(e.connectors.iter().all(|c| c.national_standard == 1 || c.national_standard == 2));
+            assert!(e
+                .connectors
+                .iter()
+                .all(|c| c.national_standard == 1 || c.national_standard == 2));
         }
         if s.category() != Category::Private {
-            assert!(s.tariff.as_ref().is_some_and(|t| t.periods.len() >= 3), "peak/flat/valley");
+            assert!(
+                s.tariff.as_ref().is_some_and(|t| t.periods.len() >= 3),
+                "peak/flat/valley"
+            );
         }
     }
     assert!(net.operators.len() >= 6);
@@ -103,15 +145,25 @@ fn the_same_seed_gives_byte_identical_files() {
     let b = tempfile::tempdir().unwrap();
     generate(&data, 42).write(a.path()).unwrap();
     generate(&data, 42).write(b.path()).unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(a.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(a.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert_eq!(names.len(), 9, "7 operators + manifest + README");
     for name in names {
-        assert_eq!(std::fs::read(a.path().join(&name)).unwrap(), std::fs::read(b.path().join(&name)).unwrap(), "{name:?}");
+        assert_eq!(
+            std::fs::read(a.path().join(&name)).unwrap(),
+            std::fs::read(b.path().join(&name)).unwrap(),
+            "{name:?}"
+        );
     }
     let c = tempfile::tempdir().unwrap();
     generate(&data, 43).write(c.path()).unwrap();
-    assert_ne!(std::fs::read(a.path().join("EVGSYN001.json")).unwrap(), std::fs::read(c.path().join("EVGSYN001.json")).unwrap());
+    assert_ne!(
+        std::fs::read(a.path().join("EVGSYN001.json")).unwrap(),
+        std::fs::read(c.path().join("EVGSYN001.json")).unwrap()
+    );
 }
 
 #[test]
@@ -123,15 +175,24 @@ fn written_files_parse_back_as_tcec_and_say_they_are_synthetic() {
     assert!(manifest.synthetic);
     let mut count = 0;
     for op in &manifest.operators {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join(&op.file)).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(&op.file)).unwrap()).unwrap();
         assert!(v["Notice"].as_str().unwrap().contains("SYNTHETIC"));
         for s in v["StationInfos"].as_array().unwrap() {
             let info = evgrid_tcec::convert::parse_station_info(s).unwrap();
             assert!(info.remark.as_deref().unwrap().contains("synthetic"));
-            evgrid_tcec::station_from_wire(&info, evgrid_tcec::ConvertOptions { coords: evgrid_model::CoordSystem::Gcj02 }).unwrap();
+            evgrid_tcec::station_from_wire(
+                &info,
+                evgrid_tcec::ConvertOptions {
+                    coords: evgrid_model::CoordSystem::Gcj02,
+                },
+            )
+            .unwrap();
             count += 1;
         }
     }
     assert_eq!(count, net.stations.len());
-    assert!(std::fs::read_to_string(dir.path().join("README.md")).unwrap().contains("SYNTHETIC"));
+    assert!(std::fs::read_to_string(dir.path().join("README.md"))
+        .unwrap()
+        .contains("SYNTHETIC"));
 }

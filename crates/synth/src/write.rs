@@ -15,7 +15,10 @@ use crate::Network;
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
     #[error("writing {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -87,7 +90,11 @@ impl Network {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let mut operators = Vec::new();
         for op in &self.operators {
-            let stations: Vec<_> = self.stations.iter().filter(|s| s.operator_id == op.id).collect();
+            let stations: Vec<_> = self
+                .stations
+                .iter()
+                .filter(|s| s.operator_id == op.id)
+                .collect();
             let file = format!("{}.json", op.id);
             let path = dir.join(&file);
             let mut out = Vec::new();

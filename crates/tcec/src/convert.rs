@@ -10,8 +10,8 @@ use std::collections::HashSet;
 
 use evgrid_model::ids::validate_station_id;
 use evgrid_model::{
-    Connector, ConnectorType, CoordSystem, Equipment, EquipmentType, FieldError, LatLng, OperatorId, Power,
-    PricePerKwh, Station, StationType, Tariff, TariffPeriod,
+    Connector, ConnectorType, CoordSystem, Equipment, EquipmentType, FieldError, LatLng,
+    OperatorId, Power, PricePerKwh, Station, StationType, Tariff, TariffPeriod,
 };
 use serde_json::Value;
 
@@ -59,7 +59,10 @@ impl Check {
     }
     fn max_len(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
-            self.warn(field, format!("longer than the standard's {max} characters"));
+            self.warn(
+                field,
+                format!("longer than the standard's {max} characters"),
+            );
         }
     }
     fn required_text(&mut self, field: &str, value: &str, max: usize) {
@@ -71,7 +74,10 @@ impl Check {
     fn id(&mut self, field: &str, value: &str, max: usize, seen: &mut HashSet<String>) {
         let len = value.chars().count();
         if len == 0 || len > max || value.chars().any(char::is_control) {
-            self.error(field, format!("must be 1 to {max} characters without control characters"));
+            self.error(
+                field,
+                format!("must be 1 to {max} characters without control characters"),
+            );
         } else if !seen.insert(value.to_owned()) {
             self.error(field, format!("{value:?} appears twice in this station"));
         }
@@ -85,7 +91,10 @@ impl Check {
                 p
             }
             None => {
-                self.error(field, "must be a non-negative number of kW with at most 3 decimals");
+                self.error(
+                    field,
+                    "must be a non-negative number of kW with at most 3 decimals",
+                );
                 Power(0)
             }
         }
@@ -105,7 +114,10 @@ fn optional(text: &Option<String>) -> Option<String> {
 }
 
 /// Converts a wire station to the domain, validating every field.
-pub fn station_from_wire(info: &StationInfo, options: ConvertOptions) -> Result<Converted, Vec<FieldError>> {
+pub fn station_from_wire(
+    info: &StationInfo,
+    options: ConvertOptions,
+) -> Result<Converted, Vec<FieldError>> {
     let mut c = Check {
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -123,27 +135,41 @@ pub fn station_from_wire(info: &StationInfo, options: ConvertOptions) -> Result<
     c.required_text("StationName", &info.station_name, 50);
     c.max_len("Address", &info.address, 50);
     c.max_len("ServiceTel", &info.service_tel, 30);
-    if !info.area_code.is_empty() && !(info.area_code.len() == 6 && info.area_code.bytes().all(|b| b.is_ascii_digit())) {
+    let six_digits =
+        info.area_code.len() == 6 && info.area_code.bytes().all(|b| b.is_ascii_digit());
+    if !info.area_code.is_empty() && !six_digits {
         c.warn("AreaCode", "expected a 6-digit GB/T 2260 division code");
     }
     let station_type = StationType(info.station_type);
     if !station_type.is_known() {
         c.error(
             "StationType",
-            format!("{} is not a StationType (1, 50, 100, 101, 102, 103 or 255)", info.station_type),
+            format!(
+                "{} is not a StationType (1, 50, 100, 101, 102, 103 or 255)",
+                info.station_type
+            ),
         );
     }
     if !STATION_STATUSES.contains(&info.station_status) {
         c.error(
             "StationStatus",
-            format!("{} is not a StationStatus (0, 1, 5, 6 or 50)", info.station_status),
+            format!(
+                "{} is not a StationStatus (0, 1, 5, 6 or 50)",
+                info.station_status
+            ),
         );
     }
     if info.park_nums < 0 {
         c.error("ParkNums", "must not be negative");
     }
     if !(1..=11).contains(&info.construction) && info.construction != 255 {
-        c.warn("Construction", format!("{} is not in the standard's list; kept as sent", info.construction));
+        c.warn(
+            "Construction",
+            format!(
+                "{} is not in the standard's list; kept as sent",
+                info.construction
+            ),
+        );
     }
     let raw = LatLng::new(info.station_lat, info.station_lng);
     let location = match raw.validate() {
@@ -152,7 +178,10 @@ pub fn station_from_wire(info: &StationInfo, options: ConvertOptions) -> Result<
             raw
         }
         Ok(_) if info.station_lat == 0.0 && info.station_lng == 0.0 => {
-            c.error("StationLat/StationLng", "(0, 0) is not a station position; coordinates missing?");
+            c.error(
+                "StationLat/StationLng",
+                "(0, 0) is not a station position; coordinates missing?",
+            );
             raw
         }
         Ok(p) => p.to_wgs84(options.coords),
@@ -172,7 +201,15 @@ pub fn station_from_wire(info: &StationInfo, options: ConvertOptions) -> Result<
         .equipment_infos
         .iter()
         .enumerate()
-        .map(|(i, e)| equipment_from_wire(e, &format!("EquipmentInfos[{i}]"), &mut c, &mut equipment_ids, &mut connector_ids))
+        .map(|(i, e)| {
+            equipment_from_wire(
+                e,
+                &format!("EquipmentInfos[{i}]"),
+                &mut c,
+                &mut equipment_ids,
+                &mut connector_ids,
+            )
+        })
         .collect();
 
     let tariff = info
@@ -230,22 +267,35 @@ fn equipment_from_wire(
     equipment_ids: &mut HashSet<String>,
     connector_ids: &mut HashSet<String>,
 ) -> Equipment {
-    c.id(&format!("{path}.EquipmentID"), &e.equipment_id, MAX_EQUIPMENT_ID, equipment_ids);
+    c.id(
+        &format!("{path}.EquipmentID"),
+        &e.equipment_id,
+        MAX_EQUIPMENT_ID,
+        equipment_ids,
+    );
     if !(1..=5).contains(&e.equipment_type) {
         c.error(
             format!("{path}.EquipmentType"),
-            format!("{} is not an EquipmentType (1 DC, 2 AC, 3 AC/DC, 4 wireless, 5 other)", e.equipment_type),
+            format!(
+                "{} is not an EquipmentType (1 DC, 2 AC, 3 AC/DC, 4 wireless, 5 other)",
+                e.equipment_type
+            ),
         );
     }
     let power = c.power(&format!("{path}.Power"), e.power);
     if e.connector_infos.is_empty() {
-        c.warn(format!("{path}.ConnectorInfos"), "a pile without connectors");
+        c.warn(
+            format!("{path}.ConnectorInfos"),
+            "a pile without connectors",
+        );
     }
     let connectors = e
         .connector_infos
         .iter()
         .enumerate()
-        .map(|(j, k)| connector_from_wire(k, &format!("{path}.ConnectorInfos[{j}]"), c, connector_ids))
+        .map(|(j, k)| {
+            connector_from_wire(k, &format!("{path}.ConnectorInfos[{j}]"), c, connector_ids)
+        })
         .collect();
     Equipment {
         id: e.equipment_id.clone(),
@@ -259,18 +309,46 @@ fn equipment_from_wire(
     }
 }
 
-fn connector_from_wire(k: &ConnectorInfo, path: &str, c: &mut Check, connector_ids: &mut HashSet<String>) -> Connector {
-    c.id(&format!("{path}.ConnectorID"), &k.connector_id, MAX_CONNECTOR_ID, connector_ids);
+fn connector_from_wire(
+    k: &ConnectorInfo,
+    path: &str,
+    c: &mut Check,
+    connector_ids: &mut HashSet<String>,
+) -> Connector {
+    c.id(
+        &format!("{path}.ConnectorID"),
+        &k.connector_id,
+        MAX_CONNECTOR_ID,
+        connector_ids,
+    );
     if !(1..=7).contains(&k.connector_type) {
-        c.warn(format!("{path}.ConnectorType"), format!("{} is not in the standard's list; read as other", k.connector_type));
+        c.warn(
+            format!("{path}.ConnectorType"),
+            format!(
+                "{} is not in the standard's list; read as other",
+                k.connector_type
+            ),
+        );
     }
     if !(1..=2).contains(&k.national_standard) {
-        c.warn(format!("{path}.NationalStandard"), format!("{} is neither 1 (2011) nor 2 (2015)", k.national_standard));
+        c.warn(
+            format!("{path}.NationalStandard"),
+            format!("{} is neither 1 (2011) nor 2 (2015)", k.national_standard),
+        );
     }
-    let voltage_upper_v = c.non_negative(&format!("{path}.VoltageUpperLimits"), k.voltage_upper_limits);
-    let voltage_lower_v = c.non_negative(&format!("{path}.VoltageLowerLimits"), k.voltage_lower_limits);
+    let voltage_upper_v = c.non_negative(
+        &format!("{path}.VoltageUpperLimits"),
+        k.voltage_upper_limits,
+    );
+    let voltage_lower_v = c.non_negative(
+        &format!("{path}.VoltageLowerLimits"),
+        k.voltage_lower_limits,
+    );
     if voltage_lower_v > voltage_upper_v {
-        c.error(format!("{path}.VoltageLowerLimits"), "is above VoltageUpperLimits");
+        c.error(
+            format!("{path}.VoltageLowerLimits"),
+            "is above VoltageUpperLimits",
+        );
     }
     Connector {
         id: k.connector_id.clone(),
@@ -307,7 +385,10 @@ fn tariff_from_wire(policies: &[PolicyInfo], c: &mut Check) -> Option<Tariff> {
         let price = |c: &mut Check, field: &str, v: f64| match PricePerKwh::from_yuan_f64(v) {
             Some(p) if p.0 >= 0 => p,
             _ => {
-                c.error(format!("{path}.{field}"), "must be a non-negative yuan amount with at most 4 decimals");
+                c.error(
+                    format!("{path}.{field}"),
+                    "must be a non-negative yuan amount with at most 4 decimals",
+                );
                 PricePerKwh(0)
             }
         };
@@ -433,15 +514,25 @@ mod tests {
     #[test]
     fn a_valid_station_converts_and_round_trips() {
         let info = parse_station_info(&sample()).unwrap();
-        let converted = station_from_wire(&info, ConvertOptions { coords: CoordSystem::Gcj02 }).unwrap();
+        let converted = station_from_wire(
+            &info,
+            ConvertOptions {
+                coords: CoordSystem::Gcj02,
+            },
+        )
+        .unwrap();
         let s = &converted.station;
         assert_eq!(s.operator_id.as_str(), "MA01D1QR8");
         assert_eq!(s.equipment.len(), 2);
         assert_eq!(s.connector_count(), 3);
         assert_eq!(s.tariff.as_ref().unwrap().periods.len(), 3);
-        assert_eq!(s.tariff.as_ref().unwrap().periods[1].electricity, PricePerKwh(9123));
+        assert_eq!(
+            s.tariff.as_ref().unwrap().periods[1].electricity,
+            PricePerKwh(9123)
+        );
         // GCJ-02 in, WGS-84 inside: a few hundred metres apart.
-        let d = evgrid_model::distance_m(s.location, LatLng::new(info.station_lat, info.station_lng));
+        let d =
+            evgrid_model::distance_m(s.location, LatLng::new(info.station_lat, info.station_lng));
         assert!((100.0..1000.0).contains(&d));
         let back = station_to_wire(s, CoordSystem::Gcj02);
         assert_eq!(back.station_lat, info.station_lat);

@@ -20,7 +20,11 @@ pub struct StationInfo {
     pub area_code: String,
     #[serde(rename = "Address")]
     pub address: String,
-    #[serde(rename = "StationTel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "StationTel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub station_tel: Option<String>,
     #[serde(rename = "ServiceTel")]
     pub service_tel: String,
@@ -44,17 +48,33 @@ pub struct StationInfo {
     pub match_cars: Option<String>,
     #[serde(rename = "ParkInfo", default, skip_serializing_if = "Option::is_none")]
     pub park_info: Option<String>,
-    #[serde(rename = "BusineHours", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "BusineHours",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub busine_hours: Option<String>,
-    #[serde(rename = "ElectricityFee", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ElectricityFee",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub electricity_fee: Option<String>,
-    #[serde(rename = "ServiceFee", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ServiceFee",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub service_fee: Option<String>,
     #[serde(rename = "ParkFee", default, skip_serializing_if = "Option::is_none")]
     pub park_fee: Option<String>,
     #[serde(rename = "Payment", default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<String>,
-    #[serde(rename = "SupportOrder", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SupportOrder",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub support_order: Option<i32>,
     #[serde(rename = "Remark", default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
@@ -64,7 +84,11 @@ pub struct StationInfo {
     /// shape of `query_equip_business_policy`'s `PolicyInfos`, so that a directory file carries
     /// a machine-readable price. Operators that do not send it are priced by
     /// `query_equip_business_policy` instead.
-    #[serde(rename = "PolicyInfos", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PolicyInfos",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub policy_infos: Option<Vec<PolicyInfo>>,
 }
 
@@ -73,25 +97,53 @@ pub struct StationInfo {
 pub struct EquipmentInfo {
     #[serde(rename = "EquipmentID")]
     pub equipment_id: String,
-    #[serde(rename = "ManufacturerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ManufacturerID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub manufacturer_id: Option<String>,
-    #[serde(rename = "ManufacturerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ManufacturerName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub manufacturer_name: Option<String>,
-    #[serde(rename = "EquipmentModel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EquipmentModel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub equipment_model: Option<String>,
-    #[serde(rename = "ProductionDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ProductionDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub production_date: Option<String>,
     #[serde(rename = "EquipmentType")]
     pub equipment_type: i32,
     #[serde(rename = "ConnectorInfos")]
     pub connector_infos: Vec<ConnectorInfo>,
-    #[serde(rename = "EquipmentLng", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EquipmentLng",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub equipment_lng: Option<f64>,
-    #[serde(rename = "EquipmentLat", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EquipmentLat",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub equipment_lat: Option<f64>,
     #[serde(rename = "Power")]
     pub power: f64,
-    #[serde(rename = "EquipmentName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EquipmentName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub equipment_name: Option<String>,
 }
 
@@ -100,7 +152,11 @@ pub struct EquipmentInfo {
 pub struct ConnectorInfo {
     #[serde(rename = "ConnectorID")]
     pub connector_id: String,
-    #[serde(rename = "ConnectorName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ConnectorName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_name: Option<String>,
     #[serde(rename = "ConnectorType")]
     pub connector_type: i32,

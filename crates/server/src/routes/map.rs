@@ -23,7 +23,10 @@ fn geojson(body: Vec<u8>) -> Response {
         ("coord" = Option<String>, Query, description = "wgs84 (default, as GeoJSON requires), gcj02 or bd09"),
     ),
     responses((status = 200, description = "FeatureCollection of stations", content_type = "application/geo+json")))]
-pub async fn map_stations(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn map_stations(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Response, ApiError> {
     let categories = category_param(&mut p);
     let coord = coord_param(&mut p);
     p.finish()?;
@@ -61,5 +64,12 @@ pub async fn map_stations(State(state): State<AppState>, mut p: Params) -> Resul
     responses((status = 200, description = "FeatureCollection of county polygons", content_type = "application/geo+json")))]
 pub async fn map_counties(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
     p.finish()?;
-    Ok(geojson(state.registry.reference().counties_geojson.clone().into_bytes()))
+    Ok(geojson(
+        state
+            .registry
+            .reference()
+            .counties_geojson
+            .clone()
+            .into_bytes(),
+    ))
 }

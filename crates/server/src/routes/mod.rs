@@ -35,15 +35,29 @@ pub fn category_param(p: &mut Params) -> Option<Vec<Category>> {
 }
 
 /// Reads `operator` and checks that the registry knows it.
-pub async fn operator_param(p: &mut Params, state: &AppState) -> Result<Option<OperatorId>, crate::ApiError> {
+pub async fn operator_param(
+    p: &mut Params,
+    state: &AppState,
+) -> Result<Option<OperatorId>, crate::ApiError> {
     let Some(text) = p.text(&["operator", "operator_id"]) else {
         return Ok(None);
     };
     let Ok(id) = OperatorId::new(&text) else {
-        p.error("operator", format!("{text:?} is not an operator id (9 characters, 0-9 and A-Z)"));
+        p.error(
+            "operator",
+            format!("{text:?} is not an operator id (9 characters, 0-9 and A-Z)"),
+        );
         return Ok(None);
     };
-    if !state.registry.knows_operator(&id) && !state.registry.store().operators().await?.iter().any(|o| o.id == id) {
+    if !state.registry.knows_operator(&id)
+        && !state
+            .registry
+            .store()
+            .operators()
+            .await?
+            .iter()
+            .any(|o| o.id == id)
+    {
         p.error("operator", format!("unknown operator {text}"));
         return Ok(None);
     }

@@ -77,7 +77,10 @@ pub struct RegionsView {
 /// Counties and townships with station, pile and connector counts by category.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "regions",
     responses((status = 200, description = "Regions with counts", body = RegionsView)))]
-pub async fn regions(State(state): State<AppState>, p: Params) -> Result<Json<RegionsView>, ApiError> {
+pub async fn regions(
+    State(state): State<AppState>,
+    p: Params,
+) -> Result<Json<RegionsView>, ApiError> {
     p.finish()?;
     let store = state.registry.store();
     let (counties, townships) = store.regions().await?;

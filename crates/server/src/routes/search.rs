@@ -83,16 +83,27 @@ pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Res
         None => None,
     };
     let connector_type = p.text(&["connector_type"]).and_then(|t| {
-        let parsed = ConnectorType::from_name(&t).or_else(|| t.parse::<i32>().ok().filter(|n| (1..=6).contains(n)).map(ConnectorType));
+        let parsed = ConnectorType::from_name(&t).or_else(|| {
+            t.parse::<i32>()
+                .ok()
+                .filter(|n| (1..=6).contains(n))
+                .map(ConnectorType)
+        });
         if parsed.is_none() {
-            p.error("connector_type", format!("{t:?} is not one of {}", ConnectorType::NAMES.join(", ")));
+            p.error(
+                "connector_type",
+                format!("{t:?} is not one of {}", ConnectorType::NAMES.join(", ")),
+            );
         }
         parsed
     });
     let current = p.parsed::<CurrentKind>(&["current"], "dc or ac");
     let coord = coord_param(&mut p);
     let input_coord = p
-        .parsed::<CoordSystem>(&["input_coord"], "a coordinate system (wgs84, gcj02 or bd09)")
+        .parsed::<CoordSystem>(
+            &["input_coord"],
+            "a coordinate system (wgs84, gcj02 or bd09)",
+        )
         .unwrap_or_default();
     p.finish()?;
     let (Some(lat), Some(lng)) = (lat, lng) else {
@@ -108,24 +119,26 @@ pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Res
     };
     let k = usize::try_from(k).unwrap_or(10);
     // The answer is written while the index is read: no station text is copied.
-    let body = state.registry.nearest_with(center, k, radius_m, &filter, |hits| {
-        let items = hits
-            .iter()
-            .map(|(station, distance_m)| {
-                let pt = point(station.location, coord);
-                NearestItem {
-                    station_id: station.id(),
-                    name: station.name(),
-                    operator_id: station.operator_id(),
-                    category: station.category,
-                    lat: pt.lat,
-                    lng: pt.lng,
-                    distance_m: (distance_m * 100.0).round() / 100.0,
-                }
-            })
-            .collect();
-        serde_json::to_vec(&NearestResult { items, coord })
-    });
+    let body = state
+        .registry
+        .nearest_with(center, k, radius_m, &filter, |hits| {
+            let items = hits
+                .iter()
+                .map(|(station, distance_m)| {
+                    let pt = point(station.location, coord);
+                    NearestItem {
+                        station_id: station.id(),
+                        name: station.name(),
+                        operator_id: station.operator_id(),
+                        category: station.category,
+                        lat: pt.lat,
+                        lng: pt.lng,
+                        distance_m: (distance_m * 100.0).round() / 100.0,
+                    }
+                })
+                .collect();
+            serde_json::to_vec(&NearestResult { items, coord })
+        });
     let body = body.map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -30,17 +30,26 @@ const DEFAULT_PAGE_SIZE: i64 = 50;
         (status = 200, description = "A page of stations", body = StationPage),
         (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_stations(State(state): State<AppState>, mut p: Params) -> Result<Json<StationPage>, ApiError> {
+pub async fn list_stations(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<StationPage>, ApiError> {
     let county = p.text(&["county"]);
     if let Some(c) = &county {
         if !state.names.counties.contains_key(c) {
-            p.error("county", format!("unknown county {c:?}; see /api/v1/regions"));
+            p.error(
+                "county",
+                format!("unknown county {c:?}; see /api/v1/regions"),
+            );
         }
     }
     let township = p.text(&["township"]);
     if let Some(t) = &township {
         if !state.names.townships.contains_key(t) {
-            p.error("township", format!("unknown township {t:?}; see /api/v1/regions"));
+            p.error(
+                "township",
+                format!("unknown township {t:?}; see /api/v1/regions"),
+            );
         }
     }
     let operator = operator_param(&mut p, &state).await?;
@@ -49,7 +58,9 @@ pub async fn list_stations(State(state): State<AppState>, mut p: Params) -> Resu
         p.error("category", "give one category");
     }
     let page = p.integer(&["page"], 1..=1_000_000).unwrap_or(1);
-    let page_size = p.integer(&["page_size"], 1..=MAX_PAGE_SIZE).unwrap_or(DEFAULT_PAGE_SIZE);
+    let page_size = p
+        .integer(&["page_size"], 1..=MAX_PAGE_SIZE)
+        .unwrap_or(DEFAULT_PAGE_SIZE);
     p.finish()?;
     let filter = StationListFilter {
         county_code: county,
@@ -63,7 +74,10 @@ pub async fn list_stations(State(state): State<AppState>, mut p: Params) -> Resu
         .list_stations(&filter, (page - 1) * page_size, page_size)
         .await?;
     Ok(Json(StationPage {
-        items: items.into_iter().map(|s| StationItem::new(s, &state.names)).collect(),
+        items: items
+            .into_iter()
+            .map(|s| StationItem::new(s, &state.names))
+            .collect(),
         total,
         page,
         page_size,
@@ -175,11 +189,24 @@ fn hhmmss(s: u32) -> String {
         (status = 200, description = "The station", body = StationDetail),
         (status = 404, description = "No such station", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get_station(State(state): State<AppState>, Path(id): Path<String>, p: Params) -> Result<Json<StationDetail>, ApiError> {
+pub async fn get_station(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Json<StationDetail>, ApiError> {
     p.finish()?;
-    let not_found = || ApiError::NotFound(format!("no station with id {id:?}; ids look like OPERATORID:STATIONID"));
+    let not_found = || {
+        ApiError::NotFound(format!(
+            "no station with id {id:?}; ids look like OPERATORID:STATIONID"
+        ))
+    };
     let key = StationKey::parse(&id).map_err(|_| not_found())?;
-    let record = state.registry.store().station(&key).await?.ok_or_else(not_found)?;
+    let record = state
+        .registry
+        .store()
+        .station(&key)
+        .await?
+        .ok_or_else(not_found)?;
     let operator_name = state
         .registry
         .store()
@@ -197,7 +224,10 @@ pub async fn get_station(State(state): State<AppState>, Path(id): Path<String>, 
             .enumerate()
             .map(|(i, p)| TariffPeriodView {
                 start: hhmmss(p.start_second),
-                end: t.periods.get(i + 1).map_or_else(|| "24:00:00".to_owned(), |n| hhmmss(n.start_second)),
+                end: t
+                    .periods
+                    .get(i + 1)
+                    .map_or_else(|| "24:00:00".to_owned(), |n| hhmmss(n.start_second)),
                 electricity_fen_per_kwh: Fen(p.electricity),
                 service_fen_per_kwh: Fen(p.service),
                 total_fen_per_kwh: Fen(evgrid_model::PricePerKwh(p.electricity.0 + p.service.0)),

@@ -48,7 +48,10 @@ pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Su
                 .by_county
                 .iter()
                 .find(|(k, _)| k.as_deref() == Some(c.code.as_str()))
-                .map_or_else(|| (&evgrid_store::Counts::default()).into(), |(_, v)| v.into()),
+                .map_or_else(
+                    || (&evgrid_store::Counts::default()).into(),
+                    |(_, v)| v.into(),
+                ),
         })
         .collect();
     if let Some((_, outside)) = counts.by_county.iter().find(|(k, _)| k.is_none()) {

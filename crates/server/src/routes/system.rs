@@ -44,7 +44,10 @@ pub async fn openapi_json(State(state): State<AppState>) -> Result<Response, Api
 
 /// Unknown route.
 pub async fn not_found(uri: Uri) -> ApiError {
-    ApiError::NotFound(format!("no such route: {}; see /api/openapi.json", uri.path()))
+    ApiError::NotFound(format!(
+        "no such route: {}; see /api/openapi.json",
+        uri.path()
+    ))
 }
 
 /// Known route, wrong method.

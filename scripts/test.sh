@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Every test of evgrid, from a fresh clone: formatting, lints, Rust unit and end-to-end tests
+# (real HTTP on loopback, the real binary), the web build check, and the browser tests in
+# Debian's headless chromium. Installs what it needs (chromium, npm packages) idempotently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages (chromium for the browser tests)"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+  else
+    echo "chromium is missing and this is not root: install Debian's chromium (apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+chromium --version
+
+step "web: npm packages and build (web/dist is committed; it must match web/src)"
+cd "$root/web"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+node build.mjs
+npx tsc -p .
+cd "$root"
+if ! git diff --quiet -- web/dist 2>/dev/null; then
+  echo "web/dist differs from a fresh build of web/src: run 'cd web && node build.mjs' and commit web/dist" >&2
+  git --no-pager diff --stat -- web/dist >&2
+  exit 1
+fi
+
+step "cargo fmt"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "Rust tests (unit and end-to-end)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+step "browser tests (headless chromium against evgrid demo)"
+cargo build --quiet -p evgrid
+cd "$root/web"
+EVGRID_BIN="$root/target/debug/evgrid" node --test test/
