@@ -446,7 +446,9 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
         }
     }
 
-    fn query(
+    /// The `k` nearest entries matching `filter`, within `radius_m` if given, nearest first
+    /// (ties by insertion order).
+    pub fn nearest(
         &self,
         center: LatLng,
         k: usize,
@@ -487,20 +489,9 @@ impl<K: Copy + Eq + Hash> SpatialIndex<K> {
             .collect()
     }
 
-    /// The `k` nearest entries matching `filter`, within `radius_m` if given, nearest first.
-    pub fn nearest(
-        &self,
-        center: LatLng,
-        k: usize,
-        radius_m: Option<f64>,
-        filter: &Filter,
-    ) -> Vec<Hit<K>> {
-        self.query(center, k, radius_m, filter)
-    }
-
     /// Every entry matching `filter` within `radius_m`, nearest first.
     pub fn within(&self, center: LatLng, radius_m: f64, filter: &Filter) -> Vec<Hit<K>> {
-        self.query(center, usize::MAX, Some(radius_m), filter)
+        self.nearest(center, usize::MAX, Some(radius_m), filter)
     }
 
     /// The attributes of an entry.

@@ -215,6 +215,10 @@ impl Registry {
             }
         }
         if !report.rejected.is_empty() {
+            tracing::warn!(
+                rejected = report.rejected.len(),
+                "import refused; nothing written"
+            );
             return Ok(report);
         }
         progress(ImportEvent::Writing(stations.len()));
@@ -224,11 +228,22 @@ impl Registry {
             .collect();
         let piles = stations.iter().map(|s| s.equipment.len()).sum();
         let count = stations.len();
+        let mut per_operator: BTreeMap<&OperatorId, usize> = BTreeMap::new();
+        for s in &stations {
+            *per_operator.entry(&s.operator_id).or_default() += 1;
+        }
+        let per_operator: Vec<(String, usize)> = per_operator
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect();
         match self.store_stations(&operators, stations).await {
             Ok(_) => {
                 report.stations_written = count;
                 report.piles_written = piles;
                 report.committed = true;
+                for (operator_id, stations) in &per_operator {
+                    tracing::info!(operator_id = %operator_id, stations, "stations imported");
+                }
             }
             Err(RegistryError::Store(evgrid_store::StoreError::Conflict(reason))) => {
                 report.rejected.push(Rejection {

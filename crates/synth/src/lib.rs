@@ -570,15 +570,15 @@ fn public_network(b: &mut Builder<'_>, places: &[Place<'_>]) {
     }
     // 2. A station within 600 m of every hot spot.
     for h in &b.data.hotspots.clone() {
-        let mut p = h.location;
-        for _ in 0..60 {
-            let bearing = b.rng.unit() * std::f64::consts::TAU;
-            let d = 100.0 + b.rng.unit() * 500.0;
-            p = offset(h.location, d * bearing.cos(), d * bearing.sin());
-            if b.regions.contains(p) {
-                break;
-            }
-        }
+        // Up to 60 draws for a point inside the city; the hot spot itself if none is.
+        let p = (0..60)
+            .map(|_| {
+                let bearing = b.rng.unit() * std::f64::consts::TAU;
+                let d = 100.0 + b.rng.unit() * 500.0;
+                offset(h.location, d * bearing.cos(), d * bearing.sin())
+            })
+            .find(|p| b.regions.contains(*p))
+            .unwrap_or(h.location);
         let size = b.rng.range(8, 20);
         let short = h.name_zh.split('(').next().unwrap_or(&h.name_zh).to_owned();
         sites.push(PublicSite {
