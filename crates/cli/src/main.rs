@@ -161,7 +161,7 @@ async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
             dir.display()
         );
         evgrid_synth::generate(registry.reference(), seed)
-            .write(&dir)
+            .write(&dir, registry.reference())
             .context("writing the synthetic network")?;
         let report = run_import(&registry, &[dir], None).await?;
         print_report(&report, false);
@@ -181,7 +181,7 @@ fn synth(seed: u64, out: &Path) -> Result<()> {
     let data = reference()?;
     let network = evgrid_synth::generate(&data, seed);
     let manifest = network
-        .write(out)
+        .write(out, &data)
         .with_context(|| format!("writing to {}", out.display()))?;
     println!(
         "wrote the SYNTHETIC Ganzhou network (seed {seed}) to {}: {} piles ({} public, {} dedicated, {} private) in {} stations, {} operator files + manifest.json + README.md",

@@ -190,7 +190,7 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
     let reg = registry(&dir).await;
     let out = tempfile::tempdir().unwrap();
     evgrid_synth::generate(reg.reference(), 20220701)
-        .write(out.path())
+        .write(out.path(), reg.reference())
         .unwrap();
     let report = reg
         .import_paths(&[out.path().to_path_buf()], None, &quiet)

@@ -12,6 +12,7 @@
 //! Output: one T/CEC `query_stations_info`-shaped JSON file per operator (coordinates in GCJ-02,
 //! as Chinese operators send them), a `manifest.json` and a `README.md`.
 
+mod figures;
 mod rng;
 mod write;
 
@@ -23,6 +24,7 @@ use evgrid_model::{
     Station, StationType, Tariff, TariffPeriod, Township,
 };
 
+pub use figures::Figures;
 pub use rng::Rng;
 pub use write::{Manifest, ManifestOperator, SynthError};
 

@@ -125,6 +125,18 @@ fn check_figures(seed: u64) {
         }
     }
     assert!(net.operators.len() >= 6);
+
+    // The manifest's figures agree with the checks above.
+    let f = net.figures(&data);
+    assert_eq!(f.public_stations, stations["public"]);
+    assert_eq!(f.townships, townships);
+    assert_eq!(f.townships_with_public_station, covered.len());
+    assert_eq!(
+        f.hotspots_with_public_station_within_1km,
+        data.hotspots.len()
+    );
+    assert!(f.zhangjiang_max_distance_m <= 2000.0);
+    assert_eq!(f.stations_outside_city, 0);
 }
 
 #[test]
@@ -143,8 +155,8 @@ fn the_same_seed_gives_byte_identical_files() {
     let data = ReferenceData::embedded().unwrap();
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    generate(&data, 42).write(a.path()).unwrap();
-    generate(&data, 42).write(b.path()).unwrap();
+    generate(&data, 42).write(a.path(), &data).unwrap();
+    generate(&data, 42).write(b.path(), &data).unwrap();
     let mut names: Vec<_> = std::fs::read_dir(a.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -159,7 +171,7 @@ fn the_same_seed_gives_byte_identical_files() {
         );
     }
     let c = tempfile::tempdir().unwrap();
-    generate(&data, 43).write(c.path()).unwrap();
+    generate(&data, 43).write(c.path(), &data).unwrap();
     assert_ne!(
         std::fs::read(a.path().join("EVGSYN001.json")).unwrap(),
         std::fs::read(c.path().join("EVGSYN001.json")).unwrap()
@@ -171,7 +183,7 @@ fn written_files_parse_back_as_tcec_and_say_they_are_synthetic() {
     let data = ReferenceData::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let net = generate(&data, 7);
-    let manifest = net.write(dir.path()).unwrap();
+    let manifest = net.write(dir.path(), &data).unwrap();
     assert!(manifest.synthetic);
     let mut count = 0;
     for op in &manifest.operators {

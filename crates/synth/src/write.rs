@@ -52,6 +52,8 @@ pub struct Manifest {
     pub piles: BTreeMap<String, usize>,
     pub stations: BTreeMap<String, usize>,
     pub connectors: BTreeMap<String, usize>,
+    /// The city's figures as this network reproduces them.
+    pub figures: crate::Figures,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
@@ -86,7 +88,11 @@ impl Network {
     }
 
     /// Writes the files into `dir` (created if needed) and returns the manifest.
-    pub fn write(&self, dir: &Path) -> Result<Manifest, SynthError> {
+    pub fn write(
+        &self,
+        dir: &Path,
+        data: &evgrid_geo::ReferenceData,
+    ) -> Result<Manifest, SynthError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let mut operators = Vec::new();
         for op in &self.operators {
@@ -136,6 +142,7 @@ impl Network {
             piles,
             stations,
             connectors,
+            figures: self.figures(data),
         };
         let path = dir.join("manifest.json");
         let mut text = serde_json::to_string_pretty(&manifest)?;
@@ -167,6 +174,17 @@ fn readme(m: &Manifest) -> String {
     s.push_str(&format!(
         "\nPiles: {} total = {} public + {} dedicated + {} private.\n",
         m.piles["total"], m.piles["public"], m.piles["dedicated"], m.piles["private"]
+    ));
+    let f = &m.figures;
+    s.push_str(&format!(
+        "Public stations: {}, planning-norm service radius {:.2} km. Townships with a public station: {} of {}. Hot spots with a public station within 1 km: {} of {}. Farthest point of Zhangjiang New District from a public station: {} m.\n",
+        f.public_stations,
+        f.planning_radius_km,
+        f.townships_with_public_station,
+        f.townships,
+        f.hotspots_with_public_station_within_1km,
+        f.hotspots,
+        f.zhangjiang_max_distance_m
     ));
     s
 }
