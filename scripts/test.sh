@@ -47,7 +47,11 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
-step "browser tests (headless chromium against evgrid demo)"
 cargo build --quiet -p evgrid
+
+step "API conformance (schemathesis against the OpenAPI document of a running demo)"
+bash scripts/api-conformance.sh "$root/target/debug/evgrid"
+
+step "browser tests (headless chromium against evgrid demo)"
 cd "$root/web"
 EVGRID_BIN="$root/target/debug/evgrid" node --test test/

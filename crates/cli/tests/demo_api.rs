@@ -355,6 +355,7 @@ fn the_demo_serves_the_city_and_answers_every_route() {
         ("/api/v1/stations?township=1", "township"),
         ("/api/v1/stations?operator=ZZZZZZZZZ", "operator"),
         ("/api/v1/stations?sort=name", "unknown parameter"),
+        ("/api/v1/stations?operator=", "operator: is empty"),
         ("/api/v1/stats/summary?county=360702", "unknown parameter"),
     ] {
         problem(&get(addr, url), 400, mention);

@@ -30,8 +30,8 @@ pub struct RegionNames {
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub names: Arc<RegionNames>,
-    /// The OpenAPI document as JSON, set once the router is built.
-    openapi: Arc<OnceLock<String>>,
+    /// The OpenAPI document, set once the router is built.
+    openapi: Arc<OnceLock<serde_json::Value>>,
 }
 
 impl AppState {
@@ -72,7 +72,14 @@ impl AppState {
         (name = "stats", description = "Statistics"),
         (name = "map", description = "GeoJSON layers for maps"),
         (name = "system", description = "Health, API document and web pages"),
-    )
+    ),
+    components(schemas(
+        routes::CategoryParam,
+        routes::CoordParam,
+        routes::CurrentParam,
+        routes::ConnectorTypeParam,
+        web::AssetName,
+    ))
 )]
 struct ApiDoc;
 
@@ -91,7 +98,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(web::index))
         .routes(routes!(web::asset))
         .split_for_parts();
-    let _ = state.openapi.set(doc.to_json().unwrap_or_default());
+    let _ = state
+        .openapi
+        .set(serde_json::to_value(&doc).unwrap_or_default());
     let router = router
         .fallback(routes::system::not_found)
         .method_not_allowed_fallback(routes::system::method_not_allowed)

@@ -52,7 +52,9 @@ impl Params {
         for name in names {
             self.used.push(name);
             if let Some((_, v)) = self.pairs.iter().find(|(k, _)| k == name) {
-                if found.is_some() {
+                if v.is_empty() {
+                    self.error(name, "is empty; leave the parameter out instead");
+                } else if found.is_some() {
                     self.error(name, format!("give only one of {}", names.join(", ")));
                 } else {
                     found = Some(((*name).to_owned(), v.clone()));
@@ -70,9 +72,9 @@ impl Params {
         });
     }
 
-    /// A text parameter (any of its aliases); empty counts as absent.
+    /// A text parameter (any of its aliases); an empty value is an error.
     pub fn text(&mut self, names: &[&'static str]) -> Option<String> {
-        self.raw(names).map(|(_, v)| v).filter(|v| !v.is_empty())
+        self.raw(names).map(|(_, v)| v)
     }
 
     /// A parameter parsed with `FromStr`, with `what` naming the expected form.

@@ -34,9 +34,19 @@ pub async fn index() -> Response {
         .into_response()
 }
 
+/// The page's assets (documentation-only type: the handler matches the name itself).
+#[allow(dead_code)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub enum AssetName {
+    #[serde(rename = "app.js")]
+    AppJs,
+    #[serde(rename = "app.css")]
+    AppCss,
+}
+
 /// The page's script and style sheet.
 #[utoipa::path(get, path = "/assets/{file}", tag = "system",
-    params(("file" = String, Path, description = "app.js or app.css")),
+    params(("file" = AssetName, Path, description = "app.js or app.css")),
     responses(
         (status = 200, description = "The asset"),
         (status = 404, description = "No such asset", body = crate::Problem, content_type = "application/problem+json"),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::dto::point;
 use crate::params::Params;
-use crate::routes::{category_param, coord_param};
+use crate::routes::{category_param, coord_param, CategoryParam, CoordParam};
 use crate::{ApiError, AppState};
 
 fn geojson(body: Vec<u8>) -> Response {
@@ -19,10 +19,13 @@ fn geojson(body: Vec<u8>) -> Response {
 /// Every station as a GeoJSON point with id, name, operator, category and counts.
 #[utoipa::path(get, path = "/api/v1/map/stations", tag = "map",
     params(
-        ("category" = Option<String>, Query, description = "public, dedicated or private (comma-separated for several)"),
-        ("coord" = Option<String>, Query, description = "wgs84 (default, as GeoJSON requires), gcj02 or bd09"),
+        ("category" = Option<CategoryParam>, Query, description = "public, dedicated or private (comma-separated for several)"),
+        ("coord" = Option<CoordParam>, Query, description = "wgs84 (default, as GeoJSON requires), gcj02 or bd09"),
     ),
-    responses((status = 200, description = "FeatureCollection of stations", content_type = "application/geo+json")))]
+    responses(
+        (status = 200, description = "FeatureCollection of stations", content_type = "application/geo+json"),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn map_stations(
     State(state): State<AppState>,
     mut p: Params,
@@ -61,7 +64,10 @@ pub async fn map_stations(
 
 /// The county boundaries (WGS-84), as shipped in data/ganzhou.
 #[utoipa::path(get, path = "/api/v1/map/counties", tag = "map",
-    responses((status = 200, description = "FeatureCollection of county polygons", content_type = "application/geo+json")))]
+    responses(
+        (status = 200, description = "FeatureCollection of county polygons", content_type = "application/geo+json"),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn map_counties(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
     p.finish()?;
     Ok(geojson(

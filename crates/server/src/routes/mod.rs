@@ -8,6 +8,8 @@ pub mod stats;
 pub mod system;
 
 use evgrid_model::{Category, CoordSystem, OperatorId};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::params::Params;
 use crate::AppState;
@@ -62,4 +64,49 @@ pub async fn operator_param(
         return Ok(None);
     }
     Ok(Some(id))
+}
+
+// Documentation-only types: they give the OpenAPI document the exact values a parameter takes.
+// The handlers read parameters with `Params`, which accepts the same values.
+
+/// The city's category of a station.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CategoryParam {
+    Public,
+    Dedicated,
+    Private,
+}
+
+/// A coordinate system.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CoordParam {
+    Wgs84,
+    Gcj02,
+    Bd09,
+}
+
+/// Direct or alternating current.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CurrentParam {
+    Dc,
+    Ac,
+}
+
+/// A connector type (T/CEC ConnectorType 1-6; the code is accepted too).
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorTypeParam {
+    HouseholdSocket,
+    AcSocket,
+    AcPlug,
+    DcPlug,
+    Wireless,
+    Other,
 }

@@ -76,7 +76,10 @@ pub struct RegionsView {
 
 /// Counties and townships with station, pile and connector counts by category.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "regions",
-    responses((status = 200, description = "Regions with counts", body = RegionsView)))]
+    responses(
+        (status = 200, description = "Regions with counts", body = RegionsView),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn regions(
     State(state): State<AppState>,
     p: Params,

@@ -10,7 +10,10 @@ use utoipa::ToSchema;
 
 use crate::dto::point;
 use crate::params::Params;
-use crate::routes::{category_param, coord_param, operator_param};
+use crate::routes::{
+    category_param, coord_param, operator_param, CategoryParam, ConnectorTypeParam, CoordParam,
+    CurrentParam,
+};
 use crate::{ApiError, AppState, Problem};
 
 /// Most results one query returns.
@@ -47,17 +50,17 @@ pub struct NearestResult<'a> {
 /// The k nearest stations to a point (great-circle distance), with filters.
 #[utoipa::path(get, path = "/api/v1/search/nearest", tag = "search",
     params(
-        ("lat" = f64, Query, description = "Latitude, -90..90 (WGS-84 unless input_coord says otherwise)"),
-        ("lng" = f64, Query, description = "Longitude, -180..180 (alias: lon)"),
-        ("k" = Option<i64>, Query, description = "How many, 1 to 100 (default 10)"),
-        ("radius_m" = Option<f64>, Query, description = "Only stations within this many metres (up to 1,000,000)"),
-        ("category" = Option<String>, Query, description = "public, dedicated or private; a comma-separated list for several"),
-        ("operator" = Option<String>, Query, description = "OperatorID"),
-        ("min_power_kw" = Option<f64>, Query, description = "At least one connector of at least this rated power"),
-        ("connector_type" = Option<String>, Query, description = "household_socket, ac_socket, ac_plug, dc_plug, wireless, other (or the T/CEC code 1-6)"),
-        ("current" = Option<String>, Query, description = "dc or ac"),
-        ("coord" = Option<String>, Query, description = "Datum of the returned coordinates: wgs84 (default), gcj02 or bd09"),
-        ("input_coord" = Option<String>, Query, description = "Datum of lat/lng given: wgs84 (default), gcj02 or bd09"),
+        ("lat" = f64, Query, minimum = -90, maximum = 90, description = "Latitude (WGS-84 unless input_coord says otherwise)"),
+        ("lng" = f64, Query, minimum = -180, maximum = 180, description = "Longitude (alias: lon)"),
+        ("k" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many (default 10)"),
+        ("radius_m" = Option<f64>, Query, minimum = 0, maximum = 1000000, description = "Only stations within this many metres"),
+        ("category" = Option<CategoryParam>, Query, description = "public, dedicated or private; a comma-separated list for several"),
+        ("operator" = Option<String>, Query, description = "OperatorID of a known operator"),
+        ("min_power_kw" = Option<f64>, Query, minimum = 0, maximum = 100000, description = "At least one connector of at least this rated power"),
+        ("connector_type" = Option<ConnectorTypeParam>, Query, description = "Connector type (or the T/CEC code 1-6)"),
+        ("current" = Option<CurrentParam>, Query, description = "dc or ac"),
+        ("coord" = Option<CoordParam>, Query, description = "Datum of the returned coordinates (default wgs84)"),
+        ("input_coord" = Option<CoordParam>, Query, description = "Datum of lat/lng given (default wgs84)"),
     ),
     responses(
         (status = 200, description = "Stations, nearest first", body = NearestResult<'static>),
@@ -72,16 +75,10 @@ pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Res
     let radius_m = p.number(&["radius_m"], 0.0..=MAX_RADIUS_M);
     let categories = category_param(&mut p);
     let operator_id = operator_param(&mut p, &state).await?;
-    let min_power = match p.number(&["min_power_kw"], 0.0..=100_000.0) {
-        Some(kw) => match Power::from_kw_f64(kw) {
-            Some(w) => Some(w),
-            None => {
-                p.error("min_power_kw", "at most 3 decimals");
-                None
-            }
-        },
-        None => None,
-    };
+    // Rounded up to the watt: "at least 7.0001 kW" must not match a 7 kW connector.
+    let min_power = p
+        .number(&["min_power_kw"], 0.0..=100_000.0)
+        .map(|kw| Power((kw * 1000.0).ceil() as u32));
     let connector_type = p.text(&["connector_type"]).and_then(|t| {
         let parsed = ConnectorType::from_name(&t).or_else(|| {
             t.parse::<i32>()

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::dto::{point, Fen, Point, StationItem, StationPage};
 use crate::params::Params;
-use crate::routes::{category_param, operator_param};
+use crate::routes::{category_param, operator_param, CategoryParam};
 use crate::{ApiError, AppState, Problem};
 
 /// Largest page.
@@ -21,10 +21,10 @@ const DEFAULT_PAGE_SIZE: i64 = 50;
     params(
         ("county" = Option<String>, Query, description = "County code (GB/T 2260, e.g. 360702)"),
         ("township" = Option<String>, Query, description = "Township code (9 digits, e.g. 360702001)"),
-        ("operator" = Option<String>, Query, description = "OperatorID (9 characters)"),
-        ("category" = Option<String>, Query, description = "public, dedicated or private"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1 (default 1)"),
-        ("page_size" = Option<i64>, Query, description = "Items per page, 1 to 1000 (default 50)"),
+        ("operator" = Option<String>, Query, description = "OperatorID of a known operator"),
+        ("category" = Option<CategoryParam>, Query, description = "public, dedicated or private"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "Page number (default 1)"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Items per page (default 50)"),
     ),
     responses(
         (status = 200, description = "A page of stations", body = StationPage),
@@ -188,6 +188,7 @@ fn hhmmss(s: u32) -> String {
     responses(
         (status = 200, description = "The station", body = StationDetail),
         (status = 404, description = "No such station", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_station(
     State(state): State<AppState>,

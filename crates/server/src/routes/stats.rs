@@ -32,7 +32,10 @@ pub struct Summary {
 
 /// Piles, stations and connectors by category (public, dedicated, private), and per county.
 #[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats",
-    responses((status = 200, description = "Totals", body = Summary)))]
+    responses(
+        (status = 200, description = "Totals", body = Summary),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Summary>, ApiError> {
     p.finish()?;
     let counts = state.registry.store().region_counts().await?;

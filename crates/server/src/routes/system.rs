@@ -5,6 +5,7 @@ use axum::http::{header, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::{ApiError, AppState};
@@ -30,16 +31,70 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// This API's OpenAPI 3 document, generated from the code.
+/// This API's OpenAPI 3 document, generated from the code. The parameters that name a county,
+/// township or operator list the values this server knows, so a client (or a fuzzer) can tell a
+/// valid request from one that will be refused.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "system",
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let doc = state
+    let mut doc = state
         .openapi
         .get()
         .cloned()
         .ok_or_else(|| ApiError::Internal("OpenAPI document not built".into()))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], doc).into_response())
+    let sorted = |codes: Vec<String>| {
+        let mut codes = codes;
+        codes.sort();
+        codes
+    };
+    let counties = sorted(state.names.counties.keys().cloned().collect());
+    let townships = sorted(state.names.townships.keys().cloned().collect());
+    let operators: Vec<String> = state
+        .registry
+        .store()
+        .operators()
+        .await?
+        .into_iter()
+        .map(|o| o.id.to_string())
+        .collect();
+    list_known_values(
+        &mut doc,
+        &[
+            ("county", &counties),
+            ("township", &townships),
+            ("operator", &operators),
+        ],
+    );
+    let body = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Sets `enum` on every parameter with one of these names (left alone where no value is known).
+fn list_known_values(doc: &mut Value, known: &[(&str, &Vec<String>)]) {
+    let operations = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params {
+            let name = p
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if let Some((_, values)) = known.iter().find(|(n, v)| *n == name && !v.is_empty()) {
+                if let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut) {
+                    schema.insert("enum".into(), Value::from((*values).clone()));
+                }
+            }
+        }
+    }
 }
 
 /// Unknown route.
