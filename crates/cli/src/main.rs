@@ -2,6 +2,7 @@
 //! reference network, import operators' files, benchmark.
 
 mod bench;
+mod operator;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -71,6 +72,11 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Operator platforms' T/CEC credentials: add, list, remove, rotate.
+    Operator {
+        #[command(subcommand)]
+        action: operator::OperatorCommand,
+    },
     /// Benchmarks (print a table; see the README for recorded results).
     Bench {
         #[command(subcommand)]
@@ -111,6 +117,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Operator { action } => runtime.block_on(operator::run(action)),
         Command::Bench { which } => bench::run(which, &runtime),
     }
 }

@@ -6,6 +6,7 @@
 //! sends is lost), but the names are evgrid's own.
 
 pub mod coords;
+pub mod credentials;
 pub mod ids;
 pub mod region;
 pub mod station;
@@ -13,6 +14,7 @@ pub mod units;
 pub mod validation;
 
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
+pub use credentials::{CredentialsError, OperatorCredentials};
 pub use ids::{IdError, OperatorId, StationKey};
 pub use region::{County, Township};
 pub use station::{

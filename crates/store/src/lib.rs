@@ -9,7 +9,9 @@ mod sqlite;
 
 use std::path::Path;
 
-use evgrid_model::{Category, County, Operator, Station, StationKey, Township};
+use evgrid_model::{
+    Category, County, Operator, OperatorCredentials, OperatorId, Station, StationKey, Township,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -219,6 +221,42 @@ impl Store {
     pub async fn region_counts(&self) -> Result<RegionCounts, StoreError> {
         match self {
             Store::Sqlite(s) => s.region_counts().await,
+        }
+    }
+
+    /// Stores an operator's platform credentials (creating or renaming the operator); replaces
+    /// existing ones, recording the rotation.
+    pub async fn put_credentials(
+        &self,
+        name: &str,
+        credentials: &OperatorCredentials,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_credentials(name, credentials).await,
+        }
+    }
+
+    /// One operator's credentials.
+    pub async fn credentials(
+        &self,
+        id: &OperatorId,
+    ) -> Result<Option<OperatorCredentials>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.credentials(Some(id)).await.map(|mut v| v.pop()),
+        }
+    }
+
+    /// Every operator's credentials, by operator id.
+    pub async fn all_credentials(&self) -> Result<Vec<OperatorCredentials>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.credentials(None).await,
+        }
+    }
+
+    /// Removes an operator's credentials (its stations stay); returns whether there were any.
+    pub async fn remove_credentials(&self, id: &OperatorId) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.remove_credentials(id).await,
         }
     }
 

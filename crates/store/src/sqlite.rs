@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use evgrid_model::{
     Category, Connector, ConnectorType, County, Equipment, EquipmentType, LatLng, Operator,
-    OperatorId, Power, PricePerKwh, Station, StationKey, StationType, Tariff, TariffPeriod,
-    Township,
+    OperatorCredentials, OperatorId, Power, PricePerKwh, Station, StationKey, StationType, Tariff,
+    TariffPeriod, Township,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -618,6 +618,83 @@ impl SqliteStore {
         out.by_county = counties;
         out.by_township = townships;
         Ok(out)
+    }
+
+    pub(crate) async fn put_credentials(
+        &self,
+        name: &str,
+        c: &OperatorCredentials,
+    ) -> Result<(), StoreError> {
+        let now = unix_now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO operators (operator_id, name, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (operator_id) DO UPDATE SET name = excluded.name",
+        )
+        .bind(c.operator_id.as_str())
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO operator_credentials (operator_id, operator_secret, data_secret, data_secret_iv,
+               sig_secret, base_url, coords, created_at, rotated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+             ON CONFLICT (operator_id) DO UPDATE SET operator_secret = excluded.operator_secret,
+               data_secret = excluded.data_secret, data_secret_iv = excluded.data_secret_iv,
+               sig_secret = excluded.sig_secret, base_url = excluded.base_url, coords = excluded.coords,
+               rotated_at = excluded.created_at",
+        )
+        .bind(c.operator_id.as_str())
+        .bind(&c.operator_secret)
+        .bind(&c.data_secret)
+        .bind(&c.data_secret_iv)
+        .bind(&c.sig_secret)
+        .bind(&c.base_url)
+        .bind(c.coords.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn credentials(
+        &self,
+        id: Option<&OperatorId>,
+    ) -> Result<Vec<OperatorCredentials>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM operator_credentials WHERE $1 IS NULL OR operator_id = $1 ORDER BY operator_id",
+        )
+        .bind(id.map(OperatorId::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("operator_id")?;
+                let coords: String = r.try_get("coords")?;
+                Ok(OperatorCredentials {
+                    operator_id: OperatorId::new(&id)
+                        .map_err(|e| corrupt("operator_credentials", e.to_string()))?,
+                    operator_secret: r.try_get("operator_secret")?,
+                    data_secret: r.try_get("data_secret")?,
+                    data_secret_iv: r.try_get("data_secret_iv")?,
+                    sig_secret: r.try_get("sig_secret")?,
+                    base_url: r.try_get("base_url")?,
+                    coords: coords
+                        .parse()
+                        .map_err(|e: String| corrupt("operator_credentials", e))?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn remove_credentials(&self, id: &OperatorId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM operator_credentials WHERE operator_id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub(crate) async fn fingerprint(&self) -> Result<String, StoreError> {

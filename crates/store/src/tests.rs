@@ -145,3 +145,30 @@ async fn a_conflicting_batch_writes_nothing() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn credentials_are_stored_rotated_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let mut c = evgrid_model::OperatorCredentials {
+        operator_id: OperatorId::new("MA01D1QR8").unwrap(),
+        operator_secret: "e3bb15a6f95f8bb7".into(),
+        data_secret: "a1b2c3d4e5f6g7h8".into(),
+        data_secret_iv: "1234567890abcdef".into(),
+        sig_secret: "s1g2s3e4c5r6e7t8".into(),
+        base_url: None,
+        coords: evgrid_model::CoordSystem::Gcj02,
+    };
+    store.put_credentials("Sample", &c).await.unwrap();
+    assert_eq!(
+        store.credentials(&c.operator_id).await.unwrap().as_ref(),
+        Some(&c)
+    );
+    c.sig_secret = "0000000000000000".into();
+    store.put_credentials("Sample", &c).await.unwrap();
+    assert_eq!(store.all_credentials().await.unwrap(), vec![c.clone()]);
+    assert_eq!(store.operators().await.unwrap()[0].name, "Sample");
+    assert!(store.remove_credentials(&c.operator_id).await.unwrap());
+    assert!(!store.remove_credentials(&c.operator_id).await.unwrap());
+    assert!(store.credentials(&c.operator_id).await.unwrap().is_none());
+}

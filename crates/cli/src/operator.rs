@@ -1,0 +1,203 @@
+//! `evgrid operator`: the credentials of connected operator platforms. Secrets are accepted from
+//! flags or environment variables, stored in the data directory, and never printed back
+//! (except fresh ones made by `rotate`, once, for handing over).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
+use evgrid_store::Store;
+
+/// What to do with operator credentials.
+#[derive(Subcommand)]
+pub enum OperatorCommand {
+    /// Register an operator platform and its T/CEC key set (replaces existing credentials).
+    Add {
+        /// The operator's 9-character OperatorID.
+        #[arg(long)]
+        operator_id: String,
+        /// The operator's name.
+        #[arg(long)]
+        name: String,
+        /// OperatorSecret it presents to query_token (16-64 characters).
+        #[arg(long, env = "EVGRID_OPERATOR_SECRET", hide_env_values = true)]
+        operator_secret: String,
+        /// DataSecret: AES-128 key, 16 characters.
+        #[arg(long, env = "EVGRID_DATA_SECRET", hide_env_values = true)]
+        data_secret: String,
+        /// DataSecretIV: AES IV, 16 characters.
+        #[arg(long, env = "EVGRID_DATA_SECRET_IV", hide_env_values = true)]
+        data_secret_iv: String,
+        /// SigSecret: HMAC-MD5 key (16-64 characters).
+        #[arg(long, env = "EVGRID_SIG_SECRET", hide_env_values = true)]
+        sig_secret: String,
+        /// The operator platform's base URL, for the calls evgrid makes (e.g. http://host/evcs/v1/).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Datum of the operator's coordinates.
+        #[arg(long, default_value = "gcj02", value_parser = parse_coords)]
+        coords: CoordSystem,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// List registered operator platforms (secrets are not shown).
+    List {
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an operator platform's credentials (its stations stay).
+    Remove {
+        #[arg(long)]
+        operator_id: String,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Replace an operator's four secrets with fresh random ones and print them once.
+    Rotate {
+        #[arg(long)]
+        operator_id: String,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+fn parse_coords(s: &str) -> Result<CoordSystem, String> {
+    s.parse()
+}
+
+/// 16 random characters from 0-9, A-Z, a-z, read from the system's random source.
+fn random_secret() -> Result<String> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut bytes = [0u8; 64];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    // Rejection sampling keeps every character equally likely.
+    let out: String = bytes
+        .iter()
+        .filter(|b| usize::from(**b) < 248)
+        .take(16)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    if out.len() < 16 {
+        bail!("not enough randomness; try again");
+    }
+    Ok(out)
+}
+
+fn operator_id(text: &str) -> Result<OperatorId> {
+    OperatorId::new(text).context("--operator-id")
+}
+
+/// Runs an operator command.
+pub async fn run(command: OperatorCommand) -> Result<()> {
+    match command {
+        OperatorCommand::Add {
+            operator_id: id,
+            name,
+            operator_secret,
+            data_secret,
+            data_secret_iv,
+            sig_secret,
+            base_url,
+            coords,
+            data_dir,
+        } => {
+            let credentials = OperatorCredentials {
+                operator_id: operator_id(&id)?,
+                operator_secret,
+                data_secret,
+                data_secret_iv,
+                sig_secret,
+                base_url,
+                coords,
+            };
+            credentials.validate()?;
+            let store = Store::open_sqlite_dir(&data_dir).await?;
+            store.put_credentials(&name, &credentials).await?;
+            tracing::info!(operator_id = %credentials.operator_id, "operator credentials stored");
+            println!("operator {} ({name}) registered", credentials.operator_id);
+        }
+        OperatorCommand::List { data_dir, json } => {
+            let store = Store::open_sqlite_dir(&data_dir).await?;
+            let names = store.operators().await?;
+            let rows: Vec<serde_json::Value> = store
+                .all_credentials()
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let name = names
+                        .iter()
+                        .find(|o| o.id == c.operator_id)
+                        .map(|o| o.name.clone());
+                    serde_json::json!({
+                        "operator_id": c.operator_id.as_str(),
+                        "name": name,
+                        "base_url": c.base_url,
+                        "coords": c.coords.as_str(),
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no operator platforms registered (evgrid operator add --help)");
+            } else {
+                println!("{:<10} {:<8} {:<40} name", "operator", "coords", "base URL");
+                for r in rows {
+                    println!(
+                        "{:<10} {:<8} {:<40} {}",
+                        r["operator_id"].as_str().unwrap_or(""),
+                        r["coords"].as_str().unwrap_or(""),
+                        r["base_url"].as_str().unwrap_or("-"),
+                        r["name"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        OperatorCommand::Remove {
+            operator_id: id,
+            data_dir,
+        } => {
+            let id = operator_id(&id)?;
+            let store = Store::open_sqlite_dir(&data_dir).await?;
+            if !store.remove_credentials(&id).await? {
+                bail!("operator {id} has no credentials");
+            }
+            println!("credentials of operator {id} removed");
+        }
+        OperatorCommand::Rotate {
+            operator_id: id,
+            data_dir,
+        } => {
+            let id = operator_id(&id)?;
+            let store = Store::open_sqlite_dir(&data_dir).await?;
+            let Some(mut c) = store.credentials(&id).await? else {
+                bail!("operator {id} has no credentials; add it first (evgrid operator add)");
+            };
+            let name = store
+                .operators()
+                .await?
+                .into_iter()
+                .find(|o| o.id == id)
+                .map_or_else(|| id.to_string(), |o| o.name);
+            c.operator_secret = random_secret()?;
+            c.data_secret = random_secret()?;
+            c.data_secret_iv = random_secret()?;
+            c.sig_secret = random_secret()?;
+            store.put_credentials(&name, &c).await?;
+            tracing::info!(operator_id = %id, "operator credentials rotated");
+            println!("new secrets of operator {id} (shown once; hand them over securely):");
+            println!("OperatorSecret={}", c.operator_secret);
+            println!("DataSecret={}", c.data_secret);
+            println!("DataSecretIV={}", c.data_secret_iv);
+            println!("SigSecret={}", c.sig_secret);
+        }
+    }
+    Ok(())
+}
