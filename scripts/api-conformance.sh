@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/evgrid}
 if [ ! -x .venv/bin/schemathesis ]; then
-  python3 -m venv .venv
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi
 work=$(mktemp -d)

@@ -52,6 +52,9 @@ cargo build --quiet -p evgrid
 step "API conformance (schemathesis against the OpenAPI document of a running demo)"
 bash scripts/api-conformance.sh "$root/target/debug/evgrid"
 
+step "T/CEC 102 platform side against an independent client (Python, written from the standard)"
+bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
+
 step "browser tests (headless chromium against evgrid demo)"
 cd "$root/web"
 EVGRID_BIN="$root/target/debug/evgrid" node --test test/

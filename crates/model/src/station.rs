@@ -219,6 +219,34 @@ pub enum ConnectorStatus {
     Unknown,
 }
 
+impl ConnectorStatus {
+    /// The lowercase name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorStatus::Offline => "offline",
+            ConnectorStatus::Available => "available",
+            ConnectorStatus::Occupied => "occupied",
+            ConnectorStatus::Charging => "charging",
+            ConnectorStatus::Reserved => "reserved",
+            ConnectorStatus::Faulted => "faulted",
+            ConnectorStatus::Unknown => "unknown",
+        }
+    }
+
+    /// From the name; anything else reads as unknown.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "offline" => ConnectorStatus::Offline,
+            "available" => ConnectorStatus::Available,
+            "occupied" => ConnectorStatus::Occupied,
+            "charging" => ConnectorStatus::Charging,
+            "reserved" => ConnectorStatus::Reserved,
+            "faulted" => ConnectorStatus::Faulted,
+            _ => ConnectorStatus::Unknown,
+        }
+    }
+}
+
 /// A charging operator (运营商), known by its organisation code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {

@@ -6,6 +6,7 @@
 //! no HTTP.
 
 pub mod import;
+mod tcec_backend;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -72,6 +72,7 @@ impl AppState {
         (name = "stats", description = "Statistics"),
         (name = "map", description = "GeoJSON layers for maps"),
         (name = "system", description = "Health, API document and web pages"),
+        (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
     ),
     components(schemas(
         routes::CategoryParam,
@@ -79,6 +80,7 @@ impl AppState {
         routes::CurrentParam,
         routes::ConnectorTypeParam,
         web::AssetName,
+        routes::tcec::TcecInterface,
     ))
 )]
 struct ApiDoc;
@@ -95,6 +97,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::stats::summary))
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
+        .routes(routes!(routes::tcec::tcec))
         .routes(routes!(web::index))
         .routes(routes!(web::asset))
         .split_for_parts();
@@ -102,6 +105,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .openapi
         .set(serde_json::to_value(&doc).unwrap_or_default());
     let router = router
+        .layer(axum::extract::DefaultBodyLimit::max(
+            evgrid_tcec::platform::MAX_BODY_BYTES + 1024,
+        ))
         .fallback(routes::system::not_found)
         .method_not_allowed_fallback(routes::system::method_not_allowed)
         .with_state(state);

@@ -28,11 +28,37 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Unknown(String),
     #[error("corrupt row in {table}: {message}")]
     Corrupt {
         table: &'static str,
         message: String,
     },
+}
+
+/// One observed connector status, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRecord {
+    pub connector_id: String,
+    pub status: evgrid_model::ConnectorStatus,
+    /// The protocol's own code.
+    pub raw_status: i32,
+    pub park_status: Option<i32>,
+    pub lock_status: Option<i32>,
+    /// When it was observed (received), seconds since 1970.
+    pub observed_at: i64,
+    /// `tcec_push`, `tcec_pull`, `ocpp`.
+    pub source: String,
+}
+
+/// A protocol message already applied, for duplicate detection.
+#[derive(Debug, Clone)]
+pub struct PushKey<'a> {
+    pub operator_id: &'a str,
+    pub interface: &'a str,
+    pub time_stamp: &'a str,
+    pub seq: &'a str,
 }
 
 /// A station with where the region rules placed it, ready to store.
@@ -257,6 +283,48 @@ impl Store {
     pub async fn remove_credentials(&self, id: &OperatorId) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(s) => s.remove_credentials(id).await,
+        }
+    }
+
+    /// The operator's unexpired token with its seconds left, or `new_token` stored for `seconds`.
+    pub async fn issue_token(
+        &self,
+        id: &OperatorId,
+        new_token: &str,
+        seconds: i64,
+    ) -> Result<(String, i64), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.issue_token(id, new_token, seconds).await,
+        }
+    }
+
+    /// The operator an unexpired token belongs to.
+    pub async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.token_owner(token).await,
+        }
+    }
+
+    /// Records a push and applies its statuses in one transaction. Returns `false` (nothing
+    /// applied) when the push was applied before; [`StoreError::Unknown`] names a connector the
+    /// operator does not have (nothing applied).
+    pub async fn apply_statuses(
+        &self,
+        push: &PushKey<'_>,
+        statuses: &[StatusRecord],
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.apply_statuses(push, statuses).await,
+        }
+    }
+
+    /// The latest status of each connector of a station.
+    pub async fn station_statuses(
+        &self,
+        key: &StationKey,
+    ) -> Result<Vec<StatusRecord>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.station_statuses(key).await,
         }
     }
 

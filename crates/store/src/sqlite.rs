@@ -17,8 +17,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    Counts, IndexRow, PlacedStation, RegionCounts, StationListFilter, StationRecord,
-    StationSummary, StoreError,
+    Counts, IndexRow, PlacedStation, PushKey, RegionCounts, StationListFilter, StationRecord,
+    StationSummary, StatusRecord, StoreError,
 };
 
 /// The SQLite store.
@@ -697,11 +697,154 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    pub(crate) async fn issue_token(
+        &self,
+        id: &OperatorId,
+        new_token: &str,
+        seconds: i64,
+    ) -> Result<(String, i64), StoreError> {
+        let now = unix_now();
+        let mut tx = self.pool.begin().await?;
+        let current: Option<(String, i64)> = sqlx::query_as(
+            "SELECT token, expires_at FROM platform_tokens WHERE operator_id = $1 AND expires_at > $2
+             ORDER BY expires_at DESC LIMIT 1",
+        )
+        .bind(id.as_str())
+        .bind(now + 60)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let answer = match current {
+            Some((token, expires_at)) => (token, expires_at - now),
+            None => {
+                sqlx::query(
+                    "DELETE FROM platform_tokens WHERE operator_id = $1 AND expires_at <= $2",
+                )
+                .bind(id.as_str())
+                .bind(now + 60)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO platform_tokens (token, operator_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(new_token)
+                    .bind(id.as_str())
+                    .bind(now + seconds)
+                    .execute(&mut *tx)
+                    .await?;
+                (new_token.to_owned(), seconds)
+            }
+        };
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub(crate) async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StoreError> {
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT operator_id FROM platform_tokens WHERE token = $1 AND expires_at > $2",
+        )
+        .bind(token)
+        .bind(unix_now())
+        .fetch_optional(&self.pool)
+        .await?;
+        owner
+            .map(|o| OperatorId::new(&o).map_err(|e| corrupt("platform_tokens", e.to_string())))
+            .transpose()
+    }
+
+    pub(crate) async fn apply_statuses(
+        &self,
+        push: &PushKey<'_>,
+        statuses: &[StatusRecord],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO protocol_pushes (operator_id, interface, time_stamp, seq, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(push.operator_id)
+        .bind(push.interface)
+        .bind(push.time_stamp)
+        .bind(push.seq)
+        .bind(unix_now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            return Ok(false);
+        }
+        for st in statuses {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2",
+            )
+            .bind(push.operator_id)
+            .bind(&st.connector_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_none() {
+                return Err(StoreError::Unknown(format!(
+                    "unknown ConnectorID {} for operator {}; push its station first",
+                    st.connector_id, push.operator_id
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
+                   lock_status, observed_at, source)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
+                   raw_status = excluded.raw_status, park_status = excluded.park_status,
+                   lock_status = excluded.lock_status, observed_at = excluded.observed_at,
+                   source = excluded.source",
+            )
+            .bind(push.operator_id)
+            .bind(&st.connector_id)
+            .bind(st.status.as_str())
+            .bind(st.raw_status)
+            .bind(st.park_status)
+            .bind(st.lock_status)
+            .bind(st.observed_at)
+            .bind(&st.source)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn station_statuses(
+        &self,
+        key: &StationKey,
+    ) -> Result<Vec<StatusRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cs.* FROM connector_status cs
+             JOIN connectors c ON c.operator_id = cs.operator_id AND c.connector_id = cs.connector_id
+             JOIN stations s ON s.id = c.station_pk
+             WHERE s.operator_id = $1 AND s.station_id = $2",
+        )
+        .bind(key.operator_id.as_str())
+        .bind(&key.station_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(StatusRecord {
+                    connector_id: r.try_get("connector_id")?,
+                    status: evgrid_model::ConnectorStatus::from_name(&status),
+                    raw_status: r.try_get("raw_status")?,
+                    park_status: r.try_get("park_status")?,
+                    lock_status: r.try_get("lock_status")?,
+                    observed_at: r.try_get("observed_at")?,
+                    source: r.try_get("source")?,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) async fn fingerprint(&self) -> Result<String, StoreError> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM operators), (SELECT COUNT(*) FROM stations),
                     (SELECT COUNT(*) FROM equipment), (SELECT COUNT(*) FROM connectors),
-                    (SELECT COUNT(*) FROM tariff_periods), (SELECT COALESCE(MAX(updated_at), 0) FROM stations),
+                    (SELECT COUNT(*) FROM tariff_periods) + (SELECT COUNT(*) FROM connector_status) * 1000000,
+                    (SELECT COALESCE(MAX(updated_at), 0) FROM stations) + (SELECT COALESCE(SUM(observed_at), 0) FROM connector_status),
                     (SELECT COALESCE(SUM(id), 0) FROM connectors), (SELECT COALESCE(SUM(lat + lng), 0) FROM stations)",
         )
         .fetch_one(&self.pool)

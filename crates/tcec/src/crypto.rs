@@ -102,6 +102,12 @@ impl KeySet {
     }
 }
 
+/// Compares two secrets exactly, in time independent of where they differ.
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Compares a received signature with the expected one: case-insensitive, in constant time.
 pub fn sig_matches(expected: &str, received: &str) -> bool {
     let (a, b) = (expected.as_bytes(), received.as_bytes());

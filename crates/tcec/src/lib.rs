@@ -11,6 +11,7 @@
 pub mod convert;
 pub mod crypto;
 pub mod envelope;
+pub mod platform;
 pub mod wire;
 
 pub use convert::{station_from_wire, station_to_wire, ConvertOptions, Converted};

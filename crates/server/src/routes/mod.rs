@@ -6,6 +6,7 @@ pub mod search;
 pub mod stations;
 pub mod stats;
 pub mod system;
+pub mod tcec;
 
 use evgrid_model::{Category, CoordSystem, OperatorId};
 use serde::Serialize;

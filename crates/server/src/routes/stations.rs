@@ -101,7 +101,26 @@ pub struct ConnectorView {
     pub voltage_upper_v: u32,
     pub voltage_lower_v: u32,
     pub current_a: u32,
+    #[serde(flatten)]
+    pub live: LiveStatus,
 }
+
+/// A connector's live status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveStatus {
+    /// offline, available, occupied, charging, reserved, faulted, or unknown when never
+    /// reported. A stale status (older than the operator's push interval) is not truth.
+    pub status: &'static str,
+    /// When the status was observed, seconds since 1970 (UTC); null if never.
+    pub status_observed_at: Option<i64>,
+    /// Where it came from: tcec_push, tcec_pull or ocpp.
+    pub status_source: Option<String>,
+    /// True when the status is older than the operator's push interval (15 minutes by default).
+    pub status_stale: bool,
+}
+
+/// Seconds after which a reported status is stale.
+pub const STALE_AFTER_SECONDS: i64 = 900;
 
 /// A pile (charging equipment).
 #[derive(Debug, Serialize, ToSchema)]
@@ -178,6 +197,16 @@ pub struct StationDetail {
     pub updated_at: i64,
 }
 
+/// A connector's live status from its latest observation, if any.
+fn live_status(status: Option<&evgrid_store::StatusRecord>, now: i64) -> LiveStatus {
+    LiveStatus {
+        status: status.map_or("unknown", |s| s.status.as_str()),
+        status_observed_at: status.map(|s| s.observed_at),
+        status_source: status.map(|s| s.source.clone()),
+        status_stale: status.is_some_and(|s| now - s.observed_at > STALE_AFTER_SECONDS),
+    }
+}
+
 fn hhmmss(s: u32) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
@@ -216,6 +245,10 @@ pub async fn get_station(
         .into_iter()
         .find(|o| o.id == key.operator_id)
         .map(|o| o.name);
+    let statuses = state.registry.store().station_statuses(&key).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let s = record.station;
     let tariff = s.tariff.as_ref().map(|t| TariffView {
         timezone: "Asia/Shanghai",
@@ -260,6 +293,7 @@ pub async fn get_station(
                     voltage_upper_v: c.voltage_upper_v,
                     voltage_lower_v: c.voltage_lower_v,
                     current_a: c.current_a,
+                    live: live_status(statuses.iter().find(|st| st.connector_id == c.id), now),
                 })
                 .collect(),
         })

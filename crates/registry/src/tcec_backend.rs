@@ -1,0 +1,102 @@
+//! The registry as the storage of the T/CEC platform side: credentials, tokens, live status and
+//! pushed stations, each written durably before the adapter answers.
+
+use std::io::Read;
+
+use evgrid_model::{Operator, OperatorCredentials, OperatorId, Station};
+use evgrid_store::{PushKey, StatusRecord, StoreError};
+use evgrid_tcec::platform::{Backend, BackendError, PushId, StatusPush};
+
+use crate::{Registry, RegistryError};
+
+fn storage(e: StoreError) -> BackendError {
+    match e {
+        StoreError::Unknown(m) | StoreError::Conflict(m) => BackendError::Invalid(m),
+        other => BackendError::Storage(other.to_string()),
+    }
+}
+
+/// 32 hexadecimal characters from the system's random source.
+fn random_token() -> Result<String, BackendError> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| BackendError::Storage(format!("no randomness for a token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Backend for Registry {
+    async fn credentials(
+        &self,
+        id: &OperatorId,
+    ) -> Result<Option<OperatorCredentials>, BackendError> {
+        self.store().credentials(id).await.map_err(storage)
+    }
+
+    async fn issue_token(
+        &self,
+        id: &OperatorId,
+        seconds: i64,
+    ) -> Result<(String, i64), BackendError> {
+        let token = random_token()?;
+        self.store()
+            .issue_token(id, &token, seconds)
+            .await
+            .map_err(storage)
+    }
+
+    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, BackendError> {
+        self.store().token_owner(token).await.map_err(storage)
+    }
+
+    async fn apply_statuses(
+        &self,
+        push: &PushId,
+        statuses: &[StatusPush],
+    ) -> Result<bool, BackendError> {
+        let observed_at = now();
+        let records: Vec<StatusRecord> = statuses
+            .iter()
+            .map(|s| StatusRecord {
+                connector_id: s.connector_id.clone(),
+                status: s.status,
+                raw_status: s.raw_status,
+                park_status: s.park_status,
+                lock_status: s.lock_status,
+                observed_at,
+                source: "tcec_push".into(),
+            })
+            .collect();
+        let key = PushKey {
+            operator_id: push.operator_id.as_str(),
+            interface: push.interface,
+            time_stamp: &push.time_stamp,
+            seq: &push.seq,
+        };
+        let applied = self
+            .store()
+            .apply_statuses(&key, &records)
+            .await
+            .map_err(storage)?;
+        tracing::debug!(operator_id = %push.operator_id, statuses = records.len(), applied, "status push");
+        Ok(applied)
+    }
+
+    async fn apply_station(&self, push: &PushId, station: Station) -> Result<bool, BackendError> {
+        // A name equal to the id leaves the operator's registered name as it is.
+        let operator = Operator {
+            id: push.operator_id.clone(),
+            name: push.operator_id.to_string(),
+        };
+        match self.store_stations(&[operator], vec![station]).await {
+            Ok(_) => Ok(true),
+            Err(RegistryError::Store(e)) => Err(storage(e)),
+        }
+    }
+}
