@@ -13,6 +13,7 @@ import hmac
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from cryptography.hazmat.primitives import padding
@@ -134,6 +135,37 @@ expect(4004, "notification_stationStatus", envelope({"ConnectorStatusInfo": {"Co
 expect(4004, "notification_stationStatus", envelope({"ConnectorStatusInfo": {"ConnectorID": "NOSUCHCONNECTOR", "Status": 1}}), token, "unknown connector")
 expect(4004, "notification_stationStatus", envelope({"ConnectorStatusInfo": {"Status": 1}}), token, "missing ConnectorID")
 check(status_of()["status"] == "charging" and status_of()["status_observed_at"] == observed, "nothing of the bad requests was applied")
+
+# 5. A new station pushed with notification_stationInfo (GCJ-02 coordinates), then bad ones.
+new_station = {
+    "StationID": "PYCLIENT01", "OperatorID": OPERATOR, "EquipmentOwnerID": OPERATOR,
+    "StationName": "独立客户端推送站", "CountryCode": "CN", "AreaCode": "360702", "Address": "测试路1号",
+    "ServiceTel": "0797-1234567", "StationType": 1, "StationStatus": 50, "ParkNums": 2,
+    "StationLng": 114.938281, "StationLat": 25.827573, "Construction": 9,
+    "EquipmentInfos": [{"EquipmentID": "PYCLIENT01E1", "EquipmentType": 1, "Power": 120.0,
+        "ConnectorInfos": [{"ConnectorID": "PYCLIENT01E1C1", "ConnectorType": 4, "VoltageUpperLimits": 750,
+            "VoltageLowerLimits": 200, "Current": 250, "Power": 120.0, "NationalStandard": 2}]}],
+}
+answer = post("notification_stationInfo", envelope({"StationInfo": new_station}), token)
+check(answer["Ret"] == 0 and json.loads(decrypt(answer["Data"])) == {"Status": 0}, "notification_stationInfo is accepted")
+pushed = get("api/v1/stations/%s:PYCLIENT01" % OPERATOR)
+check(pushed["name"] == "独立客户端推送站" and pushed["county"] == "360702", "the pushed station is in the registry, placed in its county")
+check(abs(pushed["gcj02"]["lat"] - 25.827573) < 1e-6 and abs(pushed["gcj02"]["lng"] - 114.938281) < 1e-6, "GCJ-02 in, the same GCJ-02 out")
+nearest = get("api/v1/search/nearest?lat=%f&lng=%f&k=1&operator=%s" % (pushed["lat"], pushed["lng"], OPERATOR))
+check(nearest["items"][0]["station_id"] == pushed["id"], "the pushed station is searchable at once")
+bad_station = dict(new_station, StationID="PYCLIENT02", StationLng=0.0, StationLat=0.0)
+expect(4004, "notification_stationInfo", envelope({"StationInfo": bad_station}), token, "station at 0,0")
+bad_type = dict(new_station, StationID="PYCLIENT03", StationType=7)
+expect(4004, "notification_stationInfo", envelope({"StationInfo": bad_type}), token, "StationType outside the enum")
+missing = {k: v for k, v in new_station.items() if k != "StationName"}
+missing["StationID"] = "PYCLIENT04"
+expect(4004, "notification_stationInfo", envelope({"StationInfo": missing}), token, "missing StationName")
+for sid in ("PYCLIENT02", "PYCLIENT03", "PYCLIENT04"):
+    try:
+        get("api/v1/stations/%s:%s" % (OPERATOR, sid))
+        check(False, "rejected station %s must not exist" % sid)
+    except urllib.error.HTTPError as e:
+        check(e.code == 404, "rejected station %s was not stored" % sid)
 
 if failures:
     print("%d failed" % len(failures))
