@@ -5,6 +5,9 @@ import type { GeoJSONSource, MapGeoJSONFeature } from 'maplibre-gl';
 
 type Lang = 'zh' | 'en';
 const COLORS: Record<string, string> = { public: '#1a9850', dedicated: '#2166ac', private: '#f46d43' };
+const STATUS_COLORS: Record<string, string> = {
+  available: '#1a9850', charging: '#2166ac', occupied: '#fdae61', reserved: '#984ea3', offline: '#888', faulted: '#d73027', unknown: '#ccc',
+};
 const TEXT: Record<Lang, Record<string, string>> = {
   zh: {
     title: '赣州充电设施信息服务平台', piles: '充电桩', stations: '充电站', connectors: '充电枪',
@@ -12,6 +15,8 @@ const TEXT: Record<Lang, Record<string, string>> = {
     operator: '运营商', address: '地址', county: '县区', township: '乡镇', hours: '营业时间', parking: '停车费',
     payment: '支付方式', tariff: '分时电价 (分/千瓦时)', period: '时段', elec: '电费', service: '服务费', total: '合计',
     equipment: '充电设备', power: '功率', type: '类型', loading: '加载中…', outside: '市域外', lang: 'EN',
+    status: '状态', st_available: '空闲', st_charging: '充电中', st_occupied: '占用', st_reserved: '已预约',
+    st_offline: '离线', st_faulted: '故障', st_unknown: '未上报', stale: '已过期',
   },
   en: {
     title: 'Ganzhou charging information platform', piles: 'piles', stations: 'stations', connectors: 'connectors',
@@ -20,6 +25,8 @@ const TEXT: Record<Lang, Record<string, string>> = {
     parking: 'Parking fee', payment: 'Payment', tariff: 'Time-of-use tariff (fen/kWh)', period: 'Period',
     elec: 'Electricity', service: 'Service', total: 'Total', equipment: 'Equipment', power: 'Power', type: 'Type',
     loading: 'Loading…', outside: 'outside the city', lang: '中文',
+    status: 'Status', st_available: 'available', st_charging: 'charging', st_occupied: 'occupied',
+    st_reserved: 'reserved', st_offline: 'offline', st_faulted: 'faulted', st_unknown: 'not reported', stale: 'stale',
   },
 };
 
@@ -80,8 +87,11 @@ function renderStation(s: any) {
         .map((p: any) => `<tr><td>${p.start.slice(0, 5)}–${p.end.slice(0, 5)}</td><td>${p.electricity_fen_per_kwh}</td><td>${p.service_fen_per_kwh}</td><td>${p.total_fen_per_kwh}</td></tr>`)
         .join('')}</table>`
     : `<p>${esc(s.electricity_fee_text)}</p>`;
+  const statusCell = (e: any) => e.connectors
+    .map((c: any) => `<span class="dot" style="background:${STATUS_COLORS[c.status] ?? '#ccc'}"></span>${t('st_' + c.status)}${c.status_stale ? ` (${t('stale')})` : ''}`)
+    .join('<br>');
   const equipment = s.equipment
-    .map((e: any) => `<tr><td>${esc(e.name ?? e.id)}</td><td>${esc(e.equipment_type.toUpperCase())}</td><td>${e.power_kw} kW</td><td>${e.connectors.length} × ${esc(e.connectors[0]?.connector_type ?? '')}</td></tr>`)
+    .map((e: any) => `<tr><td>${esc(e.name ?? e.id)}</td><td>${esc(e.equipment_type.toUpperCase())}</td><td>${e.power_kw} kW</td><td>${e.connectors.length} × ${esc(e.connectors[0]?.connector_type ?? '')}</td><td class="status">${statusCell(e)}</td></tr>`)
     .join('');
   $('panel-body').innerHTML = `
     <h2 id="station-name">${esc(s.name)}</h2>
@@ -96,7 +106,7 @@ function renderStation(s: any) {
       <tr><th>${t('payment')}</th><td>${esc(s.payment ?? '')}</td></tr>
     </table>
     ${tariff}
-    <h3>${t('equipment')}</h3><table>${equipment}</table>
+    <h3>${t('equipment')}</h3><table><tr><th></th><th>${t('type')}</th><th>${t('power')}</th><th></th><th>${t('status')}</th></tr>${equipment}</table>
     <p class="small">${esc(s.remark ?? '')}</p>`;
   $('panel').hidden = false;
 }

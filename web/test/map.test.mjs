@@ -85,6 +85,10 @@ test('the map draws the counties and clustered stations offline, and a click ope
   await page.locator('#station-name').waitFor();
   assert.equal(await page.locator('#station-name').innerText(), station.name);
   assert.match(await page.locator('#panel-body').innerText(), /分时电价/);
+  // Every connector shows its live status (one of the unified statuses, or not reported).
+  const statuses = await page.locator('#panel-body td.status').allInnerTexts();
+  assert.ok(statuses.length > 0);
+  for (const cell of statuses) assert.match(cell, /空闲|充电中|占用|已预约|离线|故障|未上报/);
   await page.screenshot({ path: '../target/web-station.png' });
 
   // English.

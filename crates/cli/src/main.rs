@@ -47,6 +47,9 @@ enum Command {
         /// Seed of the synthetic network.
         #[arg(long, default_value_t = DEMO_SEED)]
         seed: u64,
+        /// Do not run the simulated operator platforms that push live status over T/CEC.
+        #[arg(long)]
+        no_simulate: bool,
     },
     /// Write the synthetic Ganzhou network (T/CEC files per operator, GCJ-02) to a directory.
     Synth {
@@ -103,7 +106,11 @@ fn main() -> Result<()> {
         .context("starting the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Demo { serve: args, seed } => runtime.block_on(demo(args, seed)),
+        Command::Demo {
+            serve: args,
+            seed,
+            no_simulate,
+        } => runtime.block_on(demo(args, seed, !no_simulate)),
         Command::Synth { seed, out } => synth(seed, &out),
         Command::Import {
             coords,
@@ -135,13 +142,19 @@ async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
     Ok(Arc::new(registry))
 }
 
-async fn serve_registry(registry: Arc<Registry>, listen: SocketAddr) -> Result<()> {
+/// Binds, tells `on_bound` the address (before the URL is printed), and serves until Ctrl-C.
+async fn serve_registry(
+    registry: Arc<Registry>,
+    listen: SocketAddr,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
             format!("binding {listen}; is another server using the port? (--listen)")
         })?;
     let addr = listener.local_addr()?;
+    on_bound(addr);
     let stations = registry.station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.
     println!("evgrid serving http://{addr}/ ({stations} stations; API document at http://{addr}/api/openapi.json)");
@@ -156,10 +169,56 @@ async fn serve_registry(registry: Arc<Registry>, listen: SocketAddr) -> Result<(
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let registry = open_registry(&args.data_dir).await?;
-    serve_registry(registry, args.listen).await
+    serve_registry(registry, args.listen, |_| {}).await
 }
 
-async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
+/// The demo's simulated operators: every synthetic operator, with demo credentials registered
+/// on first use (the secrets are in this source: for the demo only).
+async fn demo_operators(
+    registry: &Registry,
+) -> Result<Vec<evgrid_tcec::simulator::SimulatedOperator>> {
+    let store = registry.store();
+    let mut out = Vec::new();
+    for op in store
+        .operators()
+        .await?
+        .into_iter()
+        .filter(|o| o.id.as_str().starts_with("EVGSYN"))
+    {
+        let id = op.id.as_str().to_owned();
+        let credentials = match store.credentials(&op.id).await? {
+            Some(c) => c,
+            None => {
+                let c = evgrid_model::OperatorCredentials {
+                    operator_id: op.id.clone(),
+                    operator_secret: format!("{id}-demo-op"),
+                    data_secret: format!("{id}DATAKEY"),
+                    data_secret_iv: format!("{id}IVECTOR"),
+                    sig_secret: format!("{id}-demo-sig"),
+                    base_url: None,
+                    coords: CoordSystem::Gcj02,
+                };
+                c.validate()?;
+                store.put_credentials(&op.name, &c).await?;
+                c
+            }
+        };
+        let keys = evgrid_tcec::crypto::KeySet::new(
+            &credentials.data_secret,
+            &credentials.data_secret_iv,
+            &credentials.sig_secret,
+        )?;
+        out.push(evgrid_tcec::simulator::SimulatedOperator {
+            operator_id: id,
+            operator_secret: credentials.operator_secret,
+            keys,
+            connectors: store.connector_ids(&op.id).await?,
+        });
+    }
+    Ok(out)
+}
+
+async fn demo(args: ServeArgs, seed: u64, simulate: bool) -> Result<()> {
     let registry = open_registry(&args.data_dir).await?;
     if registry.station_count() == 0 {
         let dir = args.data_dir.join("synthetic-network");
@@ -181,7 +240,37 @@ async fn demo(args: ServeArgs, seed: u64) -> Result<()> {
             registry.station_count()
         );
     }
-    serve_registry(registry, args.listen).await
+    let operators = if simulate {
+        demo_operators(&registry).await?
+    } else {
+        Vec::new()
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let start_simulators = move |addr: SocketAddr| {
+        if operators.is_empty() {
+            return;
+        }
+        eprintln!(
+            "{} simulated operator platforms push live status over T/CEC to http://{addr}/evcs/v1/",
+            operators.len()
+        );
+        for op in operators {
+            let options = evgrid_tcec::simulator::SimulatorOptions {
+                platform_url: format!("http://{addr}/evcs/v1/"),
+                interval: std::time::Duration::from_secs(1),
+                changes_per_round: 10,
+                seed,
+            };
+            tokio::spawn(evgrid_tcec::simulator::run_operator(
+                op,
+                options,
+                stopped.clone(),
+            ));
+        }
+    };
+    let served = serve_registry(registry, args.listen, start_simulators).await;
+    let _ = stop.send(true);
+    served
 }
 
 fn synth(seed: u64, out: &Path) -> Result<()> {

@@ -56,6 +56,36 @@ fn the_demo_serves_the_city_and_answers_every_route() {
         .sum();
     assert_eq!(county_piles, 19_000);
 
+    // Live status: the demo's simulated operators push over T/CEC; within seconds some
+    // connectors have a reported status, and every connector is counted once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let reported = loop {
+        let s = ok(&get(addr, "/api/v1/stats/summary"));
+        let st = &s["connector_status"];
+        let total: i64 = [
+            "available",
+            "charging",
+            "occupied",
+            "reserved",
+            "offline",
+            "faulted",
+            "unknown",
+        ]
+        .iter()
+        .map(|k| st[*k].as_i64().unwrap())
+        .sum();
+        assert_eq!(total, s["connectors"]["total"].as_i64().unwrap());
+        let reported = total - st["unknown"].as_i64().unwrap();
+        if reported >= 10 || std::time::Instant::now() > deadline {
+            break reported;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert!(
+        reported >= 10,
+        "only {reported} connectors reported after 60 s"
+    );
+
     // Regions.
     let regions = ok(&get(addr, "/api/v1/regions"));
     assert_eq!(regions["counties"].as_array().unwrap().len(), 18);

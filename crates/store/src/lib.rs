@@ -318,6 +318,24 @@ impl Store {
         }
     }
 
+    /// Connectors by live status name (`unknown` for never reported), and how many of the
+    /// reported ones were observed before `stale_before` (seconds since 1970).
+    pub async fn status_counts(
+        &self,
+        stale_before: i64,
+    ) -> Result<(Vec<(String, i64)>, i64), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.status_counts(stale_before).await,
+        }
+    }
+
+    /// Every connector id of an operator.
+    pub async fn connector_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.connector_ids(id).await,
+        }
+    }
+
     /// The latest status of each connector of a station.
     pub async fn station_statuses(
         &self,

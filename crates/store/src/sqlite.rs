@@ -809,6 +809,37 @@ impl SqliteStore {
         Ok(true)
     }
 
+    pub(crate) async fn status_counts(
+        &self,
+        stale_before: i64,
+    ) -> Result<(Vec<(String, i64)>, i64), StoreError> {
+        let counts: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT COALESCE(cs.status, 'unknown') AS status, COUNT(*) FROM connectors c
+             LEFT JOIN connector_status cs ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
+             GROUP BY 1 ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let stale: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM connector_status cs JOIN connectors c
+               ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
+             WHERE cs.observed_at < $1",
+        )
+        .bind(stale_before)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((counts, stale))
+    }
+
+    pub(crate) async fn connector_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT connector_id FROM connectors WHERE operator_id = $1 ORDER BY connector_id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub(crate) async fn station_statuses(
         &self,
         key: &StationKey,

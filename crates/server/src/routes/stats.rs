@@ -27,7 +27,23 @@ pub struct Summary {
     pub piles: ByCategory,
     pub stations: ByCategory,
     pub connectors: ByCategory,
+    /// Connectors by live status; `unknown` counts connectors never reported.
+    pub connector_status: ConnectorStatusCounts,
     pub counties: Vec<CountySummary>,
+}
+
+/// Connectors by their latest reported status.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ConnectorStatusCounts {
+    pub available: i64,
+    pub charging: i64,
+    pub occupied: i64,
+    pub reserved: i64,
+    pub offline: i64,
+    pub faulted: i64,
+    pub unknown: i64,
+    /// Of the reported ones, how many are stale (older than the push interval): not truth.
+    pub stale: i64,
 }
 
 /// Piles, stations and connectors by category (public, dedicated, private), and per county.
@@ -64,7 +80,32 @@ pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Su
             counts: outside.into(),
         });
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let (by_status, stale) = state
+        .registry
+        .store()
+        .status_counts(now - crate::routes::stations::STALE_AFTER_SECONDS)
+        .await?;
+    let mut connector_status = ConnectorStatusCounts {
+        stale,
+        ..ConnectorStatusCounts::default()
+    };
+    for (name, n) in by_status {
+        let slot = match name.as_str() {
+            "available" => &mut connector_status.available,
+            "charging" => &mut connector_status.charging,
+            "occupied" => &mut connector_status.occupied,
+            "reserved" => &mut connector_status.reserved,
+            "offline" => &mut connector_status.offline,
+            "faulted" => &mut connector_status.faulted,
+            _ => &mut connector_status.unknown,
+        };
+        *slot += n;
+    }
     Ok(Json(Summary {
+        connector_status,
         piles: counts.city.piles.into(),
         stations: counts.city.stations.into(),
         connectors: counts.city.connectors.into(),
