@@ -167,6 +167,13 @@ for sid in ("PYCLIENT02", "PYCLIENT03", "PYCLIENT04"):
     except urllib.error.HTTPError as e:
         check(e.code == 404, "rejected station %s was not stored" % sid)
 
+# 6. The operator's data-quality report counts what happened.
+quality = get("api/v1/operators/%s/data-quality" % OPERATOR)
+refused = quality["messages"]["refused"]
+check(all(refused.get(code, 0) >= 1 for code in ("4001", "4002", "4003", "4004")), "the data-quality report counts refusals by Ret: %s" % refused)
+check(quality["messages"]["accepted"].get("notification_stationStatus", 0) >= 2, "and accepted pushes")
+check(quality["messages"]["latency_samples"] > 0 and quality["messages"]["last_seen"] is not None, "with latency samples and last seen")
+
 if failures:
     print("%d failed" % len(failures))
     sys.exit(1)

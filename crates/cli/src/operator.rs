@@ -57,6 +57,17 @@ pub enum OperatorCommand {
         #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Show an operator's data-quality report from a running server (as a table, or --json).
+    Quality {
+        /// The operator's OperatorID.
+        operator_id: String,
+        /// The running evgrid server.
+        #[arg(long, default_value = "http://127.0.0.1:8080/")]
+        url: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace an operator's four secrets with fresh random ones and print them once.
     Rotate {
         #[arg(long)]
@@ -92,6 +103,95 @@ fn random_secret() -> Result<String> {
 
 fn operator_id(text: &str) -> Result<OperatorId> {
     OperatorId::new(text).context("--operator-id")
+}
+
+/// GET over plain HTTP/1.1 with `Connection: close`; returns (status, body).
+fn http_get(url: &str) -> Result<(u16, Vec<u8>)> {
+    use std::io::Write;
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url}: only http:// URLs"))?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host)
+        .with_context(|| format!("connecting to {host}; is evgrid serving there? (--url)"))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("malformed HTTP answer")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("malformed HTTP status line")?;
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        bail!("chunked answers are not supported here");
+    }
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+fn print_quality(r: &serde_json::Value) {
+    let n = |v: &serde_json::Value| v.as_i64().map_or_else(|| "-".to_owned(), |x| x.to_string());
+    println!(
+        "operator {} {} — data quality",
+        r["operator_id"].as_str().unwrap_or(""),
+        r["name"].as_str().unwrap_or("")
+    );
+    let m = &r["messages"];
+    let list = |o: &serde_json::Value| {
+        o.as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "none".to_owned())
+    };
+    println!("  messages accepted:  {}", list(&m["accepted"]));
+    println!("  messages refused:   {} (by Ret)", list(&m["refused"]));
+    println!(
+        "  latency TimeStamp→receipt: p50 {} s, p99 {} s over {} samples; last seen {}",
+        n(&m["latency_s_p50"]),
+        n(&m["latency_s_p99"]),
+        n(&m["latency_samples"]),
+        n(&m["last_seen"])
+    );
+    let c = &r["connectors"];
+    println!(
+        "  connectors: {} total, {} never reported, {} stale",
+        n(&c["total"]),
+        n(&c["unreported"]),
+        n(&c["stale"])
+    );
+    let s = &r["stations"];
+    println!(
+        "  stations: {} total, {} missing required fields, {} outside the city, {} with swapped coordinates, {} within 30 m of another operator's",
+        n(&s["total"]),
+        n(&s["missing_required_fields"]),
+        n(&s["outside_city"]),
+        n(&s["swapped_coordinates"]),
+        n(&s["duplicates_across_operators"])
+    );
+    for refusal in m["recent_refusals"].as_array().into_iter().flatten() {
+        println!(
+            "  refused {} Ret {}: {}",
+            refusal["interface"].as_str().unwrap_or(""),
+            refusal["ret"],
+            refusal["msg"].as_str().unwrap_or("")
+        );
+    }
 }
 
 /// Runs an operator command.
@@ -170,6 +270,31 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                 bail!("operator {id} has no credentials");
             }
             println!("credentials of operator {id} removed");
+        }
+        OperatorCommand::Quality {
+            operator_id: id,
+            url,
+            json,
+        } => {
+            let base = if url.ends_with('/') {
+                url
+            } else {
+                format!("{url}/")
+            };
+            let (status, body) = http_get(&format!("{base}api/v1/operators/{id}/data-quality"))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&body).context("the server's answer is not JSON")?;
+            if status != 200 {
+                bail!(
+                    "{}",
+                    value["detail"].as_str().unwrap_or("the server refused")
+                );
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print_quality(&value);
+            }
         }
         OperatorCommand::Rotate {
             operator_id: id,

@@ -6,6 +6,7 @@
 //! no HTTP.
 
 pub mod import;
+pub mod quality;
 mod tcec_backend;
 
 use std::collections::HashMap;
@@ -149,6 +150,9 @@ pub struct Registry {
     reference: Arc<ReferenceData>,
     regions: RegionMap,
     state: RwLock<IndexState>,
+    traffic: quality::TrafficLog,
+    /// When this registry was opened, seconds since 1970.
+    pub started_at: i64,
 }
 
 impl Registry {
@@ -164,6 +168,10 @@ impl Registry {
             reference,
             regions,
             state: RwLock::new(IndexState::default()),
+            traffic: quality::TrafficLog::default(),
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         };
         registry.reload_index().await?;
         Ok(registry)

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use evgrid_model::{Operator, OperatorCredentials, OperatorId, Station};
 use evgrid_store::{PushKey, StatusRecord, StoreError};
-use evgrid_tcec::platform::{Backend, BackendError, PushId, StatusPush};
+use evgrid_tcec::platform::{Backend, BackendError, Outcome, PushId, StatusPush};
 
 use crate::{Registry, RegistryError};
 
@@ -86,6 +86,10 @@ impl Backend for Registry {
             .map_err(storage)?;
         tracing::debug!(operator_id = %push.operator_id, statuses = records.len(), applied, "status push");
         Ok(applied)
+    }
+
+    fn record(&self, outcome: &Outcome<'_>) {
+        self.traffic.record(outcome);
     }
 
     async fn apply_station(&self, push: &PushId, station: Station) -> Result<bool, BackendError> {

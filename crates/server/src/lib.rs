@@ -71,6 +71,7 @@ impl AppState {
         (name = "regions", description = "Counties and townships"),
         (name = "stats", description = "Statistics"),
         (name = "map", description = "GeoJSON layers for maps"),
+        (name = "operators", description = "Operators and their data quality"),
         (name = "system", description = "Health, API document and web pages"),
         (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
     ),
@@ -97,6 +98,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::stats::summary))
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
+        .routes(routes!(routes::operators::data_quality))
         .routes(routes!(routes::tcec::tcec))
         .routes(routes!(web::index))
         .routes(routes!(web::asset))

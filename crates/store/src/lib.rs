@@ -329,6 +329,25 @@ impl Store {
         }
     }
 
+    /// An operator's connectors: (total, reported, stale before `stale_before`).
+    pub async fn operator_connector_status(
+        &self,
+        id: &OperatorId,
+        stale_before: i64,
+    ) -> Result<(i64, i64, i64), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.operator_connector_status(id, stale_before).await,
+        }
+    }
+
+    /// How many of an operator's stations lack an address, service telephone or area code
+    /// (required by T/CEC, accepted empty with a warning).
+    pub async fn stations_missing_fields(&self, id: &OperatorId) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.stations_missing_fields(id).await,
+        }
+    }
+
     /// Every connector id of an operator.
     pub async fn connector_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
         match self {

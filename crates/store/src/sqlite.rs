@@ -831,6 +831,34 @@ impl SqliteStore {
         Ok((counts, stale))
     }
 
+    pub(crate) async fn operator_connector_status(
+        &self,
+        id: &OperatorId,
+        stale_before: i64,
+    ) -> Result<(i64, i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), COUNT(cs.connector_id),
+                    COALESCE(SUM(CASE WHEN cs.observed_at < $2 THEN 1 ELSE 0 END), 0)
+             FROM connectors c LEFT JOIN connector_status cs
+               ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
+             WHERE c.operator_id = $1",
+        )
+        .bind(id.as_str())
+        .bind(stale_before)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub(crate) async fn stations_missing_fields(&self, id: &OperatorId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM stations WHERE operator_id = $1
+               AND (TRIM(address) = '' OR TRIM(service_tel) = '' OR TRIM(area_code) = '')",
+        )
+        .bind(id.as_str())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub(crate) async fn connector_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT connector_id FROM connectors WHERE operator_id = $1 ORDER BY connector_id",

@@ -89,6 +89,28 @@ pub fn china_timestamp(unix_seconds: i64) -> String {
     )
 }
 
+/// Reads a `yyyyMMddHHmmss` China local time (UTC+8) as seconds since 1970.
+pub fn parse_china_timestamp(text: &str) -> Option<i64> {
+    if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| text[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hh, mm, ss) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - 8 * 3600)
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -265,6 +287,21 @@ mod tests {
             china_timestamp(1_735_689_600 - 8 * 3600 - 1),
             "20241231235959"
         );
+    }
+
+    #[test]
+    fn china_time_parses_back() {
+        for t in [
+            0,
+            1_704_441_604,
+            1_709_222_400,
+            1_735_689_600 - 8 * 3600 - 1,
+            1_900_000_000,
+        ] {
+            assert_eq!(parse_china_timestamp(&china_timestamp(t)), Some(t));
+        }
+        assert_eq!(parse_china_timestamp("20241301000000"), None);
+        assert_eq!(parse_china_timestamp("2024010100000"), None);
     }
 
     #[test]

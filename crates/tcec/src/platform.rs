@@ -78,12 +78,27 @@ pub trait Backend: Send + Sync {
         push: &PushId,
         statuses: &[StatusPush],
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    /// Notes the outcome of a request from a known operator (accepted or refused). In memory;
+    /// must not fail or block.
+    fn record(&self, _outcome: &Outcome<'_>) {}
     /// Applies a station (added or changed).
     fn apply_station(
         &self,
         push: &PushId,
         station: Station,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
+/// What happened to one request, for the operator's data-quality report.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    pub operator_id: &'a OperatorId,
+    pub interface: &'a str,
+    /// The `Ret` answered.
+    pub ret: i32,
+    pub msg: &'a str,
+    /// The request's `TimeStamp` as seconds since 1970, when it could be read.
+    pub sent_at: Option<i64>,
 }
 
 /// The platform interfaces this module answers.
@@ -222,6 +237,38 @@ pub async fn handle<B: Backend>(
 ) -> ResponseEnvelope {
     let mut keys = None;
     let result = answer(backend, interface, bearer, body, &mut keys).await;
+    // Requests that name a known operator count in its data-quality report.
+    let claimed: Option<(String, String)> = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let field = |name: &str| {
+                v.get(name)
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            v.get("OperatorID")?;
+            Some((field("OperatorID"), field("TimeStamp")))
+        });
+    if let Some((id, time_stamp)) = claimed {
+        if let Ok(operator_id) = OperatorId::new(&id) {
+            let known =
+                keys.is_some() || matches!(backend.credentials(&operator_id).await, Ok(Some(_)));
+            if known {
+                let (ret, msg) = match &result {
+                    Ok(_) => (0, ""),
+                    Err(r) => (r.ret.code(), r.msg.as_str()),
+                };
+                backend.record(&Outcome {
+                    operator_id: &operator_id,
+                    interface,
+                    ret,
+                    msg,
+                    sent_at: crate::client::parse_china_timestamp(&time_stamp),
+                });
+            }
+        }
+    }
     match result {
         Ok(plain) => match &keys {
             Some(k) => ResponseEnvelope::seal_ok(k, &plain),

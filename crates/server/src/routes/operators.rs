@@ -1,0 +1,38 @@
+//! Operators: their data-quality report.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use evgrid_model::OperatorId;
+
+use crate::params::Params;
+use crate::routes::stations::STALE_AFTER_SECONDS;
+use crate::{ApiError, AppState};
+
+/// An operator's data quality: messages accepted and refused by `Ret` since the server started
+/// (with recent refusals and the latency from TimeStamp to receipt), unreported and stale
+/// connectors, stations lacking required fields, outside the city, with swapped coordinates, or
+/// within 30 m of another operator's station.
+#[utoipa::path(get, path = "/api/v1/operators/{id}/data-quality", tag = "operators",
+    params(("id" = String, Path, description = "OperatorID")),
+    responses(
+        (status = 200, description = "The report", body = Object, content_type = "application/json"),
+        (status = 404, description = "No such operator", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn data_quality(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    p.finish()?;
+    let not_found = || ApiError::NotFound(format!("no operator {id:?}"));
+    let operator = OperatorId::new(&id).map_err(|_| not_found())?;
+    let report = state
+        .registry
+        .data_quality(&operator, STALE_AFTER_SECONDS)
+        .await?
+        .ok_or_else(not_found)?;
+    let body = serde_json::to_vec(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
