@@ -6,21 +6,10 @@
 # Usage: scripts/api-conformance.sh [path to the evgrid binary]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/demo.sh
 bin=${1:-target/debug/evgrid}
-if [ ! -x .venv/bin/schemathesis ]; then
-  [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
-fi
+ensure_venv schemathesis schemathesis==4.32.5
 work=$(mktemp -d)
-"$bin" demo --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/out" 2>"$work/err" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-url=""
-for _ in $(seq 300); do
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/out" | head -1 || true)
-  [ -n "$url" ] && break
-  kill -0 $pid 2>/dev/null || { cat "$work/err" >&2; exit 1; }
-  sleep 0.5
-done
-[ -n "$url" ] || { echo "evgrid demo did not start" >&2; exit 1; }
-.venv/bin/schemathesis run "${url}api/openapi.json" --max-examples 50 --seed 20220701 --no-color
+trap 'stop_demo; rm -rf "$work"' EXIT
+start_demo "$bin" "$work"
+.venv/bin/schemathesis run "${DEMO_URL}api/openapi.json" --max-examples 50 --seed 20220701 --no-color

@@ -12,36 +12,35 @@ const SECRETS: [&str; 4] = [
     "s1g2s3e4c5r6e7t8",
 ];
 
-fn add(dir: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
+/// `evgrid operator add` with the sample secrets, for operator `id` with `data_secret`.
+fn add_as(dir: &str, id: &str, data_secret: &str) -> std::process::Output {
+    run(&[
         "operator",
         "add",
         "--data-dir",
         dir,
         "--operator-id",
-        "MA01D1QR8",
+        id,
         "--name",
         "示例运营商",
         "--operator-secret",
         SECRETS[0],
         "--data-secret",
-        SECRETS[1],
+        data_secret,
         "--data-secret-iv",
         SECRETS[2],
         "--sig-secret",
         SECRETS[3],
         "--base-url",
         "http://127.0.0.1:9/evcs/v1/",
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
+    ])
 }
 
 #[test]
 fn operators_are_added_listed_rotated_and_removed_without_showing_secrets() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let out = add(dir, &[]);
+    let out = add_as(dir, "MA01D1QR8", SECRETS[1]);
     assert!(
         out.status.success(),
         "{}",
@@ -107,44 +106,10 @@ fn operators_are_added_listed_rotated_and_removed_without_showing_secrets() {
 fn bad_credentials_are_refused_with_the_reason() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let bad_key = run(&[
-        "operator",
-        "add",
-        "--data-dir",
-        dir,
-        "--operator-id",
-        "MA01D1QR8",
-        "--name",
-        "x",
-        "--operator-secret",
-        SECRETS[0],
-        "--data-secret",
-        "short",
-        "--data-secret-iv",
-        SECRETS[2],
-        "--sig-secret",
-        SECRETS[3],
-    ]);
+    let bad_key = add_as(dir, "MA01D1QR8", "short");
     assert!(!bad_key.status.success());
     assert!(String::from_utf8_lossy(&bad_key.stderr).contains("DataSecret must be exactly 16"));
-    let bad_id = run(&[
-        "operator",
-        "add",
-        "--data-dir",
-        dir,
-        "--operator-id",
-        "bad",
-        "--name",
-        "x",
-        "--operator-secret",
-        SECRETS[0],
-        "--data-secret",
-        SECRETS[1],
-        "--data-secret-iv",
-        SECRETS[2],
-        "--sig-secret",
-        SECRETS[3],
-    ]);
+    let bad_id = add_as(dir, "bad", SECRETS[1]);
     assert!(!bad_id.status.success());
     assert!(String::from_utf8_lossy(&bad_id.stderr).contains("operator id must be 9 characters"));
     let list = run(&["operator", "list", "--data-dir", dir, "--json"]);
