@@ -22,6 +22,8 @@ use evgrid_synth::Rng;
 pub enum BenchCommand {
     /// k=10 nearest: in-process (1 and 2 threads), HTTP (64 keep-alive connections), PostGIS baseline (1 and 2 clients).
     Nearest(NearestArgs),
+    /// T/CEC status pushes: 16 operator clients on loopback, acknowledged = committed.
+    Tcec(crate::bench_tcec::TcecArgs),
 }
 
 /// Options of the nearest benchmark.
@@ -69,7 +71,7 @@ struct Row {
     p99_ms: f64,
 }
 
-fn percentile(sorted_us: &[u32], p: f64) -> f64 {
+pub(crate) fn percentile(sorted_us: &[u32], p: f64) -> f64 {
     if sorted_us.is_empty() {
         return f64::NAN;
     }
@@ -89,7 +91,7 @@ fn row(engine: &str, clients: usize, elapsed: Duration, mut lat_us: Vec<u32>) ->
     }
 }
 
-fn micros(d: Duration) -> u32 {
+pub(crate) fn micros(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
@@ -324,7 +326,7 @@ async fn postgis_clients(
     Ok((start.elapsed(), all))
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -559,5 +561,6 @@ fn report(
 pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()> {
     match which {
         BenchCommand::Nearest(args) => nearest(args, runtime),
+        BenchCommand::Tcec(args) => crate::bench_tcec::run(args, runtime),
     }
 }
