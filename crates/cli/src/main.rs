@@ -35,6 +35,9 @@ struct ServeArgs {
     /// Data directory holding the SQLite database.
     #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
     data_dir: PathBuf,
+    /// Base path of the T/CEC 102 interfaces that operator platforms call.
+    #[arg(long, default_value = evgrid_server::DEFAULT_TCEC_BASE_PATH, env = "EVGRID_TCEC_BASE_PATH")]
+    tcec_base_path: String,
 }
 
 #[derive(Subcommand)]
@@ -146,9 +149,14 @@ async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
 /// Binds, tells `on_bound` the address (before the URL is printed), and serves until Ctrl-C.
 async fn serve_registry(
     registry: Arc<Registry>,
-    listen: SocketAddr,
+    args: &ServeArgs,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<()> {
+    let listen = args.listen;
+    let state = evgrid_server::AppState::new(registry.clone())
+        .with_tcec_base_path(&args.tcec_base_path)
+        .map_err(anyhow::Error::msg)
+        .context("--tcec-base-path")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -159,7 +167,6 @@ async fn serve_registry(
     let stations = registry.station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.
     println!("evgrid serving http://{addr}/ ({stations} stations; API document at http://{addr}/api/openapi.json)");
-    let state = evgrid_server::AppState::new(registry);
     evgrid_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -170,7 +177,7 @@ async fn serve_registry(
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let registry = open_registry(&args.data_dir).await?;
-    serve_registry(registry, args.listen, |_| {}).await
+    serve_registry(registry, &args, |_| {}).await
 }
 
 /// The demo's simulated operators: every synthetic operator, with demo credentials registered
@@ -247,17 +254,18 @@ async fn demo(args: ServeArgs, seed: u64, simulate: bool) -> Result<()> {
         Vec::new()
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let base_path = args.tcec_base_path.clone();
     let start_simulators = move |addr: SocketAddr| {
         if operators.is_empty() {
             return;
         }
         eprintln!(
-            "{} simulated operator platforms push live status over T/CEC to http://{addr}/evcs/v1/",
+            "{} simulated operator platforms push live status over T/CEC to http://{addr}{base_path}",
             operators.len()
         );
         for op in operators {
             let options = evgrid_tcec::simulator::SimulatorOptions {
-                platform_url: format!("http://{addr}/evcs/v1/"),
+                platform_url: format!("http://{addr}{base_path}"),
                 interval: std::time::Duration::from_secs(1),
                 changes_per_round: 10,
                 seed,
@@ -269,7 +277,7 @@ async fn demo(args: ServeArgs, seed: u64, simulate: bool) -> Result<()> {
             ));
         }
     };
-    let served = serve_registry(registry, args.listen, start_simulators).await;
+    let served = serve_registry(registry, &args, start_simulators).await;
     let _ = stop.send(true);
     served
 }

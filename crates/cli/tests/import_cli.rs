@@ -137,3 +137,37 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&help.stdout).contains("Usage"));
     }
 }
+
+#[test]
+fn the_tcec_base_path_is_configurable() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let server = start(&["serve", "--data-dir", dir, "--tcec-base-path", "/ccp/v2/"]);
+    let answer = common::request(server.addr, "POST", "/ccp/v2/query_token");
+    assert_eq!(answer.status, 200);
+    let envelope = answer.json();
+    assert_eq!(
+        envelope["Ret"], 4003,
+        "an empty body is a malformed POST: {envelope}"
+    );
+    assert!(!envelope["Msg"].as_str().unwrap().is_empty());
+    assert_eq!(
+        common::request(server.addr, "POST", "/evcs/v1/query_token").status,
+        404
+    );
+    let doc = get(server.addr, "/api/openapi.json").json();
+    assert!(doc["paths"].get("/ccp/v2/{interface}").is_some());
+    assert!(doc["paths"].get("/evcs/v1/{interface}").is_none());
+    drop(server);
+    let bad = run(&[
+        "serve",
+        "--data-dir",
+        dir,
+        "--tcec-base-path",
+        "ccp",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("must start and end with /"));
+}

@@ -32,6 +32,22 @@ pub struct AppState {
     pub names: Arc<RegionNames>,
     /// The OpenAPI document, set once the router is built.
     openapi: Arc<OnceLock<serde_json::Value>>,
+    /// Where the T/CEC interfaces live, e.g. `/evcs/v1/`.
+    tcec_base_path: Arc<str>,
+}
+
+/// The default base path of the T/CEC interfaces.
+pub const DEFAULT_TCEC_BASE_PATH: &str = "/evcs/v1/";
+
+/// Checks a T/CEC base path: starts and ends with `/`, letters, digits, `-`, `_`, `.` between.
+pub fn valid_tcec_base_path(path: &str) -> bool {
+    path.len() >= 2
+        && path.starts_with('/')
+        && path.ends_with('/')
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
 }
 
 impl AppState {
@@ -54,7 +70,20 @@ impl AppState {
             registry,
             names: Arc::new(names),
             openapi: Arc::new(OnceLock::new()),
+            tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
         }
+    }
+
+    /// Serves the T/CEC interfaces under `path` instead of `/evcs/v1/` (see
+    /// [`valid_tcec_base_path`]; an invalid path is refused).
+    pub fn with_tcec_base_path(mut self, path: &str) -> Result<Self, String> {
+        if !valid_tcec_base_path(path) {
+            return Err(format!(
+                "T/CEC base path {path:?} must start and end with / and hold only letters, digits, -, _ and ."
+            ));
+        }
+        self.tcec_base_path = Arc::from(path);
+        Ok(self)
     }
 }
 
@@ -75,6 +104,7 @@ impl AppState {
         (name = "system", description = "Health, API document and web pages"),
         (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
     ),
+    paths(routes::tcec::tcec),
     components(schemas(
         routes::CategoryParam,
         routes::CoordParam,
@@ -99,14 +129,21 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
         .routes(routes!(routes::operators::data_quality))
-        .routes(routes!(routes::tcec::tcec))
         .routes(routes!(web::index))
         .routes(routes!(web::asset))
         .split_for_parts();
+    // The T/CEC interfaces live under the configured base path, in the router and the document.
+    let mut doc = doc;
+    let tcec_path = format!("{}{{interface}}", state.tcec_base_path);
+    let default_path = format!("{DEFAULT_TCEC_BASE_PATH}{{interface}}");
+    if let Some(item) = doc.paths.paths.remove(&default_path) {
+        doc.paths.paths.insert(tcec_path.clone(), item);
+    }
     let _ = state
         .openapi
         .set(serde_json::to_value(&doc).unwrap_or_default());
     let router = router
+        .route(&tcec_path, axum::routing::post(routes::tcec::tcec))
         .layer(axum::extract::DefaultBodyLimit::max(
             evgrid_tcec::platform::MAX_BODY_BYTES + 1024,
         ))
