@@ -75,6 +75,30 @@ impl MultiPolygon {
             && self.polygons.iter().any(|poly| poly.contains(p))
     }
 
+    /// Points that stand for the whole area: every exterior-ring vertex, and the points of a
+    /// (steps + 1) × (steps + 1) grid over the bounding box that fall inside.
+    pub fn sample_points(&self, steps: u32) -> Vec<LatLng> {
+        let [x0, y0, x1, y1] = self.bbox;
+        let mut points: Vec<LatLng> = self
+            .polygons
+            .iter()
+            .flat_map(|p| p.exterior.iter().map(|[x, y]| LatLng::new(*y, *x)))
+            .collect();
+        let steps_f = f64::from(steps.max(1));
+        for i in 0..=steps {
+            for j in 0..=steps {
+                let p = LatLng::new(
+                    y0 + (y1 - y0) * f64::from(i) / steps_f,
+                    x0 + (x1 - x0) * f64::from(j) / steps_f,
+                );
+                if self.contains(p) {
+                    points.push(p);
+                }
+            }
+        }
+        points
+    }
+
     /// Reads a GeoJSON `Polygon` or `MultiPolygon` geometry object.
     pub fn from_geojson(geometry: &Value) -> Option<Self> {
         let kind = geometry.get("type")?.as_str()?;
@@ -180,6 +204,16 @@ mod tests {
         assert!(!sq.contains(LatLng::new(0.75, 0.75)), "inside the hole");
         assert!(!sq.contains(LatLng::new(3.0, 1.0)));
         assert!(!sq.contains(LatLng::new(-0.1, 1.0)));
+    }
+
+    #[test]
+    fn sample_points_cover_the_area_and_stay_inside() {
+        let sq = square();
+        let points = sq.sample_points(10);
+        // 5 ring vertices, 121 grid points minus those in the hole or on the open edges.
+        assert!(points.len() > 80, "{}", points.len());
+        assert!(points[5..].iter().all(|p| sq.contains(*p)));
+        assert!(points.iter().any(|p| p.lat > 1.5 && p.lng > 1.5));
     }
 
     #[test]

@@ -60,25 +60,7 @@ impl Network {
             .iter()
             .filter_map(|p| regions.locate(*p).township_code)
             .collect();
-        let zj = &data.zhangjiang;
-        let [x0, y0, x1, y1] = zj.boundary.bbox;
-        let mut points: Vec<LatLng> = zj
-            .boundary
-            .polygons
-            .iter()
-            .flat_map(|p| p.exterior.iter().map(|[x, y]| LatLng::new(*y, *x)))
-            .collect();
-        for i in 0..=60 {
-            for j in 0..=60 {
-                let p = LatLng::new(
-                    y0 + (y1 - y0) * f64::from(i) / 60.0,
-                    x0 + (x1 - x0) * f64::from(j) / 60.0,
-                );
-                if zj.boundary.contains(p) {
-                    points.push(p);
-                }
-            }
-        }
+        let points = data.zhangjiang.boundary.sample_points(60);
         Figures {
             public_stations: public.len(),
             planning_radius_km: (CITY_AREA_KM2 / (std::f64::consts::PI * public.len() as f64))

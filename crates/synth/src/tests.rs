@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use evgrid_geo::reference::{ReferenceData, CITY_AREA_KM2};
 use evgrid_geo::regions::is_township_kind;
 use evgrid_geo::{Filter, RegionMap, SpatialIndex};
-use evgrid_model::{Category, EquipmentType, LatLng};
+use evgrid_model::{Category, EquipmentType};
 
 use super::*;
 
@@ -76,24 +76,7 @@ fn check_figures(seed: u64) {
         );
     }
     // Every point of the district (its boundary and a fine grid inside) within 2 km.
-    let zj = &data.zhangjiang;
-    let mut points: Vec<LatLng> = zj.boundary.polygons[0]
-        .exterior
-        .iter()
-        .map(|[x, y]| LatLng::new(*y, *x))
-        .collect();
-    let [x0, y0, x1, y1] = zj.boundary.bbox;
-    for i in 0..=60 {
-        for j in 0..=60 {
-            let p = LatLng::new(
-                y0 + (y1 - y0) * f64::from(i) / 60.0,
-                x0 + (x1 - x0) * f64::from(j) / 60.0,
-            );
-            if zj.boundary.contains(p) {
-                points.push(p);
-            }
-        }
-    }
+    let points = data.zhangjiang.boundary.sample_points(60);
     assert!(points.len() > 2000);
     for p in points {
         let d = index.nearest(p, 1, None, &Filter::default())[0].distance_m;
