@@ -50,6 +50,8 @@ fn credentials(id: &OperatorId) -> OperatorCredentials {
         sig_secret: format!("{id}-bench-sig"),
         base_url: None,
         coords: CoordSystem::Gcj02,
+        platform_secret: None,
+        stale_after_seconds: None,
     }
 }
 

@@ -205,6 +205,8 @@ async fn demo_operators(
                     sig_secret: format!("{id}-demo-sig"),
                     base_url: None,
                     coords: CoordSystem::Gcj02,
+                    platform_secret: None,
+                    stale_after_seconds: None,
                 };
                 c.validate()?;
                 store.put_credentials(&op.name, &c).await?;

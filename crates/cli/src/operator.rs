@@ -39,6 +39,15 @@ pub enum OperatorCommand {
         /// Datum of the operator's coordinates.
         #[arg(long, default_value = "gcj02", value_parser = parse_coords)]
         coords: CoordSystem,
+        /// The OperatorSecret this operator issued to evgrid, for evgrid's own calls to its
+        /// platform (default: the same as --operator-secret). evgrid calls as the platform's
+        /// OperatorID (serve --platform-operator-id).
+        #[arg(long, env = "EVGRID_PLATFORM_SECRET", hide_env_values = true)]
+        platform_secret: Option<String>,
+        /// Seconds after which this operator's connector statuses are shown as stale
+        /// (default: the server's, 900).
+        #[arg(long)]
+        stale_after: Option<i64>,
         #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -206,6 +215,8 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             sig_secret,
             base_url,
             coords,
+            platform_secret,
+            stale_after,
             data_dir,
         } => {
             let credentials = OperatorCredentials {
@@ -216,6 +227,8 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                 sig_secret,
                 base_url,
                 coords,
+                platform_secret,
+                stale_after_seconds: stale_after,
             };
             credentials.validate()?;
             let store = Store::open_sqlite_dir(&data_dir).await?;
@@ -240,6 +253,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                         "name": name,
                         "base_url": c.base_url,
                         "coords": c.coords.as_str(),
+                        "stale_after_seconds": c.stale_after_seconds,
                     })
                 })
                 .collect();

@@ -14,6 +14,8 @@ pub enum CredentialsError {
     BadSecret(&'static str),
     #[error("base URL must start with http:// or https://")]
     BadUrl,
+    #[error("the stale interval must be a positive number of seconds")]
+    BadStaleAfter,
 }
 
 /// An operator's platform credentials: what it presents (`OperatorSecret`) and the key set of
@@ -28,6 +30,12 @@ pub struct OperatorCredentials {
     pub sig_secret: String,
     pub base_url: Option<String>,
     pub coords: CoordSystem,
+    /// The `OperatorSecret` this operator issued to evgrid, for the calls evgrid makes to its
+    /// platform (`query_token` on the operator's side). `None`: the same as `operator_secret`.
+    pub platform_secret: Option<String>,
+    /// Seconds after which a status from this operator is reported stale (`None`: the
+    /// platform's default).
+    pub stale_after_seconds: Option<i64>,
 }
 
 impl fmt::Debug for OperatorCredentials {
@@ -37,6 +45,7 @@ impl fmt::Debug for OperatorCredentials {
             .field("operator_id", &self.operator_id)
             .field("base_url", &self.base_url)
             .field("coords", &self.coords)
+            .field("stale_after_seconds", &self.stale_after_seconds)
             .finish_non_exhaustive()
     }
 }
@@ -46,6 +55,13 @@ fn printable(s: &str) -> bool {
 }
 
 impl OperatorCredentials {
+    /// The secret evgrid presents when it calls this operator's platform.
+    pub fn secret_for_calls(&self) -> &str {
+        self.platform_secret
+            .as_deref()
+            .unwrap_or(&self.operator_secret)
+    }
+
     /// Checks the secrets' forms: DataSecret and DataSecretIV 16 ASCII characters (AES-128 key
     /// and IV), OperatorSecret and SigSecret 16 to 64 printable ASCII characters.
     pub fn validate(&self) -> Result<(), CredentialsError> {
@@ -64,6 +80,14 @@ impl OperatorCredentials {
             if !(16..=64).contains(&s.len()) || !printable(s) {
                 return Err(CredentialsError::BadSecret(name));
             }
+        }
+        if let Some(s) = &self.platform_secret {
+            if !(16..=64).contains(&s.len()) || !printable(s) {
+                return Err(CredentialsError::BadSecret("platform OperatorSecret"));
+            }
+        }
+        if matches!(self.stale_after_seconds, Some(s) if s <= 0) {
+            return Err(CredentialsError::BadStaleAfter);
         }
         if let Some(url) = &self.base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -87,6 +111,8 @@ mod tests {
             sig_secret: "s1g2s3e4c5r6e7t8".into(),
             base_url: Some("http://127.0.0.1:9000/evcs/v1/".into()),
             coords: CoordSystem::Gcj02,
+            platform_secret: None,
+            stale_after_seconds: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod coords;
 pub mod credentials;
 pub mod ids;
 pub mod region;
+pub mod session;
 pub mod station;
 pub mod units;
 pub mod validation;
@@ -17,9 +18,10 @@ pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::{CredentialsError, OperatorCredentials};
 pub use ids::{IdError, OperatorId, StationKey};
 pub use region::{County, Township};
+pub use session::{ChargePeriod, Session, SessionState, SessionUpdate};
 pub use station::{
     Category, Connector, ConnectorStatus, ConnectorType, CurrentKind, Equipment, EquipmentType,
     Operator, Station, StationType, Tariff, TariffError, TariffPeriod,
 };
-pub use units::{Power, PricePerKwh};
+pub use units::{Fen, Power, PricePerKwh, WattHours};
 pub use validation::FieldError;

@@ -89,6 +89,55 @@ impl Power {
     }
 }
 
+/// An amount of money in fen (0.01 yuan), the precision of T/CEC's money fields.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub struct Fen(pub i64);
+
+impl Fen {
+    /// From a JSON number in yuan with at most 2 decimals, read exactly.
+    pub fn from_yuan_f64(yuan: f64) -> Option<Self> {
+        if !yuan.is_finite() {
+            return None;
+        }
+        parse_fixed(&format!("{yuan}"), 2).map(Self)
+    }
+
+    /// Yuan as text with two decimals, e.g. `"12.30"`.
+    pub fn yuan_text(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let v = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", v / 100, v % 100)
+    }
+
+    /// Yuan as a number, for the wire and display only.
+    pub fn yuan(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+}
+
+/// Energy in watt-hours.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub struct WattHours(pub i64);
+
+impl WattHours {
+    /// From a kWh number as sent on the wire (up to 3 decimals kept exactly).
+    pub fn from_kwh_f64(kwh: f64) -> Option<Self> {
+        if !kwh.is_finite() || kwh < 0.0 {
+            return None;
+        }
+        parse_fixed(&format!("{kwh}"), 3).map(Self)
+    }
+
+    /// Kilowatt-hours as a number, for the wire and display only.
+    pub fn kwh(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+}
+
 /// Parses a decimal like `-12.345` into an integer scaled by 10^decimals; refuses more decimals
 /// than asked for, exponents, and anything that is not a plain decimal.
 fn parse_fixed(text: &str, decimals: u32) -> Option<i64> {
@@ -161,6 +210,16 @@ mod tests {
         assert_eq!(Power::from_kw_f64(-1.0), None);
         assert_eq!(Power(7500).kw_text(), "7.5");
         assert_eq!(Power(60_000).kw_text(), "60");
+    }
+
+    #[test]
+    fn money_and_energy_are_exact() {
+        assert_eq!(Fen::from_yuan_f64(12.3), Some(Fen(1230)));
+        assert_eq!(Fen::from_yuan_f64(0.07), Some(Fen(7)));
+        assert_eq!(Fen::from_yuan_f64(0.005), None);
+        assert_eq!(Fen(1230).yuan_text(), "12.30");
+        assert_eq!(WattHours::from_kwh_f64(12.34), Some(WattHours(12_340)));
+        assert_eq!(WattHours::from_kwh_f64(-1.0), None);
     }
 
     #[test]

@@ -153,9 +153,17 @@ pub struct Registry {
     traffic: quality::TrafficLog,
     /// When this registry was opened, seconds since 1970.
     pub started_at: i64,
+    /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
+    max_clock_skew: Option<i64>,
 }
 
 impl Registry {
+    /// Refuses T/CEC requests whose `TimeStamp` is more than `seconds` from this clock.
+    pub fn with_max_clock_skew(mut self, seconds: Option<i64>) -> Self {
+        self.max_clock_skew = seconds;
+        self
+    }
+
     /// Opens the registry over a store: writes the reference regions and builds the index from
     /// every stored station.
     pub async fn open(store: Store, reference: Arc<ReferenceData>) -> Result<Self, RegistryError> {
@@ -169,6 +177,7 @@ impl Registry {
             regions,
             state: RwLock::new(IndexState::default()),
             traffic: quality::TrafficLog::default(),
+            max_clock_skew: None,
             started_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),

@@ -3,9 +3,13 @@
 
 use std::io::Read;
 
-use evgrid_model::{Operator, OperatorCredentials, OperatorId, Station};
-use evgrid_store::{PushKey, StatusRecord, StoreError};
-use evgrid_tcec::platform::{Backend, BackendError, Outcome, PushId, StatusPush};
+use evgrid_model::{
+    Fen, Operator, OperatorCredentials, OperatorId, SessionUpdate, Station, WattHours,
+};
+use evgrid_store::{OrderCheck, PushKey, StatusRecord, StoreError};
+use evgrid_tcec::platform::{
+    Backend, BackendError, Gate, OrderCheckSummary, Outcome, PushId, StatusPush,
+};
 
 use crate::{Registry, RegistryError};
 
@@ -31,7 +35,16 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-impl Backend for Registry {
+fn push_key(push: &PushId) -> PushKey<'_> {
+    PushKey {
+        operator_id: push.operator_id.as_str(),
+        interface: push.interface,
+        time_stamp: &push.time_stamp,
+        seq: &push.seq,
+    }
+}
+
+impl Gate for Registry {
     async fn credentials(
         &self,
         id: &OperatorId,
@@ -55,6 +68,16 @@ impl Backend for Registry {
         self.store().token_owner(token).await.map_err(storage)
     }
 
+    fn record(&self, outcome: &Outcome<'_>) {
+        self.traffic.record(outcome);
+    }
+
+    fn max_clock_skew(&self) -> Option<i64> {
+        self.max_clock_skew
+    }
+}
+
+impl Backend for Registry {
     async fn apply_statuses(
         &self,
         push: &PushId,
@@ -73,23 +96,13 @@ impl Backend for Registry {
                 source: "tcec_push".into(),
             })
             .collect();
-        let key = PushKey {
-            operator_id: push.operator_id.as_str(),
-            interface: push.interface,
-            time_stamp: &push.time_stamp,
-            seq: &push.seq,
-        };
         let applied = self
             .store()
-            .apply_statuses(&key, &records)
+            .apply_statuses(&push_key(push), &records)
             .await
             .map_err(storage)?;
         tracing::debug!(operator_id = %push.operator_id, statuses = records.len(), applied, "status push");
         Ok(applied)
-    }
-
-    fn record(&self, outcome: &Outcome<'_>) {
-        self.traffic.record(outcome);
     }
 
     async fn apply_station(&self, push: &PushId, station: Station) -> Result<bool, BackendError> {
@@ -102,5 +115,48 @@ impl Backend for Registry {
             Ok(_) => Ok(true),
             Err(RegistryError::Store(e)) => Err(storage(e)),
         }
+    }
+
+    async fn apply_session(
+        &self,
+        push: &PushId,
+        update: SessionUpdate,
+    ) -> Result<bool, BackendError> {
+        let applied = self
+            .store()
+            .apply_session(&push_key(push), &update)
+            .await
+            .map_err(storage)?;
+        tracing::debug!(operator_id = %push.operator_id, session = %update.session_ref, applied, "session update");
+        Ok(applied)
+    }
+
+    async fn final_orders(
+        &self,
+        push: &PushId,
+        session_refs: &[String],
+    ) -> Result<Vec<Option<(WattHours, Fen)>>, BackendError> {
+        self.store()
+            .final_orders(&push.operator_id, session_refs)
+            .await
+            .map_err(storage)
+    }
+
+    async fn record_order_check(
+        &self,
+        push: &PushId,
+        check: OrderCheckSummary,
+    ) -> Result<bool, BackendError> {
+        let record = OrderCheck {
+            check_ref: check.check_ref,
+            period_start: check.period_start,
+            period_end: check.period_end,
+            order_count: check.order_count,
+            disputed: check.disputed,
+        };
+        self.store()
+            .record_order_check(&push_key(push), &record)
+            .await
+            .map_err(storage)
     }
 }

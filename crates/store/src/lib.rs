@@ -61,6 +61,17 @@ pub struct PushKey<'a> {
     pub seq: &'a str,
 }
 
+/// A reconciliation request (T/CEC `check_charge_orders`) as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCheck {
+    pub check_ref: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub order_count: i64,
+    /// How many of its orders evgrid disputed.
+    pub disputed: i64,
+}
+
 /// A station with where the region rules placed it, ready to store.
 #[derive(Debug, Clone)]
 pub struct PlacedStation {
@@ -315,6 +326,52 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(s) => s.apply_statuses(push, statuses).await,
+        }
+    }
+
+    /// Merges one message about a charging session, recording the push in the same
+    /// transaction. `false` (nothing applied) for a duplicate push; [`StoreError::Unknown`] for
+    /// a connector the operator does not have or a session on another connector.
+    pub async fn apply_session(
+        &self,
+        push: &PushKey<'_>,
+        update: &evgrid_model::SessionUpdate,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.apply_session(push, update).await,
+        }
+    }
+
+    /// A stored charging session with its periods.
+    pub async fn session(
+        &self,
+        operator_id: &OperatorId,
+        session_ref: &str,
+    ) -> Result<Option<evgrid_model::Session>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.session(operator_id, session_ref).await,
+        }
+    }
+
+    /// For each session reference, the energy and total of its final order, if one arrived.
+    pub async fn final_orders(
+        &self,
+        operator_id: &OperatorId,
+        session_refs: &[String],
+    ) -> Result<Vec<Option<(evgrid_model::WattHours, evgrid_model::Fen)>>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.final_orders(operator_id, session_refs).await,
+        }
+    }
+
+    /// Records a reconciliation request; `false` for a duplicate push.
+    pub async fn record_order_check(
+        &self,
+        push: &PushKey<'_>,
+        check: &OrderCheck,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.record_order_check(push, check).await,
         }
     }
 

@@ -21,6 +21,28 @@ use crate::{
     StationSummary, StatusRecord, StoreError,
 };
 
+mod sessions;
+
+/// Records a protocol message in the transaction; `false` when it was recorded before.
+async fn record_push(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    push: &PushKey<'_>,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO protocol_pushes (operator_id, interface, time_stamp, seq, received_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(push.operator_id)
+    .bind(push.interface)
+    .bind(push.time_stamp)
+    .bind(push.seq)
+    .bind(unix_now())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -638,12 +660,13 @@ impl SqliteStore {
         .await?;
         sqlx::query(
             "INSERT INTO operator_credentials (operator_id, operator_secret, data_secret, data_secret_iv,
-               sig_secret, base_url, coords, created_at, rotated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+               sig_secret, base_url, coords, created_at, rotated_at, platform_secret, stale_after_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)
              ON CONFLICT (operator_id) DO UPDATE SET operator_secret = excluded.operator_secret,
                data_secret = excluded.data_secret, data_secret_iv = excluded.data_secret_iv,
                sig_secret = excluded.sig_secret, base_url = excluded.base_url, coords = excluded.coords,
-               rotated_at = excluded.created_at",
+               rotated_at = excluded.created_at, platform_secret = excluded.platform_secret,
+               stale_after_seconds = excluded.stale_after_seconds",
         )
         .bind(c.operator_id.as_str())
         .bind(&c.operator_secret)
@@ -653,6 +676,8 @@ impl SqliteStore {
         .bind(&c.base_url)
         .bind(c.coords.as_str())
         .bind(now)
+        .bind(&c.platform_secret)
+        .bind(c.stale_after_seconds)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -684,6 +709,8 @@ impl SqliteStore {
                     coords: coords
                         .parse()
                         .map_err(|e: String| corrupt("operator_credentials", e))?,
+                    platform_secret: r.try_get("platform_secret")?,
+                    stale_after_seconds: r.try_get("stale_after_seconds")?,
                 })
             })
             .collect()
@@ -755,20 +782,7 @@ impl SqliteStore {
         statuses: &[StatusRecord],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO protocol_pushes (operator_id, interface, time_stamp, seq, received_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(push.operator_id)
-        .bind(push.interface)
-        .bind(push.time_stamp)
-        .bind(push.seq)
-        .bind(unix_now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
+        if !record_push(&mut tx, push).await? {
             return Ok(false);
         }
         for st in statuses {
@@ -903,7 +917,9 @@ impl SqliteStore {
             "SELECT (SELECT COUNT(*) FROM operators), (SELECT COUNT(*) FROM stations),
                     (SELECT COUNT(*) FROM equipment), (SELECT COUNT(*) FROM connectors),
                     (SELECT COUNT(*) FROM tariff_periods) + (SELECT COUNT(*) FROM connector_status) * 1000000,
-                    (SELECT COALESCE(MAX(updated_at), 0) FROM stations) + (SELECT COALESCE(SUM(observed_at), 0) FROM connector_status),
+                    (SELECT COALESCE(MAX(updated_at), 0) FROM stations) + (SELECT COALESCE(SUM(observed_at), 0) FROM connector_status)
+                      + (SELECT COUNT(*) * 7 + COALESCE(SUM(updated_at), 0) FROM charging_sessions)
+                      + (SELECT COUNT(*) * 13 FROM charging_periods) + (SELECT COUNT(*) * 17 FROM order_checks),
                     (SELECT COALESCE(SUM(id), 0) FROM connectors), (SELECT COALESCE(SUM(lat + lng), 0) FROM stations)",
         )
         .fetch_one(&self.pool)

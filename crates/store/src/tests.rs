@@ -158,6 +158,8 @@ async fn credentials_are_stored_rotated_and_removed() {
         sig_secret: "s1g2s3e4c5r6e7t8".into(),
         base_url: None,
         coords: evgrid_model::CoordSystem::Gcj02,
+        platform_secret: None,
+        stale_after_seconds: None,
     };
     store.put_credentials("Sample", &c).await.unwrap();
     assert_eq!(

@@ -8,12 +8,15 @@
 //!
 //! This crate is the only place that knows T/CEC. The interfaces of both roles build on these.
 
+pub mod business;
 pub mod client;
 pub mod convert;
 pub mod crypto;
 pub mod envelope;
+pub mod gate;
 pub mod platform;
 pub mod simulator;
+pub mod time;
 pub mod wire;
 
 pub use convert::{station_from_wire, station_to_wire, ConvertOptions, Converted};

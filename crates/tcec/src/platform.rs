@@ -9,29 +9,19 @@
 
 use std::future::Future;
 
-use evgrid_model::{ConnectorStatus, OperatorCredentials, OperatorId, Station};
-use serde::{Deserialize, Serialize};
+use evgrid_model::{ConnectorStatus, Fen, SessionUpdate, Station, WattHours};
 
+use crate::business::{
+    self, ChargeOrder, ChargeOrderAnswer, ChargeStatus, CheckChargeOrders, CheckChargeOrdersResult,
+    DisputeOrder, NoticeAnswer, StartChargeNotice, StopChargeNotice,
+};
 use crate::convert::parse_station_info;
-use crate::crypto::KeySet;
-use crate::envelope::{parse_request, Refusal, ResponseEnvelope, Ret};
+use crate::envelope::{Refusal, ResponseEnvelope, Ret};
+use crate::gate::{backend_refusal, bad_data, respond, verify, Checked, Verified};
 use crate::{station_from_wire, ConvertOptions};
 
-/// Largest request body accepted, bytes.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// Seconds a token lives (`TokenAvailableTime`).
-pub const TOKEN_SECONDS: i64 = 7200;
-
-/// What the backend could not do.
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    /// The data refers to something the platform does not know (answered 4004 with this text).
-    #[error("{0}")]
-    Invalid(String),
-    /// Storage failed (answered 500; nothing acknowledged).
-    #[error("{0}")]
-    Storage(String),
-}
+pub use crate::business::ConnectorStatusInfo;
+pub use crate::gate::{BackendError, Gate, Outcome, PushId, MAX_BODY_BYTES, TOKEN_SECONDS};
 
 /// A connector status change pushed by an operator.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,114 +34,68 @@ pub struct StatusPush {
     pub lock_status: Option<i32>,
 }
 
-/// Identifies one push for duplicate detection: (OperatorID, TimeStamp, Seq, interface).
+/// A reconciliation request as the platform records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushId {
-    pub operator_id: OperatorId,
-    pub time_stamp: String,
-    pub seq: String,
-    pub interface: &'static str,
+pub struct OrderCheckSummary {
+    pub check_ref: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub order_count: i64,
+    pub disputed: i64,
 }
 
-/// Storage and tokens for the platform side. Every `apply_*` is one transaction that also
-/// records the push id, and returns `false` without applying when the push id was seen before.
-pub trait Backend: Send + Sync {
-    /// The credentials an operator uses towards evgrid.
-    fn credentials(
-        &self,
-        id: &OperatorId,
-    ) -> impl Future<Output = Result<Option<OperatorCredentials>, BackendError>> + Send;
-    /// The operator's unexpired token (with seconds left), or a new one valid for `seconds`.
-    fn issue_token(
-        &self,
-        id: &OperatorId,
-        seconds: i64,
-    ) -> impl Future<Output = Result<(String, i64), BackendError>> + Send;
-    /// The operator whose unexpired token this is.
-    fn token_owner(
-        &self,
-        token: &str,
-    ) -> impl Future<Output = Result<Option<OperatorId>, BackendError>> + Send;
+/// Storage for the platform side. Every `apply_*` is one transaction that also records the
+/// push id, and returns `false` without applying when the push id was seen before.
+pub trait Backend: Gate {
     /// Applies connector statuses.
     fn apply_statuses(
         &self,
         push: &PushId,
         statuses: &[StatusPush],
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
-    /// Notes the outcome of a request from a known operator (accepted or refused). In memory;
-    /// must not fail or block.
-    fn record(&self, _outcome: &Outcome<'_>) {}
     /// Applies a station (added or changed).
     fn apply_station(
         &self,
         push: &PushId,
         station: Station,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    /// Merges what a notification says about a charging session.
+    fn apply_session(
+        &self,
+        push: &PushId,
+        update: SessionUpdate,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    /// For each session reference, the energy and total of its final order, if one arrived.
+    fn final_orders(
+        &self,
+        push: &PushId,
+        session_refs: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<(WattHours, Fen)>>, BackendError>> + Send;
+    /// Records a reconciliation request and its outcome.
+    fn record_order_check(
+        &self,
+        push: &PushId,
+        check: OrderCheckSummary,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
 
-/// What happened to one request, for the operator's data-quality report.
-#[derive(Debug, Clone)]
-pub struct Outcome<'a> {
-    pub operator_id: &'a OperatorId,
-    pub interface: &'a str,
-    /// The `Ret` answered.
-    pub ret: i32,
-    pub msg: &'a str,
-    /// The request's `TimeStamp` as seconds since 1970, when it could be read.
-    pub sent_at: Option<i64>,
-}
-
-/// The platform interfaces this module answers.
-pub const INTERFACES: [&str; 3] = [
+/// The platform interfaces this module answers. `notification_connector_charge_status` is the
+/// name some 2021-edition supervision guides give the live charge push; it takes the same
+/// `ChargeStatus` body as `notification_equip_charge_status` (name unconfirmed, see the spec
+/// notes).
+pub const INTERFACES: [&str; 9] = [
     "query_token",
     "notification_stationStatus",
     "notification_stationInfo",
+    "notification_start_charge_result",
+    "notification_equip_charge_status",
+    "notification_stop_charge_result",
+    "notification_charge_order_info",
+    "check_charge_orders",
+    "notification_connector_charge_status",
 ];
 
-#[derive(Deserialize)]
-struct QueryTokenRequest {
-    #[serde(rename = "OperatorID")]
-    operator_id: String,
-    #[serde(rename = "OperatorSecret")]
-    operator_secret: String,
-}
-
-#[derive(Serialize)]
-struct QueryTokenResponse<'a> {
-    #[serde(rename = "OperatorID")]
-    operator_id: &'a str,
-    #[serde(rename = "SuccStat")]
-    succ_stat: i32,
-    #[serde(rename = "AccessToken")]
-    access_token: &'a str,
-    #[serde(rename = "TokenAvailableTime")]
-    token_available_time: i64,
-    #[serde(rename = "FailReason")]
-    fail_reason: i32,
-}
-
-/// `ConnectorStatusInfo` (§6.4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ConnectorStatusInfo {
-    #[serde(rename = "ConnectorID")]
-    pub connector_id: String,
-    #[serde(rename = "Status")]
-    pub status: i32,
-    #[serde(
-        rename = "ParkStatus",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub park_status: Option<i32>,
-    #[serde(
-        rename = "LockStatus",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub lock_status: Option<i32>,
-}
-
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 struct StationStatusPush {
     #[serde(rename = "ConnectorStatusInfo")]
     connector_status_info: serde_json::Value,
@@ -168,23 +112,6 @@ pub fn status_from_code(code: i32) -> Option<ConnectorStatus> {
         255 => ConnectorStatus::Faulted,
         _ => return None,
     })
-}
-
-fn bad_data(msg: impl Into<String>) -> Refusal {
-    Refusal::new(Ret::BadData, msg)
-}
-
-fn backend_refusal(e: BackendError) -> Refusal {
-    match e {
-        BackendError::Invalid(m) => bad_data(m),
-        BackendError::Storage(m) => {
-            tracing::error!(error = %m, "T/CEC request not stored");
-            Refusal::new(
-                Ret::SystemError,
-                "the platform could not store the data; retry later",
-            )
-        }
-    }
 }
 
 fn status_info(v: &serde_json::Value, path: &str) -> Result<StatusPush, Refusal> {
@@ -236,161 +163,27 @@ pub async fn handle<B: Backend>(
     body: &[u8],
 ) -> ResponseEnvelope {
     let mut keys = None;
-    let result = answer(backend, interface, bearer, body, &mut keys).await;
-    // Requests that name a known operator count in its data-quality report.
-    let claimed: Option<(String, String)> = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            let field = |name: &str| {
-                v.get(name)
-                    .and_then(|x| x.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            v.get("OperatorID")?;
-            Some((field("OperatorID"), field("TimeStamp")))
-        });
-    if let Some((id, time_stamp)) = claimed {
-        if let Ok(operator_id) = OperatorId::new(&id) {
-            let known =
-                keys.is_some() || matches!(backend.credentials(&operator_id).await, Ok(Some(_)));
-            if known {
-                let (ret, msg) = match &result {
-                    Ok(_) => (0, ""),
-                    Err(r) => (r.ret.code(), r.msg.as_str()),
-                };
-                backend.record(&Outcome {
-                    operator_id: &operator_id,
-                    interface,
-                    ret,
-                    msg,
-                    sent_at: crate::client::parse_china_timestamp(&time_stamp),
-                });
-            }
-        }
-    }
-    match result {
-        Ok(plain) => match &keys {
-            Some(k) => ResponseEnvelope::seal_ok(k, &plain),
-            None => ResponseEnvelope::refusal(None, &Refusal::new(Ret::SystemError, "no keys")),
-        },
-        Err(refusal) => {
-            tracing::info!(interface, ret = refusal.ret.code(), msg = %refusal.msg, "T/CEC request refused");
-            ResponseEnvelope::refusal(keys.as_ref(), &refusal)
-        }
-    }
+    let result = match verify(backend, &INTERFACES, interface, bearer, body, &mut keys).await {
+        Ok(Checked::Answered(answer)) => Ok(answer),
+        Ok(Checked::Verified(request)) => apply(backend, request).await,
+        Err(refusal) => Err(refusal),
+    };
+    respond(backend, interface, body, keys, result).await
 }
 
-async fn answer<B: Backend>(
-    backend: &B,
-    interface: &str,
-    bearer: Option<&str>,
-    body: &[u8],
-    keys_out: &mut Option<KeySet>,
-) -> Result<Vec<u8>, Refusal> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Refusal::new(
-            Ret::BadRequest,
-            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    if !INTERFACES.contains(&interface) {
-        return Err(Refusal::new(
-            Ret::BadRequest,
-            format!("unknown interface {interface}"),
-        ));
-    }
-    let env = parse_request(body)?;
-    let operator_id = OperatorId::new(&env.operator_id)
-        .map_err(|e| Refusal::new(Ret::BadRequest, e.to_string()))?;
-    let credentials = backend
-        .credentials(&operator_id)
-        .await
-        .map_err(backend_refusal)?
-        .ok_or_else(|| Refusal::new(Ret::BadSig, format!("unknown OperatorID {operator_id}")))?;
-    let keys = KeySet::new(
-        &credentials.data_secret,
-        &credentials.data_secret_iv,
-        &credentials.sig_secret,
-    )
-    .map_err(|e| {
-        Refusal::new(
-            Ret::SystemError,
-            format!("the operator's key set is unusable: {e}"),
-        )
-    })?;
-    // From here on, answers are signed with the operator's key set.
-    *keys_out = Some(keys.clone());
-    let sig_ok = crate::crypto::sig_matches(
-        &keys.request_sig(&env.operator_id, &env.data, &env.time_stamp, &env.seq),
-        &env.sig,
-    );
-    if !sig_ok {
-        return Err(Refusal::new(Ret::BadSig, "Sig does not verify"));
-    }
-    if interface != "query_token" {
-        let token =
-            bearer.ok_or_else(|| Refusal::new(Ret::BadToken, "no Authorization: Bearer token"))?;
-        match backend.token_owner(token).await.map_err(backend_refusal)? {
-            Some(owner) if owner == operator_id => {}
-            Some(_) => {
-                return Err(Refusal::new(
-                    Ret::BadToken,
-                    "the token belongs to another operator",
-                ))
-            }
-            None => {
-                return Err(Refusal::new(
-                    Ret::BadToken,
-                    "unknown or expired token; call query_token",
-                ))
-            }
-        }
-    }
-    let plain = keys
-        .decrypt(&env.data)
-        .map_err(|e| bad_data(e.to_string()))?;
-    let value: serde_json::Value = serde_json::from_slice(&plain)
-        .map_err(|e| bad_data(format!("Data is not JSON after decryption: {e}")))?;
-    let push = PushId {
-        operator_id: operator_id.clone(),
-        time_stamp: env.time_stamp.clone(),
-        seq: env.seq.clone(),
-        interface: INTERFACES
-            .iter()
-            .copied()
-            .find(|i| *i == interface)
-            .unwrap_or("unknown"),
-    };
-    match interface {
-        "query_token" => {
-            let req: QueryTokenRequest =
-                serde_json::from_value(value).map_err(|e| bad_data(e.to_string()))?;
-            let (token, seconds, succ, fail) = if req.operator_id != operator_id.as_str() {
-                (String::new(), 0, 1, 1)
-            } else if !crate::crypto::secrets_equal(
-                &credentials.operator_secret,
-                &req.operator_secret,
-            ) {
-                (String::new(), 0, 1, 2)
-            } else {
-                let (t, s) = backend
-                    .issue_token(&operator_id, TOKEN_SECONDS)
-                    .await
-                    .map_err(backend_refusal)?;
-                (t, s, 0, 0)
-            };
-            let answer = QueryTokenResponse {
-                operator_id: operator_id.as_str(),
-                succ_stat: succ,
-                access_token: &token,
-                token_available_time: seconds,
-                fail_reason: fail,
-            };
-            serde_json::to_vec(&answer).map_err(|e| Refusal::new(Ret::SystemError, e.to_string()))
-        }
+fn to_json<T: serde::Serialize>(answer: &T) -> Result<Vec<u8>, Refusal> {
+    serde_json::to_vec(answer).map_err(|e| Refusal::new(Ret::SystemError, e.to_string()))
+}
+
+async fn apply<B: Backend>(backend: &B, request: Verified) -> Result<Vec<u8>, Refusal> {
+    let Verified {
+        credentials,
+        push,
+        data,
+    } = request;
+    match push.interface {
         "notification_stationStatus" => {
-            let push_body: StationStatusPush = serde_json::from_value(value).map_err(|e| {
+            let push_body: StationStatusPush = serde_json::from_value(data).map_err(|e| {
                 bad_data(format!(
                     "expected {{\"ConnectorStatusInfo\": {{...}}}}: {e}"
                 ))
@@ -410,13 +203,13 @@ async fn answer<B: Backend>(
                 .map_err(backend_refusal)?;
             Ok(br#"{"Status":0}"#.to_vec())
         }
-        _ => {
-            let station_value = value
+        "notification_stationInfo" => {
+            let station_value = data
                 .get("StationInfo")
                 .ok_or_else(|| bad_data("StationInfo is missing"))?;
             let info = parse_station_info(station_value)
                 .map_err(|e| bad_data(format!("StationInfo.{e}")))?;
-            if info.operator_id != operator_id.as_str() {
+            if info.operator_id != push.operator_id.as_str() {
                 return Err(bad_data(
                     "StationInfo.OperatorID is not the caller's OperatorID",
                 ));
@@ -442,7 +235,170 @@ async fn answer<B: Backend>(
                 .map_err(backend_refusal)?;
             Ok(br#"{"Status":0}"#.to_vec())
         }
+        "notification_start_charge_result" => {
+            let notice: StartChargeNotice = crate::gate::business(&data)?;
+            let update = business::session_from_start(&notice).map_err(bad_data)?;
+            backend
+                .apply_session(&push, update)
+                .await
+                .map_err(backend_refusal)?;
+            to_json(&NoticeAnswer {
+                start_charge_seq: notice.start_charge_seq,
+                succ_stat: 0,
+                fail_reason: Some(0),
+            })
+        }
+        "notification_equip_charge_status" | "notification_connector_charge_status" => {
+            let status: ChargeStatus = crate::gate::business(&data)?;
+            let update = business::session_from_status(&status).map_err(bad_data)?;
+            backend
+                .apply_session(&push, update)
+                .await
+                .map_err(backend_refusal)?;
+            to_json(&NoticeAnswer {
+                start_charge_seq: status.start_charge_seq,
+                succ_stat: 0,
+                fail_reason: None,
+            })
+        }
+        "notification_stop_charge_result" => {
+            let notice: StopChargeNotice = crate::gate::business(&data)?;
+            let update = business::session_from_stop(&notice).map_err(bad_data)?;
+            backend
+                .apply_session(&push, update)
+                .await
+                .map_err(backend_refusal)?;
+            to_json(&NoticeAnswer {
+                start_charge_seq: notice.start_charge_seq,
+                succ_stat: 0,
+                fail_reason: Some(0),
+            })
+        }
+        "notification_charge_order_info" => {
+            let order: ChargeOrder = crate::gate::business(&data)?;
+            let update = business::session_from_order(&order).map_err(bad_data)?;
+            let disputed = update.dispute.is_some();
+            if let Some(why) = &update.dispute {
+                tracing::warn!(operator_id = %push.operator_id, order = %order.start_charge_seq, %why, "charge order disputed");
+            }
+            backend
+                .apply_session(&push, update)
+                .await
+                .map_err(backend_refusal)?;
+            to_json(&ChargeOrderAnswer {
+                start_charge_seq: order.start_charge_seq,
+                connector_id: order.connector_id,
+                confirm_result: i32::from(disputed),
+            })
+        }
+        "check_charge_orders" => {
+            let check: CheckChargeOrders = crate::gate::business(&data)?;
+            check_orders(backend, &push, check).await
+        }
+        other => Err(Refusal::new(
+            Ret::BadRequest,
+            format!("unknown interface {other}"),
+        )),
     }
+}
+
+/// Compares an operator's order list with the orders evgrid holds and answers the disputes:
+/// 1 not found, 2 money differs, 3 energy differs.
+async fn check_orders<B: Backend>(
+    backend: &B,
+    push: &PushId,
+    check: CheckChargeOrders,
+) -> Result<Vec<u8>, Refusal> {
+    business::check_seq("CheckOrderSeq", &check.check_order_seq).map_err(bad_data)?;
+    for (name, t) in [
+        ("StartTime", &check.start_time),
+        ("EndTime", &check.end_time),
+    ] {
+        if crate::time::parse_china_datetime(t).is_none() {
+            return Err(bad_data(format!(
+                "{name} {t:?} is not a time yyyy-MM-dd HH:mm:ss"
+            )));
+        }
+    }
+    if usize::try_from(check.order_count).ok() != Some(check.charge_orders.len()) {
+        return Err(bad_data(format!(
+            "OrderCount {} but {} ChargeOrders",
+            check.order_count,
+            check.charge_orders.len()
+        )));
+    }
+    let mut claimed = Vec::with_capacity(check.charge_orders.len());
+    for (i, o) in check.charge_orders.iter().enumerate() {
+        business::check_seq(
+            &format!("ChargeOrders[{i}].StartChargeSeq"),
+            &o.start_charge_seq,
+        )
+        .map_err(bad_data)?;
+        let energy = WattHours::from_kwh_f64(o.total_power).ok_or_else(|| {
+            bad_data(format!(
+                "ChargeOrders[{i}].TotalPower {} is not an energy in kWh",
+                o.total_power
+            ))
+        })?;
+        let money = Fen::from_yuan_f64(o.total_money).ok_or_else(|| {
+            bad_data(format!(
+                "ChargeOrders[{i}].TotalMoney {} is not an amount in yuan",
+                o.total_money
+            ))
+        })?;
+        claimed.push((energy, money));
+    }
+    let refs: Vec<String> = check
+        .charge_orders
+        .iter()
+        .map(|o| o.start_charge_seq.clone())
+        .collect();
+    let held = backend
+        .final_orders(push, &refs)
+        .await
+        .map_err(backend_refusal)?;
+    let mut disputes = Vec::new();
+    let (mut dispute_energy, mut dispute_money) = (0i64, 0i64);
+    for ((order, (energy, money)), ours) in check.charge_orders.iter().zip(&claimed).zip(&held) {
+        let reason = match ours {
+            None => 1,
+            Some((_, our_money)) if our_money != money => 2,
+            // Energy is compared to 0.01 kWh, the precision of the order's periods.
+            Some((our_energy, _)) if (our_energy.0 - energy.0).abs() >= 10 => 3,
+            Some(_) => continue,
+        };
+        dispute_energy += energy.0;
+        dispute_money += money.0;
+        disputes.push(DisputeOrder {
+            start_charge_seq: order.start_charge_seq.clone(),
+            total_power: order.total_power,
+            total_money: order.total_money,
+            dispute_reason: reason,
+        });
+    }
+    let disputed = i64::try_from(disputes.len()).unwrap_or(i64::MAX);
+    backend
+        .record_order_check(
+            push,
+            OrderCheckSummary {
+                check_ref: check.check_order_seq.clone(),
+                period_start: check.start_time.clone(),
+                period_end: check.end_time.clone(),
+                order_count: i64::from(check.order_count),
+                disputed,
+            },
+        )
+        .await
+        .map_err(backend_refusal)?;
+    to_json(&CheckChargeOrdersResult {
+        check_order_seq: check.check_order_seq,
+        start_time: check.start_time,
+        end_time: check.end_time,
+        total_dispute_order: i32::try_from(disputes.len()).unwrap_or(i32::MAX),
+        total_dispute_power: WattHours(dispute_energy).kwh(),
+        total_dispute_money: Fen(dispute_money).yuan(),
+        dispute_orders: disputes,
+    })
 }
 
 #[cfg(test)]

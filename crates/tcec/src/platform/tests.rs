@@ -7,13 +7,32 @@ use std::sync::Mutex;
 use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId, Station};
 
 use super::*;
+use crate::crypto::KeySet;
 use crate::envelope::{RequestEnvelope, ResponseEnvelope};
 
 #[derive(Default)]
 struct Memory {
     tokens: Mutex<HashMap<String, OperatorId>>,
     statuses: Mutex<Vec<StatusPush>>,
+    sessions: Mutex<Vec<SessionUpdate>>,
+    checks: Mutex<Vec<OrderCheckSummary>>,
     seen: Mutex<Vec<(String, String, String)>>,
+}
+
+impl Memory {
+    fn first_time(&self, push: &PushId) -> bool {
+        let id = (
+            push.operator_id.to_string(),
+            push.time_stamp.clone(),
+            push.seq.clone(),
+        );
+        let mut seen = self.seen.lock().unwrap();
+        if seen.contains(&id) {
+            return false;
+        }
+        seen.push(id);
+        true
+    }
 }
 
 fn creds() -> OperatorCredentials {
@@ -25,10 +44,12 @@ fn creds() -> OperatorCredentials {
         sig_secret: "s1g2s3e4c5r6e7t8".into(),
         base_url: None,
         coords: CoordSystem::Gcj02,
+        platform_secret: None,
+        stale_after_seconds: None,
     }
 }
 
-impl Backend for Memory {
+impl Gate for Memory {
     async fn credentials(
         &self,
         id: &OperatorId,
@@ -50,6 +71,9 @@ impl Backend for Memory {
     async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, BackendError> {
         Ok(self.tokens.lock().unwrap().get(token).cloned())
     }
+}
+
+impl Backend for Memory {
     async fn apply_statuses(
         &self,
         push: &PushId,
@@ -61,20 +85,59 @@ impl Backend for Memory {
         {
             return Err(BackendError::Invalid("unknown connector".into()));
         }
-        let id = (
-            push.operator_id.to_string(),
-            push.time_stamp.clone(),
-            push.seq.clone(),
-        );
-        let mut seen = self.seen.lock().unwrap();
-        if seen.contains(&id) {
+        if !self.first_time(push) {
             return Ok(false);
         }
-        seen.push(id);
         self.statuses.lock().unwrap().extend_from_slice(statuses);
         Ok(true)
     }
     async fn apply_station(&self, _push: &PushId, _station: Station) -> Result<bool, BackendError> {
+        Ok(true)
+    }
+    async fn apply_session(
+        &self,
+        push: &PushId,
+        update: SessionUpdate,
+    ) -> Result<bool, BackendError> {
+        if !update.connector_id.starts_with("MA01D1QR8") {
+            return Err(BackendError::Invalid("unknown connector".into()));
+        }
+        if !self.first_time(push) {
+            return Ok(false);
+        }
+        self.sessions.lock().unwrap().push(update);
+        Ok(true)
+    }
+    async fn final_orders(
+        &self,
+        _push: &PushId,
+        session_refs: &[String],
+    ) -> Result<Vec<Option<(WattHours, Fen)>>, BackendError> {
+        let sessions = self.sessions.lock().unwrap();
+        Ok(session_refs
+            .iter()
+            .map(|r| {
+                sessions
+                    .iter()
+                    .find(|s| s.is_order && &s.session_ref == r)
+                    .map(|s| {
+                        (
+                            s.energy.unwrap_or_default(),
+                            s.total_money.unwrap_or_default(),
+                        )
+                    })
+            })
+            .collect())
+    }
+    async fn record_order_check(
+        &self,
+        push: &PushId,
+        check: OrderCheckSummary,
+    ) -> Result<bool, BackendError> {
+        if !self.first_time(push) {
+            return Ok(false);
+        }
+        self.checks.lock().unwrap().push(check);
         Ok(true)
     }
 }
@@ -247,4 +310,122 @@ async fn every_bad_request_gets_its_ret_and_nothing_is_applied() {
     assert!(m.statuses.lock().unwrap().is_empty(), "nothing applied");
     let unknown = call(&m, "query_everything", Some(&t), &good).await;
     assert_eq!(unknown.ret, Ret::BadRequest.code());
+}
+
+fn order_json() -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/charge_order.json")).unwrap();
+    v["ConnectorID"] = "MA01D1QR8EQ0000101".into();
+    v
+}
+
+async fn business_call(
+    m: &Memory,
+    t: &str,
+    interface: &str,
+    body: &serde_json::Value,
+    seq: &str,
+) -> serde_json::Value {
+    let res = call(m, interface, Some(t), &request(&body.to_string(), seq)).await;
+    assert_eq!(res.ret, 0, "{interface}: {}", res.msg);
+    serde_json::from_slice(&res.open(&keys(), true).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn charging_notifications_become_a_session_and_orders_reconcile() {
+    let m = Memory::default();
+    let t = token(&m).await;
+    let seq = "EVGRID000202401051600040001";
+    let start = serde_json::json!({"StartChargeSeq": seq, "StartChargeSeqStat": 2,
+        "ConnectorID": "MA01D1QR8EQ0000101", "StartTime": "2024-01-05 16:00:04"});
+    let a = business_call(&m, &t, "notification_start_charge_result", &start, "0010").await;
+    assert_eq!(
+        (a["StartChargeSeq"].as_str(), a["SuccStat"].as_i64()),
+        (Some(seq), Some(0))
+    );
+    let order = order_json();
+    let a = business_call(&m, &t, "notification_charge_order_info", &order, "0011").await;
+    assert_eq!(a["ConfirmResult"], 0);
+    let sessions = m.sessions.lock().unwrap().clone();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[1].total_money, Some(Fen(2440)));
+
+    // An order whose money does not add up is stored, answered "disputed".
+    let mut wrong = order_json();
+    wrong["StartChargeSeq"] = "EVGRID000202401051600040002".into();
+    wrong["TotalMoney"] = 99.0.into();
+    let a = business_call(&m, &t, "notification_charge_order_info", &wrong, "0012").await;
+    assert_eq!(a["ConfirmResult"], 1);
+
+    let check = serde_json::json!({"CheckOrderSeq": "MA01D1QR8202401060000000001",
+        "StartTime": "2024-01-05 00:00:00", "EndTime": "2024-01-05 23:59:59", "OrderCount": 3,
+        "TotalOrderPower": 91.5, "TotalOrderMoney": 73.2, "ChargeOrders": [
+            {"StartChargeSeq": seq, "TotalPower": 30.5, "TotalMoney": 24.4},
+            {"StartChargeSeq": "EVGRID000202401051600040002", "TotalPower": 30.5, "TotalMoney": 24.4},
+            {"StartChargeSeq": "EVGRID000202401051600049999", "TotalPower": 30.5, "TotalMoney": 24.4}]});
+    let a = business_call(&m, &t, "check_charge_orders", &check, "0013").await;
+    assert_eq!(a["TotalDisputeOrder"], 2, "{a}");
+    let reasons: Vec<i64> = a["DisputeOrders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["DisputeReason"].as_i64().unwrap())
+        .collect();
+    assert_eq!(reasons, [2, 1]);
+    assert_eq!(m.checks.lock().unwrap()[0].disputed, 2);
+}
+
+#[tokio::test]
+async fn bad_charging_notifications_are_refused_and_not_applied() {
+    let m = Memory::default();
+    let t = token(&m).await;
+    let mut short_seq = order_json();
+    short_seq["StartChargeSeq"] = "ABC".into();
+    let mut foreign = order_json();
+    foreign["ConnectorID"] = "OTHER0001".into();
+    let mut no_total = order_json();
+    no_total.as_object_mut().unwrap().remove("TotalMoney");
+    let bad_state = serde_json::json!({"StartChargeSeq": "EVGRID000202401051600040001",
+        "StartChargeSeqStat": 9, "ConnectorID": "MA01D1QR8EQ0000101", "StartTime": "2024-01-05 16:00:04"});
+    let check = serde_json::json!({"CheckOrderSeq": "MA01D1QR8202401060000000001",
+        "StartTime": "2024-01-05 00:00:00", "EndTime": "2024-01-05 23:59:59", "OrderCount": 2,
+        "TotalOrderPower": 0, "TotalOrderMoney": 0, "ChargeOrders": []});
+    for (i, (interface, body, mention)) in [
+        (
+            "notification_charge_order_info",
+            short_seq,
+            "StartChargeSeq",
+        ),
+        (
+            "notification_charge_order_info",
+            foreign,
+            "unknown connector",
+        ),
+        ("notification_charge_order_info", no_total, "TotalMoney"),
+        (
+            "notification_start_charge_result",
+            bad_state,
+            "StartChargeSeqStat 9",
+        ),
+        ("check_charge_orders", check, "OrderCount 2"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = call(
+            &m,
+            interface,
+            Some(&t),
+            &request(&body.to_string(), &format!("{:04}", 20 + i)),
+        )
+        .await;
+        assert_eq!(res.ret, Ret::BadData.code(), "{interface}: {}", res.msg);
+        assert!(
+            res.msg.contains(mention),
+            "{:?} should mention {mention:?}",
+            res.msg
+        );
+    }
+    assert!(m.sessions.lock().unwrap().is_empty());
+    assert!(m.checks.lock().unwrap().is_empty());
 }

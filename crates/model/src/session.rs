@@ -1,0 +1,120 @@
+//! Charging sessions: one charge on one connector, from start to the final order, whichever
+//! protocol reported it (T/CEC order notifications now, OCPP transactions later). Money in fen,
+//! energy in Wh, times in seconds since 1970.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Fen, PricePerKwh, WattHours};
+
+/// Where a session is in its life. The order matters: a session only moves forward, so a late
+/// "charging" sample cannot reopen a finished session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    Starting,
+    Charging,
+    Stopping,
+    Finished,
+    /// Start failed or the counterpart reported an unknown state.
+    Failed,
+}
+
+impl SessionState {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Starting => "starting",
+            SessionState::Charging => "charging",
+            SessionState::Stopping => "stopping",
+            SessionState::Finished => "finished",
+            SessionState::Failed => "failed",
+        }
+    }
+
+    /// The state of a stored name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "starting" => SessionState::Starting,
+            "charging" => SessionState::Charging,
+            "stopping" => SessionState::Stopping,
+            "finished" => SessionState::Finished,
+            "failed" => SessionState::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Rank for "only forward": finished and failed are both final.
+    pub fn rank(self) -> i32 {
+        match self {
+            SessionState::Starting => 1,
+            SessionState::Charging => 2,
+            SessionState::Stopping => 3,
+            SessionState::Finished | SessionState::Failed => 4,
+        }
+    }
+}
+
+/// Energy and money of one time-of-use period inside a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargePeriod {
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub electricity_price: PricePerKwh,
+    pub service_price: PricePerKwh,
+    pub energy: WattHours,
+    pub electricity_money: Fen,
+    pub service_money: Fen,
+}
+
+/// What one message says about a session; `None` leaves the stored value as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionUpdate {
+    /// The session's reference in its channel (T/CEC `StartChargeSeq`, OCPP transaction id).
+    pub session_ref: String,
+    pub connector_id: String,
+    pub state: Option<SessionState>,
+    /// The protocol's own state code.
+    pub raw_state: Option<i32>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub energy: Option<WattHours>,
+    /// State of charge, percent.
+    pub soc: Option<f64>,
+    pub electricity_money: Option<Fen>,
+    pub service_money: Option<Fen>,
+    pub total_money: Option<Fen>,
+    /// Why it stopped, the protocol's code.
+    pub stop_reason: Option<i32>,
+    /// A failure code reported by the counterpart (start or stop refused).
+    pub fail_reason: Option<i32>,
+    /// Periods of the final order or of the latest sample.
+    pub periods: Option<Vec<ChargePeriod>>,
+    /// True when this is the operator's final order (bill).
+    pub is_order: bool,
+    /// Why the order does not add up, when it does not (flagged, still stored).
+    pub dispute: Option<String>,
+    /// `tcec`, `ocpp`.
+    pub source: &'static str,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub operator_id: String,
+    pub session_ref: String,
+    pub connector_id: String,
+    pub state: SessionState,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub updated_at: i64,
+    pub energy: Option<WattHours>,
+    pub soc: Option<f64>,
+    pub electricity_money: Option<Fen>,
+    pub service_money: Option<Fen>,
+    pub total_money: Option<Fen>,
+    pub stop_reason: Option<i32>,
+    pub fail_reason: Option<i32>,
+    pub order_received_at: Option<i64>,
+    pub dispute: Option<String>,
+    pub periods: Vec<ChargePeriod>,
+}

@@ -1,0 +1,242 @@
+//! Charging sessions in SQLite: merged from each message, only moving forward, with the push
+//! recorded in the same transaction so a duplicate is never applied twice.
+
+use evgrid_model::{
+    ChargePeriod, Fen, OperatorId, PricePerKwh, Session, SessionState, SessionUpdate, WattHours,
+};
+use sqlx::Row;
+
+use super::{corrupt, record_push, unix_now, SqliteStore};
+use crate::{OrderCheck, PushKey, StoreError};
+
+impl SqliteStore {
+    pub(crate) async fn apply_session(
+        &self,
+        push: &PushKey<'_>,
+        u: &SessionUpdate,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !record_push(&mut tx, push).await? {
+            return Ok(false);
+        }
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2",
+        )
+        .bind(push.operator_id)
+        .bind(&u.connector_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if known.is_none() {
+            return Err(StoreError::Unknown(format!(
+                "unknown ConnectorID {} for operator {}",
+                u.connector_id, push.operator_id
+            )));
+        }
+        let existing: Option<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT connector_id, order_received_at FROM charging_sessions
+             WHERE operator_id = $1 AND session_ref = $2",
+        )
+        .bind(push.operator_id)
+        .bind(&u.session_ref)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((connector, order_at)) = &existing {
+            if *connector != u.connector_id {
+                return Err(StoreError::Unknown(format!(
+                    "session {} is on connector {connector}, not {}",
+                    u.session_ref, u.connector_id
+                )));
+            }
+            // After the final order, only a corrected order changes the figures.
+            if order_at.is_some() && !u.is_order {
+                tx.commit().await?;
+                return Ok(true);
+            }
+        }
+        let now = unix_now();
+        let state = u.state.unwrap_or(SessionState::Starting);
+        sqlx::query(
+            "INSERT INTO charging_sessions (operator_id, session_ref, connector_id, state, state_rank,
+               raw_state, started_at, ended_at, updated_at, energy_wh, soc, electricity_fen,
+               service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             ON CONFLICT (operator_id, session_ref) DO UPDATE SET
+               state = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
+                            THEN excluded.state ELSE charging_sessions.state END,
+               state_rank = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
+                            THEN excluded.state_rank ELSE charging_sessions.state_rank END,
+               raw_state = COALESCE(excluded.raw_state, charging_sessions.raw_state),
+               started_at = COALESCE(excluded.started_at, charging_sessions.started_at),
+               ended_at = COALESCE(excluded.ended_at, charging_sessions.ended_at),
+               updated_at = excluded.updated_at,
+               energy_wh = COALESCE(excluded.energy_wh, charging_sessions.energy_wh),
+               soc = COALESCE(excluded.soc, charging_sessions.soc),
+               electricity_fen = COALESCE(excluded.electricity_fen, charging_sessions.electricity_fen),
+               service_fen = COALESCE(excluded.service_fen, charging_sessions.service_fen),
+               total_fen = COALESCE(excluded.total_fen, charging_sessions.total_fen),
+               stop_reason = COALESCE(excluded.stop_reason, charging_sessions.stop_reason),
+               fail_reason = COALESCE(excluded.fail_reason, charging_sessions.fail_reason),
+               order_received_at = COALESCE(excluded.order_received_at, charging_sessions.order_received_at),
+               dispute = CASE WHEN excluded.order_received_at IS NOT NULL THEN excluded.dispute
+                              ELSE charging_sessions.dispute END",
+        )
+        .bind(push.operator_id)
+        .bind(&u.session_ref)
+        .bind(&u.connector_id)
+        .bind(state.as_str())
+        .bind(state.rank())
+        .bind(u.raw_state)
+        .bind(u.started_at)
+        .bind(u.ended_at)
+        .bind(now)
+        .bind(u.energy.map(|e| e.0))
+        .bind(u.soc)
+        .bind(u.electricity_money.map(|m| m.0))
+        .bind(u.service_money.map(|m| m.0))
+        .bind(u.total_money.map(|m| m.0))
+        .bind(u.stop_reason)
+        .bind(u.fail_reason)
+        .bind(u.is_order.then_some(now))
+        .bind(&u.dispute)
+        .bind(u.source)
+        .bind(u.state.is_some())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(periods) = &u.periods {
+            sqlx::query("DELETE FROM charging_periods WHERE operator_id = $1 AND session_ref = $2")
+                .bind(push.operator_id)
+                .bind(&u.session_ref)
+                .execute(&mut *tx)
+                .await?;
+            for (i, p) in periods.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO charging_periods (operator_id, session_ref, period_no, starts_at,
+                       ends_at, electricity_price, service_price, energy_wh, electricity_fen, service_fen)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(push.operator_id)
+                .bind(&u.session_ref)
+                .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                .bind(p.starts_at)
+                .bind(p.ends_at)
+                .bind(p.electricity_price.0)
+                .bind(p.service_price.0)
+                .bind(p.energy.0)
+                .bind(p.electricity_money.0)
+                .bind(p.service_money.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn session(
+        &self,
+        operator_id: &OperatorId,
+        session_ref: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT * FROM charging_sessions WHERE operator_id = $1 AND session_ref = $2",
+        )
+        .bind(operator_id.as_str())
+        .bind(session_ref)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let state: String = r.try_get("state")?;
+        let periods = sqlx::query(
+            "SELECT * FROM charging_periods WHERE operator_id = $1 AND session_ref = $2
+             ORDER BY period_no",
+        )
+        .bind(operator_id.as_str())
+        .bind(session_ref)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|p| {
+            Ok(ChargePeriod {
+                starts_at: p.try_get("starts_at")?,
+                ends_at: p.try_get("ends_at")?,
+                electricity_price: PricePerKwh(p.try_get("electricity_price")?),
+                service_price: PricePerKwh(p.try_get("service_price")?),
+                energy: WattHours(p.try_get("energy_wh")?),
+                electricity_money: Fen(p.try_get("electricity_fen")?),
+                service_money: Fen(p.try_get("service_fen")?),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some(Session {
+            operator_id: r.try_get("operator_id")?,
+            session_ref: r.try_get("session_ref")?,
+            connector_id: r.try_get("connector_id")?,
+            state: SessionState::from_name(&state)
+                .ok_or_else(|| corrupt("charging_sessions", format!("state {state}")))?,
+            started_at: r.try_get("started_at")?,
+            ended_at: r.try_get("ended_at")?,
+            updated_at: r.try_get("updated_at")?,
+            energy: r.try_get::<Option<i64>, _>("energy_wh")?.map(WattHours),
+            soc: r.try_get("soc")?,
+            electricity_money: r.try_get::<Option<i64>, _>("electricity_fen")?.map(Fen),
+            service_money: r.try_get::<Option<i64>, _>("service_fen")?.map(Fen),
+            total_money: r.try_get::<Option<i64>, _>("total_fen")?.map(Fen),
+            stop_reason: r.try_get("stop_reason")?,
+            fail_reason: r.try_get("fail_reason")?,
+            order_received_at: r.try_get("order_received_at")?,
+            dispute: r.try_get("dispute")?,
+            periods,
+        }))
+    }
+
+    pub(crate) async fn final_orders(
+        &self,
+        operator_id: &OperatorId,
+        session_refs: &[String],
+    ) -> Result<Vec<Option<(WattHours, Fen)>>, StoreError> {
+        let mut found = Vec::with_capacity(session_refs.len());
+        for session_ref in session_refs {
+            let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+                "SELECT energy_wh, total_fen FROM charging_sessions
+                 WHERE operator_id = $1 AND session_ref = $2 AND order_received_at IS NOT NULL",
+            )
+            .bind(operator_id.as_str())
+            .bind(session_ref)
+            .fetch_optional(&self.pool)
+            .await?;
+            found.push(row.map(|(e, m)| (WattHours(e.unwrap_or(0)), Fen(m.unwrap_or(0)))));
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn record_order_check(
+        &self,
+        push: &PushKey<'_>,
+        check: &OrderCheck,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !record_push(&mut tx, push).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO order_checks (operator_id, check_ref, period_start, period_end,
+               order_count, disputed, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (operator_id, check_ref) DO UPDATE SET order_count = excluded.order_count,
+               disputed = excluded.disputed, received_at = excluded.received_at",
+        )
+        .bind(push.operator_id)
+        .bind(&check.check_ref)
+        .bind(&check.period_start)
+        .bind(&check.period_end)
+        .bind(check.order_count)
+        .bind(check.disputed)
+        .bind(unix_now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
