@@ -4,6 +4,7 @@
 mod bench;
 mod bench_tcec;
 mod operator;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use evgrid_registry::{ImportEvent, ImportReport, Registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The seed of the demo network (the city's reporting date).
-const DEMO_SEED: u64 = 20_220_701;
+pub(crate) const DEMO_SEED: u64 = 20_220_701;
 
 #[derive(Parser)]
 #[command(name = "evgrid", version, about = "evgrid: the charging-infrastructure information service platform (站桩信息服务平台)", long_about = None)]
@@ -38,6 +39,19 @@ struct ServeArgs {
     /// Base path of the T/CEC 102 interfaces that operator platforms call.
     #[arg(long, default_value = evgrid_server::DEFAULT_TCEC_BASE_PATH, env = "EVGRID_TCEC_BASE_PATH")]
     tcec_base_path: String,
+    /// The platform's own T/CEC OperatorID, used when it calls operator platforms.
+    #[arg(long, default_value = simulate::DEFAULT_PLATFORM_OPERATOR_ID, env = "EVGRID_PLATFORM_OPERATOR_ID")]
+    platform_operator_id: String,
+    /// Seconds between pulls from each operator platform that has a base URL (0: never pull).
+    #[arg(long, default_value_t = 300, env = "EVGRID_POLL_INTERVAL")]
+    poll_interval: u64,
+    /// Seconds before a call to an operator platform is given up.
+    #[arg(long, default_value_t = 30)]
+    poll_timeout: u64,
+    /// Refuse T/CEC requests whose TimeStamp is more than this many seconds from the
+    /// server's clock (China time). Not enforced unless given; the standard sets no window.
+    #[arg(long, env = "EVGRID_TCEC_MAX_CLOCK_SKEW")]
+    tcec_max_clock_skew: Option<i64>,
 }
 
 #[derive(Subcommand)]
@@ -51,9 +65,17 @@ enum Command {
         /// Seed of the synthetic network.
         #[arg(long, default_value_t = DEMO_SEED)]
         seed: u64,
-        /// Do not run the simulated operator platforms that push live status over T/CEC.
+        /// Do not run the simulated operator platforms (T/CEC servers that push live status).
         #[arg(long)]
         no_simulate: bool,
+        /// Simulated operators without faults: no bad pushes, no operator that stops answering.
+        #[arg(long)]
+        no_faults: bool,
+    },
+    /// Simulate counterparts: operator platforms speaking T/CEC.
+    Simulate {
+        #[command(subcommand)]
+        what: simulate::SimulateCommand,
     },
     /// Write the synthetic Ganzhou network (T/CEC files per operator, GCJ-02) to a directory.
     Synth {
@@ -114,7 +136,9 @@ fn main() -> Result<()> {
             serve: args,
             seed,
             no_simulate,
-        } => runtime.block_on(demo(args, seed, !no_simulate)),
+            no_faults,
+        } => runtime.block_on(demo(args, seed, !no_simulate, !no_faults)),
+        Command::Simulate { what } => runtime.block_on(simulate::run(what)),
         Command::Synth { seed, out } => synth(seed, &out),
         Command::Import {
             coords,
@@ -133,7 +157,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn reference() -> Result<Arc<ReferenceData>> {
+pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     Ok(Arc::new(
         ReferenceData::embedded().context("reading the embedded Ganzhou reference data")?,
     ))
@@ -144,6 +168,38 @@ async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
         .await
         .with_context(|| format!("opening the registry in {}", data_dir.display()))?;
     Ok(Arc::new(registry))
+}
+
+async fn open_serving_registry(args: &ServeArgs) -> Result<Arc<Registry>> {
+    evgrid_model::OperatorId::new(&args.platform_operator_id).context("--platform-operator-id")?;
+    let registry = Registry::open_dir(&args.data_dir, reference()?)
+        .await
+        .with_context(|| format!("opening the registry in {}", args.data_dir.display()))?
+        .with_max_clock_skew(args.tcec_max_clock_skew);
+    Ok(Arc::new(registry))
+}
+
+/// Starts pulling from operator platforms, unless disabled.
+fn start_poller(
+    registry: &Arc<Registry>,
+    args: &ServeArgs,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    if args.poll_interval == 0 {
+        return Ok(());
+    }
+    let mut options = evgrid_registry::poller::PollOptions::new(evgrid_model::OperatorId::new(
+        &args.platform_operator_id,
+    )?);
+    options.interval = std::time::Duration::from_secs(args.poll_interval);
+    options.timeout = std::time::Duration::from_secs(args.poll_timeout.max(1));
+    options.max_backoff = options.interval.saturating_mul(12).max(options.interval);
+    tokio::spawn(evgrid_registry::poller::run(
+        registry.clone(),
+        options,
+        stop,
+    ));
+    Ok(())
 }
 
 /// Binds, tells `on_bound` the address (before the URL is printed), and serves until Ctrl-C.
@@ -176,60 +232,16 @@ async fn serve_registry(
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let registry = open_registry(&args.data_dir).await?;
-    serve_registry(registry, &args, |_| {}).await
+    let registry = open_serving_registry(&args).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    start_poller(&registry, &args, stopped)?;
+    let served = serve_registry(registry, &args, |_| {}).await;
+    let _ = stop.send(true);
+    served
 }
 
-/// The demo's simulated operators: every synthetic operator, with demo credentials registered
-/// on first use (the secrets are in this source: for the demo only).
-async fn demo_operators(
-    registry: &Registry,
-) -> Result<Vec<evgrid_tcec::simulator::SimulatedOperator>> {
-    let store = registry.store();
-    let mut out = Vec::new();
-    for op in store
-        .operators()
-        .await?
-        .into_iter()
-        .filter(|o| o.id.as_str().starts_with("EVGSYN"))
-    {
-        let id = op.id.as_str().to_owned();
-        let credentials = match store.credentials(&op.id).await? {
-            Some(c) => c,
-            None => {
-                let c = evgrid_model::OperatorCredentials {
-                    operator_id: op.id.clone(),
-                    operator_secret: format!("{id}-demo-op"),
-                    data_secret: format!("{id}DATAKEY"),
-                    data_secret_iv: format!("{id}IVECTOR"),
-                    sig_secret: format!("{id}-demo-sig"),
-                    base_url: None,
-                    coords: CoordSystem::Gcj02,
-                    platform_secret: None,
-                    stale_after_seconds: None,
-                };
-                c.validate()?;
-                store.put_credentials(&op.name, &c).await?;
-                c
-            }
-        };
-        let keys = evgrid_tcec::crypto::KeySet::new(
-            &credentials.data_secret,
-            &credentials.data_secret_iv,
-            &credentials.sig_secret,
-        )?;
-        out.push(evgrid_tcec::simulator::SimulatedOperator {
-            operator_id: id,
-            operator_secret: credentials.operator_secret,
-            keys,
-            connectors: store.connector_ids(&op.id).await?,
-        });
-    }
-    Ok(out)
-}
-
-async fn demo(args: ServeArgs, seed: u64, simulate: bool) -> Result<()> {
-    let registry = open_registry(&args.data_dir).await?;
+async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> Result<()> {
+    let registry = open_serving_registry(&args).await?;
     if registry.station_count() == 0 {
         let dir = args.data_dir.join("synthetic-network");
         eprintln!(
@@ -250,36 +262,75 @@ async fn demo(args: ServeArgs, seed: u64, simulate: bool) -> Result<()> {
             registry.station_count()
         );
     }
-    let operators = if simulate {
-        demo_operators(&registry).await?
-    } else {
-        Vec::new()
-    };
+    // The demo pulls every minute unless told otherwise.
+    if args.poll_interval == 300 {
+        args.poll_interval = 60;
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let base_path = args.tcec_base_path.clone();
-    let start_simulators = move |addr: SocketAddr| {
-        if operators.is_empty() {
-            return;
-        }
-        eprintln!(
-            "{} simulated operator platforms push live status over T/CEC to http://{addr}{base_path}",
-            operators.len()
-        );
-        for op in operators {
-            let options = evgrid_tcec::simulator::SimulatorOptions {
-                platform_url: format!("http://{addr}{base_path}"),
-                interval: std::time::Duration::from_secs(1),
-                changes_per_round: 10,
-                seed,
-            };
-            tokio::spawn(evgrid_tcec::simulator::run_operator(
-                op,
-                options,
-                stopped.clone(),
-            ));
-        }
+    let platforms = if simulate {
+        let network = evgrid_synth::generate(registry.reference(), seed);
+        let names: Vec<(evgrid_model::OperatorId, String)> = network
+            .operators
+            .iter()
+            .map(|o| (o.id.clone(), o.name_zh.clone()))
+            .collect();
+        Some((
+            simulate::demo_platforms(&network, &args.platform_operator_id, 7),
+            names,
+        ))
+    } else {
+        None
     };
-    let served = serve_registry(registry, &args, start_simulators).await;
+    let behaviour = simulate::Behaviour {
+        interval_ms: 1000,
+        changes_per_round: 10,
+        sample_seconds: 5,
+        fault_share: if faults { 0.02 } else { 0.0 },
+        hang_operator: faults.then(|| "EVGSYN007".to_owned()),
+        hang_after: 90,
+        hang_for: 120,
+    };
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let base_path = args.tcec_base_path.clone();
+    let poller_registry = registry.clone();
+    let poller_args = args.clone();
+    let sims_stop = stopped.clone();
+    tokio::spawn(async move {
+        let Ok(addr) = bound_rx.await else { return };
+        if let Some((platforms, names)) = platforms {
+            let url = format!("http://{addr}{base_path}");
+            match simulate::start(platforms, &url, seed, &behaviour, 0, sims_stop).await {
+                Ok(sims) => {
+                    if let Err(e) = simulate::register(poller_registry.store(), &sims, &names).await
+                    {
+                        tracing::error!(error = %e, "demo: registering the simulated operators");
+                    }
+                    eprintln!(
+                        "{} simulated operator platforms: T/CEC servers on {} pushing to {url}{}",
+                        sims.len(),
+                        sims.iter()
+                            .map(|(_, u)| u.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if faults {
+                            " (2% faulty pushes; EVGSYN007 stops answering from 90 s to 210 s)"
+                        } else {
+                            ""
+                        }
+                    );
+                    // Each simulator's tasks hold it; they run until the stop signal.
+                }
+                Err(e) => tracing::error!(error = %e, "demo: starting the simulated operators"),
+            }
+        }
+        if let Err(e) = start_poller(&poller_registry, &poller_args, stopped) {
+            tracing::error!(error = %e, "demo: starting the poller");
+        }
+    });
+    let served = serve_registry(registry, &args, move |addr| {
+        let _ = bound_tx.send(addr);
+    })
+    .await;
     let _ = stop.send(true);
     served
 }

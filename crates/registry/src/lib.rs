@@ -6,6 +6,7 @@
 //! no HTTP.
 
 pub mod import;
+pub mod poller;
 pub mod quality;
 mod tcec_backend;
 
@@ -19,6 +20,9 @@ pub use evgrid_store::IndexRow;
 use evgrid_store::{PlacedStation, Store, StoreError};
 
 pub use import::{ImportEvent, ImportReport, Rejection};
+
+/// Seconds after which a connector status is stale when its operator has no interval of its own.
+pub const DEFAULT_STALE_AFTER_SECONDS: i64 = 900;
 
 /// Registry failures.
 #[derive(Debug, thiserror::Error)]
@@ -155,9 +159,21 @@ pub struct Registry {
     pub started_at: i64,
     /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
     max_clock_skew: Option<i64>,
+    /// The poller's state per operator.
+    polls: std::sync::Mutex<HashMap<OperatorId, poller::PollStatus>>,
 }
 
 impl Registry {
+    /// Seconds after which this operator's statuses are stale: its own setting or the default.
+    pub async fn stale_after(&self, id: &OperatorId) -> Result<i64, RegistryError> {
+        Ok(self
+            .store
+            .credentials(id)
+            .await?
+            .and_then(|c| c.stale_after_seconds)
+            .unwrap_or(DEFAULT_STALE_AFTER_SECONDS))
+    }
+
     /// Refuses T/CEC requests whose `TimeStamp` is more than `seconds` from this clock.
     pub fn with_max_clock_skew(mut self, seconds: Option<i64>) -> Self {
         self.max_clock_skew = seconds;
@@ -178,6 +194,7 @@ impl Registry {
             state: RwLock::new(IndexState::default()),
             traffic: quality::TrafficLog::default(),
             max_clock_skew: None,
+            polls: std::sync::Mutex::default(),
             started_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),

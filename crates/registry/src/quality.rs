@@ -102,6 +102,8 @@ pub struct Messages {
 /// The state of one operator's connectors.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectorQuality {
+    /// Seconds after which a status is stale for this operator.
+    pub stale_after_seconds: i64,
     pub total: i64,
     /// Never reported a status.
     pub unreported: i64,
@@ -134,6 +136,8 @@ pub struct DataQuality {
     pub messages: Messages,
     pub connectors: ConnectorQuality,
     pub stations: StationQuality,
+    /// Evgrid's pulls from the operator's platform, when it has a base URL.
+    pub pull: Option<crate::poller::PollStatus>,
 }
 
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
@@ -149,9 +153,9 @@ impl Registry {
     pub async fn data_quality(
         &self,
         id: &OperatorId,
-        stale_after_s: i64,
     ) -> Result<Option<DataQuality>, RegistryError> {
         let store = self.store();
+        let stale_after_s = self.stale_after(id).await?;
         let Some(operator) = store.operators().await?.into_iter().find(|o| &o.id == id) else {
             return Ok(None);
         };
@@ -227,6 +231,7 @@ impl Registry {
             since: self.started_at,
             messages,
             connectors: ConnectorQuality {
+                stale_after_seconds: stale_after_s,
                 total,
                 unreported: total - reported,
                 stale,
@@ -239,6 +244,7 @@ impl Registry {
                 duplicates_across_operators: duplicates,
                 examples,
             },
+            pull: self.poll_status(id),
         }))
     }
 }

@@ -376,13 +376,15 @@ impl Store {
     }
 
     /// Connectors by live status name (`unknown` for never reported), and how many of the
-    /// reported ones were observed before `stale_before` (seconds since 1970).
+    /// reported ones are stale at `now`: older than their operator's stale interval, or
+    /// `default_stale_after` seconds where the operator has none.
     pub async fn status_counts(
         &self,
-        stale_before: i64,
+        now: i64,
+        default_stale_after: i64,
     ) -> Result<(Vec<(String, i64)>, i64), StoreError> {
         match self {
-            Store::Sqlite(s) => s.status_counts(stale_before).await,
+            Store::Sqlite(s) => s.status_counts(now, default_stale_after).await,
         }
     }
 
@@ -409,6 +411,36 @@ impl Store {
     pub async fn connector_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
         match self {
             Store::Sqlite(s) => s.connector_ids(id).await,
+        }
+    }
+
+    /// The latest status of every reported connector of an operator.
+    pub async fn operator_statuses(
+        &self,
+        id: &OperatorId,
+    ) -> Result<Vec<StatusRecord>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.operator_statuses(id).await,
+        }
+    }
+
+    /// Every station id of an operator.
+    pub async fn station_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.station_ids(id).await,
+        }
+    }
+
+    /// Writes statuses observed by a pull, in one transaction, skipping any connector whose
+    /// stored status was observed later. Every connector must exist (the caller filters).
+    /// Returns how many were written.
+    pub async fn put_statuses(
+        &self,
+        id: &OperatorId,
+        statuses: &[StatusRecord],
+    ) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_statuses(id, statuses).await,
         }
     }
 

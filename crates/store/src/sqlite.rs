@@ -43,6 +43,52 @@ async fn record_push(
         == 1)
 }
 
+/// A stored status row.
+fn status_record(r: &SqliteRow) -> Result<StatusRecord, sqlx::Error> {
+    let status: String = r.try_get("status")?;
+    Ok(StatusRecord {
+        connector_id: r.try_get("connector_id")?,
+        status: evgrid_model::ConnectorStatus::from_name(&status),
+        raw_status: r.try_get("raw_status")?,
+        park_status: r.try_get("park_status")?,
+        lock_status: r.try_get("lock_status")?,
+        observed_at: r.try_get("observed_at")?,
+        source: r.try_get("source")?,
+    })
+}
+
+/// Writes a connector's latest status; with `only_if_newer`, an older observation than the
+/// stored one is skipped. Returns the rows written (0 or 1).
+async fn upsert_status(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    operator_id: &str,
+    st: &StatusRecord,
+    only_if_newer: bool,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
+           lock_status, observed_at, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
+           raw_status = excluded.raw_status, park_status = excluded.park_status,
+           lock_status = excluded.lock_status, observed_at = excluded.observed_at,
+           source = excluded.source
+         WHERE NOT $9 OR connector_status.observed_at <= excluded.observed_at",
+    )
+    .bind(operator_id)
+    .bind(&st.connector_id)
+    .bind(st.status.as_str())
+    .bind(st.raw_status)
+    .bind(st.park_status)
+    .bind(st.lock_status)
+    .bind(st.observed_at)
+    .bind(&st.source)
+    .bind(only_if_newer)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -799,25 +845,7 @@ impl SqliteStore {
                     st.connector_id, push.operator_id
                 )));
             }
-            sqlx::query(
-                "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
-                   lock_status, observed_at, source)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
-                   raw_status = excluded.raw_status, park_status = excluded.park_status,
-                   lock_status = excluded.lock_status, observed_at = excluded.observed_at,
-                   source = excluded.source",
-            )
-            .bind(push.operator_id)
-            .bind(&st.connector_id)
-            .bind(st.status.as_str())
-            .bind(st.raw_status)
-            .bind(st.park_status)
-            .bind(st.lock_status)
-            .bind(st.observed_at)
-            .bind(&st.source)
-            .execute(&mut *tx)
-            .await?;
+            upsert_status(&mut tx, push.operator_id, st, false).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -825,7 +853,8 @@ impl SqliteStore {
 
     pub(crate) async fn status_counts(
         &self,
-        stale_before: i64,
+        now: i64,
+        default_stale_after: i64,
     ) -> Result<(Vec<(String, i64)>, i64), StoreError> {
         let counts: Vec<(String, i64)> = sqlx::query_as(
             "SELECT COALESCE(cs.status, 'unknown') AS status, COUNT(*) FROM connectors c
@@ -837,9 +866,11 @@ impl SqliteStore {
         let stale: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM connector_status cs JOIN connectors c
                ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
-             WHERE cs.observed_at < $1",
+             LEFT JOIN operator_credentials oc ON oc.operator_id = cs.operator_id
+             WHERE cs.observed_at < $1 - COALESCE(oc.stale_after_seconds, $2)",
         )
-        .bind(stale_before)
+        .bind(now)
+        .bind(default_stale_after)
         .fetch_one(&self.pool)
         .await?;
         Ok((counts, stale))
@@ -896,20 +927,41 @@ impl SqliteStore {
         .bind(&key.station_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get("status")?;
-                Ok(StatusRecord {
-                    connector_id: r.try_get("connector_id")?,
-                    status: evgrid_model::ConnectorStatus::from_name(&status),
-                    raw_status: r.try_get("raw_status")?,
-                    park_status: r.try_get("park_status")?,
-                    lock_status: r.try_get("lock_status")?,
-                    observed_at: r.try_get("observed_at")?,
-                    source: r.try_get("source")?,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(status_record).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn operator_statuses(
+        &self,
+        id: &OperatorId,
+    ) -> Result<Vec<StatusRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM connector_status WHERE operator_id = $1")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(status_record).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn station_ids(&self, id: &OperatorId) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT station_id FROM stations WHERE operator_id = $1 ORDER BY station_id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub(crate) async fn put_statuses(
+        &self,
+        id: &OperatorId,
+        statuses: &[StatusRecord],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut applied = 0;
+        for st in statuses {
+            applied += upsert_status(&mut tx, id.as_str(), st, true).await?;
+        }
+        tx.commit().await?;
+        Ok(applied)
     }
 
     pub(crate) async fn fingerprint(&self) -> Result<String, StoreError> {

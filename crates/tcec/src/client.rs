@@ -11,6 +11,12 @@ use http_body_util::{BodyExt, Full};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::business::{
+    BusinessPolicy, BusinessPolicyResult, ChargeStatus, ChargeStatusQuery, CheckChargeOrders,
+    CheckChargeOrdersResult, EquipAuth, EquipAuthResult, QueryStationStats, QueryStationStatus,
+    QueryStationsInfo, StartCharge, StartChargeResult, StationStats, StationStatsResult,
+    StationStatusInfo, StationStatusResult, StopCharge, StopChargeResult,
+};
 use crate::crypto::KeySet;
 use crate::envelope::{RequestEnvelope, ResponseEnvelope, Ret};
 pub use crate::time::{china_timestamp, parse_china_timestamp};
@@ -32,6 +38,36 @@ pub enum ClientError {
     BadAnswer(String),
     #[error("query_token failed: FailReason {0}")]
     TokenRefused(i64),
+    #[error("the counterpart's paging does not add up: {0}")]
+    Paging(String),
+}
+
+/// Most StationIDs `query_station_status` takes in one call (§5.5).
+pub const STATUS_BATCH: usize = 50;
+/// Most pages `all_stations` follows before giving up (a counterpart whose PageCount grows).
+pub const MAX_PAGES: i32 = 10_000;
+
+/// One page of `query_stations_info`, the stations kept as JSON so that one bad station can be
+/// reported without losing the page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StationsPage {
+    #[serde(rename = "PageNo")]
+    pub page_no: i32,
+    #[serde(rename = "PageCount")]
+    pub page_count: i32,
+    #[serde(rename = "ItemSize")]
+    pub item_size: i32,
+    #[serde(rename = "StationInfos")]
+    pub station_infos: Vec<serde_json::Value>,
+}
+
+/// Deliberate defects for one request, used by the simulator's fault injection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Defects {
+    /// Send a `TimeStamp` this many seconds in the past (a late push).
+    pub backdate_seconds: i64,
+    /// Send a `Sig` that does not verify.
+    pub corrupt_sig: bool,
 }
 
 /// A client of one counterpart, for one caller identity.
@@ -46,6 +82,7 @@ pub struct Client {
     timeout: Duration,
     token: Mutex<Option<(String, Instant)>>,
     seq: AtomicU32,
+    business_seq: AtomicU32,
 }
 
 #[derive(Serialize)]
@@ -103,7 +140,29 @@ impl Client {
             timeout: Duration::from_secs(30),
             token: Mutex::new(None),
             seq: AtomicU32::new(0),
+            business_seq: AtomicU32::new(0),
         })
+    }
+
+    /// Gives up on a call after `timeout` (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The OperatorID this client calls as.
+    pub fn operator_id(&self) -> &str {
+        &self.operator_id
+    }
+
+    /// A fresh 27-character business sequence (`StartChargeSeq`, `EquipAuthSeq`, ...) of this
+    /// client's OperatorID.
+    pub fn new_seq(&self) -> String {
+        crate::business::new_seq(
+            &self.operator_id,
+            unix_now(),
+            self.business_seq.fetch_add(1, Ordering::Relaxed),
+        )
     }
 
     /// Skips checking the answers' `Sig`, for counterparts that sign them wrongly.
@@ -168,14 +227,18 @@ impl Client {
         interface: &str,
         token: Option<&str>,
         plain: &[u8],
+        defects: Defects,
     ) -> Result<Vec<u8>, ClientError> {
-        let env = RequestEnvelope::seal(
+        let mut env = RequestEnvelope::seal(
             &self.keys,
             &self.operator_id,
             plain,
-            &china_timestamp(unix_now()),
+            &china_timestamp(unix_now() - defects.backdate_seconds),
             &self.next_seq(),
         );
+        if defects.corrupt_sig {
+            env.sig = env.sig.chars().rev().collect();
+        }
         let body = serde_json::to_vec(&env).map_err(|e| ClientError::Http(e.to_string()))?;
         let answer = self.post(interface, token, body).await?;
         answer
@@ -199,7 +262,9 @@ impl Client {
             operator_secret: &self.operator_secret,
         })
         .map_err(|e| ClientError::Http(e.to_string()))?;
-        let answer = self.exchange("query_token", None, &plain).await?;
+        let answer = self
+            .exchange("query_token", None, &plain, Defects::default())
+            .await?;
         let t: TokenAnswer =
             serde_json::from_slice(&answer).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
         if t.succ_stat != 0 {
@@ -217,15 +282,230 @@ impl Client {
         interface: &str,
         business: &T,
     ) -> Result<Vec<u8>, ClientError> {
+        self.call_with_defects(interface, business, Defects::default())
+            .await
+    }
+
+    /// [`Client::call`] with deliberate defects (fault injection).
+    pub async fn call_with_defects<T: Serialize>(
+        &self,
+        interface: &str,
+        business: &T,
+        defects: Defects,
+    ) -> Result<Vec<u8>, ClientError> {
         let plain = serde_json::to_vec(business).map_err(|e| ClientError::Http(e.to_string()))?;
         let token = self.token(false).await?;
-        match self.exchange(interface, Some(&token), &plain).await {
+        match self
+            .exchange(interface, Some(&token), &plain, defects)
+            .await
+        {
             Err(ClientError::Refused { ret, .. }) if ret == Ret::BadToken.code() => {
                 let token = self.token(true).await?;
-                self.exchange(interface, Some(&token), &plain).await
+                self.exchange(interface, Some(&token), &plain, defects)
+                    .await
             }
             other => other,
         }
+    }
+
+    /// Calls an interface and reads the answer as `R`.
+    pub async fn request<T: Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        interface: &str,
+        business: &T,
+    ) -> Result<R, ClientError> {
+        let answer = self.call(interface, business).await?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| ClientError::BadAnswer(format!("{interface}: {e}")))
+    }
+
+    /// One page of the counterpart's station directory (`query_stations_info`), stations
+    /// changed since `last_query_time` (`yyyy-MM-dd HH:mm:ss`) or all.
+    pub async fn query_stations_info(
+        &self,
+        last_query_time: Option<&str>,
+        page_no: i32,
+        page_size: i32,
+    ) -> Result<StationsPage, ClientError> {
+        self.request(
+            "query_stations_info",
+            &QueryStationsInfo {
+                last_query_time: last_query_time.map(str::to_owned),
+                page_no: Some(page_no),
+                page_size: Some(page_size),
+            },
+        )
+        .await
+    }
+
+    /// Every page of the directory, until `PageCount`; checks that the pages add up to
+    /// `ItemSize`.
+    pub async fn all_stations(
+        &self,
+        last_query_time: Option<&str>,
+        page_size: i32,
+    ) -> Result<Vec<serde_json::Value>, ClientError> {
+        let mut stations = Vec::new();
+        let mut page_no = 1;
+        loop {
+            let page = self
+                .query_stations_info(last_query_time, page_no, page_size)
+                .await?;
+            if page.page_no != page_no {
+                return Err(ClientError::Paging(format!(
+                    "asked for page {page_no}, got PageNo {}",
+                    page.page_no
+                )));
+            }
+            let expected = usize::try_from(page.item_size).unwrap_or(0);
+            stations.extend(page.station_infos);
+            if page_no >= page.page_count || page.page_count > MAX_PAGES {
+                if page.page_count > MAX_PAGES {
+                    return Err(ClientError::Paging(format!(
+                        "PageCount {} is more than {MAX_PAGES}",
+                        page.page_count
+                    )));
+                }
+                if stations.len() != expected {
+                    return Err(ClientError::Paging(format!(
+                        "ItemSize {expected} but {} stations on {} pages",
+                        stations.len(),
+                        page.page_count
+                    )));
+                }
+                return Ok(stations);
+            }
+            page_no += 1;
+        }
+    }
+
+    /// Connector statuses of the given stations, asked in batches of at most 50
+    /// (`query_station_status`).
+    pub async fn query_station_status(
+        &self,
+        station_ids: &[String],
+    ) -> Result<Vec<StationStatusInfo>, ClientError> {
+        let mut out = Vec::with_capacity(station_ids.len());
+        for batch in station_ids.chunks(STATUS_BATCH) {
+            let answer: StationStatusResult = self
+                .request(
+                    "query_station_status",
+                    &QueryStationStatus {
+                        station_ids: batch.to_vec(),
+                    },
+                )
+                .await?;
+            out.extend(answer.station_status_infos);
+        }
+        Ok(out)
+    }
+
+    /// Energy statistics of a station between two dates `yyyy-MM-dd` (`query_station_stats`).
+    pub async fn query_station_stats(
+        &self,
+        station_id: &str,
+        start_date: &str,
+        end_date: &str,
+    ) -> Result<StationStats, ClientError> {
+        let answer: StationStatsResult = self
+            .request(
+                "query_station_stats",
+                &QueryStationStats {
+                    station_id: station_id.to_owned(),
+                    start_time: start_date.to_owned(),
+                    end_time: end_date.to_owned(),
+                },
+            )
+            .await?;
+        Ok(answer.station_stats)
+    }
+
+    /// Whether a connector is ready to start (`query_equip_auth`), with a fresh `EquipAuthSeq`.
+    pub async fn query_equip_auth(
+        &self,
+        connector_id: &str,
+    ) -> Result<EquipAuthResult, ClientError> {
+        self.request(
+            "query_equip_auth",
+            &EquipAuth {
+                equip_auth_seq: self.new_seq(),
+                connector_id: connector_id.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// A connector's tariff (`query_equip_business_policy`), with a fresh `EquipBizSeq`.
+    pub async fn query_equip_business_policy(
+        &self,
+        connector_id: &str,
+    ) -> Result<BusinessPolicyResult, ClientError> {
+        self.request(
+            "query_equip_business_policy",
+            &BusinessPolicy {
+                equip_biz_seq: self.new_seq(),
+                connector_id: connector_id.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Asks the operator to start charging (`query_start_charge`). The caller makes the
+    /// `StartChargeSeq` ([`Client::new_seq`]) and keeps it: after a timeout, ask
+    /// [`Client::query_equip_charge_status`] with it instead of starting again.
+    pub async fn query_start_charge(
+        &self,
+        start_charge_seq: &str,
+        connector_id: &str,
+        qr_code: Option<&str>,
+    ) -> Result<StartChargeResult, ClientError> {
+        self.request(
+            "query_start_charge",
+            &StartCharge {
+                start_charge_seq: start_charge_seq.to_owned(),
+                connector_id: connector_id.to_owned(),
+                qr_code: qr_code.map(str::to_owned),
+            },
+        )
+        .await
+    }
+
+    /// The live data of a charge (`query_equip_charge_status`).
+    pub async fn query_equip_charge_status(
+        &self,
+        start_charge_seq: &str,
+    ) -> Result<ChargeStatus, ClientError> {
+        self.request(
+            "query_equip_charge_status",
+            &ChargeStatusQuery {
+                start_charge_seq: start_charge_seq.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Asks the operator to stop charging (`query_stop_charge`).
+    pub async fn query_stop_charge(
+        &self,
+        start_charge_seq: &str,
+        connector_id: &str,
+    ) -> Result<StopChargeResult, ClientError> {
+        self.request(
+            "query_stop_charge",
+            &StopCharge {
+                start_charge_seq: start_charge_seq.to_owned(),
+                connector_id: connector_id.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Sends a reconciliation of orders (`check_charge_orders`) and returns the disputes.
+    pub async fn check_charge_orders(
+        &self,
+        check: &CheckChargeOrders,
+    ) -> Result<CheckChargeOrdersResult, ClientError> {
+        self.request("check_charge_orders", check).await
     }
 }
 

@@ -91,7 +91,7 @@ pub enum Checked {
     /// `query_token`, already answered (business JSON of the answer).
     Answered(Vec<u8>),
     /// Any other interface.
-    Verified(Verified),
+    Verified(Box<Verified>),
 }
 
 #[derive(Deserialize)]
@@ -266,7 +266,7 @@ pub async fn verify<G: Gate>(
             .map(Checked::Answered)
             .map_err(|e| Refusal::new(Ret::SystemError, e.to_string()));
     }
-    Ok(Checked::Verified(Verified {
+    Ok(Checked::Verified(Box::new(Verified {
         credentials,
         push: PushId {
             operator_id,
@@ -275,7 +275,7 @@ pub async fn verify<G: Gate>(
             interface,
         },
         data,
-    }))
+    })))
 }
 
 /// Notes the outcome for a known caller and seals the answer: `Ret 0` with the business JSON

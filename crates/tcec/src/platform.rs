@@ -165,7 +165,7 @@ pub async fn handle<B: Backend>(
     let mut keys = None;
     let result = match verify(backend, &INTERFACES, interface, bearer, body, &mut keys).await {
         Ok(Checked::Answered(answer)) => Ok(answer),
-        Ok(Checked::Verified(request)) => apply(backend, request).await,
+        Ok(Checked::Verified(request)) => apply(backend, *request).await,
         Err(refusal) => Err(refusal),
     };
     respond(backend, interface, body, keys, result).await

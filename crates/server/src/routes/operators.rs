@@ -6,13 +6,14 @@ use axum::response::{IntoResponse, Response};
 use evgrid_model::OperatorId;
 
 use crate::params::Params;
-use crate::routes::stations::STALE_AFTER_SECONDS;
 use crate::{ApiError, AppState};
 
 /// An operator's data quality: messages accepted and refused by `Ret` since the server started
 /// (with recent refusals and the latency from TimeStamp to receipt), unreported and stale
 /// connectors, stations lacking required fields, outside the city, with swapped coordinates, or
-/// within 30 m of another operator's station.
+/// within 30 m of another operator's station; and evgrid's pulls from the operator's platform
+/// (last attempt and success, consecutive failures, what the last pull found and how it differs
+/// from what was pushed).
 #[utoipa::path(get, path = "/api/v1/operators/{id}/data-quality", tag = "operators",
     params(("id" = String, Path, description = "OperatorID")),
     responses(
@@ -30,7 +31,7 @@ pub async fn data_quality(
     let operator = OperatorId::new(&id).map_err(|_| not_found())?;
     let report = state
         .registry
-        .data_quality(&operator, STALE_AFTER_SECONDS)
+        .data_quality(&operator)
         .await?
         .ok_or_else(not_found)?;
     let body = serde_json::to_vec(&report).map_err(|e| ApiError::Internal(e.to_string()))?;

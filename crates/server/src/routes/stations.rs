@@ -115,12 +115,10 @@ pub struct LiveStatus {
     pub status_observed_at: Option<i64>,
     /// Where it came from: tcec_push, tcec_pull or ocpp.
     pub status_source: Option<String>,
-    /// True when the status is older than the operator's push interval (15 minutes by default).
+    /// True when the status is older than the operator's configured interval (15 minutes
+    /// unless the operator's registration says otherwise).
     pub status_stale: bool,
 }
-
-/// Seconds after which a reported status is stale.
-pub const STALE_AFTER_SECONDS: i64 = 900;
 
 /// A pile (charging equipment).
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,12 +196,16 @@ pub struct StationDetail {
 }
 
 /// A connector's live status from its latest observation, if any.
-fn live_status(status: Option<&evgrid_store::StatusRecord>, now: i64) -> LiveStatus {
+fn live_status(
+    status: Option<&evgrid_store::StatusRecord>,
+    now: i64,
+    stale_after: i64,
+) -> LiveStatus {
     LiveStatus {
         status: status.map_or("unknown", |s| s.status.as_str()),
         status_observed_at: status.map(|s| s.observed_at),
         status_source: status.map(|s| s.source.clone()),
-        status_stale: status.is_some_and(|s| now - s.observed_at > STALE_AFTER_SECONDS),
+        status_stale: status.is_some_and(|s| now - s.observed_at > stale_after),
     }
 }
 
@@ -246,6 +248,7 @@ pub async fn get_station(
         .find(|o| o.id == key.operator_id)
         .map(|o| o.name);
     let statuses = state.registry.store().station_statuses(&key).await?;
+    let stale_after = state.registry.stale_after(&key.operator_id).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -293,7 +296,11 @@ pub async fn get_station(
                     voltage_upper_v: c.voltage_upper_v,
                     voltage_lower_v: c.voltage_lower_v,
                     current_a: c.current_a,
-                    live: live_status(statuses.iter().find(|st| st.connector_id == c.id), now),
+                    live: live_status(
+                        statuses.iter().find(|st| st.connector_id == c.id),
+                        now,
+                        stale_after,
+                    ),
                 })
                 .collect(),
         })

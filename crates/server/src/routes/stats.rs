@@ -86,7 +86,7 @@ pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Su
     let (by_status, stale) = state
         .registry
         .store()
-        .status_counts(now - crate::routes::stations::STALE_AFTER_SECONDS)
+        .status_counts(now, evgrid_registry::DEFAULT_STALE_AFTER_SECONDS)
         .await?;
     let mut connector_status = ConnectorStatusCounts {
         stale,

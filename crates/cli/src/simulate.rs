@@ -1,0 +1,260 @@
+//! `evgrid simulate operators` and the demo's operator platforms: the synthetic network's
+//! operators as real T/CEC servers on loopback ports that also push to a platform.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
+use evgrid_store::Store;
+use evgrid_tcec::simulator::{self, OperatorPlatform, Sim, SimulatorOptions};
+
+/// The platform's own OperatorID unless configured (`--platform-operator-id`).
+pub const DEFAULT_PLATFORM_OPERATOR_ID: &str = "EVGRID000";
+
+/// What to simulate.
+#[derive(Subcommand)]
+pub enum SimulateCommand {
+    /// The synthetic network's operator platforms: each a T/CEC server on its own loopback port
+    /// (pull interfaces and business calls) that pushes status changes and charges to the
+    /// platform. The secrets are the demo's, so `evgrid demo` accepts them as they are.
+    Operators {
+        /// The platform's T/CEC base URL, e.g. http://127.0.0.1:8080/evcs/v1/.
+        #[arg(long)]
+        platform: String,
+        /// How many of the synthetic operators to run (1 to 7).
+        #[arg(long, default_value_t = 7)]
+        count: usize,
+        /// Seed of the synthetic network (the demo's by default, so the station ids match).
+        #[arg(long, default_value_t = crate::DEMO_SEED)]
+        seed: u64,
+        #[command(flatten)]
+        behaviour: Behaviour,
+        /// First port to listen on (one per operator, on 127.0.0.1); 0 picks free ports.
+        #[arg(long, default_value_t = 0)]
+        base_port: u16,
+        /// Also register the operators (credentials and base URLs) in this data directory, so
+        /// a server running on it pulls from them.
+        #[arg(long)]
+        register: Option<PathBuf>,
+        /// The platform's OperatorID (what the simulated operators accept as caller).
+        #[arg(long, default_value = DEFAULT_PLATFORM_OPERATOR_ID, env = "EVGRID_PLATFORM_OPERATOR_ID")]
+        platform_operator_id: String,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+    },
+}
+
+/// How the simulated operators behave.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Behaviour {
+    /// Mean milliseconds between rounds of status changes.
+    #[arg(long, default_value_t = 1000)]
+    pub interval_ms: u64,
+    /// Status changes per round.
+    #[arg(long, default_value_t = 10)]
+    pub changes_per_round: usize,
+    /// Seconds between live charge-status pushes of a charge.
+    #[arg(long, default_value_t = 5)]
+    pub sample_seconds: u64,
+    /// Share of pushes sent with a fault (late, bad Sig, status outside the enum), 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_share: f64,
+    /// An operator that stops answering for a while (pulls hang, pushes pause).
+    #[arg(long)]
+    pub hang_operator: Option<String>,
+    /// Seconds after start when that operator stops answering.
+    #[arg(long, default_value_t = 90)]
+    pub hang_after: u64,
+    /// Seconds it stays silent.
+    #[arg(long, default_value_t = 120)]
+    pub hang_for: u64,
+}
+
+/// The demo's credentials of a synthetic operator: in this source, for the demo only.
+pub fn demo_credentials(id: &OperatorId, base_url: Option<String>) -> OperatorCredentials {
+    OperatorCredentials {
+        operator_id: id.clone(),
+        operator_secret: format!("{id}-demo-op"),
+        data_secret: format!("{id}DATAKEY"),
+        data_secret_iv: format!("{id}IVECTOR"),
+        sig_secret: format!("{id}-demo-sig"),
+        base_url,
+        coords: CoordSystem::Gcj02,
+        platform_secret: Some(format!("{id}-demo-platform")),
+        stale_after_seconds: None,
+    }
+}
+
+/// The synthetic network's operators as platforms, with the demo's credentials.
+pub fn demo_platforms(
+    network: &evgrid_synth::Network,
+    platform_operator_id: &str,
+    count: usize,
+) -> Vec<OperatorPlatform> {
+    network
+        .operators
+        .iter()
+        .take(count)
+        .map(|op| {
+            let c = demo_credentials(&op.id, None);
+            OperatorPlatform {
+                operator_id: op.id.to_string(),
+                operator_secret: c.operator_secret,
+                data_secret: c.data_secret,
+                data_secret_iv: c.data_secret_iv,
+                sig_secret: c.sig_secret,
+                platform_operator_id: platform_operator_id.to_owned(),
+                platform_secret: c.platform_secret.unwrap_or_default(),
+                stations: network
+                    .stations
+                    .iter()
+                    .filter(|s| s.operator_id == op.id)
+                    .map(|s| evgrid_tcec::station_to_wire(s, CoordSystem::Gcj02))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Simulator options from the command line's behaviour flags.
+pub fn options(
+    platform_url: &str,
+    seed: u64,
+    b: &Behaviour,
+    operator_id: &str,
+) -> SimulatorOptions {
+    let mut o = SimulatorOptions::new(platform_url);
+    o.seed = seed;
+    o.interval = Duration::from_millis(b.interval_ms.max(1));
+    o.changes_per_round = b.changes_per_round;
+    o.sample_interval = Duration::from_secs(b.sample_seconds.max(1));
+    o.fault_share = b.fault_share.clamp(0.0, 1.0);
+    if b.hang_operator.as_deref() == Some(operator_id) {
+        o.hang = Some((
+            Duration::from_secs(b.hang_after),
+            Duration::from_secs(b.hang_for),
+        ));
+    }
+    o
+}
+
+/// Starts the platforms, each on its own loopback port; returns them with their base URLs.
+pub async fn start(
+    platforms: Vec<OperatorPlatform>,
+    platform_url: &str,
+    seed: u64,
+    behaviour: &Behaviour,
+    base_port: u16,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<(Arc<Sim>, String)>> {
+    let mut out = Vec::new();
+    for (i, p) in platforms.into_iter().enumerate() {
+        let port = if base_port == 0 {
+            0
+        } else {
+            base_port.saturating_add(u16::try_from(i).unwrap_or(u16::MAX))
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr} for simulated operator {}", p.operator_id))?;
+        let local = listener.local_addr()?;
+        let opts = options(platform_url, seed, behaviour, &p.operator_id);
+        let sim = simulator::start(p, listener, opts, stop.clone()).await?;
+        out.push((sim, format!("http://{local}{}", simulator::BASE_PATH)));
+    }
+    Ok(out)
+}
+
+/// Registers the running platforms (demo credentials with their base URLs) in a store.
+pub async fn register(
+    store: &Store,
+    sims: &[(Arc<Sim>, String)],
+    names: &[(OperatorId, String)],
+) -> Result<()> {
+    for (sim, url) in sims {
+        let id = OperatorId::new(sim.operator_id())?;
+        let mut c = demo_credentials(&id, Some(url.clone()));
+        if let Some(existing) = store.credentials(&id).await? {
+            c.stale_after_seconds = existing.stale_after_seconds;
+        }
+        c.validate()?;
+        let name = names
+            .iter()
+            .find(|(n, _)| *n == id)
+            .map_or_else(|| id.to_string(), |(_, name)| name.clone());
+        store.put_credentials(&name, &c).await?;
+    }
+    Ok(())
+}
+
+/// Prints what each simulated operator did.
+pub fn print_counters(sims: &[(Arc<Sim>, String)]) {
+    println!(
+        "{:<10} {:>8} {:>8} {:>7} {:>7} {:>9} {:>8} {:>7}",
+        "operator", "pushed", "refused", "failed", "faults", "answered", "charges", "orders"
+    );
+    for (sim, _) in sims {
+        let c = &sim.counters;
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        println!(
+            "{:<10} {:>8} {:>8} {:>7} {:>7} {:>9} {:>8} {:>7}",
+            sim.operator_id(),
+            n(&c.pushes_acknowledged),
+            n(&c.pushes_refused),
+            n(&c.pushes_failed),
+            n(&c.faults_injected),
+            n(&c.requests_answered),
+            n(&c.charges_started),
+            n(&c.orders_sent)
+        );
+    }
+}
+
+/// Runs a simulate command.
+pub async fn run(command: SimulateCommand) -> Result<()> {
+    let SimulateCommand::Operators {
+        platform,
+        count,
+        seed,
+        behaviour,
+        base_port,
+        register: register_dir,
+        platform_operator_id,
+        duration,
+    } = command;
+    OperatorId::new(&platform_operator_id).context("--platform-operator-id")?;
+    let data = crate::reference()?;
+    let network = evgrid_synth::generate(&data, seed);
+    let platforms = demo_platforms(&network, &platform_operator_id, count.clamp(1, 7));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sims = start(platforms, &platform, seed, &behaviour, base_port, stopped).await?;
+    for (sim, url) in &sims {
+        println!("{} {url}", sim.operator_id());
+    }
+    if let Some(dir) = register_dir {
+        let store = Store::open_sqlite_dir(&dir).await?;
+        let names: Vec<(OperatorId, String)> = network
+            .operators
+            .iter()
+            .map(|o| (o.id.clone(), o.name_zh.clone()))
+            .collect();
+        register(&store, &sims, &names).await?;
+        println!("registered {} operators in {}", sims.len(), dir.display());
+    }
+    match duration {
+        Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    let _ = stop.send(true);
+    print_counters(&sims);
+    Ok(())
+}
