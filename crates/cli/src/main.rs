@@ -194,6 +194,7 @@ fn start_poller(
     options.interval = std::time::Duration::from_secs(args.poll_interval);
     options.timeout = std::time::Duration::from_secs(args.poll_timeout.max(1));
     options.max_backoff = options.interval.saturating_mul(12).max(options.interval);
+    options.discover_every = options.interval.min(std::time::Duration::from_secs(10));
     tokio::spawn(evgrid_registry::poller::run(
         registry.clone(),
         options,
