@@ -151,6 +151,13 @@ fn http_get(url: &str) -> Result<(u16, Vec<u8>)> {
 
 fn print_quality(r: &serde_json::Value) {
     let n = |v: &serde_json::Value| v.as_i64().map_or_else(|| "-".to_owned(), |x| x.to_string());
+    // Times in China time, as the operators' own systems show them.
+    let when = |v: &serde_json::Value| {
+        v.as_i64().map_or_else(
+            || "-".to_owned(),
+            |t| format!("{} (UTC+8)", evgrid_tcec::time::china_datetime(t)),
+        )
+    };
     println!(
         "operator {} {} — data quality",
         r["operator_id"].as_str().unwrap_or(""),
@@ -175,14 +182,15 @@ fn print_quality(r: &serde_json::Value) {
         n(&m["latency_s_p50"]),
         n(&m["latency_s_p99"]),
         n(&m["latency_samples"]),
-        n(&m["last_seen"])
+        when(&m["last_seen"])
     );
     let c = &r["connectors"];
     println!(
-        "  connectors: {} total, {} never reported, {} stale",
+        "  connectors: {} total, {} never reported, {} stale (older than {} s)",
         n(&c["total"]),
         n(&c["unreported"]),
-        n(&c["stale"])
+        n(&c["stale"]),
+        n(&c["stale_after_seconds"])
     );
     let s = &r["stations"];
     println!(
@@ -193,6 +201,36 @@ fn print_quality(r: &serde_json::Value) {
         n(&s["swapped_coordinates"]),
         n(&s["duplicates_across_operators"])
     );
+    let p = &r["pull"];
+    if p.is_null() {
+        println!("  pull: not polled (no base URL registered)");
+    } else {
+        println!(
+            "  pull from {}: {} ok, {} failed, {} failing in a row; last success {}, next {}",
+            p["base_url"].as_str().unwrap_or("-"),
+            n(&p["polls_ok"]),
+            n(&p["polls_failed"]),
+            n(&p["consecutive_failures"]),
+            when(&p["last_success_at"]),
+            when(&p["next_poll_at"])
+        );
+        if let Some(e) = p["last_error"].as_str() {
+            println!("  pull last error: {e}");
+        }
+        let l = &p["last_result"];
+        if !l.is_null() {
+            println!(
+                "  last pull: {} stations ({} rejected), {} statuses ({} applied, {} unknown connectors), {} differ from pushed, {} never pushed",
+                n(&l["stations_pulled"]),
+                n(&l["stations_rejected"]),
+                n(&l["statuses_pulled"]),
+                n(&l["statuses_applied"]),
+                n(&l["unknown_connectors"]),
+                n(&l["differing_from_push"]),
+                n(&l["never_pushed"])
+            );
+        }
+    }
     for refusal in m["recent_refusals"].as_array().into_iter().flatten() {
         println!(
             "  refused {} Ret {}: {}",

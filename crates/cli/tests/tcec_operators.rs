@@ -36,13 +36,38 @@ fn wait_for<T>(secs: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
 fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_charges() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let server = start(&["serve", "--data-dir", data, "--poll-interval", "2", "--poll-timeout", "2"]);
+    let server = start(&[
+        "serve",
+        "--data-dir",
+        data,
+        "--poll-interval",
+        "2",
+        "--poll-timeout",
+        "2",
+    ]);
     let platform = format!("http://{}/evcs/v1/", server.addr);
     let mut sim = evgrid()
         .args([
-            "simulate", "operators", "--platform", &platform, "--count", "2", "--register", data,
-            "--hang-operator", "EVGSYN002", "--hang-after", "0", "--hang-for", "600",
-            "--interval-ms", "300", "--changes-per-round", "3", "--sample-seconds", "1",
+            "simulate",
+            "operators",
+            "--platform",
+            &platform,
+            "--count",
+            "2",
+            "--register",
+            data,
+            "--hang-operator",
+            "EVGSYN002",
+            "--hang-after",
+            "0",
+            "--hang-for",
+            "600",
+            "--interval-ms",
+            "300",
+            "--changes-per-round",
+            "3",
+            "--sample-seconds",
+            "1",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -64,17 +89,30 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
     assert_eq!(urls.len(), 2, "{urls:?}");
 
     // EVGSYN001 is pulled: its whole directory (415 stations over 9 pages of 50) and statuses.
-    let quality = |id: &str| get(server.addr, &format!("/api/v1/operators/{id}/data-quality")).json();
+    let quality =
+        |id: &str| get(server.addr, &format!("/api/v1/operators/{id}/data-quality")).json();
     let pulled = wait_for(60, || {
         let q = quality("EVGSYN001");
         (q["pull"]["polls_ok"].as_u64() >= Some(2)).then_some(q)
     })
     .expect("EVGSYN001 pulled twice");
-    let first = get(server.addr, "/api/v1/stations?operator=EVGSYN001&page_size=1").json();
+    let first = get(
+        server.addr,
+        "/api/v1/stations?operator=EVGSYN001&page_size=1",
+    )
+    .json();
     assert_eq!(first["total"], 415, "{first}");
     assert_eq!(pulled["stations"]["total"], 415);
-    assert!(pulled["connectors"]["unreported"].as_i64() == Some(0), "{}", pulled["connectors"]);
-    assert!(pulled["pull"]["last_result"]["statuses_pulled"].as_u64() > Some(1000), "{}", pulled["pull"]);
+    assert!(
+        pulled["connectors"]["unreported"].as_i64() == Some(0),
+        "{}",
+        pulled["connectors"]
+    );
+    assert!(
+        pulled["pull"]["last_result"]["statuses_pulled"].as_u64() > Some(1000),
+        "{}",
+        pulled["pull"]
+    );
 
     // EVGSYN002 never answers: the poller times out and backs off; EVGSYN001 went on meanwhile.
     let hung = wait_for(30, || {
@@ -89,19 +127,27 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
         let q = quality("EVGSYN001");
         (q["pull"]["polls_ok"].as_u64() > pulled["pull"]["polls_ok"].as_u64()).then_some(q)
     });
-    assert!(later.is_some(), "EVGSYN001 keeps being polled while EVGSYN002 hangs");
+    assert!(
+        later.is_some(),
+        "EVGSYN001 keeps being polled while EVGSYN002 hangs"
+    );
 
     // Pushes arrive too (statuses changing live).
     let pushes = wait_for(30, || {
         let q = quality("EVGSYN001");
-        q["messages"]["accepted"]["notification_stationStatus"].as_u64().filter(|n| *n > 0)
+        q["messages"]["accepted"]["notification_stationStatus"]
+            .as_u64()
+            .filter(|n| *n > 0)
     });
     assert!(pushes.is_some(), "status pushes accepted");
 
     // A charge on EVGSYN001, started as evgrid would: the operator notifies evgrid of every
     // step and the final order, which evgrid stores.
     let url = &urls.iter().find(|(id, _)| id == "EVGSYN001").unwrap().1;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (seq, connector) = runtime.block_on(async {
         let keys = evgrid_tcec::crypto::KeySet::new(
             "EVGSYN001DATAKEY",
@@ -109,7 +155,9 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
             "EVGSYN001-demo-sig",
         )
         .unwrap();
-        let client = evgrid_tcec::client::Client::new(url, "EVGRID000", "EVGSYN001-demo-platform", keys).unwrap();
+        let client =
+            evgrid_tcec::client::Client::new(url, "EVGRID000", "EVGSYN001-demo-platform", keys)
+                .unwrap();
         let page = client.query_stations_info(None, 1, 20).await.unwrap();
         let ids: Vec<String> = page
             .station_infos
@@ -123,7 +171,10 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
                 continue;
             }
             let seq = client.new_seq();
-            let r = client.query_start_charge(&seq, &info.connector_id, None).await.unwrap();
+            let r = client
+                .query_start_charge(&seq, &info.connector_id, None)
+                .await
+                .unwrap();
             if r.succ_stat == 0 {
                 started = Some((seq, info.connector_id.clone()));
                 break;

@@ -111,7 +111,6 @@ impl AppState {
         routes::CurrentParam,
         routes::ConnectorTypeParam,
         web::AssetName,
-        routes::tcec::TcecInterface,
     ))
 )]
 struct ApiDoc;

@@ -57,12 +57,17 @@ pub async fn openapi_json(State(state): State<AppState>) -> Result<Response, Api
         .into_iter()
         .map(|o| o.id.to_string())
         .collect();
+    let interfaces: Vec<String> = evgrid_tcec::platform::INTERFACES
+        .iter()
+        .map(|i| (*i).to_owned())
+        .collect();
     list_known_values(
         &mut doc,
         &[
             ("county", &counties),
             ("township", &townships),
             ("operator", &operators),
+            ("interface", &interfaces),
         ],
     );
     let body = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -7,22 +7,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::{ApiError, AppState};
-
-/// The platform interfaces (documentation-only type).
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-pub enum TcecInterface {
-    #[serde(rename = "query_token")]
-    QueryToken,
-    #[serde(rename = "notification_stationStatus")]
-    NotificationStationStatus,
-    #[serde(rename = "notification_stationInfo")]
-    NotificationStationInfo,
-}
 
 /// A T/CEC 102 interface called by an operator platform: `query_token` (no token) and the
 /// pushes (`Authorization: Bearer <AccessToken>`). The body is the request envelope
@@ -31,7 +17,7 @@ pub enum TcecInterface {
 /// 4004 (business data) or 500. Nothing of a refused request is stored; an answer with `Ret` 0
 /// is sent only after the data is committed.
 #[utoipa::path(post, path = "/evcs/v1/{interface}", tag = "tcec",
-    params(("interface" = TcecInterface, Path, description = "The T/CEC interface name")),
+    params(("interface" = String, Path, description = "The T/CEC interface name (the document lists the ones this platform serves)")),
     request_body(content = Option<serde_json::Value>, description = "T/CEC request envelope (any body is answered: problems come back in Ret)", content_type = "application/json"),
     responses(
         (status = 200, description = "T/CEC response envelope; the outcome is in Ret", content_type = "application/json"),
