@@ -1,5 +1,6 @@
 //! evgrid's client against a simulated operator platform over real HTTP on loopback: token,
 //! paging, status batches, statistics, and a charge from authorisation to the final order.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
