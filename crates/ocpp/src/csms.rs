@@ -1,0 +1,1 @@
+//! The central system's side of one charger connection.

@@ -1,0 +1,12 @@
+//! OCPP-J for evgrid: the RPC framing (CALL, CALLRESULT, CALLERROR), validation of every payload
+//! against the official JSON schemas of OCPP 1.6J and 2.0.1 (vendored under `schemas/`), and the
+//! central system's side of a charger connection ([`csms`]), transport-free: the server crate
+//! carries the frames over WebSocket, a [`csms::Backend`] stores what the chargers report.
+//!
+//! This crate is the only place that knows OCPP.
+
+pub mod csms;
+pub mod frame;
+pub mod schema;
+
+pub use frame::{ErrorCode, Frame, FrameError, Version};
