@@ -275,10 +275,18 @@ async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> R
             .iter()
             .map(|o| (o.id.clone(), o.name_zh.clone()))
             .collect();
-        Some((
-            simulate::demo_platforms(&network, &args.platform_operator_id, 7),
-            names,
-        ))
+        // An operator registered with its own secrets (not the demo's) is not simulated.
+        let mut kept = Vec::new();
+        for p in simulate::demo_platforms(&network, &args.platform_operator_id, 7) {
+            let id = evgrid_model::OperatorId::new(&p.operator_id)?;
+            match registry.store().credentials(&id).await? {
+                Some(c) if !simulate::is_demo_registration(&c) => {
+                    eprintln!("{id} is registered with its own credentials: not simulated");
+                }
+                _ => kept.push(p),
+            }
+        }
+        Some((kept, names))
     } else {
         None
     };

@@ -91,6 +91,16 @@ pub fn demo_credentials(id: &OperatorId, base_url: Option<String>) -> OperatorCr
     }
 }
 
+/// Whether stored credentials are the demo's (so the demo may run and re-register that
+/// operator); an operator registered with other secrets is left alone.
+pub fn is_demo_registration(c: &OperatorCredentials) -> bool {
+    let demo = demo_credentials(&c.operator_id, None);
+    c.operator_secret == demo.operator_secret
+        && c.data_secret == demo.data_secret
+        && c.data_secret_iv == demo.data_secret_iv
+        && c.sig_secret == demo.sig_secret
+}
+
 /// The synthetic network's operators as platforms, with the demo's credentials.
 pub fn demo_platforms(
     network: &evgrid_synth::Network,

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod region;
 pub mod session;
 pub mod station;
+pub mod time;
 pub mod units;
 pub mod validation;
 

@@ -1,1 +1,590 @@
-//! The central system's side of one charger connection.
+//! The central system's side of one charger connection, without the transport: text frames in,
+//! text frames out. Every CALL from the charger is validated against its schema (CALLERROR with
+//! the code OCPP-J prescribes, the connection stays up), applied through a [`Backend`] (stored
+//! before the answer), and answered; answers to the CALLs the platform sends (commands) are
+//! matched to them by message id.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use evgrid_model::time::{format_rfc3339, parse_rfc3339};
+use evgrid_model::{ConnectorStatus, SessionState, SessionUpdate, WattHours};
+use serde_json::{json, Value};
+
+use crate::frame::{ErrorCode, Frame, FrameError, Version};
+use crate::schema::{validate, Direction};
+
+/// Largest text frame accepted, bytes; a larger one is answered with a CALLERROR.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Heartbeat interval given to chargers at boot, seconds.
+pub const HEARTBEAT_SECONDS: i64 = 300;
+
+/// What storage could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The message refers to something unknown (answered PropertyConstraintViolation).
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed (answered InternalError; nothing acknowledged).
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// What a charger said about itself at boot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BootInfo {
+    pub vendor: String,
+    pub model: String,
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+}
+
+/// A connector status as a charger reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    /// Connector number (1.6 connectorId, 2.0.1 evseId); 0 is the charger itself.
+    pub connector: u32,
+    pub status: ConnectorStatus,
+    /// The protocol's own status name, e.g. `SuspendedEV`.
+    pub raw: String,
+    pub error_code: Option<String>,
+    pub observed_at: i64,
+}
+
+/// Storage of what chargers report.
+pub trait Backend: Send + Sync {
+    /// Notes a boot.
+    fn boot(
+        &self,
+        charger: &str,
+        info: &BootInfo,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Stores a connector status.
+    fn status(
+        &self,
+        charger: &str,
+        report: &StatusReport,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// A new transaction id (1.6, where the central system assigns it).
+    fn new_transaction_id(
+        &self,
+        charger: &str,
+    ) -> impl Future<Output = Result<i64, BackendError>> + Send;
+    /// Merges a session update; `connector` is the connector number, `meter_start` the energy
+    /// register at the start (Wh) when known.
+    fn session(
+        &self,
+        charger: &str,
+        connector: Option<u32>,
+        update: SessionUpdate,
+        meter_start: Option<WattHours>,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// The energy register at the start of a session (Wh), as stored.
+    fn meter_start(
+        &self,
+        charger: &str,
+        session_ref: &str,
+    ) -> impl Future<Output = Result<Option<WattHours>, BackendError>> + Send;
+}
+
+/// What the transport should do after a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Send this frame (the answer to the charger's CALL, or a CALLERROR).
+    Reply(String),
+    /// The charger answered one of the platform's CALLs.
+    Answer {
+        id: String,
+        result: Result<Value, (String, String)>,
+    },
+    /// Nothing to send.
+    Nothing,
+}
+
+/// One charger's connection.
+#[derive(Debug)]
+pub struct Connection {
+    pub charger: String,
+    pub version: Version,
+    next_id: u64,
+    /// The platform's CALLs awaiting an answer: id → action.
+    pending: HashMap<String, String>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The unified status of a 1.6 or 2.0.1 connector status name.
+pub fn unified_status(raw: &str) -> ConnectorStatus {
+    match raw {
+        "Available" => ConnectorStatus::Available,
+        "Charging" => ConnectorStatus::Charging,
+        "Preparing" | "Finishing" | "SuspendedEV" | "SuspendedEVSE" | "Occupied" => {
+            ConnectorStatus::Occupied
+        }
+        "Reserved" => ConnectorStatus::Reserved,
+        "Unavailable" => ConnectorStatus::Offline,
+        "Faulted" => ConnectorStatus::Faulted,
+        _ => ConnectorStatus::Unknown,
+    }
+}
+
+/// evgrid's stop-reason code of an OCPP reason: 0 by the driver, 1 by the platform, 2 by the
+/// vehicle, 3 fault, 4 unplugged, 99 other.
+pub fn stop_reason_code(reason: &str) -> i32 {
+    match reason {
+        "Local" => 0,
+        "Remote" => 1,
+        "EVDisconnected" | "EVDeparted" => 4,
+        "SOCLimitReached" | "StoppedByEV" => 2,
+        "EmergencyStop" | "PowerLoss" | "GroundFault" | "OvercurrentFault" | "PowerQuality" => 3,
+        _ => 99,
+    }
+}
+
+fn internal(e: BackendError) -> (ErrorCode, String) {
+    match e {
+        BackendError::Invalid(m) => (ErrorCode::PropertyConstraint, m),
+        BackendError::Storage(m) => {
+            tracing::error!(error = %m, "OCPP message not stored");
+            (
+                ErrorCode::Internal,
+                "the central system could not store the message".into(),
+            )
+        }
+    }
+}
+
+/// Energy register (Wh) and state of charge from OCPP meter values (both versions' shapes).
+fn meter_readings(meter_values: Option<&Value>) -> (Option<WattHours>, Option<f64>) {
+    let mut energy = None;
+    let mut soc = None;
+    for mv in meter_values.and_then(Value::as_array).into_iter().flatten() {
+        for sv in mv
+            .get("sampledValue")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let measurand = sv
+                .get("measurand")
+                .and_then(Value::as_str)
+                .unwrap_or("Energy.Active.Import.Register");
+            // 1.6 sends the value as a string, 2.0.1 as a number.
+            let value = match sv.get("value") {
+                Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                Some(v) => v.as_f64(),
+                None => None,
+            };
+            let Some(value) = value.filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let unit = sv
+                .get("unit")
+                .and_then(Value::as_str)
+                .or_else(|| {
+                    sv.get("unitOfMeasure")
+                        .and_then(|u| u.get("unit"))
+                        .and_then(Value::as_str)
+                })
+                .unwrap_or("Wh");
+            match measurand {
+                "Energy.Active.Import.Register" => {
+                    let wh = if unit.eq_ignore_ascii_case("kWh") {
+                        value * 1000.0
+                    } else {
+                        value
+                    };
+                    energy = Some(WattHours(wh.round() as i64));
+                }
+                "SoC" => soc = Some(value),
+                _ => {}
+            }
+        }
+    }
+    (energy, soc)
+}
+
+fn time_of(payload: &Value, field: &str) -> i64 {
+    payload
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(parse_rfc3339)
+        .unwrap_or_else(now)
+}
+
+fn u32_of(v: Option<&Value>) -> Option<u32> {
+    v.and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+impl Connection {
+    /// A connection of `charger` speaking `version`.
+    pub fn new(charger: impl Into<String>, version: Version) -> Self {
+        Self {
+            charger: charger.into(),
+            version,
+            next_id: 0,
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Whether a CALL of the platform awaits its answer (OCPP-J: one at a time).
+    pub fn busy(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// A CALL frame for a command, validated against the action's request schema first.
+    pub fn call(&mut self, action: &str, payload: Value) -> Result<(String, String), FrameError> {
+        validate(self.version, action, Direction::Request, &payload)
+            .map_err(|v| FrameError::new("", v.code, format!("{action} {}", v)))?;
+        self.next_id += 1;
+        let id = format!("evgrid-{}", self.next_id);
+        self.pending.insert(id.clone(), action.to_owned());
+        let text = Frame::Call {
+            id: id.clone(),
+            action: action.to_owned(),
+            payload,
+        }
+        .to_text();
+        Ok((id, text))
+    }
+
+    /// Forgets a CALL that timed out.
+    pub fn abandon(&mut self, id: &str) {
+        self.pending.remove(id);
+    }
+
+    fn error(&self, id: &str, code: ErrorCode, description: impl Into<String>) -> Outcome {
+        let e = FrameError::new(id, code, description);
+        tracing::info!(charger = %self.charger, code = e.code.wire(self.version), description = %e.description, "OCPP CALLERROR");
+        Outcome::Reply(e.to_text(self.version))
+    }
+
+    /// Handles one text frame from the charger.
+    pub async fn on_text<B: Backend>(&mut self, backend: &B, text: &str) -> Outcome {
+        if text.len() > MAX_FRAME_BYTES {
+            // Try to answer the message by its id; the frame itself is not read further.
+            let id = Frame::parse(text).ok().map_or_else(
+                || "-1".to_owned(),
+                |f| match f {
+                    Frame::Call { id, .. }
+                    | Frame::CallResult { id, .. }
+                    | Frame::CallError { id, .. } => id,
+                },
+            );
+            return self.error(
+                &id,
+                ErrorCode::Format,
+                format!(
+                    "the message is {} bytes; at most {MAX_FRAME_BYTES}",
+                    text.len()
+                ),
+            );
+        }
+        let frame = match Frame::parse(text) {
+            Ok(f) => f,
+            Err(e) => return self.error(&e.id, e.code, e.description),
+        };
+        match frame {
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => {
+                if let Err(v) = validate(self.version, &action, Direction::Request, &payload) {
+                    let code = if v.code == ErrorCode::NotImplemented {
+                        ErrorCode::NotImplemented
+                    } else {
+                        v.code
+                    };
+                    return self.error(&id, code, format!("{action}: {v}"));
+                }
+                match self.apply(backend, &action, &payload).await {
+                    Ok(answer) => {
+                        debug_assert!(
+                            validate(self.version, &action, Direction::Response, &answer).is_ok(),
+                            "{action} answer {answer}"
+                        );
+                        Outcome::Reply(
+                            Frame::CallResult {
+                                id,
+                                payload: answer,
+                            }
+                            .to_text(),
+                        )
+                    }
+                    Err((code, msg)) => self.error(&id, code, msg),
+                }
+            }
+            Frame::CallResult { id, payload } => match self.pending.remove(&id) {
+                Some(action) => {
+                    let result = validate(self.version, &action, Direction::Response, &payload)
+                        .map(|()| payload)
+                        .map_err(|v| {
+                            (
+                                v.code.wire(self.version).to_owned(),
+                                format!("the charger's {action} answer is invalid: {v}"),
+                            )
+                        });
+                    Outcome::Answer { id, result }
+                }
+                None => {
+                    tracing::debug!(charger = %self.charger, %id, "CALLRESULT for no pending CALL; ignored");
+                    Outcome::Nothing
+                }
+            },
+            Frame::CallError {
+                id,
+                code,
+                description,
+                ..
+            } => {
+                if self.pending.remove(&id).is_some() {
+                    Outcome::Answer {
+                        id,
+                        result: Err((code, description)),
+                    }
+                } else {
+                    Outcome::Nothing
+                }
+            }
+        }
+    }
+
+    fn session_ref(&self, transaction: &str) -> String {
+        format!("{}:{transaction}", self.charger)
+    }
+
+    async fn apply<B: Backend>(
+        &self,
+        backend: &B,
+        action: &str,
+        p: &Value,
+    ) -> Result<Value, (ErrorCode, String)> {
+        let t = now();
+        let accepted = json!({"status": "Accepted"});
+        match (self.version, action) {
+            (_, "BootNotification") => {
+                let info = match self.version {
+                    Version::V16 => BootInfo {
+                        vendor: p["chargePointVendor"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        model: p["chargePointModel"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        serial: p
+                            .get("chargePointSerialNumber")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                        firmware: p
+                            .get("firmwareVersion")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                    },
+                    Version::V201 => {
+                        let cs = &p["chargingStation"];
+                        BootInfo {
+                            vendor: cs["vendorName"].as_str().unwrap_or_default().to_owned(),
+                            model: cs["model"].as_str().unwrap_or_default().to_owned(),
+                            serial: cs
+                                .get("serialNumber")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                            firmware: cs
+                                .get("firmwareVersion")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                        }
+                    }
+                };
+                backend.boot(&self.charger, &info).await.map_err(internal)?;
+                Ok(
+                    json!({"status": "Accepted", "currentTime": format_rfc3339(t), "interval": HEARTBEAT_SECONDS}),
+                )
+            }
+            (_, "Heartbeat") => Ok(json!({"currentTime": format_rfc3339(t)})),
+            (_, "StatusNotification") => {
+                let (connector, raw, error_code) = match self.version {
+                    Version::V16 => (
+                        u32_of(p.get("connectorId")).unwrap_or(0),
+                        p["status"].as_str().unwrap_or_default(),
+                        p.get("errorCode")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                    ),
+                    Version::V201 => (
+                        u32_of(p.get("evseId")).unwrap_or(0),
+                        p["connectorStatus"].as_str().unwrap_or_default(),
+                        None,
+                    ),
+                };
+                if connector > 0 {
+                    let report = StatusReport {
+                        connector,
+                        status: unified_status(raw),
+                        raw: raw.to_owned(),
+                        error_code,
+                        observed_at: time_of(p, "timestamp"),
+                    };
+                    backend
+                        .status(&self.charger, &report)
+                        .await
+                        .map_err(internal)?;
+                }
+                Ok(json!({}))
+            }
+            (Version::V16, "Authorize") => Ok(json!({"idTagInfo": accepted})),
+            (Version::V201, "Authorize") => Ok(json!({"idTokenInfo": accepted})),
+            (Version::V16, "StartTransaction") => {
+                let connector = u32_of(p.get("connectorId")).unwrap_or(0);
+                let id = backend
+                    .new_transaction_id(&self.charger)
+                    .await
+                    .map_err(internal)?;
+                let meter_start = p["meterStart"].as_i64().map(WattHours);
+                let update = SessionUpdate {
+                    session_ref: self.session_ref(&id.to_string()),
+                    state: Some(SessionState::Charging),
+                    raw_state: Some(2),
+                    started_at: Some(time_of(p, "timestamp")),
+                    energy: Some(WattHours(0)),
+                    source: "ocpp",
+                    ..SessionUpdate::default()
+                };
+                backend
+                    .session(&self.charger, Some(connector), update, meter_start)
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({"transactionId": id, "idTagInfo": accepted}))
+            }
+            (Version::V16, "MeterValues") => {
+                if let Some(tx) = p.get("transactionId").and_then(Value::as_i64) {
+                    let session_ref = self.session_ref(&tx.to_string());
+                    let (register, soc) = meter_readings(p.get("meterValue"));
+                    let start = backend
+                        .meter_start(&self.charger, &session_ref)
+                        .await
+                        .map_err(internal)?;
+                    let update = SessionUpdate {
+                        session_ref,
+                        energy: register
+                            .zip(start)
+                            .map(|(r, s)| WattHours((r.0 - s.0).max(0))),
+                        soc,
+                        source: "ocpp",
+                        ..SessionUpdate::default()
+                    };
+                    backend
+                        .session(&self.charger, u32_of(p.get("connectorId")), update, None)
+                        .await
+                        .map_err(internal)?;
+                }
+                Ok(json!({}))
+            }
+            (Version::V16, "StopTransaction") => {
+                let session_ref =
+                    self.session_ref(&p["transactionId"].as_i64().unwrap_or(0).to_string());
+                let start = backend
+                    .meter_start(&self.charger, &session_ref)
+                    .await
+                    .map_err(internal)?;
+                let stop = p["meterStop"].as_i64().map(WattHours);
+                let update = SessionUpdate {
+                    session_ref,
+                    state: Some(SessionState::Finished),
+                    raw_state: Some(4),
+                    ended_at: Some(time_of(p, "timestamp")),
+                    energy: stop.zip(start).map(|(r, s)| WattHours((r.0 - s.0).max(0))),
+                    stop_reason: Some(stop_reason_code(
+                        p.get("reason").and_then(Value::as_str).unwrap_or("Local"),
+                    )),
+                    source: "ocpp",
+                    ..SessionUpdate::default()
+                };
+                backend
+                    .session(&self.charger, None, update, None)
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({"idTagInfo": accepted}))
+            }
+            (Version::V201, "TransactionEvent") => {
+                let info = &p["transactionInfo"];
+                let session_ref =
+                    self.session_ref(info["transactionId"].as_str().unwrap_or_default());
+                let event = p["eventType"].as_str().unwrap_or_default();
+                let (register, soc) = meter_readings(p.get("meterValue"));
+                let at = time_of(p, "timestamp");
+                let start = if event == "Started" {
+                    register
+                } else {
+                    backend
+                        .meter_start(&self.charger, &session_ref)
+                        .await
+                        .map_err(internal)?
+                };
+                let charging = info.get("chargingState").and_then(Value::as_str);
+                let update = SessionUpdate {
+                    session_ref,
+                    state: Some(match event {
+                        "Ended" => SessionState::Finished,
+                        _ if charging == Some("Charging") => SessionState::Charging,
+                        "Started" => SessionState::Starting,
+                        _ => SessionState::Charging,
+                    }),
+                    started_at: (event == "Started").then_some(at),
+                    ended_at: (event == "Ended").then_some(at),
+                    energy: register
+                        .zip(start)
+                        .map(|(r, s)| WattHours((r.0 - s.0).max(0))),
+                    soc,
+                    stop_reason: (event == "Ended").then(|| {
+                        stop_reason_code(
+                            info.get("stoppedReason")
+                                .and_then(Value::as_str)
+                                .unwrap_or("Local"),
+                        )
+                    }),
+                    source: "ocpp",
+                    ..SessionUpdate::default()
+                };
+                let connector = u32_of(p.get("evse").and_then(|e| e.get("id")));
+                backend
+                    .session(
+                        &self.charger,
+                        connector,
+                        update,
+                        if event == "Started" { start } else { None },
+                    )
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({}))
+            }
+            (Version::V201, "MeterValues") => Ok(json!({})),
+            (_, "DataTransfer") => Ok(json!({"status": "UnknownVendorId"})),
+            (
+                _,
+                "FirmwareStatusNotification"
+                | "DiagnosticsStatusNotification"
+                | "NotifyReport"
+                | "SecurityEventNotification"
+                | "NotifyEvent"
+                | "LogStatusNotification"
+                | "NotifyMonitoringReport",
+            ) => Ok(json!({})),
+            (_, other) => Err((
+                ErrorCode::NotSupported,
+                format!("{other} is a valid OCPP action that evgrid does not support"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

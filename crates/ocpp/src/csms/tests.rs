@@ -1,0 +1,227 @@
+//! A charger's messages against an in-memory backend: what is stored, what is answered.
+
+use std::sync::Mutex;
+
+use super::*;
+
+/// A stored session update: connector, update, meter start.
+type Stored = (Option<u32>, SessionUpdate, Option<WattHours>);
+
+#[derive(Default)]
+struct Memory {
+    boots: Mutex<Vec<BootInfo>>,
+    statuses: Mutex<Vec<StatusReport>>,
+    sessions: Mutex<Vec<Stored>>,
+}
+
+impl Backend for Memory {
+    async fn boot(&self, _charger: &str, info: &BootInfo) -> Result<(), BackendError> {
+        self.boots.lock().unwrap().push(info.clone());
+        Ok(())
+    }
+    async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), BackendError> {
+        if report.connector > 2 {
+            return Err(BackendError::Invalid(format!(
+                "no connector {}",
+                report.connector
+            )));
+        }
+        self.statuses.lock().unwrap().push(report.clone());
+        Ok(())
+    }
+    async fn new_transaction_id(&self, _charger: &str) -> Result<i64, BackendError> {
+        Ok(41 + self.sessions.lock().unwrap().len() as i64)
+    }
+    async fn session(
+        &self,
+        _charger: &str,
+        connector: Option<u32>,
+        update: SessionUpdate,
+        meter_start: Option<WattHours>,
+    ) -> Result<(), BackendError> {
+        self.sessions
+            .lock()
+            .unwrap()
+            .push((connector, update, meter_start));
+        Ok(())
+    }
+    async fn meter_start(
+        &self,
+        _charger: &str,
+        session_ref: &str,
+    ) -> Result<Option<WattHours>, BackendError> {
+        Ok(self
+            .sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, u, m)| u.session_ref == session_ref && m.is_some())
+            .and_then(|(_, _, m)| *m))
+    }
+}
+
+async fn answer(c: &mut Connection, m: &Memory, text: &str) -> Value {
+    match c.on_text(m, text).await {
+        Outcome::Reply(r) => serde_json::from_str(&r).unwrap(),
+        other => panic!("no reply: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_16_charge_is_stored_from_start_to_stop() {
+    let m = Memory::default();
+    let mut c = Connection::new("CP1", Version::V16);
+    let boot = answer(
+        &mut c,
+        &m,
+        r#"[2,"1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+    )
+    .await;
+    assert_eq!(
+        (boot[0].as_i64(), boot[2]["status"].as_str()),
+        (Some(3), Some("Accepted"))
+    );
+    assert_eq!(m.boots.lock().unwrap()[0].vendor, "V");
+    answer(&mut c, &m, r#"[2,"2","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Preparing"}]"#).await;
+    assert_eq!(
+        m.statuses.lock().unwrap()[0].status,
+        ConnectorStatus::Occupied
+    );
+    let start = answer(&mut c, &m, r#"[2,"3","StartTransaction",{"connectorId":1,"idTag":"TAG1","meterStart":1000,"timestamp":"2024-01-05T08:00:00Z"}]"#).await;
+    let tx = start[2]["transactionId"].as_i64().unwrap();
+    answer(&mut c, &m, &format!(r#"[2,"4","MeterValues",{{"connectorId":1,"transactionId":{tx},"meterValue":[{{"timestamp":"2024-01-05T08:10:00Z","sampledValue":[{{"value":"6.5","unit":"kWh"}},{{"value":"55","measurand":"SoC","unit":"Percent"}}]}}]}}]"#)).await;
+    let stop = answer(&mut c, &m, &format!(r#"[2,"5","StopTransaction",{{"transactionId":{tx},"meterStop":9000,"timestamp":"2024-01-05T08:30:00Z","reason":"Remote"}}]"#)).await;
+    assert_eq!(stop[0], 3);
+    let sessions = m.sessions.lock().unwrap();
+    assert_eq!(sessions[0].2, Some(WattHours(1000)));
+    assert_eq!(sessions[1].1.energy, Some(WattHours(5500)));
+    assert_eq!(sessions[1].1.soc, Some(55.0));
+    assert_eq!(sessions[2].1.energy, Some(WattHours(8000)));
+    assert_eq!(sessions[2].1.state, Some(SessionState::Finished));
+    assert_eq!(sessions[2].1.stop_reason, Some(1));
+    assert_eq!(sessions[2].1.session_ref, format!("CP1:{tx}"));
+}
+
+#[tokio::test]
+async fn a_201_transaction_event_series_is_stored() {
+    let m = Memory::default();
+    let mut c = Connection::new("CS2", Version::V201);
+    let started = r#"[2,"a","TransactionEvent",{"eventType":"Started","timestamp":"2024-01-05T08:00:00Z","triggerReason":"Authorized","seqNo":0,
+        "transactionInfo":{"transactionId":"T-9","chargingState":"Charging"},"evse":{"id":1,"connectorId":1},
+        "meterValue":[{"timestamp":"2024-01-05T08:00:00Z","sampledValue":[{"value":2000}]}]}]"#;
+    assert_eq!(answer(&mut c, &m, started).await[0], 3);
+    let ended = r#"[2,"b","TransactionEvent",{"eventType":"Ended","timestamp":"2024-01-05T09:00:00Z","triggerReason":"RemoteStop","seqNo":1,
+        "transactionInfo":{"transactionId":"T-9","stoppedReason":"Remote"},
+        "meterValue":[{"timestamp":"2024-01-05T09:00:00Z","sampledValue":[{"value":12.5,"unitOfMeasure":{"unit":"kWh"}}]}]}]"#;
+    assert_eq!(answer(&mut c, &m, ended).await[0], 3);
+    let sessions = m.sessions.lock().unwrap();
+    assert_eq!(
+        (sessions[0].0, sessions[0].2),
+        (Some(1), Some(WattHours(2000)))
+    );
+    assert_eq!(sessions[1].1.energy, Some(WattHours(10_500)));
+    assert_eq!(sessions[1].1.state, Some(SessionState::Finished));
+}
+
+#[tokio::test]
+async fn bad_frames_are_answered_and_nothing_is_stored() {
+    let m = Memory::default();
+    for (version, text, code) in [
+        (
+            Version::V16,
+            "[2, \"1\", \"Heartbeat\"",
+            "FormationViolation",
+        ),
+        (Version::V201, "{not json", "FormatViolation"),
+        (Version::V16, r#"[2,"2","Dance",{}]"#, "NotImplemented"),
+        (
+            Version::V16,
+            r#"[2,"3","StatusNotification",{"connectorId":"one","errorCode":"NoError","status":"Available"}]"#,
+            "TypeConstraintViolation",
+        ),
+        (
+            Version::V16,
+            r#"[2,"4","StatusNotification",{"connectorId":1,"status":"Available"}]"#,
+            "OccurenceConstraintViolation",
+        ),
+        (
+            Version::V16,
+            r#"[2,"5","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Dancing"}]"#,
+            "PropertyConstraintViolation",
+        ),
+        (
+            Version::V16,
+            r#"[2,"6","StatusNotification",{"connectorId":9,"errorCode":"NoError","status":"Available"}]"#,
+            "PropertyConstraintViolation",
+        ),
+        (
+            Version::V201,
+            r#"[5,"7","Heartbeat",{}]"#,
+            "MessageTypeNotSupported",
+        ),
+        (Version::V16, r#"[2,"8"]"#, "ProtocolError"),
+        (
+            Version::V16,
+            r#"[2,"9","GetConfiguration",{}]"#,
+            "NotSupported",
+        ),
+    ] {
+        let mut c = Connection::new("CP1", version);
+        let reply = answer(&mut c, &m, text).await;
+        assert_eq!(reply[0], 4, "{text}");
+        assert_eq!(reply[2], code, "{text}: {reply}");
+    }
+    let mut c = Connection::new("CP1", Version::V16);
+    let big = format!(
+        r#"[2,"10","DataTransfer",{{"vendorId":"x","data":"{}"}}]"#,
+        "x".repeat(MAX_FRAME_BYTES)
+    );
+    let reply = answer(&mut c, &m, &big).await;
+    assert_eq!(
+        (reply[1].as_str(), reply[2].as_str()),
+        (Some("10"), Some("FormationViolation"))
+    );
+    assert!(m.statuses.lock().unwrap().is_empty());
+    assert!(m.sessions.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn answers_to_commands_are_matched_and_checked() {
+    let m = Memory::default();
+    let mut c = Connection::new("CP1", Version::V16);
+    let (id, text) = c
+        .call(
+            "RemoteStartTransaction",
+            json!({"idTag": "T", "connectorId": 1}),
+        )
+        .unwrap();
+    assert!(text.contains("RemoteStartTransaction"));
+    assert!(c.busy());
+    let out = c
+        .on_text(&m, &format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#))
+        .await;
+    assert_eq!(
+        out,
+        Outcome::Answer {
+            id: id.clone(),
+            result: Ok(json!({"status": "Accepted"}))
+        }
+    );
+    assert!(!c.busy());
+    assert!(
+        c.call("RemoteStartTransaction", json!({"connectorId": 1}))
+            .is_err(),
+        "idTag is required"
+    );
+    let (id, _) = c.call("Reset", json!({"type": "Soft"})).unwrap();
+    let out = c
+        .on_text(&m, &format!(r#"[4,"{id}","InternalError","boom",{{}}]"#))
+        .await;
+    assert_eq!(
+        out,
+        Outcome::Answer {
+            id,
+            result: Err(("InternalError".into(), "boom".into()))
+        }
+    );
+}
