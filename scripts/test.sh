@@ -55,6 +55,9 @@ bash scripts/api-conformance.sh "$root/target/debug/evgrid"
 step "T/CEC 102 platform side against an independent client (Python, written from the standard)"
 bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
 
+step "OCPP 1.6 and 2.0.1 against charge points on the PyPI ocpp package (third party)"
+bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
+
 step "browser tests (headless chromium against evgrid demo)"
 cd "$root/web"
 EVGRID_BIN="$root/target/debug/evgrid" node --test test/

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_tcec;
+mod charger;
 mod operator;
 mod simulate;
 
@@ -48,6 +49,10 @@ struct ServeArgs {
     /// Seconds before a call to an operator platform is given up.
     #[arg(long, default_value_t = 30)]
     poll_timeout: u64,
+    /// Accept OCPP chargers that are not registered (as chargers of the platform's OperatorID,
+    /// without a station until placed).
+    #[arg(long, env = "EVGRID_ACCEPT_UNKNOWN_CHARGERS")]
+    accept_unknown_chargers: bool,
     /// Refuse T/CEC requests whose TimeStamp is more than this many seconds from the
     /// server's clock (China time). Not enforced unless given; the standard sets no window.
     #[arg(long, env = "EVGRID_TCEC_MAX_CLOCK_SKEW")]
@@ -71,6 +76,11 @@ enum Command {
         /// Simulated operators without faults: no bad pushes, no operator that stops answering.
         #[arg(long)]
         no_faults: bool,
+    },
+    /// Chargers connected directly by OCPP: add, list, remove.
+    Charger {
+        #[command(subcommand)]
+        action: charger::ChargerCommand,
     },
     /// Simulate counterparts: operator platforms speaking T/CEC.
     Simulate {
@@ -139,6 +149,7 @@ fn main() -> Result<()> {
             no_faults,
         } => runtime.block_on(demo(args, seed, !no_simulate, !no_faults)),
         Command::Simulate { what } => runtime.block_on(simulate::run(what)),
+        Command::Charger { action } => runtime.block_on(charger::run(action)),
         Command::Synth { seed, out } => synth(seed, &out),
         Command::Import {
             coords,
@@ -163,7 +174,7 @@ pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     ))
 }
 
-async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
+pub(crate) async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
     let registry = Registry::open_dir(data_dir, reference()?)
         .await
         .with_context(|| format!("opening the registry in {}", data_dir.display()))?;
@@ -214,6 +225,11 @@ async fn serve_registry(
         .with_tcec_base_path(&args.tcec_base_path)
         .map_err(anyhow::Error::msg)
         .context("--tcec-base-path")?;
+    let state = if args.accept_unknown_chargers {
+        state.accept_unknown_chargers(evgrid_model::OperatorId::new(&args.platform_operator_id)?)
+    } else {
+        state
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -263,7 +279,8 @@ async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> R
             registry.station_count()
         );
     }
-    // The demo pulls every minute unless told otherwise.
+    // The demo accepts unknown OCPP chargers and pulls every minute unless told otherwise.
+    args.accept_unknown_chargers = true;
     if args.poll_interval == 300 {
         args.poll_interval = 60;
     }

@@ -5,6 +5,7 @@
 //! The vocabulary follows T/CEC 102 (the enums keep their wire values so that nothing an operator
 //! sends is lost), but the names are evgrid's own.
 
+pub mod charger;
 pub mod coords;
 pub mod credentials;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod time;
 pub mod units;
 pub mod validation;
 
+pub use charger::Charger;
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::{CredentialsError, OperatorCredentials};
 pub use ids::{IdError, OperatorId, StationKey};

@@ -93,6 +93,8 @@ pub struct SessionUpdate {
     pub is_order: bool,
     /// Why the order does not add up, when it does not (flagged, still stored).
     pub dispute: Option<String>,
+    /// The charger's energy register when the session started (OCPP meter start).
+    pub meter_start: Option<WattHours>,
     /// `tcec`, `ocpp`.
     pub source: &'static str,
 }
@@ -116,5 +118,6 @@ pub struct Session {
     pub fail_reason: Option<i32>,
     pub order_received_at: Option<i64>,
     pub dispute: Option<String>,
+    pub meter_start: Option<WattHours>,
     pub periods: Vec<ChargePeriod>,
 }

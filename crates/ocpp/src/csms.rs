@@ -33,6 +33,8 @@ pub enum BackendError {
 /// What a charger said about itself at boot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BootInfo {
+    /// `1.6` or `2.0.1`.
+    pub version: &'static str,
     pub vendor: String,
     pub model: String,
     pub serial: Option<String>,
@@ -70,14 +72,13 @@ pub trait Backend: Send + Sync {
         &self,
         charger: &str,
     ) -> impl Future<Output = Result<i64, BackendError>> + Send;
-    /// Merges a session update; `connector` is the connector number, `meter_start` the energy
-    /// register at the start (Wh) when known.
+    /// Merges a session update; `connector` is the connector number when the message names it
+    /// (the update's `connector_id` is left empty for the backend to fill).
     fn session(
         &self,
         charger: &str,
         connector: Option<u32>,
         update: SessionUpdate,
-        meter_start: Option<WattHours>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// The energy register at the start of a session (Wh), as stored.
     fn meter_start(
@@ -371,6 +372,7 @@ impl Connection {
             (_, "BootNotification") => {
                 let info = match self.version {
                     Version::V16 => BootInfo {
+                        version: self.version.label(),
                         vendor: p["chargePointVendor"]
                             .as_str()
                             .unwrap_or_default()
@@ -391,6 +393,7 @@ impl Connection {
                     Version::V201 => {
                         let cs = &p["chargingStation"];
                         BootInfo {
+                            version: self.version.label(),
                             vendor: cs["vendorName"].as_str().unwrap_or_default().to_owned(),
                             model: cs["model"].as_str().unwrap_or_default().to_owned(),
                             serial: cs
@@ -455,11 +458,12 @@ impl Connection {
                     raw_state: Some(2),
                     started_at: Some(time_of(p, "timestamp")),
                     energy: Some(WattHours(0)),
+                    meter_start,
                     source: "ocpp",
                     ..SessionUpdate::default()
                 };
                 backend
-                    .session(&self.charger, Some(connector), update, meter_start)
+                    .session(&self.charger, Some(connector), update)
                     .await
                     .map_err(internal)?;
                 Ok(json!({"transactionId": id, "idTagInfo": accepted}))
@@ -482,7 +486,7 @@ impl Connection {
                         ..SessionUpdate::default()
                     };
                     backend
-                        .session(&self.charger, u32_of(p.get("connectorId")), update, None)
+                        .session(&self.charger, u32_of(p.get("connectorId")), update)
                         .await
                         .map_err(internal)?;
                 }
@@ -509,7 +513,7 @@ impl Connection {
                     ..SessionUpdate::default()
                 };
                 backend
-                    .session(&self.charger, None, update, None)
+                    .session(&self.charger, None, update)
                     .await
                     .map_err(internal)?;
                 Ok(json!({"idTagInfo": accepted}))
@@ -551,17 +555,13 @@ impl Connection {
                                 .unwrap_or("Local"),
                         )
                     }),
+                    meter_start: if event == "Started" { start } else { None },
                     source: "ocpp",
                     ..SessionUpdate::default()
                 };
                 let connector = u32_of(p.get("evse").and_then(|e| e.get("id")));
                 backend
-                    .session(
-                        &self.charger,
-                        connector,
-                        update,
-                        if event == "Started" { start } else { None },
-                    )
+                    .session(&self.charger, connector, update)
                     .await
                     .map_err(internal)?;
                 Ok(json!({}))

@@ -7,6 +7,7 @@
 
 pub mod csms;
 pub mod frame;
+pub mod hub;
 pub mod schema;
 
 pub use frame::{ErrorCode, Frame, FrameError, Version};

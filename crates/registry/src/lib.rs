@@ -5,6 +5,7 @@
 //! formats (T/CEC StationInfos JSON, evgrid's CSV, GeoJSON). Servers and the CLI use it; it knows
 //! no HTTP.
 
+pub mod chargers;
 pub mod import;
 pub mod poller;
 pub mod quality;

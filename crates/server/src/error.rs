@@ -40,6 +40,18 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Credentials missing or wrong (answered with `WWW-Authenticate: Basic`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The target is in a state that does not allow it now (e.g. a charger offline).
+    #[error("{0}")]
+    Conflict(String),
+    /// A counterpart (a charger) refused or answered wrongly.
+    #[error("{0}")]
+    BadGateway(String),
+    /// A counterpart did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -62,6 +74,10 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,11 +117,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %e, "request failed");
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        (
+        let mut response = (
             self.status(),
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"evgrid OCPP\""),
+            );
+        }
+        response
     }
 }

@@ -34,6 +34,16 @@ pub struct AppState {
     openapi: Arc<OnceLock<serde_json::Value>>,
     /// Where the T/CEC interfaces live, e.g. `/evcs/v1/`.
     tcec_base_path: Arc<str>,
+    /// Connected OCPP chargers and the policy for unknown ones.
+    pub ocpp: OcppState,
+}
+
+/// The OCPP side of the server.
+#[derive(Debug, Clone, Default)]
+pub struct OcppState {
+    pub hub: Arc<evgrid_ocpp::hub::Hub>,
+    /// Accept chargers that are not registered, as chargers of this operator.
+    pub accept_unknown_as: Option<evgrid_model::OperatorId>,
 }
 
 /// The default base path of the T/CEC interfaces.
@@ -71,7 +81,14 @@ impl AppState {
             names: Arc::new(names),
             openapi: Arc::new(OnceLock::new()),
             tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
+            ocpp: OcppState::default(),
         }
+    }
+
+    /// Accepts OCPP chargers that are not registered, as chargers of `operator`.
+    pub fn accept_unknown_chargers(mut self, operator: evgrid_model::OperatorId) -> Self {
+        self.ocpp.accept_unknown_as = Some(operator);
+        self
     }
 
     /// Serves the T/CEC interfaces under `path` instead of `/evcs/v1/` (see
@@ -128,6 +145,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
         .routes(routes!(routes::operators::data_quality))
+        .routes(routes!(routes::ocpp::connect))
+        .routes(routes!(routes::ocpp::command))
+        .routes(routes!(routes::ocpp::get_charger))
         .routes(routes!(web::index))
         .routes(routes!(web::asset))
         .split_for_parts();

@@ -353,6 +353,29 @@ impl Store {
         }
     }
 
+    /// The latest sessions (most recently updated first) on connectors whose id starts with
+    /// `connector_prefix`, with their periods.
+    pub async fn recent_sessions(
+        &self,
+        operator_id: &OperatorId,
+        connector_prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<evgrid_model::Session>, StoreError> {
+        let refs = match self {
+            Store::Sqlite(s) => {
+                s.recent_session_refs(operator_id, connector_prefix, limit)
+                    .await?
+            }
+        };
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            if let Some(session) = self.session(operator_id, &r).await? {
+                out.push(session);
+            }
+        }
+        Ok(out)
+    }
+
     /// For each session reference, the energy and total of its final order, if one arrived.
     pub async fn final_orders(
         &self,
@@ -372,6 +395,59 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(s) => s.record_order_check(push, check).await,
+        }
+    }
+
+    /// Registers or replaces a directly connected charger.
+    pub async fn put_charger(&self, charger: &evgrid_model::Charger) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_charger(charger).await,
+        }
+    }
+
+    /// A directly connected charger.
+    pub async fn charger(&self, id: &str) -> Result<Option<evgrid_model::Charger>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.charger(id).await,
+        }
+    }
+
+    /// Every directly connected charger.
+    pub async fn chargers(&self) -> Result<Vec<evgrid_model::Charger>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.chargers().await,
+        }
+    }
+
+    /// Removes a charger's registration (its station and history stay).
+    pub async fn remove_charger(&self, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.remove_charger(id).await,
+        }
+    }
+
+    /// Notes what a charger said at boot.
+    pub async fn charger_booted(
+        &self,
+        id: &str,
+        vendor: &str,
+        model: &str,
+        serial: Option<&str>,
+        firmware: Option<&str>,
+        version: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.charger_booted(id, vendor, model, serial, firmware, version)
+                    .await
+            }
+        }
+    }
+
+    /// A new OCPP 1.6 transaction id, unique across chargers.
+    pub async fn new_transaction_id(&self, charger: &str) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.new_transaction_id(charger).await,
         }
     }
 

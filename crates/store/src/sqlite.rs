@@ -21,6 +21,7 @@ use crate::{
     StationSummary, StatusRecord, StoreError,
 };
 
+mod chargers;
 mod sessions;
 
 /// Records a protocol message in the transaction; `false` when it was recorded before.

@@ -37,8 +37,8 @@ impl Backend for Memory {
         _charger: &str,
         connector: Option<u32>,
         update: SessionUpdate,
-        meter_start: Option<WattHours>,
     ) -> Result<(), BackendError> {
+        let meter_start = update.meter_start;
         self.sessions
             .lock()
             .unwrap()

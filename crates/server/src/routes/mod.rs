@@ -1,6 +1,7 @@
 //! The API's handlers, one module per area.
 
 pub mod map;
+pub mod ocpp;
 pub mod operators;
 pub mod regions;
 pub mod search;

@@ -19,8 +19,12 @@ impl SqliteStore {
         if !record_push(&mut tx, push).await? {
             return Ok(false);
         }
+        // A connector of a station, or of a directly connected charger not yet placed.
         let known: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2",
+            "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2
+             UNION ALL
+             SELECT 0 FROM chargers WHERE operator_id = $1 AND $2 LIKE charger_id || '-%'
+             LIMIT 1",
         )
         .bind(push.operator_id)
         .bind(&u.connector_id)
@@ -58,8 +62,9 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO charging_sessions (operator_id, session_ref, connector_id, state, state_rank,
                raw_state, started_at, ended_at, updated_at, energy_wh, soc, electricity_fen,
-               service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+               service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source,
+               meter_start_wh)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21)
              ON CONFLICT (operator_id, session_ref) DO UPDATE SET
                state = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
                             THEN excluded.state ELSE charging_sessions.state END,
@@ -77,6 +82,7 @@ impl SqliteStore {
                stop_reason = COALESCE(excluded.stop_reason, charging_sessions.stop_reason),
                fail_reason = COALESCE(excluded.fail_reason, charging_sessions.fail_reason),
                order_received_at = COALESCE(excluded.order_received_at, charging_sessions.order_received_at),
+               meter_start_wh = COALESCE(charging_sessions.meter_start_wh, excluded.meter_start_wh),
                dispute = CASE WHEN excluded.order_received_at IS NOT NULL THEN excluded.dispute
                               ELSE charging_sessions.dispute END",
         )
@@ -100,6 +106,7 @@ impl SqliteStore {
         .bind(&u.dispute)
         .bind(u.source)
         .bind(u.state.is_some())
+        .bind(u.meter_start.map(|m| m.0))
         .execute(&mut *tx)
         .await?;
         if let Some(periods) = &u.periods {
@@ -187,6 +194,9 @@ impl SqliteStore {
             fail_reason: r.try_get("fail_reason")?,
             order_received_at: r.try_get("order_received_at")?,
             dispute: r.try_get("dispute")?,
+            meter_start: r
+                .try_get::<Option<i64>, _>("meter_start_wh")?
+                .map(WattHours),
             periods,
         }))
     }
@@ -238,5 +248,23 @@ impl SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    pub(crate) async fn recent_session_refs(
+        &self,
+        operator_id: &OperatorId,
+        connector_prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT session_ref FROM charging_sessions
+             WHERE operator_id = $1 AND substr(connector_id, 1, length($2)) = $2
+             ORDER BY updated_at DESC, session_ref DESC LIMIT $3",
+        )
+        .bind(operator_id.as_str())
+        .bind(connector_prefix)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

@@ -1,0 +1,157 @@
+//! `evgrid charger`: chargers connected directly by OCPP.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use evgrid_model::{LatLng, OperatorId};
+use evgrid_registry::chargers::{ChargerSpec, NewPlace};
+
+/// What to do with chargers.
+#[derive(Subcommand)]
+pub enum ChargerCommand {
+    /// Register a charger (replaces an existing registration of the same id).
+    Add {
+        /// The charge point id (the last part of its URL /ocpp/{id}).
+        #[arg(long)]
+        id: String,
+        /// Its HTTP Basic password (security profile 1/2), 16 to 40 characters; without one the
+        /// charger connects without authentication.
+        #[arg(long, env = "EVGRID_CHARGER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// The station it belongs to (created with --lat, --lng and --name if it does not exist).
+        #[arg(long)]
+        station: Option<String>,
+        /// Number of connectors (EVSEs).
+        #[arg(long, default_value_t = 1)]
+        connectors: u32,
+        /// Whose charger it is (default: the platform's own OperatorID).
+        #[arg(long, default_value = crate::simulate::DEFAULT_PLATFORM_OPERATOR_ID)]
+        operator_id: String,
+        /// Latitude (WGS-84) of a new station.
+        #[arg(long)]
+        lat: Option<f64>,
+        /// Longitude (WGS-84) of a new station.
+        #[arg(long)]
+        lng: Option<f64>,
+        /// Name of a new station.
+        #[arg(long)]
+        name: Option<String>,
+        /// Rated power per connector, kW.
+        #[arg(long, default_value_t = 7)]
+        power_kw: u32,
+        /// A DC charger (default AC).
+        #[arg(long)]
+        dc: bool,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// List registered chargers.
+    List {
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a charger's registration (its station and history stay).
+    Remove {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Runs a charger command.
+pub async fn run(command: ChargerCommand) -> Result<()> {
+    match command {
+        ChargerCommand::Add {
+            id,
+            password,
+            station,
+            connectors,
+            operator_id,
+            lat,
+            lng,
+            name,
+            power_kw,
+            dc,
+            data_dir,
+        } => {
+            let place = match (lat, lng) {
+                (Some(lat), Some(lng)) => {
+                    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lng) {
+                        bail!("--lat {lat} --lng {lng} is not a position");
+                    }
+                    Some(NewPlace {
+                        location: LatLng::new(lat, lng),
+                        name: name.clone().unwrap_or_else(|| format!("OCPP {id}")),
+                    })
+                }
+                (None, None) => None,
+                _ => bail!("give both --lat and --lng"),
+            };
+            let registry = crate::open_registry(&data_dir).await?;
+            let spec = ChargerSpec {
+                id,
+                password,
+                operator_id: OperatorId::new(&operator_id).context("--operator-id")?,
+                station_id: station,
+                place,
+                connectors,
+                power_kw,
+                dc,
+            };
+            let c = registry.add_charger(spec).await?;
+            println!(
+                "charger {} registered ({} connectors{}{})",
+                c.id,
+                c.connectors,
+                c.station_id
+                    .as_ref()
+                    .map(|s| format!(", station {}:{s}", c.operator_id))
+                    .unwrap_or_default(),
+                if c.password_hash.is_some() {
+                    ", password set"
+                } else {
+                    ", no password"
+                }
+            );
+        }
+        ChargerCommand::List { data_dir, json } => {
+            let store = evgrid_store::Store::open_sqlite_dir(&data_dir).await?;
+            let chargers = store.chargers().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&chargers)?);
+            } else if chargers.is_empty() {
+                println!("no chargers registered (evgrid charger add --help)");
+            } else {
+                println!(
+                    "{:<20} {:<10} {:<16} {:>4} {:<7} vendor/model",
+                    "charger", "operator", "station", "conn", "ocpp"
+                );
+                for c in chargers {
+                    println!(
+                        "{:<20} {:<10} {:<16} {:>4} {:<7} {} {}",
+                        c.id,
+                        c.operator_id,
+                        c.station_id.as_deref().unwrap_or("-"),
+                        c.connectors,
+                        c.ocpp_version.as_deref().unwrap_or("-"),
+                        c.vendor.as_deref().unwrap_or(""),
+                        c.model.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        ChargerCommand::Remove { id, data_dir } => {
+            let store = evgrid_store::Store::open_sqlite_dir(&data_dir).await?;
+            if !store.remove_charger(&id).await? {
+                bail!("no charger {id}");
+            }
+            println!("charger {id} removed");
+        }
+    }
+    Ok(())
+}

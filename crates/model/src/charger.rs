@@ -1,0 +1,48 @@
+//! Chargers connected directly by OCPP (not through an operator platform).
+
+use serde::Serialize;
+
+use crate::OperatorId;
+
+/// A directly connected charger as registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Charger {
+    /// The charge point id in its URL (`/ocpp/{id}`).
+    pub id: String,
+    /// Whose charger it is (the platform's own OperatorID by default).
+    pub operator_id: OperatorId,
+    /// Its station, once placed; a charger accepted without registration has none.
+    pub station_id: Option<String>,
+    pub connectors: u32,
+    /// Salted hash of its HTTP Basic password (security profiles 1 and 2); never the password.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+    /// `1.6` or `2.0.1`, from its last connection.
+    pub ocpp_version: Option<String>,
+    pub last_boot_at: Option<i64>,
+}
+
+impl Charger {
+    /// The id of connector `n` (1-based) of this charger.
+    pub fn connector_id(&self, n: u32) -> String {
+        connector_id(&self.id, n)
+    }
+}
+
+/// The id of connector `n` of charger `charger`: `CHARGER-N`.
+pub fn connector_id(charger: &str, n: u32) -> String {
+    format!("{charger}-{n}")
+}
+
+/// Checks a charge point id: 1 to 48 characters, letters, digits, `-`, `_`, `.`.
+pub fn valid_charger_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 48
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}

@@ -1,0 +1,398 @@
+//! Chargers connected directly by OCPP: registration (a charger is a pile of a station, its
+//! connectors `CHARGER-N`), login (HTTP Basic password, salted SHA-256 stored), and the storage
+//! side of the OCPP adapter.
+
+use std::io::Read;
+
+use evgrid_model::charger::{connector_id, valid_charger_id};
+use evgrid_model::{
+    Charger, Connector, ConnectorType, Equipment, EquipmentType, LatLng, Operator, OperatorId,
+    Power, SessionUpdate, Station, StationKey, StationType,
+};
+use evgrid_ocpp::csms::{Backend, BackendError, BootInfo, StatusReport};
+use evgrid_store::{StatusRecord, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::Registry;
+
+/// Why a charger could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum ChargerError {
+    #[error("charger id {0:?} must be 1 to 48 letters, digits, '-', '_' or '.'")]
+    BadId(String),
+    #[error("a charger has 1 to 32 connectors, not {0}")]
+    BadConnectors(u32),
+    #[error("the password must be 16 to 40 printable characters (OCPP security profile 1)")]
+    BadPassword,
+    #[error("station {0} does not exist; give its position and name to create it")]
+    NoStation(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Registry(#[from] crate::RegistryError),
+}
+
+/// Where a new station for a charger goes.
+#[derive(Debug, Clone)]
+pub struct NewPlace {
+    pub location: LatLng,
+    pub name: String,
+}
+
+/// A charger to register.
+#[derive(Debug, Clone)]
+pub struct ChargerSpec {
+    pub id: String,
+    pub password: Option<String>,
+    pub operator_id: OperatorId,
+    pub station_id: Option<String>,
+    /// Creates the station when it does not exist.
+    pub place: Option<NewPlace>,
+    pub connectors: u32,
+    pub power_kw: u32,
+    pub dc: bool,
+}
+
+/// The outcome of a charger's login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Accepted(Box<Charger>),
+    /// Refused, with the reason for the log (the charger only sees 401).
+    Refused(String),
+}
+
+fn random_hex(n: usize) -> Result<String, StoreError> {
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| StoreError::Unknown(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn hash_with(salt: &str, password: &str) -> String {
+    let digest = Sha256::digest(format!("{salt}:{password}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256${salt}${hex}")
+}
+
+/// Whether `password` matches a stored hash (constant time in the digest comparison).
+pub fn password_matches(stored: &str, password: &str) -> bool {
+    let mut parts = stored.splitn(3, '$');
+    let (Some("sha256"), Some(salt), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let computed = hash_with(salt, password);
+    computed.len() == stored.len()
+        && computed
+            .bytes()
+            .zip(stored.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn equipment(spec: &ChargerSpec) -> Equipment {
+    let power = Power::from_kw(spec.power_kw);
+    let (equipment_type, connector_type, volts, amps) = if spec.dc {
+        (EquipmentType::DC, ConnectorType::DC_PLUG, 750, 250)
+    } else {
+        (EquipmentType::AC, ConnectorType::AC_PLUG, 220, 32)
+    };
+    Equipment {
+        id: spec.id.clone(),
+        name: Some(format!("OCPP {}", spec.id)),
+        equipment_type,
+        power,
+        manufacturer_name: None,
+        model: None,
+        production_date: None,
+        connectors: (1..=spec.connectors)
+            .map(|n| Connector {
+                id: connector_id(&spec.id, n),
+                name: Some(format!("{} #{n}", spec.id)),
+                connector_type,
+                national_standard: 2,
+                power,
+                voltage_upper_v: volts,
+                voltage_lower_v: if spec.dc { 200 } else { 220 },
+                current_a: amps,
+                park_no: None,
+            })
+            .collect(),
+    }
+}
+
+fn new_station(spec: &ChargerSpec, station_id: &str, place: &NewPlace) -> Station {
+    Station {
+        operator_id: spec.operator_id.clone(),
+        id: station_id.to_owned(),
+        name: place.name.clone(),
+        station_type: StationType::PUBLIC,
+        status: 50,
+        location: place.location,
+        address: String::new(),
+        area_code: String::new(),
+        equipment_owner_id: spec.operator_id.to_string(),
+        country_code: "CN".into(),
+        service_tel: String::new(),
+        station_tel: None,
+        park_nums: i32::try_from(spec.connectors).unwrap_or(0),
+        construction: 255,
+        site_guide: None,
+        business_hours: Some("00:00-24:00".into()),
+        electricity_fee_text: None,
+        service_fee_text: None,
+        park_fee: None,
+        payment: None,
+        support_order: false,
+        remark: Some("directly connected by OCPP".into()),
+        tariff: None,
+        equipment: Vec::new(),
+    }
+}
+
+impl Registry {
+    /// Registers (or replaces) a directly connected charger; with a station, it becomes a pile
+    /// of that station (created when `place` is given and it does not exist).
+    pub async fn add_charger(&self, spec: ChargerSpec) -> Result<Charger, ChargerError> {
+        if !valid_charger_id(&spec.id) {
+            return Err(ChargerError::BadId(spec.id));
+        }
+        if !(1..=32).contains(&spec.connectors) {
+            return Err(ChargerError::BadConnectors(spec.connectors));
+        }
+        let password_hash = match &spec.password {
+            Some(p)
+                if !(16..=40).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                return Err(ChargerError::BadPassword)
+            }
+            Some(p) => Some(hash_with(&random_hex(8)?, p)),
+            None => None,
+        };
+        if let Some(station_id) = &spec.station_id {
+            let key = StationKey {
+                operator_id: spec.operator_id.clone(),
+                station_id: station_id.clone(),
+            };
+            let mut station = match (self.store().station(&key).await?, &spec.place) {
+                (Some(record), _) => record.station,
+                (None, Some(place)) => new_station(&spec, station_id, place),
+                (None, None) => return Err(ChargerError::NoStation(key.to_string())),
+            };
+            station.equipment.retain(|e| e.id != spec.id);
+            station.equipment.push(equipment(&spec));
+            let operator = Operator {
+                id: spec.operator_id.clone(),
+                name: spec.operator_id.to_string(),
+            };
+            self.store_stations(&[operator], vec![station]).await?;
+        }
+        let charger = Charger {
+            id: spec.id.clone(),
+            operator_id: spec.operator_id.clone(),
+            station_id: spec.station_id.clone(),
+            connectors: spec.connectors,
+            password_hash,
+            vendor: None,
+            model: None,
+            serial: None,
+            firmware: None,
+            ocpp_version: None,
+            last_boot_at: None,
+        };
+        self.store().put_charger(&charger).await?;
+        Ok(charger)
+    }
+
+    /// Checks a connecting charger: known with the right password (or none set), or unknown
+    /// and accepted as a charger of `accept_unknown_as` (registered without a station).
+    pub async fn charger_login(
+        &self,
+        id: &str,
+        password: Option<&str>,
+        accept_unknown_as: Option<&OperatorId>,
+    ) -> Result<Login, StoreError> {
+        if !valid_charger_id(id) {
+            return Ok(Login::Refused(format!(
+                "{id:?} is not a valid charge point id"
+            )));
+        }
+        match self.store().charger(id).await? {
+            Some(c) => match (&c.password_hash, password) {
+                (None, _) => Ok(Login::Accepted(Box::new(c))),
+                (Some(hash), Some(p)) if password_matches(hash, p) => {
+                    Ok(Login::Accepted(Box::new(c)))
+                }
+                (Some(_), Some(_)) => Ok(Login::Refused("wrong password".into())),
+                (Some(_), None) => Ok(Login::Refused("no password (HTTP Basic) given".into())),
+            },
+            None => match accept_unknown_as {
+                Some(operator) => {
+                    let c = Charger {
+                        id: id.to_owned(),
+                        operator_id: operator.clone(),
+                        station_id: None,
+                        connectors: 2,
+                        password_hash: None,
+                        vendor: None,
+                        model: None,
+                        serial: None,
+                        firmware: None,
+                        ocpp_version: None,
+                        last_boot_at: None,
+                    };
+                    self.store().put_charger(&c).await?;
+                    tracing::info!(charger = id, "unknown charger accepted and registered");
+                    Ok(Login::Accepted(Box::new(c)))
+                }
+                None => Ok(Login::Refused(
+                    "unknown charger (evgrid charger add)".into(),
+                )),
+            },
+        }
+    }
+
+    /// The storage side of one charger's OCPP connection.
+    pub fn ocpp_backend(&self, charger: Charger) -> OcppBackend<'_> {
+        OcppBackend {
+            registry: self,
+            charger,
+        }
+    }
+}
+
+/// Stores what one connected charger reports.
+#[derive(Debug)]
+pub struct OcppBackend<'a> {
+    registry: &'a Registry,
+    charger: Charger,
+}
+
+fn storage(e: StoreError) -> BackendError {
+    match e {
+        StoreError::Unknown(m) | StoreError::Conflict(m) => BackendError::Invalid(m),
+        other => BackendError::Storage(other.to_string()),
+    }
+}
+
+impl OcppBackend<'_> {
+    fn connector(&self, n: u32) -> Result<String, BackendError> {
+        if n == 0 || n > self.charger.connectors.max(8) {
+            return Err(BackendError::Invalid(format!(
+                "connector {n} does not exist on charger {} ({} connectors)",
+                self.charger.id, self.charger.connectors
+            )));
+        }
+        Ok(connector_id(&self.charger.id, n))
+    }
+}
+
+impl Backend for OcppBackend<'_> {
+    async fn boot(&self, charger: &str, info: &BootInfo) -> Result<(), BackendError> {
+        self.registry
+            .store()
+            .charger_booted(
+                charger,
+                &info.vendor,
+                &info.model,
+                info.serial.as_deref(),
+                info.firmware.as_deref(),
+                info.version,
+            )
+            .await
+            .map_err(storage)
+    }
+
+    async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), BackendError> {
+        let record = StatusRecord {
+            connector_id: self.connector(report.connector)?,
+            status: report.status,
+            raw_status: 0,
+            park_status: None,
+            lock_status: None,
+            observed_at: report.observed_at,
+            source: "ocpp".into(),
+        };
+        self.registry
+            .store()
+            .put_statuses(&self.charger.operator_id, &[record])
+            .await
+            .map(|_| ())
+            .map_err(storage)
+    }
+
+    async fn new_transaction_id(&self, charger: &str) -> Result<i64, BackendError> {
+        self.registry
+            .store()
+            .new_transaction_id(charger)
+            .await
+            .map_err(storage)
+    }
+
+    async fn session(
+        &self,
+        _charger: &str,
+        connector: Option<u32>,
+        mut update: SessionUpdate,
+    ) -> Result<(), BackendError> {
+        let store = self.registry.store();
+        update.connector_id = match connector {
+            Some(n) => self.connector(n)?,
+            None => store
+                .session(&self.charger.operator_id, &update.session_ref)
+                .await
+                .map_err(storage)?
+                .map(|s| s.connector_id)
+                .ok_or_else(|| {
+                    BackendError::Invalid(format!("unknown transaction {}", update.session_ref))
+                })?,
+        };
+        // An OCPP message has no push key of its own: the session reference and the time of
+        // the message make one, so a repeated message is not applied twice.
+        let key_time = update
+            .ended_at
+            .or(update.started_at)
+            .unwrap_or_default()
+            .to_string();
+        let seq = format!("{:?}{:?}", update.state, update.energy);
+        let push = evgrid_store::PushKey {
+            operator_id: self.charger.operator_id.as_str(),
+            interface: "ocpp",
+            time_stamp: &key_time,
+            seq: &format!("{}:{seq}", update.session_ref),
+        };
+        store
+            .apply_session(&push, &update)
+            .await
+            .map(|_| ())
+            .map_err(storage)
+    }
+
+    async fn meter_start(
+        &self,
+        _charger: &str,
+        session_ref: &str,
+    ) -> Result<Option<evgrid_model::WattHours>, BackendError> {
+        Ok(self
+            .registry
+            .store()
+            .session(&self.charger.operator_id, session_ref)
+            .await
+            .map_err(storage)?
+            .and_then(|s| s.meter_start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_salted_and_checked() {
+        let h = hash_with("abcd", "a-long-password-1");
+        assert!(password_matches(&h, "a-long-password-1"));
+        assert!(!password_matches(&h, "a-long-password-2"));
+        assert_ne!(h, hash_with("abce", "a-long-password-1"));
+        assert!(!password_matches("plain", "plain"));
+    }
+}

@@ -1,0 +1,431 @@
+//! OCPP-J over WebSocket: `/ocpp/{chargePointId}` with subprotocol `ocpp1.6` or `ocpp2.0.1`,
+//! HTTP Basic per charger (security profile 1; profile 2 is the same behind TLS), and the
+//! platform's commands to connected chargers.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use base64::Engine;
+use evgrid_ocpp::csms::{Connection, Outcome};
+use evgrid_ocpp::hub::{Command, CommandError};
+use evgrid_ocpp::{ErrorCode, FrameError, Version};
+use evgrid_registry::chargers::Login;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::{ApiError, AppState};
+
+/// Largest WebSocket message read at all; larger ones close the connection (1009). Messages
+/// between `evgrid_ocpp::csms::MAX_FRAME_BYTES` and this are answered with a CALLERROR.
+const MAX_WS_MESSAGE: usize = 1024 * 1024;
+
+/// The charger's password from `Authorization: Basic` (the user must be the charger's id).
+fn basic_password(headers: &HeaderMap, charger: &str) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Basic "))
+        .ok_or_else(|| ApiError::Unauthorized("Authorization must be HTTP Basic".into()))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Authorization: Basic is not base64 of user:password".into())
+        })?;
+    let (user, password) = decoded.split_once(':').ok_or_else(|| {
+        ApiError::Unauthorized("Authorization: Basic must be user:password".into())
+    })?;
+    if user != charger {
+        return Err(ApiError::Unauthorized(
+            "the Basic user must be the charge point id".into(),
+        ));
+    }
+    Ok(Some(password.to_owned()))
+}
+
+/// The first subprotocol the charger offers that evgrid speaks.
+fn negotiate(headers: &HeaderMap) -> Option<Version> {
+    headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(Version::from_subprotocol)
+}
+
+/// A charger's OCPP-J connection (WebSocket upgrade). The charger offers `ocpp1.6` or
+/// `ocpp2.0.1` in `Sec-WebSocket-Protocol`; without one of them the upgrade is refused (400).
+/// A charger registered with a password must send it by HTTP Basic (user = its id); unknown
+/// chargers are refused (401) unless the server accepts them (`--accept-unknown-chargers`).
+#[utoipa::path(get, path = "/ocpp/{id}", tag = "ocpp",
+    params(("id" = String, Path, description = "The charge point id")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol (OCPP-J)"),
+        (status = 400, description = "Not a WebSocket upgrade, or no supported OCPP subprotocol", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown charger or wrong password", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn connect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade =
+        upgrade.map_err(|e| ApiError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
+    let version = negotiate(&headers).ok_or_else(|| {
+        ApiError::BadRequest(
+            "offer the subprotocol ocpp1.6 or ocpp2.0.1 (Sec-WebSocket-Protocol)".into(),
+        )
+    })?;
+    let password = basic_password(&headers, &id)?;
+    let charger = match state
+        .registry
+        .charger_login(
+            &id,
+            password.as_deref(),
+            state.ocpp.accept_unknown_as.as_ref(),
+        )
+        .await?
+    {
+        Login::Accepted(c) => *c,
+        Login::Refused(reason) => {
+            tracing::info!(charger = %id, %reason, "OCPP connection refused");
+            return Err(ApiError::Unauthorized(format!(
+                "charger {id} refused: {reason}"
+            )));
+        }
+    };
+    Ok(upgrade
+        .protocols([version.subprotocol()])
+        .max_message_size(MAX_WS_MESSAGE)
+        .on_upgrade(move |socket| run(socket, state, charger, version)))
+}
+
+async fn run(
+    mut socket: WebSocket,
+    state: AppState,
+    charger: evgrid_model::Charger,
+    version: Version,
+) {
+    let id = charger.id.clone();
+    let span = tracing::info_span!("ocpp", charger = %id, version = version.label());
+    let _enter = span.enter();
+    tracing::info!("charger connected");
+    let hub = state.ocpp.hub.clone();
+    let (connection_no, mut commands) = hub.connect(&id, version);
+    let backend = state.registry.ocpp_backend(charger);
+    let mut conn = Connection::new(id.clone(), version);
+    let mut waiting: Option<(String, Command)> = None;
+    loop {
+        let deadline = waiting
+            .as_ref()
+            .map(|(_, c)| tokio::time::Instant::from_std(c.deadline));
+        tokio::select! {
+            message = socket.recv() => {
+                let text = match message {
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Binary(_))) => {
+                        let e = FrameError::new("-1", ErrorCode::Format, "OCPP-J messages are text frames");
+                        if socket.send(Message::Text(e.to_text(version).into())).await.is_err() { break; }
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        tracing::info!(error = %e, "connection error");
+                        break;
+                    }
+                };
+                match conn.on_text(&backend, &text).await {
+                    Outcome::Reply(r) => {
+                        if socket.send(Message::Text(r.into())).await.is_err() { break; }
+                    }
+                    Outcome::Answer { id: answered, result } => {
+                        if waiting.as_ref().is_some_and(|(w, _)| *w == answered) {
+                            if let Some((_, command)) = waiting.take() {
+                                let _ = command.reply.send(result.map_err(|(code, description)| CommandError::CallError { code, description }));
+                            }
+                        }
+                    }
+                    Outcome::Nothing => {}
+                }
+            }
+            command = commands.recv(), if waiting.is_none() => {
+                let Some(command) = command else { break };
+                match conn.call(&command.action, command.payload.clone()) {
+                    Ok((call_id, text)) => {
+                        if socket.send(Message::Text(text.into())).await.is_err() {
+                            let _ = command.reply.send(Err(CommandError::Offline(id.clone())));
+                            break;
+                        }
+                        waiting = Some((call_id, command));
+                    }
+                    Err(e) => {
+                        let _ = command.reply.send(Err(CommandError::Invalid(e.description)));
+                    }
+                }
+            }
+            () = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some((call_id, command)) = waiting.take() {
+                    conn.abandon(&call_id);
+                    let timeout = command.deadline.saturating_duration_since(std::time::Instant::now());
+                    let _ = command.reply.send(Err(CommandError::Timeout(id.clone(), timeout)));
+                }
+            }
+        }
+    }
+    hub.disconnect(&id, connection_no);
+    tracing::info!("charger disconnected");
+}
+
+/// A command to a connected charger.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChargerCommand {
+    /// Start charging on a connector (1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction).
+    RemoteStart { connector: u32, id_tag: String },
+    /// Stop a transaction (its id as the charger knows it).
+    RemoteStop { transaction_id: String },
+    /// Unlock a connector.
+    Unlock { connector: u32 },
+    /// Reset: `soft` or `hard`.
+    Reset { kind: String },
+    /// Make a connector (0: the whole charger) operative or inoperative.
+    ChangeAvailability { connector: u32, operative: bool },
+    /// Ask the charger to send a message now (e.g. `StatusNotification`, `Heartbeat`).
+    TriggerMessage {
+        message: String,
+        connector: Option<u32>,
+    },
+    /// Reserve a connector for an id tag until `expiry` (RFC 3339).
+    Reserve {
+        connector: u32,
+        id_tag: String,
+        expiry: String,
+        reservation_id: i64,
+    },
+    /// Cancel a reservation.
+    CancelReservation { reservation_id: i64 },
+}
+
+fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Value), ApiError> {
+    use serde_json::json;
+    let v16 = version == Version::V16;
+    let (action, payload) = match c {
+        ChargerCommand::RemoteStart { connector, id_tag } if v16 => (
+            "RemoteStartTransaction",
+            json!({"connectorId": connector, "idTag": id_tag}),
+        ),
+        ChargerCommand::RemoteStart { connector, id_tag } => (
+            "RequestStartTransaction",
+            json!({"evseId": connector, "remoteStartId": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() % 1_000_000_000),
+                   "idToken": {"idToken": id_tag, "type": "Central"}}),
+        ),
+        ChargerCommand::RemoteStop { transaction_id } if v16 => {
+            let id: i64 = transaction_id.parse().map_err(|_| {
+                ApiError::BadRequest("an OCPP 1.6 transaction_id is an integer".into())
+            })?;
+            ("RemoteStopTransaction", json!({"transactionId": id}))
+        }
+        ChargerCommand::RemoteStop { transaction_id } => (
+            "RequestStopTransaction",
+            json!({"transactionId": transaction_id}),
+        ),
+        ChargerCommand::Unlock { connector } if v16 => {
+            ("UnlockConnector", json!({"connectorId": connector}))
+        }
+        ChargerCommand::Unlock { connector } => (
+            "UnlockConnector",
+            json!({"evseId": connector, "connectorId": 1}),
+        ),
+        ChargerCommand::Reset { kind } => {
+            let kind = match kind.as_str() {
+                "soft" => {
+                    if v16 {
+                        "Soft"
+                    } else {
+                        "OnIdle"
+                    }
+                }
+                "hard" => {
+                    if v16 {
+                        "Hard"
+                    } else {
+                        "Immediate"
+                    }
+                }
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "reset kind {other:?} is soft or hard"
+                    )))
+                }
+            };
+            ("Reset", json!({"type": kind}))
+        }
+        ChargerCommand::ChangeAvailability {
+            connector,
+            operative,
+        } if v16 => (
+            "ChangeAvailability",
+            json!({"connectorId": connector, "type": if *operative { "Operative" } else { "Inoperative" }}),
+        ),
+        ChargerCommand::ChangeAvailability {
+            connector,
+            operative,
+        } => {
+            let mut p =
+                json!({"operationalStatus": if *operative { "Operative" } else { "Inoperative" }});
+            if *connector > 0 {
+                p["evse"] = json!({"id": connector});
+            }
+            ("ChangeAvailability", p)
+        }
+        ChargerCommand::TriggerMessage { message, connector } if v16 => {
+            let mut p = json!({"requestedMessage": message});
+            if let Some(n) = connector {
+                p["connectorId"] = json!(n);
+            }
+            ("TriggerMessage", p)
+        }
+        ChargerCommand::TriggerMessage { message, connector } => {
+            let mut p = json!({"requestedMessage": message});
+            if let Some(n) = connector {
+                p["evse"] = json!({"id": n});
+            }
+            ("TriggerMessage", p)
+        }
+        ChargerCommand::Reserve {
+            connector,
+            id_tag,
+            expiry,
+            reservation_id,
+        } if v16 => (
+            "ReserveNow",
+            json!({"connectorId": connector, "expiryDate": expiry, "idTag": id_tag, "reservationId": reservation_id}),
+        ),
+        ChargerCommand::Reserve {
+            connector,
+            id_tag,
+            expiry,
+            reservation_id,
+        } => (
+            "ReserveNow",
+            json!({"id": reservation_id, "expiryDateTime": expiry, "evseId": connector, "idToken": {"idToken": id_tag, "type": "Central"}}),
+        ),
+        ChargerCommand::CancelReservation { reservation_id } => (
+            "CancelReservation",
+            json!({"reservationId": reservation_id}),
+        ),
+    };
+    Ok((action.to_owned(), payload))
+}
+
+/// Seconds a command waits for the charger's answer.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends a command to a connected charger and answers with the charger's reply: 409 when the
+/// charger is not connected, 504 when it does not answer within 30 s, 502 when it answers with
+/// a CALLERROR or an answer that breaks the schema, 400 when the command is not valid OCPP.
+#[utoipa::path(post, path = "/api/v1/chargers/{id}/commands", tag = "ocpp",
+    params(("id" = String, Path, description = "The charge point id")),
+    request_body(content = ChargerCommand, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The charger's answer (its OCPP payload) with the action sent", body = Object, content_type = "application/json"),
+        (status = 400, description = "The command is not valid", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The charger is not connected", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The charger answered with an error", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 504, description = "The charger did not answer in time", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn command(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ChargerCommand>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(command) =
+        body.map_err(|e| ApiError::BadRequest(format!("the command: {}", e.body_text())))?;
+    if state.registry.store().charger(&id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no charger {id:?}")));
+    }
+    let version = state
+        .ocpp
+        .hub
+        .version(&id)
+        .ok_or_else(|| ApiError::Conflict(format!("charger {id} is not connected")))?;
+    let (action, payload) = build(version, &command)?;
+    match state
+        .ocpp
+        .hub
+        .call(&id, &action, payload, COMMAND_TIMEOUT)
+        .await
+    {
+        Ok(answer) => Ok(Json(
+            serde_json::json!({"action": action, "answer": answer}),
+        )),
+        Err(CommandError::Offline(m)) => {
+            Err(ApiError::Conflict(format!("charger {m} is not connected")))
+        }
+        Err(e @ CommandError::Timeout(..)) => Err(ApiError::GatewayTimeout(e.to_string())),
+        Err(CommandError::Invalid(m)) => Err(ApiError::BadRequest(m)),
+        Err(e @ CommandError::CallError { .. }) => Err(ApiError::BadGateway(e.to_string())),
+    }
+}
+
+/// A directly connected charger: its registration, whether it is connected now, its
+/// connectors' live status and its latest charging sessions (energy in Wh).
+#[utoipa::path(get, path = "/api/v1/chargers/{id}", tag = "ocpp",
+    params(("id" = String, Path, description = "The charge point id")),
+    responses(
+        (status = 200, description = "The charger", body = Object, content_type = "application/json"),
+        (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_charger(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    p: crate::params::Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    p.finish()?;
+    let store = state.registry.store();
+    let charger = store
+        .charger(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no charger {id:?}")))?;
+    let statuses = store.operator_statuses(&charger.operator_id).await?;
+    let connectors: Vec<serde_json::Value> = (1..=charger.connectors)
+        .map(|n| {
+            let cid = charger.connector_id(n);
+            let st = statuses.iter().find(|s| s.connector_id == cid);
+            serde_json::json!({
+                "id": cid,
+                "status": st.map_or("unknown", |s| s.status.as_str()),
+                "status_observed_at": st.map(|s| s.observed_at),
+                "status_source": st.map(|s| s.source.clone()),
+            })
+        })
+        .collect();
+    let sessions = store
+        .recent_sessions(&charger.operator_id, &format!("{}-", charger.id), 20)
+        .await?;
+    let online = state.ocpp.hub.version(&id).map(Version::label);
+    Ok(Json(serde_json::json!({
+        "charger": charger,
+        "connected": online.is_some(),
+        "connected_with": online,
+        "connectors": connectors,
+        "sessions": sessions,
+    })))
+}

@@ -1,0 +1,111 @@
+//! Directly connected chargers (OCPP) in SQLite.
+
+use evgrid_model::{Charger, OperatorId};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{corrupt, unix_now, SqliteStore};
+use crate::StoreError;
+
+fn charger_row(r: &SqliteRow) -> Result<Charger, StoreError> {
+    let operator: String = r.try_get("operator_id")?;
+    let connectors: i64 = r.try_get("connectors")?;
+    Ok(Charger {
+        id: r.try_get("charger_id")?,
+        operator_id: OperatorId::new(&operator).map_err(|e| corrupt("chargers", e.to_string()))?,
+        station_id: r.try_get("station_id")?,
+        connectors: u32::try_from(connectors).map_err(|e| corrupt("chargers", e.to_string()))?,
+        password_hash: r.try_get("password_hash")?,
+        vendor: r.try_get("vendor")?,
+        model: r.try_get("model")?,
+        serial: r.try_get("serial")?,
+        firmware: r.try_get("firmware")?,
+        ocpp_version: r.try_get("ocpp_version")?,
+        last_boot_at: r.try_get("last_boot_at")?,
+    })
+}
+
+impl SqliteStore {
+    pub(crate) async fn put_charger(&self, c: &Charger) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (charger_id) DO UPDATE SET operator_id = excluded.operator_id,
+               station_id = excluded.station_id, connectors = excluded.connectors,
+               password_hash = excluded.password_hash",
+        )
+        .bind(&c.id)
+        .bind(c.operator_id.as_str())
+        .bind(&c.station_id)
+        .bind(i64::from(c.connectors))
+        .bind(&c.password_hash)
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn charger(&self, id: &str) -> Result<Option<Charger>, StoreError> {
+        sqlx::query("SELECT * FROM chargers WHERE charger_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(charger_row)
+            .transpose()
+    }
+
+    pub(crate) async fn chargers(&self) -> Result<Vec<Charger>, StoreError> {
+        sqlx::query("SELECT * FROM chargers ORDER BY charger_id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(charger_row)
+            .collect()
+    }
+
+    pub(crate) async fn remove_charger(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM chargers WHERE charger_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    pub(crate) async fn charger_booted(
+        &self,
+        id: &str,
+        vendor: &str,
+        model: &str,
+        serial: Option<&str>,
+        firmware: Option<&str>,
+        version: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE chargers SET vendor = $2, model = $3, serial = $4, firmware = $5,
+               ocpp_version = $6, last_boot_at = $7 WHERE charger_id = $1",
+        )
+        .bind(id)
+        .bind(vendor)
+        .bind(model)
+        .bind(serial)
+        .bind(firmware)
+        .bind(version)
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn new_transaction_id(&self, charger: &str) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO ocpp_transactions (charger_id, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(charger)
+        .bind(unix_now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+}

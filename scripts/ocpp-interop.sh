@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# OCPP 1.6 and 2.0.1 against charge points written on the PyPI `ocpp` package (third party),
+# in the project-local .venv: registers two chargers, serves evgrid, runs tests/ocpp/interop.py.
+# Usage: scripts/ocpp-interop.sh [path to the evgrid binary]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/debug/evgrid}
+source scripts/lib/demo.sh
+ensure_venv ocpp "ocpp==2.1.0"
+ensure_venv websockets "websockets==15.0.1"
+work=$(mktemp -d)
+trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin" charger add --data-dir "$work/data" --id CP16-INTEROP --password interop-password-16 \
+  --station OCPP-INTEROP --lat 25.8306 --lng 114.9328 --name "OCPP interop site" --connectors 2 >/dev/null
+"$bin" charger add --data-dir "$work/data" --id CS201-INTEROP --password interop-password-201 \
+  --station OCPP-INTEROP --connectors 1 --dc --power-kw 60 >/dev/null
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --poll-interval 0 >"$work/out" 2>"$work/err" &
+pid=$!
+url=""
+for _ in $(seq 120); do
+  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/out" | head -1 || true)
+  [ -n "$url" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
+  sleep 0.5
+done
+[ -n "$url" ] || { echo "evgrid serve did not start" >&2; exit 1; }
+.venv/bin/python tests/ocpp/interop.py "$url" CP16-INTEROP interop-password-16 CS201-INTEROP interop-password-201

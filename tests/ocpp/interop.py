@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Charge points written on the PyPI `ocpp` package (The Mobility House) against a running
+evgrid: OCPP 1.6 and 2.0.1 happy paths (boot, status, authorize, a transaction with meter values,
+stop), remote start and stop sent through evgrid's REST API, then raw bad frames each answered
+with its CALLERROR and nothing stored. Shares no code with evgrid.
+
+Usage: interop.py HTTP_BASE CP16_ID CP16_PASSWORD CS201_ID CS201_PASSWORD
+"""
+import asyncio
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call as call16
+from ocpp.v16 import call_result as result16
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as result201
+
+HTTP, CP16, PW16, CS201, PW201 = sys.argv[1:6]
+WS = HTTP.replace("http://", "ws://").rstrip("/")
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def api(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(HTTP.rstrip("/") + path, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=40) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class CP16Impl(ChargePoint16):
+    remote_started = None
+
+    @on("RemoteStartTransaction")
+    def remote_start(self, id_tag, connector_id=None, **kwargs):
+        self.remote_started = (id_tag, connector_id)
+        return result16.RemoteStartTransaction(status="Accepted")
+
+    @on("RemoteStopTransaction")
+    def remote_stop(self, transaction_id, **kwargs):
+        self.remote_stopped = transaction_id
+        return result16.RemoteStopTransaction(status="Accepted")
+
+    @on("Reset")
+    def reset(self, type, **kwargs):
+        return result16.Reset(status="Accepted")
+
+
+class CS201Impl(ChargePoint201):
+    remote_started = None
+
+    @on("RequestStartTransaction")
+    def request_start(self, id_token, remote_start_id, evse_id=None, **kwargs):
+        self.remote_started = (id_token["id_token"], evse_id, remote_start_id)
+        return result201.RequestStartTransaction(status="Accepted")
+
+    @on("RequestStopTransaction")
+    def request_stop(self, transaction_id, **kwargs):
+        self.remote_stopped = transaction_id
+        return result201.RequestStopTransaction(status="Accepted")
+
+
+async def raw_call(ws, text):
+    await ws.send(text)
+    return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def refused(path, subprotocols, headers, what):
+    try:
+        async with connect(WS + path, subprotocols=subprotocols, additional_headers=headers):
+            check(False, what)
+    except InvalidStatus as e:
+        check(e.response.status_code in (400, 401), f"{what} (HTTP {e.response.status_code})")
+
+
+async def v16():
+    async with connect(f"{WS}/ocpp/{CP16}", subprotocols=["ocpp1.6"], additional_headers=basic(CP16, PW16)) as ws:
+        check(ws.subprotocol == "ocpp1.6", "1.6: subprotocol ocpp1.6 negotiated")
+        cp = CP16Impl(CP16, ws)
+        loop = asyncio.create_task(cp.start())
+        boot = await cp.call(call16.BootNotification(charge_point_vendor="PyPI-ocpp", charge_point_model="interop-16"))
+        check(boot.status == "Accepted", "1.6: BootNotification accepted")
+        await cp.call(call16.StatusNotification(connector_id=1, error_code="NoError", status="Available", timestamp=now()))
+        status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CP16}")
+        check(status == 200 and charger["connectors"][0]["status"] == "available", "1.6: status stored (available)")
+        check(charger["charger"]["vendor"] == "PyPI-ocpp" and charger["connected"], "1.6: boot stored, charger connected")
+        auth = await cp.call(call16.Authorize(id_tag="DRIVER-1"))
+        check(auth.id_tag_info["status"] == "Accepted", "1.6: Authorize accepted")
+        start = await cp.call(call16.StartTransaction(connector_id=1, id_tag="DRIVER-1", meter_start=1000, timestamp=now()))
+        tx = start.transaction_id
+        check(isinstance(tx, int), f"1.6: StartTransaction gives transaction {tx}")
+        await cp.call(call16.StatusNotification(connector_id=1, error_code="NoError", status="Charging", timestamp=now()))
+        await cp.call(call16.MeterValues(connector_id=1, transaction_id=tx, meter_value=[
+            {"timestamp": now(), "sampledValue": [{"value": "4500", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                                                   {"value": "61", "measurand": "SoC", "unit": "Percent"}]}]))
+        # Remote stop through evgrid's API; the charge point then stops.
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands",
+                                                 {"command": "remote_stop", "transaction_id": str(tx)})
+        check(status == 200 and answer["answer"]["status"] == "Accepted", f"1.6: remote stop answered by the charger ({status})")
+        check(getattr(cp, "remote_stopped", None) == tx, "1.6: the charger got RemoteStopTransaction for its transaction")
+        await cp.call(call16.StopTransaction(meter_stop=9000, timestamp=now(), transaction_id=tx, reason="Remote"))
+        await cp.call(call16.StatusNotification(connector_id=1, error_code="NoError", status="Finishing", timestamp=now()))
+        status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CP16}")
+        session = next((s for s in charger["sessions"] if s["session_ref"] == f"{CP16}:{tx}"), None)
+        check(session is not None and session["state"] == "finished", "1.6: session finished")
+        check(session is not None and session["energy"] == 8000, f"1.6: energy 8000 Wh from meter values ({session and session['energy']})")
+        check(session is not None and session["soc"] == 61, "1.6: SoC from meter values")
+        check(charger["connectors"][0]["status"] == "occupied", "1.6: Finishing shows as occupied")
+        # Remote start through the API.
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands",
+                                                 {"command": "remote_start", "connector": 1, "id_tag": "DRIVER-2"})
+        check(status == 200 and answer["answer"]["status"] == "Accepted" and cp.remote_started == ("DRIVER-2", 1),
+              "1.6: remote start reaches the charger and is answered")
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "reset", "kind": "hard"})
+        check(status == 200 and answer["action"] == "Reset", "1.6: reset answered")
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "fly"})
+        check(status == 400, "an unknown command is a 400")
+        loop.cancel()
+
+    # Raw bad frames on a fresh connection: each its CALLERROR, the connection stays up.
+    sessions_before = len((await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CP16}"))[1]["sessions"])
+    async with connect(f"{WS}/ocpp/{CP16}", subprotocols=["ocpp1.6"], additional_headers=basic(CP16, PW16),
+                       max_size=2 ** 22) as ws:
+        cases = [
+            ("malformed JSON", '[2, "b1", "Heartbeat", {', "FormationViolation"),
+            ("wrong message type", '[9, "b2", "Heartbeat", {}]', "FormationViolation"),
+            ("unknown action", '[2, "b3", "MakeCoffee", {}]', "NotImplemented"),
+            ("wrong type", '[2, "b4", "StartTransaction", {"connectorId": "one", "idTag": "T", "meterStart": 0, "timestamp": "%s"}]' % now(), "TypeConstraintViolation"),
+            ("missing field", '[2, "b5", "StartTransaction", {"connectorId": 1, "meterStart": 0, "timestamp": "%s"}]' % now(), "OccurenceConstraintViolation"),
+            ("value outside the enum", '[2, "b6", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Dancing"}]', "PropertyConstraintViolation"),
+            ("missing elements", '[2, "b7"]', "ProtocolError"),
+            ("oversized frame", '[2, "b8", "DataTransfer", {"vendorId": "x", "data": "%s"}]' % ("x" * 200_000), "FormationViolation"),
+        ]
+        for what, text, code in cases:
+            answer = await raw_call(ws, text)
+            check(answer[0] == 4 and answer[2] == code, f"1.6 bad frame, {what}: CALLERROR {answer[2] if len(answer) > 2 else answer}")
+        answer = await raw_call(ws, '[2, "b9", "Heartbeat", {}]')
+        check(answer[0] == 3 and "currentTime" in answer[2], "1.6: the connection stays up after bad frames")
+    status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CP16}")
+    check(len(charger["sessions"]) == sessions_before and charger["connectors"][0]["status"] == "occupied",
+          "1.6: nothing of the bad frames was stored")
+
+
+async def v201():
+    async with connect(f"{WS}/ocpp/{CS201}", subprotocols=["ocpp2.0.1"], additional_headers=basic(CS201, PW201)) as ws:
+        check(ws.subprotocol == "ocpp2.0.1", "2.0.1: subprotocol ocpp2.0.1 negotiated")
+        cp = CS201Impl(CS201, ws)
+        loop = asyncio.create_task(cp.start())
+        boot = await cp.call(call201.BootNotification(charging_station={"model": "interop-201", "vendorName": "PyPI-ocpp"}, reason="PowerUp"))
+        check(boot.status == "Accepted", "2.0.1: BootNotification accepted")
+        await cp.call(call201.StatusNotification(timestamp=now(), connector_status="Available", evse_id=1, connector_id=1))
+        auth = await cp.call(call201.Authorize(id_token={"idToken": "DRIVER-3", "type": "ISO14443"}))
+        check(auth.id_token_info["status"] == "Accepted", "2.0.1: Authorize accepted")
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/commands",
+                                                 {"command": "remote_start", "connector": 1, "id_tag": "DRIVER-3"})
+        check(status == 200 and answer["answer"]["status"] == "Accepted" and cp.remote_started and cp.remote_started[0] == "DRIVER-3",
+              f"2.0.1: RequestStartTransaction reaches the charger ({status})")
+        await cp.call(call201.TransactionEvent(event_type="Started", timestamp=now(), trigger_reason="RemoteStart", seq_no=0,
+                                               transaction_info={"transactionId": "TX-201", "chargingState": "Charging"},
+                                               evse={"id": 1, "connectorId": 1},
+                                               meter_value=[{"timestamp": now(), "sampledValue": [{"value": 500.0}]}]))
+        await cp.call(call201.StatusNotification(timestamp=now(), connector_status="Occupied", evse_id=1, connector_id=1))
+        await cp.call(call201.TransactionEvent(event_type="Updated", timestamp=now(), trigger_reason="MeterValuePeriodic", seq_no=1,
+                                               transaction_info={"transactionId": "TX-201", "chargingState": "Charging"},
+                                               meter_value=[{"timestamp": now(), "sampledValue": [{"value": 3.5, "unitOfMeasure": {"unit": "kWh"}}]}]))
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/commands",
+                                                 {"command": "remote_stop", "transaction_id": "TX-201"})
+        check(status == 200 and answer["answer"]["status"] == "Accepted" and getattr(cp, "remote_stopped", None) == "TX-201",
+              "2.0.1: RequestStopTransaction reaches the charger")
+        await cp.call(call201.TransactionEvent(event_type="Ended", timestamp=now(), trigger_reason="RemoteStop", seq_no=2,
+                                               transaction_info={"transactionId": "TX-201", "stoppedReason": "Remote"},
+                                               meter_value=[{"timestamp": now(), "sampledValue": [{"value": 7500.0}]}]))
+        status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CS201}")
+        session = next((s for s in charger["sessions"] if s["session_ref"] == f"{CS201}:TX-201"), None)
+        check(session is not None and session["state"] == "finished" and session["energy"] == 7000,
+              f"2.0.1: transaction stored, 7000 Wh ({session and (session['state'], session['energy'])})")
+        check(charger["connectors"][0]["status"] == "occupied", "2.0.1: status stored")
+        loop.cancel()
+    async with connect(f"{WS}/ocpp/{CS201}", subprotocols=["ocpp2.0.1"], additional_headers=basic(CS201, PW201)) as ws:
+        for what, text, code in [
+            ("malformed JSON", "[2, \"c1\"", "FormatViolation"),
+            ("wrong message type", '[5, "c2", "Heartbeat", {}]', "MessageTypeNotSupported"),
+            ("unknown action", '[2, "c3", "MakeCoffee", {}]', "NotImplemented"),
+            ("payload breaking the schema", '[2, "c4", "BootNotification", {"reason": "PowerUp"}]', "OccurenceConstraintViolation"),
+        ]:
+            answer = await raw_call(ws, text)
+            check(answer[0] == 4 and answer[2] == code, f"2.0.1 bad frame, {what}: CALLERROR {answer[2] if len(answer) > 2 else answer}")
+
+
+async def main():
+    await refused(f"/ocpp/{CP16}", ["ocpp1.6"], basic(CP16, "a-wrong-password-123"), "wrong password refused")
+    await refused(f"/ocpp/{CP16}", ["ocpp1.6"], {}, "no password refused")
+    await refused(f"/ocpp/{CP16}", ["ocpp1.5"], basic(CP16, PW16), "no supported subprotocol refused")
+    await refused("/ocpp/NOT-REGISTERED", ["ocpp1.6"], {}, "unknown charger refused")
+    await v16()
+    await v201()
+    status, _ = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "unlock", "connector": 1})
+    check(status == 409, "a command to a charger that is not connected is a 409")
+
+
+asyncio.run(main())
+if failures:
+    print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    sys.exit(1)
+print("all OCPP interop checks passed")
