@@ -97,6 +97,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 id,
                 password,
                 operator_id: OperatorId::new(&operator_id).context("--operator-id")?,
+                operator_name: None,
                 station_id: station,
                 place,
                 connectors,

@@ -70,9 +70,14 @@ enum Command {
         /// Seed of the synthetic network.
         #[arg(long, default_value_t = DEMO_SEED)]
         seed: u64,
-        /// Do not run the simulated operator platforms (T/CEC servers that push live status).
+        /// Do not run the simulated operator platforms (T/CEC servers that push live status) and
+        /// chargers (OCPP).
         #[arg(long)]
         no_simulate: bool,
+        /// About how many piles of the synthetic network the demo connects directly by OCPP
+        /// instead of through their operators' platforms (half 1.6, half 2.0.1).
+        #[arg(long, default_value_t = 200)]
+        chargers: u32,
         /// Simulated operators without faults: no bad pushes, no operator that stops answering.
         #[arg(long)]
         no_faults: bool,
@@ -146,8 +151,9 @@ fn main() -> Result<()> {
             serve: args,
             seed,
             no_simulate,
+            chargers,
             no_faults,
-        } => runtime.block_on(demo(args, seed, !no_simulate, !no_faults)),
+        } => runtime.block_on(demo(args, seed, !no_simulate, !no_faults, chargers)),
         Command::Simulate { what } => runtime.block_on(simulate::run(what)),
         Command::Charger { action } => runtime.block_on(charger::run(action)),
         Command::Synth { seed, out } => synth(seed, &out),
@@ -257,7 +263,70 @@ async fn serve(args: ServeArgs) -> Result<()> {
     served
 }
 
-async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> Result<()> {
+/// The demo's directly connected chargers: the piles of some synthetic public stations, whose
+/// operators connect those sites by OCPP instead of through their platforms (so the city's
+/// totals stay as they are). Registered on first use, without password (the demo accepts
+/// them). Returns (charger id, connectors) and the stations they take (`OPERATOR:STATION`).
+async fn demo_chargers(
+    registry: &Registry,
+    network: &evgrid_synth::Network,
+    count: u32,
+) -> Result<(Vec<(String, u32)>, std::collections::HashSet<String>)> {
+    let mut chargers = Vec::new();
+    let mut stations = std::collections::HashSet::new();
+    for s in network
+        .stations
+        .iter()
+        .filter(|s| s.category() == evgrid_model::Category::Public)
+        .step_by(7)
+    {
+        if chargers.len() >= count as usize {
+            break;
+        }
+        stations.insert(format!("{}:{}", s.operator_id, s.id));
+        for e in &s.equipment {
+            chargers.push((s.clone(), e.clone()));
+        }
+    }
+    let known = registry.store().chargers().await?;
+    let fresh = chargers
+        .iter()
+        .any(|(_, e)| !known.iter().any(|c| c.id == e.id));
+    if fresh {
+        eprintln!(
+            "registering {} piles of {} synthetic stations as directly connected OCPP chargers",
+            chargers.len(),
+            stations.len()
+        );
+        for (s, e) in &chargers {
+            let spec = evgrid_registry::chargers::ChargerSpec {
+                id: e.id.clone(),
+                password: None,
+                operator_id: s.operator_id.clone(),
+                operator_name: None,
+                station_id: Some(s.id.clone()),
+                place: None,
+                connectors: u32::try_from(e.connectors.len()).unwrap_or(1),
+                power_kw: e.power.0 / 1000,
+                dc: e.equipment_type == evgrid_model::EquipmentType::DC,
+            };
+            registry.add_charger(spec).await?;
+        }
+    }
+    let ids = chargers
+        .into_iter()
+        .map(|(_, e)| (e.id, u32::try_from(e.connectors.len()).unwrap_or(1)))
+        .collect();
+    Ok((ids, stations))
+}
+
+async fn demo(
+    mut args: ServeArgs,
+    seed: u64,
+    simulate: bool,
+    faults: bool,
+    chargers: u32,
+) -> Result<()> {
     let registry = open_serving_registry(&args).await?;
     if registry.station_count() == 0 {
         let dir = args.data_dir.join("synthetic-network");
@@ -285,8 +354,13 @@ async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> R
         args.poll_interval = 60;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let network = evgrid_synth::generate(registry.reference(), seed);
+    let (charger_ids, ocpp_stations) = if simulate && chargers > 0 {
+        demo_chargers(&registry, &network, chargers).await?
+    } else {
+        (Vec::new(), std::collections::HashSet::new())
+    };
     let platforms = if simulate {
-        let network = evgrid_synth::generate(registry.reference(), seed);
         let names: Vec<(evgrid_model::OperatorId, String)> = network
             .operators
             .iter()
@@ -294,7 +368,11 @@ async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> R
             .collect();
         // An operator registered with its own secrets (not the demo's) is not simulated.
         let mut kept = Vec::new();
-        for p in simulate::demo_platforms(&network, &args.platform_operator_id, 7) {
+        for mut p in simulate::demo_platforms(&network, &args.platform_operator_id, 7) {
+            // Sites connected by OCPP are not behind the operator's platform.
+            p.stations.retain(|s| {
+                !ocpp_stations.contains(&format!("{}:{}", s.operator_id, s.station_id))
+            });
             let id = evgrid_model::OperatorId::new(&p.operator_id)?;
             match registry.store().credentials(&id).await? {
                 Some(c) if !simulate::is_demo_registration(&c) => {
@@ -348,6 +426,21 @@ async fn demo(mut args: ServeArgs, seed: u64, simulate: bool, faults: bool) -> R
                 }
                 Err(e) => tracing::error!(error = %e, "demo: starting the simulated operators"),
             }
+        }
+        if !charger_ids.is_empty() {
+            let csms = format!("ws://{addr}/ocpp/");
+            let half = charger_ids.len() / 2;
+            for (ids, version) in [
+                (&charger_ids[..half], evgrid_ocpp::Version::V16),
+                (&charger_ids[half..], evgrid_ocpp::Version::V201),
+            ] {
+                let options = simulate::charger_options(&csms, version, None, 30, 15, seed);
+                simulate::start_chargers(ids, &options, &stopped);
+            }
+            eprintln!(
+                "{} simulated OCPP chargers (half 1.6, half 2.0.1) connect to {csms}",
+                charger_ids.len()
+            );
         }
         if let Err(e) = start_poller(&poller_registry, &poller_args, stopped) {
             tracing::error!(error = %e, "demo: starting the poller");

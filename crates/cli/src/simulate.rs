@@ -48,6 +48,85 @@ pub enum SimulateCommand {
         #[arg(long)]
         duration: Option<u64>,
     },
+    /// Chargers speaking OCPP-J to a central system: boot, heartbeats, status changes,
+    /// sessions with meter values, occasional faults; they answer remote start/stop, unlock,
+    /// reset, availability, trigger message and reservations.
+    Chargers {
+        /// The central system's OCPP base URL; each charger connects to URL + its id.
+        #[arg(long, default_value = "ws://127.0.0.1:8080/ocpp/")]
+        csms: String,
+        /// How many chargers.
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+        /// OCPP version: 1.6 or 2.0.1.
+        #[arg(long, default_value = "1.6", value_parser = parse_version)]
+        version: evgrid_ocpp::Version,
+        /// Charger ids are PREFIX-0001, PREFIX-0002, ...
+        #[arg(long, default_value = "SIM")]
+        id_prefix: String,
+        /// Connectors per charger.
+        #[arg(long, default_value_t = 2)]
+        connectors: u32,
+        /// HTTP Basic password of every charger (when they are registered with one).
+        #[arg(long, env = "EVGRID_CHARGER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Mean seconds between events on a charger (a charge starts or stops, a fault).
+        #[arg(long, default_value_t = 20)]
+        event_seconds: u64,
+        /// Seconds between meter values while charging.
+        #[arg(long, default_value_t = 10)]
+        meter_seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+    },
+}
+
+fn parse_version(s: &str) -> Result<evgrid_ocpp::Version, String> {
+    match s {
+        "1.6" | "ocpp1.6" => Ok(evgrid_ocpp::Version::V16),
+        "2.0.1" | "ocpp2.0.1" => Ok(evgrid_ocpp::Version::V201),
+        other => Err(format!("OCPP version {other:?} is 1.6 or 2.0.1")),
+    }
+}
+
+/// Options of simulated chargers.
+#[allow(clippy::too_many_arguments)]
+pub fn charger_options(
+    csms: &str,
+    version: evgrid_ocpp::Version,
+    password: Option<String>,
+    event_seconds: u64,
+    meter_seconds: u64,
+    seed: u64,
+) -> evgrid_ocpp::simulator::ChargerSimOptions {
+    let mut o = evgrid_ocpp::simulator::ChargerSimOptions::new(csms, version);
+    o.password = password;
+    o.event_interval = Duration::from_secs(event_seconds.max(1));
+    o.meter_interval = Duration::from_secs(meter_seconds.max(1));
+    o.seed = seed;
+    o
+}
+
+/// Starts simulated chargers; returns their shared counters.
+pub fn start_chargers(
+    ids: &[(String, u32)],
+    options: &evgrid_ocpp::simulator::ChargerSimOptions,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Arc<evgrid_ocpp::simulator::ChargerCounters> {
+    let counters = Arc::new(evgrid_ocpp::simulator::ChargerCounters::default());
+    for (id, connectors) in ids {
+        tokio::spawn(evgrid_ocpp::simulator::run_charger(
+            id.clone(),
+            *connectors,
+            options.clone(),
+            counters.clone(),
+            stop.clone(),
+        ));
+    }
+    counters
 }
 
 /// How the simulated operators behave.
@@ -229,6 +308,53 @@ pub fn print_counters(sims: &[(Arc<Sim>, String)]) {
 
 /// Runs a simulate command.
 pub async fn run(command: SimulateCommand) -> Result<()> {
+    if let SimulateCommand::Chargers {
+        csms,
+        count,
+        version,
+        id_prefix,
+        connectors,
+        password,
+        event_seconds,
+        meter_seconds,
+        seed,
+        duration,
+    } = command
+    {
+        let options = charger_options(&csms, version, password, event_seconds, meter_seconds, seed);
+        let ids: Vec<(String, u32)> = (1..=count)
+            .map(|i| (format!("{id_prefix}-{i:04}"), connectors))
+            .collect();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let counters = start_chargers(&ids, &options, &stopped);
+        println!(
+            "{count} simulated OCPP {} chargers ({id_prefix}-0001…) connecting to {csms}",
+            version.label()
+        );
+        let started = std::time::Instant::now();
+        loop {
+            let tick = tokio::time::sleep(Duration::from_secs(10));
+            tokio::select! {
+                () = tick => {}
+                _ = tokio::signal::ctrl_c() => break,
+            }
+            let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+            println!(
+                "connected {} · messages {} · CALLERRORs {} · commands answered {} · sessions {} · reconnects {}",
+                n(&counters.connected),
+                n(&counters.messages_sent),
+                n(&counters.call_errors),
+                n(&counters.commands_answered),
+                n(&counters.sessions),
+                n(&counters.reconnects)
+            );
+            if duration.is_some_and(|d| started.elapsed().as_secs() >= d) {
+                break;
+            }
+        }
+        let _ = stop.send(true);
+        return Ok(());
+    }
     let SimulateCommand::Operators {
         platform,
         count,
@@ -238,7 +364,10 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
         register: register_dir,
         platform_operator_id,
         duration,
-    } = command;
+    } = command
+    else {
+        return Ok(());
+    };
     OperatorId::new(&platform_operator_id).context("--platform-operator-id")?;
     let data = crate::reference()?;
     let network = evgrid_synth::generate(&data, seed);

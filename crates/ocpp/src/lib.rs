@@ -9,5 +9,6 @@ pub mod csms;
 pub mod frame;
 pub mod hub;
 pub mod schema;
+pub mod simulator;
 
 pub use frame::{ErrorCode, Frame, FrameError, Version};

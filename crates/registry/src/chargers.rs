@@ -45,6 +45,8 @@ pub struct ChargerSpec {
     pub id: String,
     pub password: Option<String>,
     pub operator_id: OperatorId,
+    /// The operator's name, when it is new (else its registered name stays).
+    pub operator_name: Option<String>,
     pub station_id: Option<String>,
     /// Creates the station when it does not exist.
     pub place: Option<NewPlace>,
@@ -183,7 +185,10 @@ impl Registry {
             station.equipment.push(equipment(&spec));
             let operator = Operator {
                 id: spec.operator_id.clone(),
-                name: spec.operator_id.to_string(),
+                name: spec
+                    .operator_name
+                    .clone()
+                    .unwrap_or_else(|| spec.operator_id.to_string()),
             };
             self.store_stations(&[operator], vec![station]).await?;
         }

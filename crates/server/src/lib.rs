@@ -108,7 +108,7 @@ impl AppState {
 #[openapi(
     info(
         title = "evgrid API",
-        description = "Charging-infrastructure information service platform: station registry, search, regions and statistics. Coordinates are WGS-84 unless a `coord` parameter says otherwise; distances are great-circle metres on the mean Earth sphere (R = 6,371,008.8 m). Errors are `application/problem+json`.",
+        description = "Charging-infrastructure information service platform: station registry, search, regions and statistics. Coordinates are WGS-84 unless a `coord` parameter says otherwise; distances are great-circle metres on the mean Earth sphere (R = 6,371,008.8 m). Errors are `application/problem+json`. OCPP chargers connect by WebSocket at `/ocpp/{chargePointId}` (subprotocol `ocpp1.6` or `ocpp2.0.1`, HTTP Basic per charger); that endpoint speaks OCPP-J, not HTTP operations, so it is described here and not as a path.",
         license(name = "Apache-2.0")
     ),
     tags(
@@ -120,6 +120,7 @@ impl AppState {
         (name = "operators", description = "Operators and their data quality"),
         (name = "system", description = "Health, API document and web pages"),
         (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
+        (name = "ocpp", description = "Chargers connected directly by OCPP: their state and commands"),
     ),
     paths(routes::tcec::tcec),
     components(schemas(
@@ -145,7 +146,6 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
         .routes(routes!(routes::operators::data_quality))
-        .routes(routes!(routes::ocpp::connect))
         .routes(routes!(routes::ocpp::command))
         .routes(routes!(routes::ocpp::get_charger))
         .routes(routes!(web::index))
@@ -163,6 +163,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .set(serde_json::to_value(&doc).unwrap_or_default());
     let router = router
         .route(&tcec_path, axum::routing::post(routes::tcec::tcec))
+        .route("/ocpp/{id}", axum::routing::get(routes::ocpp::connect))
         .layer(axum::extract::DefaultBodyLimit::max(
             evgrid_tcec::platform::MAX_BODY_BYTES + 1024,
         ))

@@ -93,7 +93,10 @@ async fn upsert_status(
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads.
     pool: SqlitePool,
+    /// Writes: one connection.
+    writer: SqlitePool,
 }
 
 fn unix_now() -> i64 {
@@ -174,13 +177,22 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // One connection writes, in the order writers ask (the pool queues them fairly), so
+        // concurrent writers wait for each other instead of failing with SQLITE_BUSY; reads use
+        // their own connections and see committed data (WAL).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     pub(crate) async fn put_regions(
@@ -188,7 +200,7 @@ impl SqliteStore {
         counties: &[County],
         townships: &[Township],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for c in counties {
             sqlx::query(
                 "INSERT INTO counties (code, name_zh, name_pinyin, kind, seat_lat, seat_lng, area_km2, population, population_estimated)
@@ -239,7 +251,7 @@ impl SqliteStore {
         stations: &[PlacedStation],
     ) -> Result<Vec<i64>, StoreError> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for op in operators {
             // A name equal to the id means "no name known": never overwrite a real name with it.
             sqlx::query(
@@ -695,7 +707,7 @@ impl SqliteStore {
         c: &OperatorCredentials,
     ) -> Result<(), StoreError> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO operators (operator_id, name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (operator_id) DO UPDATE SET name = excluded.name",
@@ -766,7 +778,7 @@ impl SqliteStore {
     pub(crate) async fn remove_credentials(&self, id: &OperatorId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM operator_credentials WHERE operator_id = $1")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -778,7 +790,7 @@ impl SqliteStore {
         seconds: i64,
     ) -> Result<(String, i64), StoreError> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let current: Option<(String, i64)> = sqlx::query_as(
             "SELECT token, expires_at FROM platform_tokens WHERE operator_id = $1 AND expires_at > $2
              ORDER BY expires_at DESC LIMIT 1",
@@ -828,7 +840,7 @@ impl SqliteStore {
         push: &PushKey<'_>,
         statuses: &[StatusRecord],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if !record_push(&mut tx, push).await? {
             return Ok(false);
         }
@@ -956,7 +968,7 @@ impl SqliteStore {
         id: &OperatorId,
         statuses: &[StatusRecord],
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut applied = 0;
         for st in statuses {
             applied += upsert_status(&mut tx, id.as_str(), st, true).await?;

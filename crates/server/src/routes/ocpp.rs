@@ -15,6 +15,7 @@ use evgrid_ocpp::hub::{Command, CommandError};
 use evgrid_ocpp::{ErrorCode, FrameError, Version};
 use evgrid_registry::chargers::Login;
 use serde::Deserialize;
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::{ApiError, AppState};
@@ -65,13 +66,8 @@ fn negotiate(headers: &HeaderMap) -> Option<Version> {
 /// `ocpp2.0.1` in `Sec-WebSocket-Protocol`; without one of them the upgrade is refused (400).
 /// A charger registered with a password must send it by HTTP Basic (user = its id); unknown
 /// chargers are refused (401) unless the server accepts them (`--accept-unknown-chargers`).
-#[utoipa::path(get, path = "/ocpp/{id}", tag = "ocpp",
-    params(("id" = String, Path, description = "The charge point id")),
-    responses(
-        (status = 101, description = "Switching to the WebSocket protocol (OCPP-J)"),
-        (status = 400, description = "Not a WebSocket upgrade, or no supported OCPP subprotocol", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown charger or wrong password", body = crate::Problem, content_type = "application/problem+json"),
-    ))]
+/// Not in the OpenAPI document (it describes HTTP operations, not WebSocket protocols); the
+/// document's description points here.
 pub async fn connect(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -106,7 +102,11 @@ pub async fn connect(
     Ok(upgrade
         .protocols([version.subprotocol()])
         .max_message_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| run(socket, state, charger, version)))
+        .on_upgrade(move |socket| {
+            let span =
+                tracing::info_span!("ocpp", charger = %charger.id, version = version.label());
+            run(socket, state, charger, version).instrument(span)
+        }))
 }
 
 async fn run(
@@ -116,8 +116,6 @@ async fn run(
     version: Version,
 ) {
     let id = charger.id.clone();
-    let span = tracing::info_span!("ocpp", charger = %id, version = version.label());
-    let _enter = span.enter();
     tracing::info!("charger connected");
     let hub = state.ocpp.hub.clone();
     let (connection_no, mut commands) = hub.connect(&id, version);
@@ -193,7 +191,7 @@ async fn run(
 
 /// A command to a connected charger.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum ChargerCommand {
     /// Start charging on a connector (1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction).
     RemoteStart { connector: u32, id_tag: String },

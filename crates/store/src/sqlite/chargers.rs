@@ -40,7 +40,7 @@ impl SqliteStore {
         .bind(i64::from(c.connectors))
         .bind(&c.password_hash)
         .bind(unix_now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -67,7 +67,7 @@ impl SqliteStore {
     pub(crate) async fn remove_charger(&self, id: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query("DELETE FROM chargers WHERE charger_id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected()
             > 0)
@@ -93,7 +93,7 @@ impl SqliteStore {
         .bind(firmware)
         .bind(version)
         .bind(unix_now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -104,7 +104,7 @@ impl SqliteStore {
         )
         .bind(charger)
         .bind(unix_now())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(id)
     }

@@ -15,7 +15,7 @@ impl SqliteStore {
         push: &PushKey<'_>,
         u: &SessionUpdate,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if !record_push(&mut tx, push).await? {
             return Ok(false);
         }
@@ -226,7 +226,7 @@ impl SqliteStore {
         push: &PushKey<'_>,
         check: &OrderCheck,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if !record_push(&mut tx, push).await? {
             return Ok(false);
         }

@@ -1,0 +1,615 @@
+//! Simulated chargers: real OCPP-J clients over WebSocket (1.6 or 2.0.1) that boot, send
+//! heartbeats and status changes, run charging sessions with meter values, fault now and then,
+//! and answer the central system's commands (remote start/stop, unlock, reset, availability,
+//! trigger message, reservations).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use evgrid_model::time::format_rfc3339;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::frame::{ErrorCode, Frame, FrameError, Version};
+
+/// How simulated chargers behave.
+#[derive(Debug, Clone)]
+pub struct ChargerSimOptions {
+    /// The central system's OCPP base URL, e.g. `ws://127.0.0.1:8080/ocpp/` (the charger id is
+    /// appended).
+    pub csms_url: String,
+    pub version: Version,
+    /// HTTP Basic password, when the chargers are registered with one.
+    pub password: Option<String>,
+    /// Mean seconds between two things happening on a charger (a charge starts or ends, a
+    /// fault, ...).
+    pub event_interval: Duration,
+    /// Meter values while charging.
+    pub meter_interval: Duration,
+    /// Share of events that are faults.
+    pub fault_share: f64,
+    /// Charging power per connector, W.
+    pub power_w: u32,
+    /// Energy accrues this many times faster than the power would deliver.
+    pub speedup: f64,
+    pub seed: u64,
+}
+
+impl ChargerSimOptions {
+    /// Defaults for a central system at `csms_url`.
+    pub fn new(csms_url: impl Into<String>, version: Version) -> Self {
+        Self {
+            csms_url: csms_url.into(),
+            version,
+            password: None,
+            event_interval: Duration::from_secs(20),
+            meter_interval: Duration::from_secs(10),
+            fault_share: 0.03,
+            power_w: 7000,
+            speedup: 30.0,
+            seed: 1,
+        }
+    }
+}
+
+/// What simulated chargers have done, summed over all of them.
+#[derive(Debug, Default)]
+pub struct ChargerCounters {
+    pub connected: AtomicU64,
+    pub messages_sent: AtomicU64,
+    pub call_errors: AtomicU64,
+    pub commands_answered: AtomicU64,
+    pub sessions: AtomicU64,
+    pub reconnects: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Idle,
+    Charging,
+    Faulted,
+}
+
+#[derive(Debug)]
+struct Connector {
+    slot: Slot,
+    /// The transaction as the central system knows it (1.6 integer as text, 2.0.1 our id).
+    transaction: Option<String>,
+    register_wh: f64,
+    started: Option<Instant>,
+    seq_no: i64,
+}
+
+/// Something to do after answering a command.
+#[derive(Debug)]
+enum Effect {
+    Start(u32),
+    Stop(String),
+    Trigger(String),
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Why a charger's connection ended.
+#[derive(Debug, thiserror::Error)]
+enum SimError {
+    #[error("websocket: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("the central system answered {0}")]
+    Refused(String),
+    #[error("closed")]
+    Closed,
+    #[error("stopped")]
+    Stopped,
+}
+
+struct Charger {
+    id: String,
+    options: ChargerSimOptions,
+    connectors: Vec<Connector>,
+    socket: Socket,
+    next_id: u64,
+    effects: VecDeque<Effect>,
+    rng: Rng,
+    counters: Arc<ChargerCounters>,
+}
+
+fn now() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    format_rfc3339(t)
+}
+
+impl Charger {
+    fn v16(&self) -> bool {
+        self.options.version == Version::V16
+    }
+
+    async fn send(&mut self, text: String) -> Result<(), SimError> {
+        self.socket.send(Message::Text(text.into())).await?;
+        Ok(())
+    }
+
+    /// Sends a CALL and waits for its answer, answering the central system's CALLs meanwhile.
+    async fn call(&mut self, action: &str, payload: Value) -> Result<Value, SimError> {
+        self.next_id += 1;
+        let id = format!("{}-{}", self.id, self.next_id);
+        let text = Frame::Call {
+            id: id.clone(),
+            action: action.to_owned(),
+            payload,
+        }
+        .to_text();
+        self.send(text).await?;
+        self.counters.messages_sent.fetch_add(1, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .map_err(|_| SimError::Refused(format!("no answer to {action}")))?;
+            let Some(message) = message else {
+                return Err(SimError::Closed);
+            };
+            let Message::Text(text) = message? else {
+                continue;
+            };
+            match Frame::parse(&text) {
+                Ok(Frame::CallResult {
+                    id: answered,
+                    payload,
+                }) if answered == id => return Ok(payload),
+                Ok(Frame::CallError {
+                    id: answered,
+                    code,
+                    description,
+                    ..
+                }) if answered == id => {
+                    self.counters.call_errors.fetch_add(1, Ordering::Relaxed);
+                    return Err(SimError::Refused(format!("{code}: {description}")));
+                }
+                Ok(Frame::Call {
+                    id: call_id,
+                    action,
+                    payload,
+                }) => self.answer(&call_id, &action, &payload).await?,
+                _ => {}
+            }
+        }
+    }
+
+    /// Answers one CALL of the central system.
+    async fn answer(&mut self, id: &str, action: &str, p: &Value) -> Result<(), SimError> {
+        let connector_of = |p: &Value| {
+            p.get("connectorId")
+                .or_else(|| p.get("evseId"))
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(1)
+        };
+        let accepted = json!({"status": "Accepted"});
+        let answer = match action {
+            "RemoteStartTransaction" | "RequestStartTransaction" => {
+                let n = connector_of(p);
+                let free = self
+                    .connectors
+                    .get(n.saturating_sub(1) as usize)
+                    .is_some_and(|c| c.slot == Slot::Idle);
+                if free {
+                    self.effects.push_back(Effect::Start(n));
+                    accepted
+                } else {
+                    json!({"status": "Rejected"})
+                }
+            }
+            "RemoteStopTransaction" | "RequestStopTransaction" => {
+                let tx = match p.get("transactionId") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                };
+                if self
+                    .connectors
+                    .iter()
+                    .any(|c| c.transaction.as_deref() == Some(tx.as_str()))
+                {
+                    self.effects.push_back(Effect::Stop(tx));
+                    accepted
+                } else {
+                    json!({"status": "Rejected"})
+                }
+            }
+            "UnlockConnector" => json!({"status": "Unlocked"}),
+            "Reset"
+            | "ChangeAvailability"
+            | "ReserveNow"
+            | "CancelReservation"
+            | "ClearCache"
+            | "ChangeConfiguration" => accepted,
+            "TriggerMessage" => {
+                let m = p["requestedMessage"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                self.effects.push_back(Effect::Trigger(m));
+                accepted
+            }
+            other => {
+                let e = FrameError::new(
+                    id,
+                    ErrorCode::NotImplemented,
+                    format!("{other} is not simulated"),
+                );
+                return self.send(e.to_text(self.options.version)).await;
+            }
+        };
+        self.counters
+            .commands_answered
+            .fetch_add(1, Ordering::Relaxed);
+        self.send(
+            Frame::CallResult {
+                id: id.to_owned(),
+                payload: answer,
+            }
+            .to_text(),
+        )
+        .await
+    }
+
+    async fn status(&mut self, n: u32, status: &str) -> Result<(), SimError> {
+        let payload = if self.v16() {
+            json!({"connectorId": n, "errorCode": if status == "Faulted" { "InternalError" } else { "NoError" }, "status": status, "timestamp": now()})
+        } else {
+            let s = match status {
+                "Charging" | "Preparing" | "Finishing" => "Occupied",
+                other => other,
+            };
+            json!({"timestamp": now(), "connectorStatus": s, "evseId": n, "connectorId": 1})
+        };
+        self.call("StatusNotification", payload).await.map(|_| ())
+    }
+
+    async fn boot(&mut self) -> Result<(), SimError> {
+        let payload = if self.v16() {
+            json!({"chargePointVendor": "evgrid-sim", "chargePointModel": "SIM-AC7", "firmwareVersion": "1.0"})
+        } else {
+            json!({"reason": "PowerUp", "chargingStation": {"vendorName": "evgrid-sim", "model": "SIM-AC7", "firmwareVersion": "1.0"}})
+        };
+        let answer = self.call("BootNotification", payload).await?;
+        if answer["status"] != "Accepted" {
+            return Err(SimError::Refused(format!("boot {}", answer["status"])));
+        }
+        for n in 1..=self.connectors.len() as u32 {
+            self.status(n, "Available").await?;
+        }
+        Ok(())
+    }
+
+    fn meter(&self, wh: f64, soc: Option<f64>) -> Value {
+        let mut values = vec![if self.v16() {
+            json!({"value": format!("{:.0}", wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"})
+        } else {
+            json!({"value": wh.round(), "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}})
+        }];
+        if let Some(s) = soc {
+            values.push(if self.v16() {
+                json!({"value": format!("{s:.0}"), "measurand": "SoC", "unit": "Percent"})
+            } else {
+                json!({"value": s.round(), "measurand": "SoC"})
+            });
+        }
+        json!([{"timestamp": now(), "sampledValue": values}])
+    }
+
+    async fn start(&mut self, n: u32) -> Result<(), SimError> {
+        let i = n.saturating_sub(1) as usize;
+        if self.connectors.get(i).is_none_or(|c| c.slot != Slot::Idle) {
+            return Ok(());
+        }
+        let tag = format!("SIM-{:04}", self.rng.next() % 10_000);
+        self.status(n, "Preparing").await?;
+        let register = self.connectors[i].register_wh;
+        let tx = if self.v16() {
+            self.call("Authorize", json!({"idTag": tag})).await?;
+            let a = self
+                .call("StartTransaction", json!({"connectorId": n, "idTag": tag, "meterStart": register.round() as i64, "timestamp": now()}))
+                .await?;
+            a["transactionId"].as_i64().unwrap_or(0).to_string()
+        } else {
+            self.call(
+                "Authorize",
+                json!({"idToken": {"idToken": tag, "type": "ISO14443"}}),
+            )
+            .await?;
+            let tx = format!("{}-{n}-{}", self.id, self.next_id);
+            let meter = self.meter(register, None);
+            self.call(
+                "TransactionEvent",
+                json!({"eventType": "Started", "timestamp": now(), "triggerReason": "Authorized", "seqNo": 0,
+                       "transactionInfo": {"transactionId": tx, "chargingState": "Charging"},
+                       "evse": {"id": n, "connectorId": 1}, "idToken": {"idToken": tag, "type": "ISO14443"},
+                       "meterValue": meter}),
+            )
+            .await?;
+            tx
+        };
+        let c = &mut self.connectors[i];
+        c.slot = Slot::Charging;
+        c.transaction = Some(tx);
+        c.started = Some(Instant::now());
+        c.seq_no = 1;
+        self.counters.sessions.fetch_add(1, Ordering::Relaxed);
+        self.status(n, "Charging").await
+    }
+
+    async fn stop(&mut self, i: usize, reason: &str) -> Result<(), SimError> {
+        let Some(tx) = self.connectors[i].transaction.take() else {
+            return Ok(());
+        };
+        let n = i as u32 + 1;
+        let register = self.connectors[i].register_wh;
+        if self.v16() {
+            let id: i64 = tx.parse().unwrap_or(0);
+            self.call("StopTransaction", json!({"transactionId": id, "meterStop": register.round() as i64, "timestamp": now(), "reason": reason}))
+                .await?;
+        } else {
+            let seq = self.connectors[i].seq_no;
+            let meter = self.meter(register, None);
+            self.call(
+                "TransactionEvent",
+                json!({"eventType": "Ended", "timestamp": now(), "triggerReason": if reason == "Remote" { "RemoteStop" } else { "StopAuthorized" },
+                       "seqNo": seq, "transactionInfo": {"transactionId": tx, "stoppedReason": reason}, "meterValue": meter}),
+            )
+            .await?;
+        }
+        self.connectors[i].slot = Slot::Idle;
+        self.connectors[i].started = None;
+        self.status(n, "Finishing").await?;
+        self.status(n, "Available").await
+    }
+
+    async fn meter_tick(&mut self) -> Result<(), SimError> {
+        for i in 0..self.connectors.len() {
+            if self.connectors[i].slot != Slot::Charging {
+                continue;
+            }
+            let add = f64::from(self.options.power_w)
+                * self.options.meter_interval.as_secs_f64()
+                * self.options.speedup
+                / 3600.0;
+            self.connectors[i].register_wh += add;
+            let elapsed = self.connectors[i]
+                .started
+                .map_or(0.0, |s| s.elapsed().as_secs_f64());
+            let soc = (20.0 + elapsed * self.options.speedup / 60.0).min(100.0);
+            let n = i as u32 + 1;
+            let meter = self.meter(self.connectors[i].register_wh, Some(soc));
+            let tx = self.connectors[i].transaction.clone().unwrap_or_default();
+            if self.v16() {
+                let id: i64 = tx.parse().unwrap_or(0);
+                self.call(
+                    "MeterValues",
+                    json!({"connectorId": n, "transactionId": id, "meterValue": meter}),
+                )
+                .await?;
+            } else {
+                let seq = self.connectors[i].seq_no;
+                self.connectors[i].seq_no += 1;
+                self.call(
+                    "TransactionEvent",
+                    json!({"eventType": "Updated", "timestamp": now(), "triggerReason": "MeterValuePeriodic", "seqNo": seq,
+                           "transactionInfo": {"transactionId": tx, "chargingState": "Charging"}, "meterValue": meter}),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Something happens on a random connector.
+    async fn event(&mut self) -> Result<(), SimError> {
+        let i = (self.rng.next() % self.connectors.len() as u64) as usize;
+        let n = i as u32 + 1;
+        match self.connectors[i].slot {
+            Slot::Idle if self.rng.unit() < self.options.fault_share => {
+                self.connectors[i].slot = Slot::Faulted;
+                self.status(n, "Faulted").await
+            }
+            Slot::Idle => self.start(n).await,
+            Slot::Charging => self.stop(i, "Local").await,
+            Slot::Faulted => {
+                self.connectors[i].slot = Slot::Idle;
+                self.status(n, "Available").await
+            }
+        }
+    }
+
+    async fn effects(&mut self) -> Result<(), SimError> {
+        while let Some(effect) = self.effects.pop_front() {
+            match effect {
+                Effect::Start(n) => self.start(n).await?,
+                Effect::Stop(tx) => {
+                    if let Some(i) = self
+                        .connectors
+                        .iter()
+                        .position(|c| c.transaction.as_deref() == Some(tx.as_str()))
+                    {
+                        self.stop(i, "Remote").await?;
+                    }
+                }
+                Effect::Trigger(m) => match m.as_str() {
+                    "Heartbeat" => {
+                        self.call("Heartbeat", json!({})).await?;
+                    }
+                    "StatusNotification" => {
+                        for i in 0..self.connectors.len() {
+                            let s = match self.connectors[i].slot {
+                                Slot::Idle => "Available",
+                                Slot::Charging => "Charging",
+                                Slot::Faulted => "Faulted",
+                            };
+                            self.status(i as u32 + 1, s).await?;
+                        }
+                    }
+                    "BootNotification" => self.boot().await?,
+                    _ => {}
+                },
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self, stop: &mut watch::Receiver<bool>) -> Result<(), SimError> {
+        self.boot().await?;
+        self.counters.connected.fetch_add(1, Ordering::Relaxed);
+        let mean = self.options.event_interval.as_secs_f64().max(0.1);
+        let mut next_event =
+            tokio::time::Instant::now() + Duration::from_secs_f64(mean * (0.2 + self.rng.unit()));
+        let mut next_meter = tokio::time::Instant::now() + self.options.meter_interval;
+        let mut next_heartbeat = tokio::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            self.effects().await?;
+            tokio::select! {
+                message = self.socket.next() => {
+                    let Some(message) = message else { return Err(SimError::Closed) };
+                    if let Message::Text(text) = message? {
+                        if let Ok(Frame::Call { id, action, payload }) = Frame::parse(&text) {
+                            self.answer(&id, &action, &payload).await?;
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(next_event) => {
+                    self.event().await?;
+                    next_event = tokio::time::Instant::now() + Duration::from_secs_f64(mean * (0.5 + self.rng.unit()));
+                }
+                () = tokio::time::sleep_until(next_meter) => {
+                    self.meter_tick().await?;
+                    next_meter = tokio::time::Instant::now() + self.options.meter_interval;
+                }
+                () = tokio::time::sleep_until(next_heartbeat) => {
+                    self.call("Heartbeat", json!({})).await?;
+                    next_heartbeat = tokio::time::Instant::now() + Duration::from_secs(300);
+                }
+                _ = stop.changed() => return Err(SimError::Stopped),
+            }
+        }
+    }
+}
+
+async fn connect(id: &str, options: &ChargerSimOptions) -> Result<Socket, SimError> {
+    let url = format!("{}{id}", options.csms_url);
+    let mut request = url.into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        options
+            .version
+            .subprotocol()
+            .parse()
+            .map_err(|_| SimError::Refused("subprotocol".into()))?,
+    );
+    if let Some(pw) = &options.password {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{pw}"));
+        request.headers_mut().insert(
+            "Authorization",
+            format!("Basic {token}")
+                .parse()
+                .map_err(|_| SimError::Refused("password".into()))?,
+        );
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(socket)
+}
+
+/// Runs one simulated charger until `stop` turns true, reconnecting with backoff when the
+/// connection fails.
+pub async fn run_charger(
+    id: String,
+    connectors: u32,
+    options: ChargerSimOptions,
+    counters: Arc<ChargerCounters>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let seed = options.seed
+        ^ id.bytes()
+            .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let mut rng = Rng(seed);
+    let mut backoff = Duration::from_secs(1);
+    let mut state: Vec<Connector> = (0..connectors.max(1))
+        .map(|_| Connector {
+            slot: Slot::Idle,
+            transaction: None,
+            register_wh: (rng.next() % 1_000_000) as f64,
+            started: None,
+            seq_no: 0,
+        })
+        .collect();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match connect(&id, &options).await {
+            Ok(socket) => {
+                let mut charger = Charger {
+                    id: id.clone(),
+                    options: options.clone(),
+                    connectors: std::mem::take(&mut state),
+                    socket,
+                    next_id: 0,
+                    effects: VecDeque::new(),
+                    rng: Rng(rng.next()),
+                    counters: counters.clone(),
+                };
+                let outcome = charger.run(&mut stop).await;
+                state = charger.connectors;
+                for c in &mut state {
+                    // A charge interrupted by a lost connection is over for the simulation.
+                    c.slot = Slot::Idle;
+                    c.transaction = None;
+                }
+                match outcome {
+                    Err(SimError::Stopped) => {
+                        let _ = charger.socket.close(None).await;
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(charger = %id, error = %e, "simulated charger: connection ended")
+                    }
+                    Ok(()) => {}
+                }
+                backoff = Duration::from_secs(1);
+            }
+            Err(e) => {
+                tracing::debug!(charger = %id, error = %e, "simulated charger: cannot connect")
+            }
+        }
+        counters.reconnects.fetch_add(1, Ordering::Relaxed);
+        let pause = backoff.mul_f64(0.5 + rng.unit());
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(60));
+    }
+}
