@@ -72,6 +72,10 @@ class CP16Impl(ChargePoint16):
     def reset(self, type, **kwargs):
         return result16.Reset(status="Accepted")
 
+    @on("GetConfiguration")
+    def get_configuration(self, key=None, **kwargs):
+        return result16.GetConfiguration(configuration_key=[{"key": "HeartbeatInterval", "readonly": False, "value": "300"}])
+
 
 class CS201Impl(ChargePoint201):
     remote_started = None
@@ -140,6 +144,15 @@ async def v16():
               "1.6: remote start reaches the charger and is answered")
         status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "reset", "kind": "hard"})
         check(status == 200 and answer["action"] == "Reset", "1.6: reset answered")
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands",
+                                                 {"command": "ocpp", "action": "GetConfiguration", "payload": {"key": ["HeartbeatInterval"]}})
+        check(status == 200 and answer["answer"]["configurationKey"][0]["value"] == "300", "1.6: any action (GetConfiguration) through the API")
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands",
+                                                 {"command": "ocpp", "action": "GetConfiguration", "payload": {"key": "not-a-list"}})
+        check(status == 400, "a command payload that breaks the schema is a 400, not sent")
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands",
+                                                 {"command": "ocpp", "action": "ClearCache", "payload": {}})
+        check(status == 502, f"a CALLERROR from the charger (no ClearCache handler) is a 502 ({status})")
         status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "fly"})
         check(status == 400, "an unknown command is a 400")
         loop.cancel()

@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Nearest(NearestArgs),
     /// T/CEC status pushes: 16 operator clients on loopback, acknowledged = committed.
     Tcec(crate::bench_tcec::TcecArgs),
+    /// OCPP: idle connections (RSS per connection), chargers sending status (msg/s, latency,
+    /// CPU per message), and the same load on a Python `ocpp` central system as the baseline.
+    Ocpp(crate::bench_ocpp::OcppArgs),
 }
 
 /// Options of the nearest benchmark.
@@ -562,5 +565,6 @@ pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()>
     match which {
         BenchCommand::Nearest(args) => nearest(args, runtime),
         BenchCommand::Tcec(args) => crate::bench_tcec::run(args, runtime),
+        BenchCommand::Ocpp(args) => crate::bench_ocpp::run(args, runtime),
     }
 }

@@ -30,7 +30,8 @@ pub struct Violation {
     pub message: String,
 }
 
-type Table = HashMap<(&'static str, &'static str), Value>;
+/// Schemas by `version/stem`, e.g. `1.6/BootNotification`.
+type Table = HashMap<String, Value>;
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
@@ -39,7 +40,7 @@ fn table() -> &'static Table {
             .iter()
             .filter_map(|(version, stem, text)| {
                 let value: Value = serde_json::from_str(text).ok()?;
-                Some(((*version, *stem), value))
+                Some((format!("{version}/{stem}"), value))
             })
             .collect()
     })
@@ -55,10 +56,7 @@ fn stem(version: Version, action: &str, direction: Direction) -> String {
 
 /// The schema of an action's request or response in a version, if the version has the action.
 pub fn schema(version: Version, action: &str, direction: Direction) -> Option<&'static Value> {
-    table()
-        .iter()
-        .find(|((v, s), _)| *v == version.label() && *s == stem(version, action, direction))
-        .map(|(_, value)| value)
+    table().get(&format!("{}/{}", version.label(), stem(version, action, direction)))
 }
 
 /// Validates a payload; the first violation found, with its path and CALLERROR code.

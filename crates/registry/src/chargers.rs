@@ -319,11 +319,9 @@ impl Backend for OcppBackend<'_> {
             source: "ocpp".into(),
         };
         self.registry
-            .store()
-            .put_statuses(&self.charger.operator_id, &[record])
+            .put_status(&self.charger.operator_id, record)
             .await
-            .map(|_| ())
-            .map_err(storage)
+            .map_err(|crate::RegistryError::Store(e)| storage(e))
     }
 
     async fn new_transaction_id(&self, charger: &str) -> Result<i64, BackendError> {

@@ -5,6 +5,7 @@
 //! formats (T/CEC StationInfos JSON, evgrid's CSV, GeoJSON). Servers and the CLI use it; it knows
 //! no HTTP.
 
+mod batch;
 pub mod chargers;
 pub mod import;
 pub mod poller;
@@ -162,9 +163,21 @@ pub struct Registry {
     max_clock_skew: Option<i64>,
     /// The poller's state per operator.
     polls: std::sync::Mutex<HashMap<OperatorId, poller::PollStatus>>,
+    /// Group commit of statuses from many connections.
+    statuses: batch::StatusBatcher,
 }
 
 impl Registry {
+    /// Stores one connector status, committed together with the statuses other connections
+    /// send at the same time; returns after the commit.
+    pub async fn put_status(
+        &self,
+        operator: &OperatorId,
+        record: evgrid_store::StatusRecord,
+    ) -> Result<(), RegistryError> {
+        Ok(self.statuses.put(&self.store, operator, record).await?)
+    }
+
     /// Seconds after which this operator's statuses are stale: its own setting or the default.
     pub async fn stale_after(&self, id: &OperatorId) -> Result<i64, RegistryError> {
         Ok(self
@@ -196,6 +209,7 @@ impl Registry {
             traffic: quality::TrafficLog::default(),
             max_clock_skew: None,
             polls: std::sync::Mutex::default(),
+            statuses: batch::StatusBatcher::default(),
             started_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),

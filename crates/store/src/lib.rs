@@ -520,6 +520,16 @@ impl Store {
         }
     }
 
+    /// [`Store::put_statuses`] for statuses of several operators, in one transaction.
+    pub async fn put_statuses_of_many(
+        &self,
+        statuses: &[(OperatorId, StatusRecord)],
+    ) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_statuses_of_many(statuses).await,
+        }
+    }
+
     /// The latest status of each connector of a station.
     pub async fn station_statuses(
         &self,

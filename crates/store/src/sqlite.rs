@@ -963,6 +963,63 @@ impl SqliteStore {
         .await?)
     }
 
+    pub(crate) async fn put_statuses_of_many(
+        &self,
+        statuses: &[(OperatorId, StatusRecord)],
+    ) -> Result<u64, StoreError> {
+        // Many rows per statement: each statement is a round trip to SQLite's worker thread.
+        const ROWS: usize = 400;
+        let mut tx = self.writer.begin().await?;
+        let mut applied = 0;
+        for chunk in statuses.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
+                   lock_status, observed_at, source) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 8;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                ));
+            }
+            // A later row for the same connector in one statement would be a conflict within
+            // the statement; the WHERE keeps the newest observation either way.
+            sql.push_str(
+                " ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
+                   raw_status = excluded.raw_status, park_status = excluded.park_status,
+                   lock_status = excluded.lock_status, observed_at = excluded.observed_at,
+                   source = excluded.source
+                 WHERE connector_status.observed_at <= excluded.observed_at",
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, st) in chunk {
+                q = q
+                    .bind(id.as_str())
+                    .bind(&st.connector_id)
+                    .bind(st.status.as_str())
+                    .bind(st.raw_status)
+                    .bind(st.park_status)
+                    .bind(st.lock_status)
+                    .bind(st.observed_at)
+                    .bind(&st.source);
+            }
+            applied += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
     pub(crate) async fn put_statuses(
         &self,
         id: &OperatorId,

@@ -102,6 +102,9 @@ pub async fn connect(
     Ok(upgrade
         .protocols([version.subprotocol()])
         .max_message_size(MAX_WS_MESSAGE)
+        // Small buffers: a connection mostly idles between messages of a few hundred bytes.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let span =
                 tracing::info_span!("ocpp", charger = %charger.id, version = version.label());
@@ -217,6 +220,10 @@ pub enum ChargerCommand {
     },
     /// Cancel a reservation.
     CancelReservation { reservation_id: i64 },
+    /// Any other action of the charger's OCPP version (e.g. `GetConfiguration`,
+    /// `SetChargingProfile`, `SendLocalList`, `GetDiagnostics`, `GetVariables`), with its
+    /// payload as the specification writes it; validated against the official schema.
+    Ocpp { action: String, payload: serde_json::Value },
 }
 
 fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Value), ApiError> {
@@ -327,6 +334,7 @@ fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Va
             "CancelReservation",
             json!({"reservationId": reservation_id}),
         ),
+        ChargerCommand::Ocpp { action, payload } => return Ok((action.clone(), payload.clone())),
     };
     Ok((action.to_owned(), payload))
 }

@@ -1,0 +1,364 @@
+//! `evgrid bench ocpp`: the OCPP central system under load on loopback, against a server
+//! process of its own (so its memory and CPU can be read from /proc): (a) idle connections held
+//! after BootNotification, with the server's RSS per connection; (b) chargers each sending a
+//! StatusNotification (stored) every interval: messages acknowledged per second, latency
+//! p50/p99, the server's CPU time per message; (c) the same load against a minimal central
+//! system written on the Python `ocpp` package (tests/ocpp/baseline_csms.py, no storage), in the
+//! same run, with the ratios. Connections come from several loopback source addresses.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Options of the OCPP benchmark.
+#[derive(clap::Args)]
+pub struct OcppArgs {
+    /// Idle connections to hold (limited by the open-file limit; see the README).
+    #[arg(long, default_value_t = 15_000)]
+    connections: usize,
+    /// Chargers sending messages in the load phase.
+    #[arg(long, default_value_t = 10_000)]
+    chargers: usize,
+    /// Seconds between two messages of one charger, one phase each (comma-separated).
+    #[arg(long, default_value = "10,2,1", value_delimiter = ',')]
+    intervals: Vec<f64>,
+    /// Seconds per load phase.
+    #[arg(long, default_value_t = 20.0)]
+    seconds: f64,
+    /// Skip the Python baseline.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Also write the table to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Where chargers connect: address and path before the charger id.
+#[derive(Clone)]
+struct Target {
+    addr: SocketAddr,
+    path: String,
+}
+
+struct Server {
+    child: Child,
+    target: Target,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_line(child: &mut Child, needle: &str) -> Result<String> {
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(line) = lines.next() else { bail!("the server exited") };
+        let line = line?;
+        if let Some(i) = line.find(needle) {
+            std::thread::spawn(move || for _ in lines {});
+            return Ok(line[i + needle.len()..].to_owned());
+        }
+    }
+    bail!("the server did not start")
+}
+
+fn start_evgrid(dir: &std::path::Path) -> Result<Server> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--poll-interval", "0", "--accept-unknown-chargers", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let rest = wait_for_line(&mut child, "evgrid serving http://")?;
+    let addr = rest.split('/').next().unwrap_or_default().parse()?;
+    Ok(Server { child, target: Target { addr, path: "/ocpp/".into() } })
+}
+
+fn start_python(root: &std::path::Path) -> Result<Server> {
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        bail!("no .venv with the ocpp package (run scripts/ocpp-interop.sh once)");
+    }
+    let mut child = Command::new(python)
+        .arg(root.join("tests/ocpp/baseline_csms.py"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let rest = wait_for_line(&mut child, "listening on ")?;
+    Ok(Server { child, target: Target { addr: rest.trim().parse()?, path: "/".into() } })
+}
+
+/// The process's resident memory, bytes.
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The process's CPU time (user + system), seconds.
+fn cpu(pid: u32) -> f64 {
+    let ticks = 100.0; // USER_HZ on Linux
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            // Fields 14 and 15 (utime, stime) are 12th and 13th after the command name.
+            Some((after.get(11)?.parse::<f64>().ok()? + after.get(12)?.parse::<f64>().ok()?) / ticks)
+        })
+        .unwrap_or(0.0)
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A WebSocket to the server from loopback source address 127.0.0.(2 + i % 200).
+async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
+    let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % 200) as u8));
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = socket.connect(server.addr).await?;
+    let mut request = format!("ws://{}{}{id}", server.addr, server.path).into_client_request()?;
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "ocpp1.6".parse()?);
+    let (ws, _) = tokio_tungstenite::client_async(request, stream).await?;
+    Ok(ws)
+}
+
+async fn call(ws: &mut Socket, id: &str, action: &str, payload: serde_json::Value) -> Result<()> {
+    let text = serde_json::json!([2, id, action, payload]).to_string();
+    ws.send(Message::Text(text.into())).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t)?;
+                if v[0] == 3 && v[1] == id {
+                    return Ok(());
+                }
+                if v[0] == 4 {
+                    bail!("CALLERROR {}", v[2]);
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("closed"),
+        }
+    }
+}
+
+async fn boot(server: &Target, id: &str, i: usize) -> Result<Socket> {
+    let mut ws = connect(server, id, i).await?;
+    call(&mut ws, "b", "BootNotification", serde_json::json!({"chargePointVendor": "bench", "chargePointModel": "load"})).await?;
+    Ok(ws)
+}
+
+/// Opens `n` connections (64 at a time), each booted; returns them and how many failed.
+async fn open_many(server: &Target, prefix: &str, n: usize) -> (Vec<Socket>, usize) {
+    let sockets = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let failed = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (sockets, failed, next) = (sockets.clone(), failed.clone(), next.clone());
+        let server = server.clone();
+        let prefix = prefix.to_owned();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= n {
+                    break;
+                }
+                match tokio::time::timeout(Duration::from_secs(30), boot(&server, &format!("{prefix}{i:06}"), i)).await {
+                    Ok(Ok(ws)) => sockets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ws),
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let sockets = std::mem::take(&mut *sockets.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    (sockets, failed.load(Ordering::Relaxed) as usize)
+}
+
+struct Load {
+    acknowledged: u64,
+    failed: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    server_cpu_s: f64,
+}
+
+/// Every socket sends a StatusNotification every `interval` seconds for `seconds`.
+async fn load(server_pid: u32, sockets: Vec<Socket>, interval: f64, seconds: f64) -> (Load, Vec<Socket>) {
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let n = sockets.len().max(1);
+    let cpu0 = cpu(server_pid);
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for (i, mut ws) in sockets.into_iter().enumerate() {
+        let (latencies, acknowledged, failed) = (latencies.clone(), acknowledged.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            let phase = Duration::from_secs_f64(interval * i as f64 / n as f64);
+            let mut next = start + phase;
+            let mut mine = Vec::new();
+            let mut k = 0u64;
+            while next < end {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
+                k += 1;
+                let status = if k % 2 == 0 { "Available" } else { "Charging" };
+                let t = Instant::now();
+                let sent = call(&mut ws, &format!("s{k}"), "StatusNotification",
+                    serde_json::json!({"connectorId": 1, "errorCode": "NoError", "status": status})).await;
+                match sent {
+                    Ok(()) => {
+                        mine.push(t.elapsed().as_secs_f64() * 1000.0);
+                        acknowledged.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                next += Duration::from_secs_f64(interval);
+            }
+            latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(mine);
+            ws
+        }));
+    }
+    let mut sockets = Vec::new();
+    for t in tasks {
+        if let Ok(ws) = t.await {
+            sockets.push(ws);
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let server_cpu_s = cpu(server_pid) - cpu0;
+    let mut l = std::mem::take(&mut *latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    l.sort_by(f64::total_cmp);
+    let pct = |p: f64| if l.is_empty() { 0.0 } else { l[((l.len() - 1) as f64 * p).round() as usize] };
+    (
+        Load {
+            acknowledged: acknowledged.load(Ordering::Relaxed),
+            failed: failed.load(Ordering::Relaxed),
+            seconds: elapsed,
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            server_cpu_s,
+        },
+        sockets,
+    )
+}
+
+/// Runs the benchmark.
+pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
+    runtime.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let root = std::env::current_dir()?;
+        let mut out = String::new();
+        let mut line = |s: String| {
+            println!("{s}");
+            out.push_str(&s);
+            out.push('\n');
+        };
+        line(format!("OCPP 1.6 central system on loopback, {} CPU cores shared by server and load generator", std::thread::available_parallelism().map_or(0, |n| n.get())));
+        line(String::new());
+        // (a) idle connections.
+        let server = start_evgrid(dir.path())?;
+        let pid = server.child.id();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = rss(pid);
+        let t = Instant::now();
+        let (idle, failed) = open_many(&server.target, "IDLE", args.connections).await;
+        let opened = idle.len();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = rss(pid);
+        line("| idle connections held | failed | seconds to open and boot | server RSS before | after | per connection |".into());
+        line("|---:|---:|---:|---:|---:|---:|".into());
+        line(format!(
+            "| {opened} | {failed} | {:.1} | {:.1} MiB | {:.1} MiB | {:.1} KiB |",
+            t.elapsed().as_secs_f64(),
+            before as f64 / 1048576.0,
+            after as f64 / 1048576.0,
+            (after.saturating_sub(before)) as f64 / opened.max(1) as f64 / 1024.0
+        ));
+        drop(idle);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        line(String::new());
+        // (b) and (c): the same load on evgrid and on the Python baseline.
+        line("| central system | chargers | interval s | offered msg/s | acknowledged msg/s | failed | p50 ms | p99 ms | server CPU µs/msg |".into());
+        line("|---|---:|---:|---:|---:|---:|---:|---:|---:|".into());
+        let mut results: Vec<(String, f64, f64, f64)> = Vec::new();
+        let mut systems = vec![("evgrid (stored in SQLite)", server)];
+        if !args.no_baseline {
+            match start_python(&root) {
+                Ok(p) => systems.push(("Python ocpp 2.1.0 (no storage)", p)),
+                Err(e) => line(format!("(Python baseline skipped: {e})")),
+            }
+        }
+        for (name, server) in &systems {
+            let pid = server.child.id();
+            let (sockets, failed) = open_many(&server.target, "LOAD", args.chargers).await;
+            if failed > 0 {
+                line(format!("({name}: {failed} of {} chargers could not connect)", args.chargers));
+            }
+            let mut sockets = sockets;
+            for interval in &args.intervals {
+                let (l, back) = load(pid, sockets, *interval, args.seconds).await;
+                sockets = back;
+                let rate = l.acknowledged as f64 / l.seconds;
+                let per_msg = l.server_cpu_s / l.acknowledged.max(1) as f64 * 1e6;
+                line(format!(
+                    "| {name} | {} | {interval} | {:.0} | {rate:.0} | {} | {:.1} | {:.1} | {per_msg:.0} |",
+                    sockets.len(),
+                    sockets.len() as f64 / interval,
+                    l.failed,
+                    l.p50_ms,
+                    l.p99_ms
+                ));
+                results.push((name.to_string(), *interval, rate, per_msg));
+            }
+        }
+        if results.iter().any(|r| r.0.starts_with("Python")) {
+            line(String::new());
+            line("| interval s | msg/s evgrid ÷ Python | CPU per message Python ÷ evgrid |".into());
+            line("|---:|---:|---:|".into());
+            for interval in &args.intervals {
+                let e = results.iter().find(|r| r.0.starts_with("evgrid") && r.1 == *interval);
+                let p = results.iter().find(|r| r.0.starts_with("Python") && r.1 == *interval);
+                if let (Some(e), Some(p)) = (e, p) {
+                    line(format!("| {interval} | {:.2} | {:.1} |", e.2 / p.2.max(1e-9), p.3 / e.3.max(1e-9)));
+                }
+            }
+        }
+        if let Some(path) = &args.out {
+            std::fs::write(path, &out)?;
+        }
+        Ok(())
+    })
+}
