@@ -14,7 +14,11 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true
   --station OCPP-INTEROP --lat 25.8306 --lng 114.9328 --name "OCPP interop site" --connectors 2 >/dev/null
 "$bin" charger add --data-dir "$work/data" --id CS201-INTEROP --password interop-password-201 \
   --station OCPP-INTEROP --connectors 1 --dc --power-kw 60 >/dev/null
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --poll-interval 0 >"$work/out" 2>"$work/err" &
+# A self-signed certificate for security profile 2 (TLS + Basic).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --poll-interval 0 \
+  --tls-listen 127.0.0.1:0 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/out" 2>"$work/err" &
 pid=$!
 url=""
 for _ in $(seq 120); do
@@ -24,4 +28,6 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 [ -n "$url" ] || { echo "evgrid serve did not start" >&2; exit 1; }
-.venv/bin/python tests/ocpp/interop.py "$url" CP16-INTEROP interop-password-16 CS201-INTEROP interop-password-201
+tls_url=$(grep -o 'https://127\.0\.0\.1:[0-9]*/' "$work/out" | head -1 || true)
+.venv/bin/python tests/ocpp/interop.py "$url" CP16-INTEROP interop-password-16 CS201-INTEROP interop-password-201 \
+  "$tls_url" "$work/cert.pem"

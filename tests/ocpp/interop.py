@@ -4,11 +4,13 @@ evgrid: OCPP 1.6 and 2.0.1 happy paths (boot, status, authorize, a transaction w
 stop), remote start and stop sent through evgrid's REST API, then raw bad frames each answered
 with its CALLERROR and nothing stored. Shares no code with evgrid.
 
-Usage: interop.py HTTP_BASE CP16_ID CP16_PASSWORD CS201_ID CS201_PASSWORD
+Usage: interop.py HTTP_BASE CP16_ID CP16_PASSWORD CS201_ID CS201_PASSWORD [HTTPS_BASE CA_PEM]
+(with HTTPS_BASE, also security profile 2: TLS with the server certificate checked, plus Basic)
 """
 import asyncio
 import base64
 import json
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -26,6 +28,7 @@ from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 
 HTTP, CP16, PW16, CS201, PW201 = sys.argv[1:6]
+TLS_BASE, CA = (sys.argv[6], sys.argv[7]) if len(sys.argv) > 7 and sys.argv[6] else (None, None)
 WS = HTTP.replace("http://", "ws://").rstrip("/")
 failures = []
 
@@ -227,6 +230,21 @@ async def v201():
             check(answer[0] == 4 and answer[2] == code, f"2.0.1 bad frame, {what}: CALLERROR {answer[2] if len(answer) > 2 else answer}")
 
 
+async def tls():
+    """Security profile 2: TLS (server certificate verified) and HTTP Basic."""
+    context = ssl.create_default_context(cafile=CA)
+    wss = TLS_BASE.replace("https://", "wss://").rstrip("/")
+    async with connect(f"{wss}/ocpp/{CP16}", subprotocols=["ocpp1.6"], additional_headers=basic(CP16, PW16), ssl=context) as ws:
+        check(ws.subprotocol == "ocpp1.6", "TLS: a charger connects over wss with Basic (security profile 2)")
+        answer = await raw_call(ws, '[2, "t1", "Heartbeat", {}]')
+        check(answer[0] == 3 and "currentTime" in answer[2], "TLS: Heartbeat answered over wss")
+    try:
+        async with connect(f"{wss}/ocpp/{CP16}", subprotocols=["ocpp1.6"], additional_headers=basic(CP16, "a-wrong-password-123"), ssl=context):
+            check(False, "TLS: wrong password refused")
+    except InvalidStatus as e:
+        check(e.response.status_code == 401, "TLS: wrong password refused (HTTP 401)")
+
+
 async def main():
     await refused(f"/ocpp/{CP16}", ["ocpp1.6"], basic(CP16, "a-wrong-password-123"), "wrong password refused")
     await refused(f"/ocpp/{CP16}", ["ocpp1.6"], {}, "no password refused")
@@ -236,6 +254,10 @@ async def main():
     await v201()
     status, _ = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "unlock", "connector": 1})
     check(status == 409, "a command to a charger that is not connected is a 409")
+    if TLS_BASE:
+        await tls()
+    else:
+        check(False, "no TLS address given: security profile 2 not tested")
 
 
 asyncio.run(main())

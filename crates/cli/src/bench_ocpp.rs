@@ -66,7 +66,9 @@ fn wait_for_line(child: &mut Child, needle: &str) -> Result<String> {
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let Some(line) = lines.next() else { bail!("the server exited") };
+        let Some(line) = lines.next() else {
+            bail!("the server exited")
+        };
         let line = line?;
         if let Some(i) = line.find(needle) {
             std::thread::spawn(move || for _ in lines {});
@@ -78,7 +80,15 @@ fn wait_for_line(child: &mut Child, needle: &str) -> Result<String> {
 
 fn start_evgrid(dir: &std::path::Path) -> Result<Server> {
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", "127.0.0.1:0", "--poll-interval", "0", "--accept-unknown-chargers", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "0",
+            "--accept-unknown-chargers",
+            "--data-dir",
+        ])
         .arg(dir)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
@@ -86,7 +96,13 @@ fn start_evgrid(dir: &std::path::Path) -> Result<Server> {
         .spawn()?;
     let rest = wait_for_line(&mut child, "evgrid serving http://")?;
     let addr = rest.split('/').next().unwrap_or_default().parse()?;
-    Ok(Server { child, target: Target { addr, path: "/ocpp/".into() } })
+    Ok(Server {
+        child,
+        target: Target {
+            addr,
+            path: "/ocpp/".into(),
+        },
+    })
 }
 
 fn start_python(root: &std::path::Path) -> Result<Server> {
@@ -100,7 +116,13 @@ fn start_python(root: &std::path::Path) -> Result<Server> {
         .stderr(Stdio::null())
         .spawn()?;
     let rest = wait_for_line(&mut child, "listening on ")?;
-    Ok(Server { child, target: Target { addr: rest.trim().parse()?, path: "/".into() } })
+    Ok(Server {
+        child,
+        target: Target {
+            addr: rest.trim().parse()?,
+            path: "/".into(),
+        },
+    })
 }
 
 /// The process's resident memory, bytes.
@@ -124,7 +146,9 @@ fn cpu(pid: u32) -> f64 {
         .and_then(|s| {
             let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
             // Fields 14 and 15 (utime, stime) are 12th and 13th after the command name.
-            Some((after.get(11)?.parse::<f64>().ok()? + after.get(12)?.parse::<f64>().ok()?) / ticks)
+            Some(
+                (after.get(11)?.parse::<f64>().ok()? + after.get(12)?.parse::<f64>().ok()?) / ticks,
+            )
         })
         .unwrap_or(0.0)
 }
@@ -138,7 +162,9 @@ async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
     socket.bind(SocketAddr::new(source, 0))?;
     let stream = socket.connect(server.addr).await?;
     let mut request = format!("ws://{}{}{id}", server.addr, server.path).into_client_request()?;
-    request.headers_mut().insert("Sec-WebSocket-Protocol", "ocpp1.6".parse()?);
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse()?);
     let (ws, _) = tokio_tungstenite::client_async(request, stream).await?;
     Ok(ws)
 }
@@ -166,7 +192,13 @@ async fn call(ws: &mut Socket, id: &str, action: &str, payload: serde_json::Valu
 
 async fn boot(server: &Target, id: &str, i: usize) -> Result<Socket> {
     let mut ws = connect(server, id, i).await?;
-    call(&mut ws, "b", "BootNotification", serde_json::json!({"chargePointVendor": "bench", "chargePointModel": "load"})).await?;
+    call(
+        &mut ws,
+        "b",
+        "BootNotification",
+        serde_json::json!({"chargePointVendor": "bench", "chargePointModel": "load"}),
+    )
+    .await?;
     Ok(ws)
 }
 
@@ -186,8 +218,16 @@ async fn open_many(server: &Target, prefix: &str, n: usize) -> (Vec<Socket>, usi
                 if i >= n {
                     break;
                 }
-                match tokio::time::timeout(Duration::from_secs(30), boot(&server, &format!("{prefix}{i:06}"), i)).await {
-                    Ok(Ok(ws)) => sockets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ws),
+                match tokio::time::timeout(
+                    Duration::from_secs(30),
+                    boot(&server, &format!("{prefix}{i:06}"), i),
+                )
+                .await
+                {
+                    Ok(Ok(ws)) => sockets
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(ws),
                     _ => {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -198,7 +238,11 @@ async fn open_many(server: &Target, prefix: &str, n: usize) -> (Vec<Socket>, usi
     for t in tasks {
         let _ = t.await;
     }
-    let sockets = std::mem::take(&mut *sockets.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let sockets = std::mem::take(
+        &mut *sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     (sockets, failed.load(Ordering::Relaxed) as usize)
 }
 
@@ -212,7 +256,12 @@ struct Load {
 }
 
 /// Every socket sends a StatusNotification every `interval` seconds for `seconds`.
-async fn load(server_pid: u32, sockets: Vec<Socket>, interval: f64, seconds: f64) -> (Load, Vec<Socket>) {
+async fn load(
+    server_pid: u32,
+    sockets: Vec<Socket>,
+    interval: f64,
+    seconds: f64,
+) -> (Load, Vec<Socket>) {
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let acknowledged = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -222,7 +271,8 @@ async fn load(server_pid: u32, sockets: Vec<Socket>, interval: f64, seconds: f64
     let end = start + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for (i, mut ws) in sockets.into_iter().enumerate() {
-        let (latencies, acknowledged, failed) = (latencies.clone(), acknowledged.clone(), failed.clone());
+        let (latencies, acknowledged, failed) =
+            (latencies.clone(), acknowledged.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
             let phase = Duration::from_secs_f64(interval * i as f64 / n as f64);
             let mut next = start + phase;
@@ -233,8 +283,13 @@ async fn load(server_pid: u32, sockets: Vec<Socket>, interval: f64, seconds: f64
                 k += 1;
                 let status = if k % 2 == 0 { "Available" } else { "Charging" };
                 let t = Instant::now();
-                let sent = call(&mut ws, &format!("s{k}"), "StatusNotification",
-                    serde_json::json!({"connectorId": 1, "errorCode": "NoError", "status": status})).await;
+                let sent = call(
+                    &mut ws,
+                    &format!("s{k}"),
+                    "StatusNotification",
+                    serde_json::json!({"connectorId": 1, "errorCode": "NoError", "status": status}),
+                )
+                .await;
                 match sent {
                     Ok(()) => {
                         mine.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -247,7 +302,10 @@ async fn load(server_pid: u32, sockets: Vec<Socket>, interval: f64, seconds: f64
                 }
                 next += Duration::from_secs_f64(interval);
             }
-            latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(mine);
+            latencies
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(mine);
             ws
         }));
     }
@@ -259,9 +317,19 @@ async fn load(server_pid: u32, sockets: Vec<Socket>, interval: f64, seconds: f64
     }
     let elapsed = start.elapsed().as_secs_f64();
     let server_cpu_s = cpu(server_pid) - cpu0;
-    let mut l = std::mem::take(&mut *latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let mut l = std::mem::take(
+        &mut *latencies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     l.sort_by(f64::total_cmp);
-    let pct = |p: f64| if l.is_empty() { 0.0 } else { l[((l.len() - 1) as f64 * p).round() as usize] };
+    let pct = |p: f64| {
+        if l.is_empty() {
+            0.0
+        } else {
+            l[((l.len() - 1) as f64 * p).round() as usize]
+        }
+    };
     (
         Load {
             acknowledged: acknowledged.load(Ordering::Relaxed),

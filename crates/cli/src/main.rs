@@ -50,6 +50,16 @@ struct ServeArgs {
     /// Seconds before a call to an operator platform is given up.
     #[arg(long, default_value_t = 30)]
     poll_timeout: u64,
+    /// Also serve HTTPS/WSS on this address (OCPP security profile 2), with --tls-cert and
+    /// --tls-key.
+    #[arg(long, env = "EVGRID_TLS_LISTEN", requires_all = ["tls_cert", "tls_key"])]
+    tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for --tls-listen.
+    #[arg(long, env = "EVGRID_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-listen.
+    #[arg(long, env = "EVGRID_TLS_KEY")]
+    tls_key: Option<PathBuf>,
     /// Accept OCPP chargers that are not registered (as chargers of the platform's OperatorID,
     /// without a station until placed).
     #[arg(long, env = "EVGRID_ACCEPT_UNKNOWN_CHARGERS")]
@@ -243,6 +253,26 @@ async fn serve_registry(
             format!("binding {listen}; is another server using the port? (--listen)")
         })?;
     let addr = listener.local_addr()?;
+    if let (Some(tls_addr), Some(cert), Some(key)) =
+        (args.tls_listen, &args.tls_cert, &args.tls_key)
+    {
+        let tls = evgrid_server::tls::Tls::from_pem_files(cert, key)
+            .map_err(anyhow::Error::msg)
+            .context("--tls-cert/--tls-key")?;
+        let tls_listener = tokio::net::TcpListener::bind(tls_addr)
+            .await
+            .with_context(|| format!("binding {tls_addr} (--tls-listen)"))?;
+        let tls_bound = tls_listener.local_addr()?;
+        println!("evgrid serving https://{tls_bound}/ (TLS; OCPP at wss://{tls_bound}/ocpp/)");
+        tokio::spawn(evgrid_server::tls::serve_tls(
+            tls_listener,
+            state.clone(),
+            tls,
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ));
+    }
     on_bound(addr);
     let stations = registry.station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.

@@ -56,7 +56,11 @@ fn stem(version: Version, action: &str, direction: Direction) -> String {
 
 /// The schema of an action's request or response in a version, if the version has the action.
 pub fn schema(version: Version, action: &str, direction: Direction) -> Option<&'static Value> {
-    table().get(&format!("{}/{}", version.label(), stem(version, action, direction)))
+    table().get(&format!(
+        "{}/{}",
+        version.label(),
+        stem(version, action, direction)
+    ))
 }
 
 /// Validates a payload; the first violation found, with its path and CALLERROR code.

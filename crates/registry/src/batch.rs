@@ -11,7 +11,11 @@ use tokio::sync::{mpsc, oneshot};
 /// Most statuses in one transaction.
 const MAX_BATCH: usize = 2000;
 
-type Job = (OperatorId, StatusRecord, oneshot::Sender<Result<(), String>>);
+type Job = (
+    OperatorId,
+    StatusRecord,
+    oneshot::Sender<Result<(), String>>,
+);
 
 /// The status writer: started on first use inside the runtime.
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@ mod dto;
 pub mod error;
 pub mod params;
 mod routes;
+pub mod tls;
 mod web;
 
 use std::collections::HashMap;

@@ -223,7 +223,10 @@ pub enum ChargerCommand {
     /// Any other action of the charger's OCPP version (e.g. `GetConfiguration`,
     /// `SetChargingProfile`, `SendLocalList`, `GetDiagnostics`, `GetVariables`), with its
     /// payload as the specification writes it; validated against the official schema.
-    Ocpp { action: String, payload: serde_json::Value },
+    Ocpp {
+        action: String,
+        payload: serde_json::Value,
+    },
 }
 
 fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Value), ApiError> {
