@@ -281,7 +281,11 @@ async fn load(
             while next < end {
                 tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
                 k += 1;
-                let status = if k % 2 == 0 { "Available" } else { "Charging" };
+                let status = if k.is_multiple_of(2) {
+                    "Available"
+                } else {
+                    "Charging"
+                };
                 let t = Instant::now();
                 let sent = call(
                     &mut ws,
