@@ -90,8 +90,15 @@ function renderStation(s: any) {
   const statusCell = (e: any) => e.connectors
     .map((c: any) => `<span class="dot" style="background:${STATUS_COLORS[c.status] ?? '#ccc'}"></span>${t('st_' + c.status)}${c.status_stale ? ` (${t('stale')})` : ''}`)
     .join('<br>');
+  // How a pile reaches the platform: directly by OCPP, or through its operator's T/CEC platform.
+  const via = (e: any) => {
+    const sources = e.connectors.map((c: any) => c.status_source ?? '');
+    if (sources.includes('ocpp')) return ' · OCPP';
+    if (sources.some((x: string) => x.startsWith('tcec'))) return ' · T/CEC';
+    return '';
+  };
   const equipment = s.equipment
-    .map((e: any) => `<tr><td>${esc(e.name ?? e.id)}</td><td>${esc(e.equipment_type.toUpperCase())}</td><td>${e.power_kw} kW</td><td>${e.connectors.length} × ${esc(e.connectors[0]?.connector_type ?? '')}</td><td class="status">${statusCell(e)}</td></tr>`)
+    .map((e: any) => `<tr><td>${esc(e.name ?? e.id)}</td><td>${esc(e.equipment_type.toUpperCase())}${via(e)}</td><td>${e.power_kw} kW</td><td>${e.connectors.length} × ${esc(e.connectors[0]?.connector_type ?? '')}</td><td class="status">${statusCell(e)}</td></tr>`)
     .join('');
   $('panel-body').innerHTML = `
     <h2 id="station-name">${esc(s.name)}</h2>
