@@ -192,34 +192,82 @@ async fn run(
     tracing::info!("charger disconnected");
 }
 
+/// An integer from JSON, also when written as a number with a zero fraction (`5.0`), as JSON
+/// Schema's `integer` allows.
+fn int<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    let n = v
+        .as_i64()
+        .or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{v} is not an integer")))?;
+    T::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range")))
+}
+
+fn opt_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => int(v).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// A command to a connected charger.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum ChargerCommand {
     /// Start charging on a connector (1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction).
-    RemoteStart { connector: u32, id_tag: String },
+    RemoteStart {
+        #[serde(deserialize_with = "int")]
+        connector: u32,
+        id_tag: String,
+    },
     /// Stop a transaction (its id as the charger knows it).
     RemoteStop { transaction_id: String },
     /// Unlock a connector.
-    Unlock { connector: u32 },
+    Unlock {
+        #[serde(deserialize_with = "int")]
+        connector: u32,
+    },
     /// Reset: `soft` or `hard`.
     Reset { kind: String },
     /// Make a connector (0: the whole charger) operative or inoperative.
-    ChangeAvailability { connector: u32, operative: bool },
+    ChangeAvailability {
+        #[serde(deserialize_with = "int")]
+        connector: u32,
+        operative: bool,
+    },
     /// Ask the charger to send a message now (e.g. `StatusNotification`, `Heartbeat`).
     TriggerMessage {
         message: String,
+        #[serde(default, deserialize_with = "opt_int")]
         connector: Option<u32>,
     },
     /// Reserve a connector for an id tag until `expiry` (RFC 3339).
     Reserve {
+        #[serde(deserialize_with = "int")]
         connector: u32,
         id_tag: String,
         expiry: String,
+        #[serde(deserialize_with = "int")]
         reservation_id: i64,
     },
     /// Cancel a reservation.
-    CancelReservation { reservation_id: i64 },
+    CancelReservation {
+        #[serde(deserialize_with = "int")]
+        reservation_id: i64,
+    },
     /// Any other action of the charger's OCPP version (e.g. `GetConfiguration`,
     /// `SetChargingProfile`, `SendLocalList`, `GetDiagnostics`, `GetVariables`), with its
     /// payload as the specification writes it; validated against the official schema.
@@ -364,11 +412,11 @@ pub async fn command(
     Path(id): Path<String>,
     body: Result<Json<ChargerCommand>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Json(command) =
-        body.map_err(|e| ApiError::BadRequest(format!("the command: {}", e.body_text())))?;
     if state.registry.store().charger(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no charger {id:?}")));
     }
+    let Json(command) =
+        body.map_err(|e| ApiError::BadRequest(format!("the command: {}", e.body_text())))?;
     let version = state
         .ocpp
         .hub
