@@ -74,3 +74,109 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Job>) {
         }
     }
 }
+
+/// One protocol push of statuses waiting for its group commit.
+struct PushJob {
+    operator_id: String,
+    interface: &'static str,
+    time_stamp: String,
+    seq: String,
+    statuses: Vec<StatusRecord>,
+    done: oneshot::Sender<Result<bool, StoreError>>,
+}
+
+/// Group commit of status pushes (T/CEC): each push keeps its own outcome (applied, duplicate,
+/// or refused for an unknown connector) inside one transaction shared with the pushes that
+/// arrive at the same time.
+#[derive(Debug, Default)]
+pub(crate) struct PushBatcher {
+    queue: OnceLock<mpsc::Sender<PushJob>>,
+}
+
+impl PushBatcher {
+    /// Applies one push with others waiting at the same time; returns after the commit.
+    pub(crate) async fn apply(
+        &self,
+        store: &Store,
+        push: &evgrid_store::PushKey<'_>,
+        statuses: Vec<StatusRecord>,
+    ) -> Result<bool, StoreError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(1024);
+            tokio::spawn(write_pushes(store.clone(), rx));
+            tx
+        });
+        let (done, result) = oneshot::channel();
+        let job = PushJob {
+            operator_id: push.operator_id.to_owned(),
+            interface: leak_free_interface(push.interface),
+            time_stamp: push.time_stamp.to_owned(),
+            seq: push.seq.to_owned(),
+            statuses,
+            done,
+        };
+        queue
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Batch("the status writer stopped".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Batch("the status writer stopped".into()))?
+    }
+}
+
+/// The interface names pushes come with are the adapter's static table entries; anything else
+/// is recorded under a generic name.
+fn leak_free_interface(interface: &str) -> &'static str {
+    evgrid_tcec::platform::INTERFACES
+        .iter()
+        .copied()
+        .find(|i| *i == interface)
+        .unwrap_or("push")
+}
+
+async fn write_pushes(store: Store, mut rx: mpsc::Receiver<PushJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        let mut rows = jobs[0].statuses.len();
+        while rows < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => {
+                    rows += job.statuses.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let pushes: Vec<(evgrid_store::PushKey<'_>, &[StatusRecord])> = jobs
+            .iter()
+            .map(|j| {
+                (
+                    evgrid_store::PushKey {
+                        operator_id: &j.operator_id,
+                        interface: j.interface,
+                        time_stamp: &j.time_stamp,
+                        seq: &j.seq,
+                    },
+                    j.statuses.as_slice(),
+                )
+            })
+            .collect();
+        let outcome = store.apply_statuses_many(&pushes).await;
+        drop(pushes);
+        match outcome {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, pushes = jobs.len(), "status pushes not stored");
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job.done.send(Err(StoreError::Batch(message.clone())));
+                }
+            }
+        }
+    }
+}

@@ -165,6 +165,8 @@ pub struct Registry {
     polls: std::sync::Mutex<HashMap<OperatorId, poller::PollStatus>>,
     /// Group commit of statuses from many connections.
     statuses: batch::StatusBatcher,
+    /// Group commit of protocol pushes of statuses.
+    pushes: batch::PushBatcher,
 }
 
 impl Registry {
@@ -176,6 +178,16 @@ impl Registry {
         record: evgrid_store::StatusRecord,
     ) -> Result<(), RegistryError> {
         Ok(self.statuses.put(&self.store, operator, record).await?)
+    }
+
+    /// Applies a protocol push of statuses (recorded for duplicate detection), committed
+    /// together with the pushes that arrive at the same time; returns after the commit.
+    pub async fn apply_status_push(
+        &self,
+        push: &evgrid_store::PushKey<'_>,
+        statuses: Vec<evgrid_store::StatusRecord>,
+    ) -> Result<bool, RegistryError> {
+        Ok(self.pushes.apply(&self.store, push, statuses).await?)
     }
 
     /// Seconds after which this operator's statuses are stale: its own setting or the default.
@@ -210,6 +222,7 @@ impl Registry {
             max_clock_skew: None,
             polls: std::sync::Mutex::default(),
             statuses: batch::StatusBatcher::default(),
+            pushes: batch::PushBatcher::default(),
             started_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),

@@ -96,12 +96,12 @@ impl Backend for Registry {
                 source: "tcec_push".into(),
             })
             .collect();
+        let count = records.len();
         let applied = self
-            .store()
-            .apply_statuses(&push_key(push), &records)
+            .apply_status_push(&push_key(push), records)
             .await
-            .map_err(storage)?;
-        tracing::debug!(operator_id = %push.operator_id, statuses = records.len(), applied, "status push");
+            .map_err(|RegistryError::Store(e)| storage(e))?;
+        tracing::debug!(operator_id = %push.operator_id, statuses = count, applied, "status push");
         Ok(applied)
     }
 

@@ -30,6 +30,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Unknown(String),
+    /// The group commit this write was part of failed (nothing of it was stored).
+    #[error("the batch this write was part of was not stored: {0}")]
+    Batch(String),
     #[error("corrupt row in {table}: {message}")]
     Corrupt {
         table: &'static str,
@@ -448,6 +451,17 @@ impl Store {
     pub async fn new_transaction_id(&self, charger: &str) -> Result<i64, StoreError> {
         match self {
             Store::Sqlite(s) => s.new_transaction_id(charger).await,
+        }
+    }
+
+    /// [`Store::apply_statuses`] for several pushes in one transaction (group commit): each
+    /// push gets its own outcome; a refused one leaves no trace.
+    pub async fn apply_statuses_many(
+        &self,
+        pushes: &[(PushKey<'_>, &[StatusRecord])],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.apply_statuses_many(pushes).await,
         }
     }
 

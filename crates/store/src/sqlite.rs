@@ -44,6 +44,35 @@ async fn record_push(
         == 1)
 }
 
+/// Records a push and applies its statuses inside `tx`: `false` for a duplicate push (nothing
+/// applied), [`StoreError::Unknown`] for a connector the operator does not have.
+async fn push_statuses(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    push: &PushKey<'_>,
+    statuses: &[StatusRecord],
+) -> Result<bool, StoreError> {
+    if !record_push(tx, push).await? {
+        return Ok(false);
+    }
+    for st in statuses {
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2",
+        )
+        .bind(push.operator_id)
+        .bind(&st.connector_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if known.is_none() {
+            return Err(StoreError::Unknown(format!(
+                "unknown ConnectorID {} for operator {}; push its station first",
+                st.connector_id, push.operator_id
+            )));
+        }
+        upsert_status(tx, push.operator_id, st, false).await?;
+    }
+    Ok(true)
+}
+
 /// A stored status row.
 fn status_record(r: &SqliteRow) -> Result<StatusRecord, sqlx::Error> {
     let status: String = r.try_get("status")?;
@@ -841,27 +870,37 @@ impl SqliteStore {
         statuses: &[StatusRecord],
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
-        if !record_push(&mut tx, push).await? {
-            return Ok(false);
+        let applied = push_statuses(&mut tx, push, statuses).await?;
+        if applied {
+            tx.commit().await?;
         }
-        for st in statuses {
-            let known: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2",
-            )
-            .bind(push.operator_id)
-            .bind(&st.connector_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if known.is_none() {
-                return Err(StoreError::Unknown(format!(
-                    "unknown ConnectorID {} for operator {}; push its station first",
-                    st.connector_id, push.operator_id
-                )));
+        Ok(applied)
+    }
+
+    pub(crate) async fn apply_statuses_many(
+        &self,
+        pushes: &[(PushKey<'_>, &[StatusRecord])],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        use sqlx::Connection;
+        let mut tx = self.writer.begin().await?;
+        let mut out = Vec::with_capacity(pushes.len());
+        for (push, statuses) in pushes {
+            // Each push in its own savepoint: a refused one leaves no trace, the others stay.
+            let mut savepoint = tx.begin().await?;
+            match push_statuses(&mut savepoint, push, statuses).await {
+                Ok(applied) => {
+                    savepoint.commit().await?;
+                    out.push(Ok(applied));
+                }
+                Err(StoreError::Unknown(m)) => {
+                    savepoint.rollback().await?;
+                    out.push(Err(StoreError::Unknown(m)));
+                }
+                Err(e) => return Err(e),
             }
-            upsert_status(&mut tx, push.operator_id, st, false).await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(out)
     }
 
     pub(crate) async fn status_counts(

@@ -174,3 +174,67 @@ async fn credentials_are_stored_rotated_and_removed() {
     assert!(!store.remove_credentials(&c.operator_id).await.unwrap());
     assert!(store.credentials(&c.operator_id).await.unwrap().is_none());
 }
+
+fn status(connector: &str, at: i64) -> StatusRecord {
+    StatusRecord {
+        connector_id: connector.into(),
+        status: evgrid_model::ConnectorStatus::Charging,
+        raw_status: 3,
+        park_status: None,
+        lock_status: None,
+        observed_at: at,
+        source: "tcec_push".into(),
+    }
+}
+
+#[tokio::test]
+async fn grouped_pushes_keep_their_own_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let key = |seq: &'static str| PushKey {
+        operator_id: "MA01D1QR8",
+        interface: "notification_stationStatus",
+        time_stamp: "20261125120000",
+        seq,
+    };
+    let good = [status("AE0C1", 100)];
+    let unknown = [status("AE1C1", 100), status("NOPE", 100)];
+    let other = [status("AE1C1", 101)];
+    let results = store
+        .apply_statuses_many(&[
+            (key("0001"), &good[..]),
+            (key("0002"), &unknown[..]),
+            (key("0001"), &good[..]),
+            (key("0003"), &other[..]),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(true)));
+    assert!(matches!(&results[1], Err(StoreError::Unknown(m)) if m.contains("NOPE")));
+    assert!(
+        matches!(results[2], Ok(false)),
+        "a duplicate in the same batch is not applied twice"
+    );
+    assert!(matches!(results[3], Ok(true)));
+    let a = StationKey::parse("MA01D1QR8:A").unwrap();
+    let stored = store.station_statuses(&a).await.unwrap();
+    let of = |c: &str| {
+        stored
+            .iter()
+            .find(|s| s.connector_id == c)
+            .map(|s| s.observed_at)
+    };
+    assert_eq!(of("AE0C1"), Some(100));
+    // The refused push left nothing: AE1C1 holds the later push's observation only.
+    assert_eq!(of("AE1C1"), Some(101));
+    // The refused push's key was not recorded: it can be sent again, corrected.
+    let again = store
+        .apply_statuses(&key("0002"), &[status("AE1C1", 102)])
+        .await
+        .unwrap();
+    assert!(again);
+}
