@@ -282,6 +282,10 @@ async fn serve_registry(
     })
     .await
     .context("serving HTTP")?;
+    registry
+        .flush_message_counts()
+        .await
+        .context("writing the message counts")?;
     Ok(())
 }
 

@@ -156,7 +156,11 @@ pub struct Registry {
     reference: Arc<ReferenceData>,
     regions: RegionMap,
     state: RwLock<IndexState>,
-    traffic: quality::TrafficLog,
+    traffic: Arc<quality::TrafficLog>,
+    /// The first message counted, across restarts.
+    traffic_since: std::sync::Mutex<Option<i64>>,
+    /// Whether the task writing message counts runs.
+    traffic_flushing: std::sync::atomic::AtomicBool,
     /// When this registry was opened, seconds since 1970.
     pub started_at: i64,
     /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
@@ -218,7 +222,9 @@ impl Registry {
             reference,
             regions,
             state: RwLock::new(IndexState::default()),
-            traffic: quality::TrafficLog::default(),
+            traffic: Arc::default(),
+            traffic_since: std::sync::Mutex::new(None),
+            traffic_flushing: std::sync::atomic::AtomicBool::new(false),
             max_clock_skew: None,
             polls: std::sync::Mutex::default(),
             statuses: batch::StatusBatcher::default(),
@@ -228,7 +234,71 @@ impl Registry {
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         };
         registry.reload_index().await?;
+        let since = registry.traffic.load(&registry.store.traffic().await?);
+        *registry
+            .traffic_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = since;
         Ok(registry)
+    }
+
+    /// When the first message counted in the data-quality report arrived.
+    pub fn traffic_since(&self) -> Option<i64> {
+        *self
+            .traffic_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts one protocol message for its operator's data-quality report; the counts are
+    /// written to the store every few seconds by a task started on the first message.
+    pub(crate) fn count_message(&self, outcome: &evgrid_tcec::platform::Outcome<'_>) {
+        self.traffic.record(outcome);
+        {
+            let mut since = self
+                .traffic_since
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if since.is_none() {
+                *since = Some(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+                );
+            }
+        }
+        if !self
+            .traffic_flushing
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            let (traffic, store) = (self.traffic.clone(), self.store.clone());
+            tokio::spawn(async move {
+                let every = std::time::Duration::from_secs(quality::TRAFFIC_FLUSH_SECONDS);
+                loop {
+                    tokio::time::sleep(every).await;
+                    let rows = traffic.take_pending();
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = store.add_traffic(&rows).await {
+                        tracing::warn!(error = %e, "message counts not written; kept for the next try");
+                        traffic.restore_pending(rows);
+                    }
+                }
+            });
+        }
+    }
+
+    /// Writes the message counts not yet stored (at shutdown, in tests).
+    pub async fn flush_message_counts(&self) -> Result<(), RegistryError> {
+        let rows = self.traffic.take_pending();
+        if !rows.is_empty() {
+            if let Err(e) = self.store.add_traffic(&rows).await {
+                self.traffic.restore_pending(rows);
+                return Err(e.into());
+            }
+        }
+        Ok(())
     }
 
     /// Opens the SQLite registry in a data directory.

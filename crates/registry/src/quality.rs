@@ -41,9 +41,16 @@ struct Traffic {
     last_seen: Option<i64>,
 }
 
-/// Message traffic of every operator since start.
+/// Message traffic of every operator: totals (loaded from the store at start), recent refusals
+/// and latencies (since start), and the counts not yet written to the store.
 #[derive(Debug, Default)]
-pub(crate) struct TrafficLog(Mutex<HashMap<OperatorId, Traffic>>);
+pub(crate) struct TrafficLog(Mutex<HashMap<OperatorId, Traffic>>, Mutex<Pending>);
+
+/// Counts since the last flush: (operator, interface, ret) → (count, first, last).
+type Pending = HashMap<(String, String, i32), (i64, i64, i64)>;
+
+/// Seconds between two writes of the message counts to the store.
+pub(crate) const TRAFFIC_FLUSH_SECONDS: u64 = 10;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -52,8 +59,84 @@ fn now() -> i64 {
 }
 
 impl TrafficLog {
+    /// Starts from the totals in the store; returns the earliest message time, if any.
+    pub(crate) fn load(&self, rows: &[evgrid_store::TrafficRow]) -> Option<i64> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut since: Option<i64> = None;
+        for r in rows {
+            let Ok(id) = OperatorId::new(&r.operator_id) else {
+                continue;
+            };
+            let t = map.entry(id).or_default();
+            let n = u64::try_from(r.count).unwrap_or(0);
+            if r.ret == 0 {
+                *t.accepted.entry(r.interface.clone()).or_default() += n;
+            } else {
+                *t.refused.entry(r.ret).or_default() += n;
+            }
+            t.last_seen = t.last_seen.max(Some(r.last_at));
+            since = Some(since.map_or(r.first_at, |s| s.min(r.first_at)));
+        }
+        since
+    }
+
+    /// The counts since the last call, to be written to the store.
+    pub(crate) fn take_pending(&self) -> Vec<evgrid_store::TrafficRow> {
+        let pending = std::mem::take(
+            &mut *self
+                .1
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        pending
+            .into_iter()
+            .map(
+                |((operator_id, interface, ret), (count, first_at, last_at))| {
+                    evgrid_store::TrafficRow {
+                        operator_id,
+                        interface,
+                        ret,
+                        count,
+                        first_at,
+                        last_at,
+                    }
+                },
+            )
+            .collect()
+    }
+
+    /// Puts counts back after a failed write.
+    pub(crate) fn restore_pending(&self, rows: Vec<evgrid_store::TrafficRow>) {
+        let mut pending = self
+            .1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for r in rows {
+            let e = pending
+                .entry((r.operator_id, r.interface, r.ret))
+                .or_insert((0, r.first_at, r.last_at));
+            e.0 += r.count;
+            e.1 = e.1.min(r.first_at);
+            e.2 = e.2.max(r.last_at);
+        }
+    }
+
     pub(crate) fn record(&self, o: &Outcome<'_>) {
         let at = now();
+        {
+            let mut pending = self
+                .1
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let e = pending
+                .entry((o.operator_id.to_string(), o.interface.to_owned(), o.ret))
+                .or_insert((0, at, at));
+            e.0 += 1;
+            e.2 = at;
+        }
         let mut map = self
             .0
             .lock()
@@ -83,7 +166,8 @@ impl TrafficLog {
     }
 }
 
-/// Messages of one operator since the server started.
+/// Messages of one operator: counts since `since` (kept across restarts, written every 10 s),
+/// recent refusals and latencies since the server started.
 #[derive(Debug, Clone, Serialize)]
 pub struct Messages {
     /// Accepted requests by interface.
@@ -131,7 +215,7 @@ pub struct StationQuality {
 pub struct DataQuality {
     pub operator_id: String,
     pub name: String,
-    /// When the message counts started (server start), seconds since 1970.
+    /// When the message counts started (the first message recorded), seconds since 1970.
     pub since: i64,
     pub messages: Messages,
     pub connectors: ConnectorQuality,
@@ -228,7 +312,7 @@ impl Registry {
         Ok(Some(DataQuality {
             operator_id: id.to_string(),
             name: operator.name,
-            since: self.started_at,
+            since: self.traffic_since().unwrap_or(self.started_at),
             messages,
             connectors: ConnectorQuality {
                 stale_after_seconds: stale_after_s,

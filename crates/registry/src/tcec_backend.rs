@@ -69,7 +69,7 @@ impl Gate for Registry {
     }
 
     fn record(&self, outcome: &Outcome<'_>) {
-        self.traffic.record(outcome);
+        self.count_message(outcome);
     }
 
     fn max_clock_skew(&self) -> Option<i64> {

@@ -239,3 +239,47 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
         1_400 + 6_000 + counts.city.stations.dedicated as usize
     );
 }
+
+#[tokio::test]
+async fn message_counts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = evgrid_model::OperatorId::new("MA01D1QR8").unwrap();
+    {
+        let r = registry(&dir).await;
+        for (ret, interface) in [
+            (0, "notification_stationStatus"),
+            (0, "notification_stationStatus"),
+            (4001, "notification_stationStatus"),
+        ] {
+            r.count_message(&evgrid_tcec::platform::Outcome {
+                operator_id: &id,
+                interface,
+                ret,
+                msg: "",
+                sent_at: None,
+            });
+        }
+        r.flush_message_counts().await.unwrap();
+    }
+    let r = registry(&dir).await;
+    let rows = r.store().traffic().await.unwrap();
+    let count = |ret: i32| rows.iter().find(|x| x.ret == ret).map(|x| x.count);
+    assert_eq!((count(0), count(4001)), (Some(2), Some(1)));
+    assert!(r.traffic_since().is_some());
+    // The report shows the totals from before the restart.
+    let creds = evgrid_model::OperatorCredentials {
+        operator_id: id.clone(),
+        operator_secret: "e3bb15a6f95f8bb7".into(),
+        data_secret: "a1b2c3d4e5f6g7h8".into(),
+        data_secret_iv: "1234567890abcdef".into(),
+        sig_secret: "s1g2s3e4c5r6e7t8".into(),
+        base_url: None,
+        coords: evgrid_model::CoordSystem::Gcj02,
+        platform_secret: None,
+        stale_after_seconds: None,
+    };
+    r.store().put_credentials("Sample", &creds).await.unwrap();
+    let q = r.data_quality(&id).await.unwrap().unwrap();
+    assert_eq!(q.messages.accepted["notification_stationStatus"], 2);
+    assert_eq!(q.messages.refused["4001"], 1);
+}

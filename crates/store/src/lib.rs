@@ -64,6 +64,17 @@ pub struct PushKey<'a> {
     pub seq: &'a str,
 }
 
+/// Messages of one operator, interface and answer (`ret` 0: accepted), summed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficRow {
+    pub operator_id: String,
+    pub interface: String,
+    pub ret: i32,
+    pub count: i64,
+    pub first_at: i64,
+    pub last_at: i64,
+}
+
 /// A reconciliation request (T/CEC `check_charge_orders`) as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderCheck {
@@ -462,6 +473,20 @@ impl Store {
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         match self {
             Store::Sqlite(s) => s.apply_statuses_many(pushes).await,
+        }
+    }
+
+    /// Adds message counts (one transaction).
+    pub async fn add_traffic(&self, rows: &[TrafficRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.add_traffic(rows).await,
+        }
+    }
+
+    /// Every message count recorded.
+    pub async fn traffic(&self) -> Result<Vec<TrafficRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.traffic().await,
         }
     }
 

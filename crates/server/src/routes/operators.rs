@@ -8,7 +8,7 @@ use evgrid_model::OperatorId;
 use crate::params::Params;
 use crate::{ApiError, AppState};
 
-/// An operator's data quality: messages accepted and refused by `Ret` since the server started
+/// An operator's data quality: messages accepted and refused by `Ret` (counted across restarts)
 /// (with recent refusals and the latency from TimeStamp to receipt), unreported and stale
 /// connectors, stations lacking required fields, outside the city, with swapped coordinates, or
 /// within 30 m of another operator's station; and evgrid's pulls from the operator's platform

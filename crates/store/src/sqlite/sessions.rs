@@ -267,4 +267,49 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    pub(crate) async fn add_traffic(&self, rows: &[crate::TrafficRow]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO protocol_traffic (operator_id, interface, ret, count, first_at, last_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (operator_id, interface, ret) DO UPDATE SET
+                   count = protocol_traffic.count + excluded.count,
+                   first_at = MIN(protocol_traffic.first_at, excluded.first_at),
+                   last_at = MAX(protocol_traffic.last_at, excluded.last_at)",
+            )
+            .bind(&r.operator_id)
+            .bind(&r.interface)
+            .bind(r.ret)
+            .bind(r.count)
+            .bind(r.first_at)
+            .bind(r.last_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn traffic(&self) -> Result<Vec<crate::TrafficRow>, StoreError> {
+        let rows: Vec<(String, String, i32, i64, i64, i64)> = sqlx::query_as(
+            "SELECT operator_id, interface, ret, count, first_at, last_at FROM protocol_traffic",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(operator_id, interface, ret, count, first_at, last_at)| crate::TrafficRow {
+                    operator_id,
+                    interface,
+                    ret,
+                    count,
+                    first_at,
+                    last_at,
+                },
+            )
+            .collect())
+    }
 }
