@@ -27,6 +27,29 @@ pub struct Charger {
 }
 
 impl Charger {
+    /// A charger as registered, before it has ever connected.
+    pub fn new(
+        id: impl Into<String>,
+        operator_id: OperatorId,
+        station_id: Option<String>,
+        connectors: u32,
+        password_hash: Option<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            operator_id,
+            station_id,
+            connectors,
+            password_hash,
+            vendor: None,
+            model: None,
+            serial: None,
+            firmware: None,
+            ocpp_version: None,
+            last_boot_at: None,
+        }
+    }
+
     /// The id of connector `n` (1-based) of this charger.
     pub fn connector_id(&self, n: u32) -> String {
         connector_id(&self.id, n)

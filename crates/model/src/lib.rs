@@ -10,6 +10,7 @@ pub mod coords;
 pub mod credentials;
 pub mod ids;
 pub mod region;
+pub mod rng;
 pub mod session;
 pub mod station;
 pub mod time;

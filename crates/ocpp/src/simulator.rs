@@ -16,6 +16,8 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use evgrid_model::rng::SplitMix64 as Rng;
+
 use crate::frame::{ErrorCode, Frame, FrameError, Version};
 
 /// How simulated chargers behave.
@@ -92,21 +94,6 @@ enum Effect {
     Start(u32),
     Stop(String),
     Trigger(String),
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 type Socket =
@@ -328,7 +315,7 @@ impl Charger {
         if self.connectors.get(i).is_none_or(|c| c.slot != Slot::Idle) {
             return Ok(());
         }
-        let tag = format!("SIM-{:04}", self.rng.next() % 10_000);
+        let tag = format!("SIM-{:04}", self.rng.next_u64() % 10_000);
         self.status(n, "Preparing").await?;
         let register = self.connectors[i].register_wh;
         let tx = if self.v16() {
@@ -430,7 +417,7 @@ impl Charger {
 
     /// Something happens on a random connector.
     async fn event(&mut self) -> Result<(), SimError> {
-        let i = (self.rng.next() % self.connectors.len() as u64) as usize;
+        let i = (self.rng.next_u64() % self.connectors.len() as u64) as usize;
         let n = i as u32 + 1;
         match self.connectors[i].slot {
             Slot::Idle if self.rng.unit() < self.options.fault_share => {
@@ -560,7 +547,7 @@ pub async fn run_charger(
         .map(|_| Connector {
             slot: Slot::Idle,
             transaction: None,
-            register_wh: (rng.next() % 1_000_000) as f64,
+            register_wh: (rng.next_u64() % 1_000_000) as f64,
             started: None,
             seq_no: 0,
         })
@@ -578,7 +565,7 @@ pub async fn run_charger(
                     socket,
                     next_id: 0,
                     effects: VecDeque::new(),
-                    rng: Rng(rng.next()),
+                    rng: Rng(rng.next_u64()),
                     counters: counters.clone(),
                 };
                 let outcome = charger.run(&mut stop).await;

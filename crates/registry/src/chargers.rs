@@ -192,19 +192,13 @@ impl Registry {
             };
             self.store_stations(&[operator], vec![station]).await?;
         }
-        let charger = Charger {
-            id: spec.id.clone(),
-            operator_id: spec.operator_id.clone(),
-            station_id: spec.station_id.clone(),
-            connectors: spec.connectors,
+        let charger = Charger::new(
+            spec.id.clone(),
+            spec.operator_id.clone(),
+            spec.station_id.clone(),
+            spec.connectors,
             password_hash,
-            vendor: None,
-            model: None,
-            serial: None,
-            firmware: None,
-            ocpp_version: None,
-            last_boot_at: None,
-        };
+        );
         self.store().put_charger(&charger).await?;
         Ok(charger)
     }
@@ -233,19 +227,7 @@ impl Registry {
             },
             None => match accept_unknown_as {
                 Some(operator) => {
-                    let c = Charger {
-                        id: id.to_owned(),
-                        operator_id: operator.clone(),
-                        station_id: None,
-                        connectors: 2,
-                        password_hash: None,
-                        vendor: None,
-                        model: None,
-                        serial: None,
-                        firmware: None,
-                        ocpp_version: None,
-                        last_boot_at: None,
-                    };
+                    let c = Charger::new(id, operator.clone(), None, 2, None);
                     self.store().put_charger(&c).await?;
                     tracing::info!(charger = id, "unknown charger accepted and registered");
                     Ok(Login::Accepted(Box::new(c)))

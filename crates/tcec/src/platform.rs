@@ -238,41 +238,17 @@ async fn apply<B: Backend>(backend: &B, request: Verified) -> Result<Vec<u8>, Re
         "notification_start_charge_result" => {
             let notice: StartChargeNotice = crate::gate::business(&data)?;
             let update = business::session_from_start(&notice).map_err(bad_data)?;
-            backend
-                .apply_session(&push, update)
-                .await
-                .map_err(backend_refusal)?;
-            to_json(&NoticeAnswer {
-                start_charge_seq: notice.start_charge_seq,
-                succ_stat: 0,
-                fail_reason: Some(0),
-            })
+            session_notice(backend, &push, update, Some(0)).await
         }
         "notification_equip_charge_status" | "notification_connector_charge_status" => {
             let status: ChargeStatus = crate::gate::business(&data)?;
             let update = business::session_from_status(&status).map_err(bad_data)?;
-            backend
-                .apply_session(&push, update)
-                .await
-                .map_err(backend_refusal)?;
-            to_json(&NoticeAnswer {
-                start_charge_seq: status.start_charge_seq,
-                succ_stat: 0,
-                fail_reason: None,
-            })
+            session_notice(backend, &push, update, None).await
         }
         "notification_stop_charge_result" => {
             let notice: StopChargeNotice = crate::gate::business(&data)?;
             let update = business::session_from_stop(&notice).map_err(bad_data)?;
-            backend
-                .apply_session(&push, update)
-                .await
-                .map_err(backend_refusal)?;
-            to_json(&NoticeAnswer {
-                start_charge_seq: notice.start_charge_seq,
-                succ_stat: 0,
-                fail_reason: Some(0),
-            })
+            session_notice(backend, &push, update, Some(0)).await
         }
         "notification_charge_order_info" => {
             let order: ChargeOrder = crate::gate::business(&data)?;
@@ -300,6 +276,26 @@ async fn apply<B: Backend>(backend: &B, request: Verified) -> Result<Vec<u8>, Re
             format!("unknown interface {other}"),
         )),
     }
+}
+
+/// Applies a session update from a charging notification and answers it (`SuccStat` 0, with
+/// `FailReason` where the interface has one).
+async fn session_notice<B: Backend>(
+    backend: &B,
+    push: &PushId,
+    update: SessionUpdate,
+    fail_reason: Option<i32>,
+) -> Result<Vec<u8>, Refusal> {
+    let start_charge_seq = update.session_ref.clone();
+    backend
+        .apply_session(push, update)
+        .await
+        .map_err(backend_refusal)?;
+    to_json(&NoticeAnswer {
+        start_charge_seq,
+        succ_stat: 0,
+        fail_reason,
+    })
 }
 
 /// Compares an operator's order list with the orders evgrid holds and answers the disputes:

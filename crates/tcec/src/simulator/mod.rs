@@ -120,25 +120,21 @@ pub struct Counters {
 /// charging, occupied, reserved, offline, faulted.
 const STATUS_WEIGHTS: [(i32, u64); 6] = [(1, 600), (3, 250), (2, 80), (4, 10), (0, 35), (255, 25)];
 
-/// SplitMix64: small, fast, reproducible for a seed.
+/// The simulation's random source, with the status draw.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+struct Rng(evgrid_model::rng::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.0.below(n)
     }
 
     fn chance(&mut self, share: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= share && share > 0.0
+        share > 0.0 && self.0.unit() <= share
     }
 
     fn status(&mut self) -> i32 {
@@ -577,7 +573,10 @@ pub async fn start(
     )
     .map_err(|e| SimError::Settings(e.to_string()))?
     .with_timeout(options.push_timeout);
-    let mut rng = Rng(seed_of(options.seed, &op.operator_id));
+    let mut rng = Rng(evgrid_model::rng::SplitMix64(seed_of(
+        options.seed,
+        &op.operator_id,
+    )));
     let mut connectors = HashMap::new();
     let mut statuses = HashMap::new();
     let mut station_index = HashMap::new();
