@@ -283,3 +283,68 @@ async fn message_counts_survive_a_restart() {
     assert_eq!(q.messages.accepted["notification_stationStatus"], 2);
     assert_eq!(q.messages.refused["4001"], 1);
 }
+
+#[tokio::test]
+async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
+    use evgrid_ocpp::csms::{Backend, StatusReport};
+    let dir = tempfile::tempdir().unwrap();
+    let r = registry(&dir).await;
+    let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
+    assert!(matches!(
+        r.charger_login("NEW_1", None, None).await.unwrap(),
+        crate::chargers::Login::Refused(_)
+    ));
+    let crate::chargers::Login::Accepted(c) =
+        r.charger_login("NEW_1", None, Some(&op)).await.unwrap()
+    else {
+        panic!("accepted as the platform's charger");
+    };
+    let backend = r.ocpp_backend(*c);
+    backend
+        .status(
+            "NEW_1",
+            &StatusReport {
+                connector: 1,
+                status: evgrid_model::ConnectorStatus::Charging,
+                raw: "Charging".into(),
+                error_code: None,
+                observed_at: 100,
+            },
+        )
+        .await
+        .unwrap();
+    let update = evgrid_model::SessionUpdate {
+        session_ref: "NEW_1:7".into(),
+        state: Some(evgrid_model::SessionState::Charging),
+        meter_start: Some(evgrid_model::WattHours(500)),
+        source: "ocpp",
+        ..evgrid_model::SessionUpdate::default()
+    };
+    backend.session("NEW_1", Some(1), update).await.unwrap();
+    let s = r.store().session(&op, "NEW_1:7").await.unwrap().unwrap();
+    assert_eq!(
+        (s.connector_id.as_str(), s.meter_start),
+        ("NEW_1-1", Some(evgrid_model::WattHours(500)))
+    );
+    // A connector id of another charger that only looks alike is refused.
+    let other = evgrid_model::SessionUpdate {
+        session_ref: "X:1".into(),
+        connector_id: "NEWx1-1".into(),
+        source: "ocpp",
+        ..evgrid_model::SessionUpdate::default()
+    };
+    let key = evgrid_store::PushKey {
+        operator_id: "EVGRID000",
+        interface: "ocpp",
+        time_stamp: "0",
+        seq: "x",
+    };
+    assert!(r.store().apply_session(&key, &other).await.is_err());
+    assert!(r
+        .store()
+        .operator_statuses(&op)
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.connector_id == "NEW_1-1"));
+}

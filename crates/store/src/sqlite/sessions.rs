@@ -23,7 +23,7 @@ impl SqliteStore {
         let known: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2
              UNION ALL
-             SELECT 0 FROM chargers WHERE operator_id = $1 AND $2 LIKE charger_id || '-%'
+             SELECT 0 FROM chargers WHERE operator_id = $1 AND substr($2, 1, length(charger_id) + 1) = charger_id || '-'
              LIMIT 1",
         )
         .bind(push.operator_id)
