@@ -6,6 +6,7 @@
 
 pub mod index;
 pub mod polygon;
+pub mod population;
 pub mod reference;
 pub mod regions;
 

@@ -75,6 +75,33 @@ impl MultiPolygon {
             && self.polygons.iter().any(|poly| poly.contains(p))
     }
 
+    /// The longitude ranges `[from, to)` of the area on the parallel `lat` (even-odd over every
+    /// ring, holes included), sorted: a scan line for rasterizing.
+    pub fn crossings(&self, lat: f64) -> Vec<(f64, f64)> {
+        let mut xs: Vec<f64> = Vec::new();
+        for ring in self
+            .polygons
+            .iter()
+            .flat_map(|p| std::iter::once(&p.exterior).chain(p.holes.iter()))
+        {
+            let n = ring.len();
+            if n < 3 {
+                continue;
+            }
+            let mut j = n - 1;
+            for i in 0..n {
+                let [xi, yi] = ring[i];
+                let [xj, yj] = ring[j];
+                if (yi > lat) != (yj > lat) {
+                    xs.push((xj - xi) * (lat - yi) / (yj - yi) + xi);
+                }
+                j = i;
+            }
+        }
+        xs.sort_by(f64::total_cmp);
+        xs.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+    }
+
     /// Points that stand for the whole area: every exterior-ring vertex, and the points of a
     /// (steps + 1) × (steps + 1) grid over the bounding box that fall inside.
     pub fn sample_points(&self, steps: u32) -> Vec<LatLng> {

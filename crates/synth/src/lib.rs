@@ -17,7 +17,6 @@ mod rng;
 mod write;
 
 use evgrid_geo::reference::ReferenceData;
-use evgrid_geo::regions::is_township_kind;
 use evgrid_geo::RegionMap;
 use evgrid_model::{
     Connector, ConnectorType, Equipment, EquipmentType, LatLng, OperatorId, Power, PricePerKwh,
@@ -192,64 +191,29 @@ fn offset(p: LatLng, north_m: f64, east_m: f64) -> LatLng {
 }
 
 fn places(data: &ReferenceData) -> Vec<Place<'_>> {
-    let mut out = Vec::new();
-    for county in &data.counties {
-        let towns: Vec<&Township> = data
-            .townships
-            .iter()
-            .filter(|t| t.county_code == county.code && is_township_kind(&t.kind))
-            .collect();
-        let kind_of = |t: &Township| {
-            if t.kind == "街道" || t.centre_method == "county_seat_government" {
+    // The township population estimate of the reference data is the weight (geo::population).
+    evgrid_geo::population::township_populations(data)
+        .into_iter()
+        .map(|tp| {
+            let t = &data.townships[tp.township];
+            let kind = if t.kind == "街道" || t.centre_method == "county_seat_government" {
                 PlaceKind::Urban
             } else if t.kind == "镇" {
                 PlaceKind::Town
             } else {
                 PlaceKind::Village
-            }
-        };
-        let population = county.population.unwrap_or(0) as f64;
-        let known: f64 = towns
-            .iter()
-            .filter_map(|t| t.population)
-            .map(|p| p as f64)
-            .sum();
-        let has_seat = towns
-            .iter()
-            .any(|t| t.centre_method == "county_seat_government");
-        // The seat town holds 40% of an ordinary county's people; 街道 weigh 3, 镇 1.5, 乡 1.
-        let seat_share = if has_seat && known == 0.0 { 0.40 } else { 0.0 };
-        let rel = |t: &Township| match t.kind.as_str() {
-            "街道" => 3.0,
-            "镇" => 1.5,
-            _ => 1.0,
-        };
-        let rest_total: f64 = towns
-            .iter()
-            .filter(|t| {
-                t.population.is_none()
-                    && !(seat_share > 0.0 && t.centre_method == "county_seat_government")
-            })
-            .map(|t| rel(t))
-            .sum();
-        let remainder = (population - known).max(0.0) * (1.0 - seat_share);
-        for t in towns {
-            let weight = if let Some(p) = t.population {
-                p as f64
-            } else if seat_share > 0.0 && t.centre_method == "county_seat_government" {
-                population * seat_share
-            } else {
-                remainder * rel(t) / rest_total.max(1.0)
             };
-            out.push(Place {
+            let county_name = data
+                .county(&t.county_code)
+                .map_or("", |c| c.name_zh.as_str());
+            Place {
                 township: t,
-                county_name: &county.name_zh,
-                kind: kind_of(t),
-                weight,
-            });
-        }
-    }
-    out
+                county_name,
+                kind,
+                weight: tp.population,
+            }
+        })
+        .collect()
 }
 
 struct PileSpec {
