@@ -2,6 +2,13 @@
 //! (Howard Hinnant's algorithms), RFC 3339 in UTC. Protocol adapters build their wire formats
 //! (T/CEC's China local time, OCPP's RFC 3339) on these.
 
+/// Now, in seconds since 1970 (UTC); 0 if the clock is before 1970.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// (year, month, day) of a day number (days since 1970-01-01).
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;

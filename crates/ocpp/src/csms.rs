@@ -4,6 +4,7 @@
 //! before the answer), and answered; answers to the CALLs the platform sends (commands) are
 //! matched to them by message id.
 
+use evgrid_model::time::unix_now;
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -112,12 +113,6 @@ pub struct Connection {
     pending: HashMap<String, String>,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// The unified status of a 1.6 or 2.0.1 connector status name.
 pub fn unified_status(raw: &str) -> ConnectorStatus {
     match raw {
@@ -214,7 +209,7 @@ fn time_of(payload: &Value, field: &str) -> i64 {
         .get(field)
         .and_then(Value::as_str)
         .and_then(parse_rfc3339)
-        .unwrap_or_else(now)
+        .unwrap_or_else(unix_now)
 }
 
 fn u32_of(v: Option<&Value>) -> Option<u32> {
@@ -366,7 +361,7 @@ impl Connection {
         action: &str,
         p: &Value,
     ) -> Result<Value, (ErrorCode, String)> {
-        let t = now();
+        let t = unix_now();
         let accepted = json!({"status": "Accepted"});
         match (self.version, action) {
             (_, "BootNotification") => {

@@ -124,10 +124,7 @@ struct Charger {
 }
 
 fn now() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    format_rfc3339(t)
+    format_rfc3339(evgrid_model::time::unix_now())
 }
 
 impl Charger {

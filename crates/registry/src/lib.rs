@@ -229,9 +229,7 @@ impl Registry {
             polls: std::sync::Mutex::default(),
             statuses: batch::StatusBatcher::default(),
             pushes: batch::PushBatcher::default(),
-            started_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            started_at: evgrid_model::time::unix_now(),
         };
         registry.reload_index().await?;
         let since = registry.traffic.load(&registry.store.traffic().await?);
@@ -260,11 +258,7 @@ impl Registry {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if since.is_none() {
-                *since = Some(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-                );
+                *since = Some(evgrid_model::time::unix_now());
             }
         }
         if !self

@@ -5,6 +5,7 @@
 //! operator polls on its own task: one that hangs times out and backs off exponentially while
 //! the others go on.
 
+use evgrid_model::time::unix_now;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,12 +92,6 @@ pub struct PollStatus {
     pub last_result: Option<PullResult>,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// A small reproducible jitter source per operator.
 fn jitter(seed: &mut u64, base: Duration) -> Duration {
     *seed = seed
@@ -155,7 +150,7 @@ impl Registry {
     ) -> Result<PullResult, String> {
         let id = &credentials.operator_id;
         let started = std::time::Instant::now();
-        let pulled_at = now();
+        let pulled_at = unix_now();
         let mut result = PullResult::default();
         let since_text = since.map(evgrid_tcec::time::china_datetime);
         let infos = client
@@ -316,7 +311,7 @@ async fn poll_operator(
     let mut failures = 0u32;
     loop {
         registry.set_poll_status(&id, |s| {
-            s.next_poll_at = Some(now() + i64::try_from(pause.as_secs()).unwrap_or(0))
+            s.next_poll_at = Some(unix_now() + i64::try_from(pause.as_secs()).unwrap_or(0))
         });
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
@@ -352,7 +347,7 @@ async fn poll_operator(
         let Some((_, cl)) = client.as_ref() else {
             continue;
         };
-        let attempt_at = now();
+        let attempt_at = unix_now();
         let base_url = credentials.base_url.clone().unwrap_or_default();
         registry.set_poll_status(&id, |s| {
             s.last_attempt_at = Some(attempt_at);

@@ -6,6 +6,7 @@
 //! Message counts live in memory since the server started; everything else is computed from
 //! the store and the index when asked.
 
+use evgrid_model::time::unix_now;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -51,12 +52,6 @@ type Pending = HashMap<(String, String, i32), (i64, i64, i64)>;
 
 /// Seconds between two writes of the message counts to the store.
 pub(crate) const TRAFFIC_FLUSH_SECONDS: u64 = 10;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
 
 impl TrafficLog {
     /// Starts from the totals in the store; returns the earliest message time, if any.
@@ -125,7 +120,7 @@ impl TrafficLog {
     }
 
     pub(crate) fn record(&self, o: &Outcome<'_>) {
-        let at = now();
+        let at = unix_now();
         {
             let mut pending = self
                 .1
@@ -269,7 +264,7 @@ impl Registry {
             }
         };
         let (total, reported, stale) = store
-            .operator_connector_status(id, now() - stale_after_s)
+            .operator_connector_status(id, unix_now() - stale_after_s)
             .await?;
         let filter = StationListFilter {
             operator_id: Some(id.to_string()),

@@ -1,6 +1,7 @@
 //! The registry as the storage of the T/CEC platform side: credentials, tokens, live status and
 //! pushed stations, each written durably before the adapter answers.
 
+use evgrid_model::time::unix_now;
 use std::io::Read;
 
 use evgrid_model::{
@@ -27,12 +28,6 @@ fn random_token() -> Result<String, BackendError> {
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| BackendError::Storage(format!("no randomness for a token: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn push_key(push: &PushId) -> PushKey<'_> {
@@ -83,7 +78,7 @@ impl Backend for Registry {
         push: &PushId,
         statuses: &[StatusPush],
     ) -> Result<bool, BackendError> {
-        let observed_at = now();
+        let observed_at = unix_now();
         let records: Vec<StatusRecord> = statuses
             .iter()
             .map(|s| StatusRecord {

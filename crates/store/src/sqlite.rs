@@ -1,10 +1,11 @@
 //! The SQLite engine: one file in the data directory, WAL, full synchronous commits so that
 //! "stored" means on disk, foreign keys on.
 
+use evgrid_model::time::unix_now;
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use evgrid_model::{
     Category, Connector, ConnectorType, County, Equipment, EquipmentType, LatLng, Operator,
@@ -126,12 +127,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Writes: one connection.
     writer: SqlitePool,
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn corrupt(table: &'static str, message: impl Into<String>) -> StoreError {

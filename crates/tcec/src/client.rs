@@ -3,6 +3,7 @@
 //! the counterpart answers 4002, then sealed, signed requests; answers are checked and opened.
 //! Plain HTTP/1.1 (loopback and test setups); TLS termination is the deployment's.
 
+use evgrid_model::time::unix_now;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -103,12 +104,6 @@ struct TokenAnswer {
     token_available_time: i64,
     #[serde(rename = "FailReason", default)]
     fail_reason: i64,
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl Client {

@@ -4,6 +4,7 @@
 //! `Data` decrypted into JSON (4004). `query_token` itself is answered here. The caller then
 //! applies the business data and [`respond`] signs the answer and notes the outcome.
 
+use evgrid_model::time::unix_now;
 use std::future::Future;
 
 use evgrid_model::{OperatorCredentials, OperatorId};
@@ -145,12 +146,6 @@ pub fn business<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Re
             bad_data(format!("{field}: {}", e.into_inner()))
         }
     })
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Runs the checks for a request to `interface`, which must be one of `interfaces`.

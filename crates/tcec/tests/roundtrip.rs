@@ -95,13 +95,7 @@ async fn the_directory_is_paged_and_statuses_come_in_batches_of_50() {
     unique.dedup();
     assert_eq!(unique.len(), 123, "no station twice across pages");
     // Nothing changed since now.
-    let later = evgrid_tcec::time::china_datetime(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-            + 5,
-    );
+    let later = evgrid_tcec::time::china_datetime(evgrid_model::time::unix_now() + 5);
     assert!(c.all_stations(Some(&later), 50).await.unwrap().is_empty());
 
     let before = sim

@@ -287,7 +287,7 @@ fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Va
         ),
         ChargerCommand::RemoteStart { connector, id_tag } => (
             "RequestStartTransaction",
-            json!({"evseId": connector, "remoteStartId": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() % 1_000_000_000),
+            json!({"evseId": connector, "remoteStartId": evgrid_model::time::unix_now().rem_euclid(1_000_000_000),
                    "idToken": {"idToken": id_tag, "type": "Central"}}),
         ),
         ChargerCommand::RemoteStop { transaction_id } if v16 => {

@@ -249,9 +249,7 @@ pub async fn get_station(
         .map(|o| o.name);
     let statuses = state.registry.store().station_statuses(&key).await?;
     let stale_after = state.registry.stale_after(&key.operator_id).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = evgrid_model::time::unix_now();
     let s = record.station;
     let tariff = s.tariff.as_ref().map(|t| TariffView {
         timezone: "Asia/Shanghai",

@@ -80,9 +80,7 @@ pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Su
             counts: outside.into(),
         });
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = evgrid_model::time::unix_now();
     let (by_status, stale) = state
         .registry
         .store()

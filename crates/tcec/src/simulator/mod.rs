@@ -13,6 +13,7 @@
 mod http;
 pub mod tariff;
 
+use evgrid_model::time::unix_now;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -188,12 +189,6 @@ pub struct Sim {
     state: Mutex<State>,
     pub counters: Counters,
     stop: watch::Receiver<bool>,
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn seed_of(seed: u64, id: &str) -> u64 {
