@@ -69,7 +69,7 @@ async fn push_statuses(
                 st.connector_id, push.operator_id
             )));
         }
-        upsert_status(tx, push.operator_id, st, false).await?;
+        upsert_status(tx, push.operator_id, st).await?;
     }
     Ok(true)
 }
@@ -88,23 +88,20 @@ fn status_record(r: &SqliteRow) -> Result<StatusRecord, sqlx::Error> {
     })
 }
 
-/// Writes a connector's latest status; with `only_if_newer`, an older observation than the
-/// stored one is skipped. Returns the rows written (0 or 1).
+/// Writes a connector's latest status as pushed (the push is the newest word on it).
 async fn upsert_status(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     operator_id: &str,
     st: &StatusRecord,
-    only_if_newer: bool,
-) -> Result<u64, StoreError> {
-    Ok(sqlx::query(
+) -> Result<(), StoreError> {
+    sqlx::query(
         "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
            lock_status, observed_at, source)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
            raw_status = excluded.raw_status, park_status = excluded.park_status,
            lock_status = excluded.lock_status, observed_at = excluded.observed_at,
-           source = excluded.source
-         WHERE NOT $9 OR connector_status.observed_at <= excluded.observed_at",
+           source = excluded.source",
     )
     .bind(operator_id)
     .bind(&st.connector_id)
@@ -114,10 +111,66 @@ async fn upsert_status(
     .bind(st.lock_status)
     .bind(st.observed_at)
     .bind(&st.source)
-    .bind(only_if_newer)
     .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    .await?;
+    Ok(())
+}
+
+/// Writes statuses of (operator, record), many rows per statement (each statement is a round
+/// trip to SQLite's worker thread), skipping any connector whose stored status was observed
+/// later. Returns the rows written.
+async fn upsert_newer_statuses(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    rows: &[(&str, &StatusRecord)],
+) -> Result<u64, StoreError> {
+    const ROWS: usize = 400;
+    let mut applied = 0;
+    for chunk in rows.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
+               lock_status, observed_at, source) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        // A later row for the same connector in one statement would be a conflict within the
+        // statement; the WHERE keeps the newest observation either way.
+        sql.push_str(
+            " ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
+               raw_status = excluded.raw_status, park_status = excluded.park_status,
+               lock_status = excluded.lock_status, observed_at = excluded.observed_at,
+               source = excluded.source
+             WHERE connector_status.observed_at <= excluded.observed_at",
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, st) in chunk {
+            q = q
+                .bind(*id)
+                .bind(&st.connector_id)
+                .bind(st.status.as_str())
+                .bind(st.raw_status)
+                .bind(st.park_status)
+                .bind(st.lock_status)
+                .bind(st.observed_at)
+                .bind(&st.source);
+        }
+        applied += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(applied)
 }
 
 /// The SQLite store.
@@ -1001,55 +1054,10 @@ impl SqliteStore {
         &self,
         statuses: &[(OperatorId, StatusRecord)],
     ) -> Result<u64, StoreError> {
-        // Many rows per statement: each statement is a round trip to SQLite's worker thread.
-        const ROWS: usize = 400;
+        let rows: Vec<(&str, &StatusRecord)> =
+            statuses.iter().map(|(id, st)| (id.as_str(), st)).collect();
         let mut tx = self.writer.begin().await?;
-        let mut applied = 0;
-        for chunk in statuses.chunks(ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
-                   lock_status, observed_at, source) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 8;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
-            }
-            // A later row for the same connector in one statement would be a conflict within
-            // the statement; the WHERE keeps the newest observation either way.
-            sql.push_str(
-                " ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
-                   raw_status = excluded.raw_status, park_status = excluded.park_status,
-                   lock_status = excluded.lock_status, observed_at = excluded.observed_at,
-                   source = excluded.source
-                 WHERE connector_status.observed_at <= excluded.observed_at",
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, st) in chunk {
-                q = q
-                    .bind(id.as_str())
-                    .bind(&st.connector_id)
-                    .bind(st.status.as_str())
-                    .bind(st.raw_status)
-                    .bind(st.park_status)
-                    .bind(st.lock_status)
-                    .bind(st.observed_at)
-                    .bind(&st.source);
-            }
-            applied += q.execute(&mut *tx).await?.rows_affected();
-        }
+        let applied = upsert_newer_statuses(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(applied)
     }
@@ -1059,11 +1067,10 @@ impl SqliteStore {
         id: &OperatorId,
         statuses: &[StatusRecord],
     ) -> Result<u64, StoreError> {
+        let rows: Vec<(&str, &StatusRecord)> =
+            statuses.iter().map(|st| (id.as_str(), st)).collect();
         let mut tx = self.writer.begin().await?;
-        let mut applied = 0;
-        for st in statuses {
-            applied += upsert_status(&mut tx, id.as_str(), st, true).await?;
-        }
+        let applied = upsert_newer_statuses(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(applied)
     }
