@@ -2,8 +2,6 @@
 //! connectors `CHARGER-N`), login (HTTP Basic password, salted SHA-256 stored), and the storage
 //! side of the OCPP adapter.
 
-use std::io::Read;
-
 use evgrid_model::charger::{connector_id, valid_charger_id};
 use evgrid_model::{
     Charger, Connector, ConnectorType, Equipment, EquipmentType, LatLng, Operator, OperatorId,
@@ -63,18 +61,13 @@ pub enum Login {
     Refused(String),
 }
 
-fn random_hex(n: usize) -> Result<String, StoreError> {
-    let mut bytes = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| StoreError::Unknown(format!("no randomness: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+fn random_salt() -> Result<String, StoreError> {
+    crate::random_hex(8).map_err(|e| StoreError::Unknown(format!("no randomness: {e}")))
 }
 
 fn hash_with(salt: &str, password: &str) -> String {
     let digest = Sha256::digest(format!("{salt}:{password}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256${salt}${hex}")
+    format!("sha256${salt}${}", crate::hex(&digest))
 }
 
 /// Whether `password` matches a stored hash (constant time in the digest comparison).
@@ -168,7 +161,7 @@ impl Registry {
             {
                 return Err(ChargerError::BadPassword)
             }
-            Some(p) => Some(hash_with(&random_hex(8)?, p)),
+            Some(p) => Some(hash_with(&random_salt()?, p)),
             None => None,
         };
         if let Some(station_id) = &spec.station_id {

@@ -23,6 +23,19 @@ use evgrid_store::{PlacedStation, Store, StoreError};
 
 pub use import::{ImportEvent, ImportReport, Rejection};
 
+/// Lower-case hexadecimal of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` bytes from the system's random source, as hexadecimal (tokens, salts).
+pub(crate) fn random_hex(n: usize) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes))?;
+    Ok(hex(&bytes))
+}
+
 /// Seconds after which a connector status is stale when its operator has no interval of its own.
 pub const DEFAULT_STALE_AFTER_SECONDS: i64 = 900;
 

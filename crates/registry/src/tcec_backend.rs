@@ -2,8 +2,6 @@
 //! pushed stations, each written durably before the adapter answers.
 
 use evgrid_model::time::unix_now;
-use std::io::Read;
-
 use evgrid_model::{
     Fen, Operator, OperatorCredentials, OperatorId, SessionUpdate, Station, WattHours,
 };
@@ -23,11 +21,8 @@ fn storage(e: StoreError) -> BackendError {
 
 /// 32 hexadecimal characters from the system's random source.
 fn random_token() -> Result<String, BackendError> {
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| BackendError::Storage(format!("no randomness for a token: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::random_hex(16)
+        .map_err(|e| BackendError::Storage(format!("no randomness for a token: {e}")))
 }
 
 fn push_key(push: &PushId) -> PushKey<'_> {
