@@ -292,12 +292,7 @@ impl Connection {
                 payload,
             } => {
                 if let Err(v) = validate(self.version, &action, Direction::Request, &payload) {
-                    let code = if v.code == ErrorCode::NotImplemented {
-                        ErrorCode::NotImplemented
-                    } else {
-                        v.code
-                    };
-                    return self.error(&id, code, format!("{action}: {v}"));
+                    return self.error(&id, v.code, format!("{action}: {v}"));
                 }
                 match self.apply(backend, &action, &payload).await {
                     Ok(answer) => {

@@ -78,7 +78,7 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Job>) {
 /// One protocol push of statuses waiting for its group commit.
 struct PushJob {
     operator_id: String,
-    interface: &'static str,
+    interface: String,
     time_stamp: String,
     seq: String,
     statuses: Vec<StatusRecord>,
@@ -109,7 +109,7 @@ impl PushBatcher {
         let (done, result) = oneshot::channel();
         let job = PushJob {
             operator_id: push.operator_id.to_owned(),
-            interface: leak_free_interface(push.interface),
+            interface: push.interface.to_owned(),
             time_stamp: push.time_stamp.to_owned(),
             seq: push.seq.to_owned(),
             statuses,
@@ -123,16 +123,6 @@ impl PushBatcher {
             .await
             .map_err(|_| StoreError::Batch("the status writer stopped".into()))?
     }
-}
-
-/// The interface names pushes come with are the adapter's static table entries; anything else
-/// is recorded under a generic name.
-fn leak_free_interface(interface: &str) -> &'static str {
-    evgrid_tcec::platform::INTERFACES
-        .iter()
-        .copied()
-        .find(|i| *i == interface)
-        .unwrap_or("push")
 }
 
 async fn write_pushes(store: Store, mut rx: mpsc::Receiver<PushJob>) {
@@ -154,7 +144,7 @@ async fn write_pushes(store: Store, mut rx: mpsc::Receiver<PushJob>) {
                 (
                     evgrid_store::PushKey {
                         operator_id: &j.operator_id,
-                        interface: j.interface,
+                        interface: &j.interface,
                         time_stamp: &j.time_stamp,
                         seq: &j.seq,
                     },
