@@ -5,6 +5,7 @@
 //! operator polls on its own task: one that hangs times out and backs off exponentially while
 //! the others go on.
 
+use evgrid_model::rng::SplitMix64;
 use evgrid_model::time::unix_now;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -92,13 +93,9 @@ pub struct PollStatus {
     pub last_result: Option<PullResult>,
 }
 
-/// A small reproducible jitter source per operator.
-fn jitter(seed: &mut u64, base: Duration) -> Duration {
-    *seed = seed
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    let frac = ((*seed >> 33) % 1000) as f64 / 1000.0;
-    base.mul_f64(0.75 + 0.5 * frac)
+/// `base` ± 25%, from a reproducible random source per operator.
+fn jitter(rng: &mut SplitMix64, base: Duration) -> Duration {
+    base.mul_f64(0.75 + 0.5 * rng.unit())
 }
 
 /// The pause after `failures` consecutive failures: the interval doubled each time, capped.
@@ -301,11 +298,11 @@ async fn poll_operator(
     options: PollOptions,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut seed = id.as_str().bytes().fold(0x5EED_u64, |h, b| {
+    let mut rng = SplitMix64(id.as_str().bytes().fold(0x5EED_u64, |h, b| {
         h.wrapping_mul(31).wrapping_add(u64::from(b))
-    });
+    }));
     // Spread the first pulls over the first quarter interval.
-    let mut pause = jitter(&mut seed, options.interval / 4).min(Duration::from_secs(5));
+    let mut pause = jitter(&mut rng, options.interval / 4).min(Duration::from_secs(5));
     let mut client: Option<(OperatorCredentials, Client)> = None;
     let mut last_success: Option<i64> = None;
     let mut failures = 0u32;
@@ -369,7 +366,7 @@ async fn poll_operator(
                     s.last_error = None;
                     s.last_result = Some(result);
                 });
-                pause = jitter(&mut seed, options.interval);
+                pause = jitter(&mut rng, options.interval);
             }
             Err(e) => {
                 failures += 1;
@@ -401,9 +398,9 @@ mod tests {
 
     #[test]
     fn jitter_stays_within_a_quarter() {
-        let mut seed = 7;
+        let mut rng = SplitMix64(7);
         for _ in 0..1000 {
-            let j = jitter(&mut seed, Duration::from_secs(100));
+            let j = jitter(&mut rng, Duration::from_secs(100));
             assert!((75.0..=125.0).contains(&j.as_secs_f64()), "{j:?}");
         }
     }
