@@ -191,18 +191,20 @@ pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     ))
 }
 
-pub(crate) async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
-    let registry = Registry::open_dir(data_dir, reference()?)
+async fn open_registry_dir(data_dir: &Path) -> Result<Registry> {
+    Registry::open_dir(data_dir, reference()?)
         .await
-        .with_context(|| format!("opening the registry in {}", data_dir.display()))?;
-    Ok(Arc::new(registry))
+        .with_context(|| format!("opening the registry in {}", data_dir.display()))
+}
+
+pub(crate) async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
+    Ok(Arc::new(open_registry_dir(data_dir).await?))
 }
 
 async fn open_serving_registry(args: &ServeArgs) -> Result<Arc<Registry>> {
     evgrid_model::OperatorId::new(&args.platform_operator_id).context("--platform-operator-id")?;
-    let registry = Registry::open_dir(&args.data_dir, reference()?)
-        .await
-        .with_context(|| format!("opening the registry in {}", args.data_dir.display()))?
+    let registry = open_registry_dir(&args.data_dir)
+        .await?
         .with_max_clock_skew(args.tcec_max_clock_skew);
     Ok(Arc::new(registry))
 }
@@ -363,13 +365,15 @@ async fn demo(
     chargers: u32,
 ) -> Result<()> {
     let registry = open_serving_registry(&args).await?;
+    // The network the simulators play (and, on an empty data directory, the one imported).
+    let network = evgrid_synth::generate(registry.reference(), seed);
     if registry.station_count() == 0 {
         let dir = args.data_dir.join("synthetic-network");
         eprintln!(
             "empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}",
             dir.display()
         );
-        evgrid_synth::generate(registry.reference(), seed)
+        network
             .write(&dir, registry.reference())
             .context("writing the synthetic network")?;
         let report = run_import(&registry, &[dir], None).await?;
@@ -389,7 +393,6 @@ async fn demo(
         args.poll_interval = 60;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let network = evgrid_synth::generate(registry.reference(), seed);
     let (charger_ids, ocpp_stations) = if simulate && chargers > 0 {
         demo_chargers(&registry, &network, chargers).await?
     } else {
