@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows SQL, HTTP or any protocol.
 
+pub mod field;
 pub mod index;
 pub mod polygon;
 pub mod population;
