@@ -4,8 +4,10 @@
 //!
 //! Nothing here knows SQL, HTTP or any protocol.
 
+pub mod coverage;
 pub mod field;
 pub mod index;
+pub mod outline;
 pub mod polygon;
 pub mod population;
 pub mod reference;

@@ -63,8 +63,10 @@ impl Network {
         let points = data.zhangjiang.boundary.sample_points(60);
         Figures {
             public_stations: public.len(),
-            planning_radius_km: (CITY_AREA_KM2 / (std::f64::consts::PI * public.len() as f64))
-                .sqrt(),
+            planning_radius_km: evgrid_geo::coverage::planning_radius_km(
+                CITY_AREA_KM2,
+                public.len(),
+            ),
             townships: data
                 .townships
                 .iter()
