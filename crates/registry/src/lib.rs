@@ -7,6 +7,7 @@
 
 mod batch;
 pub mod chargers;
+pub mod coverage;
 pub mod import;
 pub mod poller;
 pub mod quality;
@@ -95,6 +96,8 @@ struct IndexState {
     stations: Vec<IndexedStation>,
     slot_of_pk: HashMap<i64, u32>,
     operators: HashMap<OperatorId, u32>,
+    /// Counts every change, so that what is computed from the stations can be cached.
+    generation: u64,
 }
 
 impl IndexState {
@@ -140,6 +143,7 @@ impl IndexState {
 
     /// Adds or replaces one station; the index answers with it at once.
     fn put(&mut self, row: IndexRow) {
+        self.generation += 1;
         let (slot, location, attrs) = self.entry(row);
         self.index.upsert(slot, location, attrs);
     }
@@ -184,6 +188,8 @@ pub struct Registry {
     statuses: batch::StatusBatcher,
     /// Group commit of protocol pushes of statuses.
     pushes: batch::PushBatcher,
+    /// Population grids and coverage reports already computed.
+    coverage: coverage::CoverageCache,
 }
 
 impl Registry {
@@ -242,6 +248,7 @@ impl Registry {
             polls: std::sync::Mutex::default(),
             statuses: batch::StatusBatcher::default(),
             pushes: batch::PushBatcher::default(),
+            coverage: coverage::CoverageCache::default(),
             started_at: evgrid_model::time::unix_now(),
         };
         registry.reload_index().await?;
@@ -332,7 +339,9 @@ impl Registry {
             entries.push(state.entry(row));
         }
         state.index = SpatialIndex::build(entries);
-        *self.write_state() = state;
+        let mut current = self.write_state();
+        state.generation = current.generation + 1;
+        *current = state;
     }
 
     fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, IndexState> {
