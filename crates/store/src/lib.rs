@@ -6,6 +6,7 @@
 
 pub mod postgis_bench;
 mod sqlite;
+pub mod stats;
 
 use std::path::Path;
 
@@ -584,6 +585,98 @@ impl Store {
     pub async fn fingerprint(&self) -> Result<String, StoreError> {
         match self {
             Store::Sqlite(s) => s.fingerprint().await,
+        }
+    }
+
+    /// Stations, piles and connectors by category, grouped by `by`.
+    pub async fn breakdown(
+        &self,
+        by: stats::Dimension,
+    ) -> Result<Vec<stats::BreakdownRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.breakdown(by).await,
+        }
+    }
+
+    /// Records today's (UTC+8) size of the registry, replacing an earlier snapshot of the day;
+    /// returns the day.
+    pub async fn take_snapshot(&self, now: i64) -> Result<String, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.take_snapshot(now).await,
+        }
+    }
+
+    /// Every daily snapshot, oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<stats::SnapshotRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.snapshots().await,
+        }
+    }
+
+    /// Sessions, energy and charging time of sessions started in `[from, to)`, by group and
+    /// bucket (sessions still running count up to `now`).
+    pub async fn usage(
+        &self,
+        key: stats::UsageKey,
+        bucket: stats::Bucket,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> Result<Vec<stats::UsageRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.usage(key, bucket, from, to, now).await,
+        }
+    }
+
+    /// Connectors per group.
+    pub async fn connectors_by(
+        &self,
+        key: stats::UsageKey,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.connectors_by(key).await,
+        }
+    }
+
+    /// Fault episodes overlapping `[from, to)` and the connectors online now, by group.
+    pub async fn faults(
+        &self,
+        key: stats::UsageKey,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> Result<Vec<stats::FaultRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.faults(key, from, to, now).await,
+        }
+    }
+
+    /// Every target, in the order they were added.
+    pub async fn targets(&self) -> Result<Vec<stats::Target>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.targets().await,
+        }
+    }
+
+    /// Adds or replaces a target.
+    pub async fn put_target(&self, target: &stats::Target) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_target(target).await,
+        }
+    }
+
+    /// Every imported progress figure.
+    pub async fn progress(&self) -> Result<Vec<stats::ProgressRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.progress().await,
+        }
+    }
+
+    /// Stores progress figures in one transaction (a figure of the same target and day is
+    /// replaced).
+    pub async fn put_progress(&self, rows: &[stats::ProgressRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_progress(rows).await,
         }
     }
 }

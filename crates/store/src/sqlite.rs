@@ -24,6 +24,7 @@ use crate::{
 
 mod chargers;
 mod sessions;
+mod stats;
 
 /// Records a protocol message in the transaction; `false` when it was recorded before.
 async fn record_push(

@@ -238,3 +238,162 @@ async fn grouped_pushes_keep_their_own_outcomes() {
         .unwrap();
     assert!(again);
 }
+
+fn status_at(connector: &str, s: evgrid_model::ConnectorStatus, at: i64) -> StatusRecord {
+    StatusRecord {
+        status: s,
+        ..status(connector, at)
+    }
+}
+
+#[tokio::test]
+async fn regulator_statistics_add_up() {
+    use crate::stats::{Bucket, Dimension, UsageKey};
+    use evgrid_model::ConnectorStatus::{Available, Faulted};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let mut ac = station("B", 3);
+    for e in &mut ac.station.equipment {
+        e.equipment_type = EquipmentType::AC;
+        e.power = Power::from_kw(7);
+    }
+    store
+        .upsert_stations(&[operator()], &[station("A", 2), ac])
+        .await
+        .unwrap();
+
+    // Every breakdown accounts for every pile and connector.
+    for by in [
+        Dimension::Category,
+        Dimension::County,
+        Dimension::Operator,
+        Dimension::PowerClass,
+        Dimension::Current,
+        Dimension::ConnectorStandard,
+    ] {
+        let rows = store.breakdown(by).await.unwrap();
+        let piles: i64 = rows.iter().map(|r| r.piles.total()).sum();
+        let connectors: i64 = rows.iter().map(|r| r.connectors.total()).sum();
+        assert_eq!((piles, connectors), (5, 5), "{by:?}");
+    }
+    let power = store.breakdown(Dimension::PowerClass).await.unwrap();
+    let of = |k: &str| power.iter().find(|r| r.key.as_deref() == Some(k)).unwrap();
+    assert_eq!(of("0-7kW").piles.public, 3);
+    assert_eq!(of("60-120kW").piles.public, 2);
+    assert_eq!(of("60-120kW").stations.public, 1);
+
+    // Status changes become events; a fault that was repaired counts with its length.
+    let op = OperatorId::new("MA01D1QR8").unwrap();
+    store
+        .put_statuses(&op, &[status_at("AE0C1", Available, 1000)])
+        .await
+        .unwrap();
+    store
+        .put_statuses(&op, &[status_at("AE0C1", Faulted, 2000)])
+        .await
+        .unwrap();
+    store
+        .put_statuses(&op, &[status_at("AE0C1", Faulted, 2500)])
+        .await
+        .unwrap();
+    store
+        .put_statuses(&op, &[status_at("AE0C1", Available, 5600)])
+        .await
+        .unwrap();
+    store
+        .put_statuses(&op, &[status_at("BE0C1", Faulted, 9000)])
+        .await
+        .unwrap();
+    let faults = store
+        .faults(UsageKey::Station, 0, 20_000, 10_000)
+        .await
+        .unwrap();
+    let a = faults
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:A"))
+        .unwrap();
+    assert_eq!(
+        (a.faults, a.fault_seconds, a.repaired, a.repair_seconds),
+        (1, 3600, 1, 3600)
+    );
+    assert_eq!((a.connectors, a.online), (2, 1));
+    let b = faults
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:B"))
+        .unwrap();
+    // Still faulted: counted up to now, not repaired.
+    assert_eq!((b.faults, b.fault_seconds, b.repaired), (1, 1000, 0));
+    assert_eq!(b.online, 0);
+
+    // Snapshots: one per day, replaced within the day.
+    let day = store.take_snapshot(1_767_225_600).await.unwrap(); // 2026-01-01 08:00 UTC+8
+    assert_eq!(day, "2026-01-01");
+    store.take_snapshot(1_767_225_700).await.unwrap();
+    let snaps = store.snapshots().await.unwrap();
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].piles.public, 5);
+
+    // Usage: a finished session and a running one, clipped to the window.
+    for (seq, connector, start, end, wh) in [
+        ("S1", "AE1C1", 3_600, Some(7_200), 20_000),
+        ("S2", "BE1C1", 9_000, None, 1_000),
+    ] {
+        let push = PushKey {
+            operator_id: "MA01D1QR8",
+            interface: "notification_charge_order_info",
+            time_stamp: "20260101000000",
+            seq,
+        };
+        let update = evgrid_model::SessionUpdate {
+            session_ref: seq.into(),
+            connector_id: connector.into(),
+            state: Some(evgrid_model::SessionState::Charging),
+            started_at: Some(start),
+            ended_at: end,
+            energy: Some(evgrid_model::WattHours(wh)),
+            source: "tcec",
+            ..evgrid_model::SessionUpdate::default()
+        };
+        assert!(store.apply_session(&push, &update).await.unwrap());
+    }
+    let usage = store
+        .usage(UsageKey::Station, Bucket::Hour, 0, 20_000, 10_000)
+        .await
+        .unwrap();
+    let a = usage
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:A"))
+        .unwrap();
+    assert_eq!(
+        (
+            a.bucket.as_str(),
+            a.sessions,
+            a.energy_wh,
+            a.charging_seconds
+        ),
+        ("09", 1, 20_000, 3_600)
+    );
+    let b = usage
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:B"))
+        .unwrap();
+    assert_eq!(b.charging_seconds, 1_000, "running: counted up to now");
+    let connectors = store.connectors_by(UsageKey::Operator).await.unwrap();
+    assert_eq!(connectors, vec![(Some("MA01D1QR8".into()), 5)]);
+
+    // Targets are seeded and progress is stored.
+    let targets = store.targets().await.unwrap();
+    assert!(targets
+        .iter()
+        .any(|t| t.id == "charging_piles" && t.value == 19_000.0));
+    store
+        .put_progress(&[crate::stats::ProgressRow {
+            target_id: "fleet_bus".into(),
+            day: "2026-06-30".into(),
+            value: 1200.0,
+            source: "test".into(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.progress().await.unwrap().len(), 1);
+}
