@@ -275,6 +275,7 @@ async fn serve_registry(
             },
         ));
     }
+    registry.keep_daily_snapshots();
     on_bound(addr);
     let stations = registry.station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.

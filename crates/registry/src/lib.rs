@@ -8,6 +8,7 @@
 mod batch;
 pub mod chargers;
 pub mod coverage;
+pub mod targets;
 pub mod import;
 pub mod poller;
 pub mod quality;
