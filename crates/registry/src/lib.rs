@@ -8,10 +8,10 @@
 mod batch;
 pub mod chargers;
 pub mod coverage;
-pub mod targets;
 pub mod import;
 pub mod poller;
 pub mod quality;
+pub mod targets;
 mod tcec_backend;
 
 use std::collections::HashMap;

@@ -285,7 +285,9 @@ pub fn parse_progress(
             Some(_) => {}
         }
         if parse_day(&day).is_none() {
-            problems.push(format!("{file}:{line}: day: {day:?} is not a date (YYYY-MM-DD)"));
+            problems.push(format!(
+                "{file}:{line}: day: {day:?} is not a date (YYYY-MM-DD)"
+            ));
         }
         let value = match value.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => v,
@@ -383,13 +385,16 @@ mod tests {
             target("bus", 0.0, None, "imported"),
             target("piles", 1.0, None, "registry_piles"),
         ];
-        let text = "target_id,day,value\nbus,2024-01-01,5\nnope,2024-02-30,-1\npiles,2024-01-01,3\n";
+        let text =
+            "target_id,day,value\nbus,2024-01-01,5\nnope,2024-02-30,-1\npiles,2024-01-01,3\n";
         let (rows, problems) = parse_progress("p.csv", text, &targets);
         assert_eq!(rows.len(), 2);
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].starts_with("p.csv:3: target_id"));
         assert!(problems.iter().any(|p| p.contains("2024-02-30")));
-        assert!(problems.iter().any(|p| p.contains("measured from the registry")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("measured from the registry")));
     }
 }
 
