@@ -59,9 +59,8 @@ impl MapImage {
         }
         let i = ((y as u64 * u64::from(self.width) + x as u64) * 4) as usize;
         let a = u32::from(c[3]);
-        for k in 0..3 {
-            let old = u32::from(self.pixels[i + k]);
-            self.pixels[i + k] = ((u32::from(c[k]) * a + old * (255 - a)) / 255) as u8;
+        for (px, new) in self.pixels[i..i + 3].iter_mut().zip(c) {
+            *px = ((u32::from(new) * a + u32::from(*px) * (255 - a)) / 255) as u8;
         }
         self.pixels[i + 3] = 255;
     }
