@@ -8,6 +8,7 @@
 mod batch;
 pub mod chargers;
 pub mod coverage;
+pub mod regulator;
 pub mod import;
 pub mod poller;
 pub mod quality;

@@ -19,7 +19,7 @@ pub enum Kind {
 /// One column: its key (CSV header, GeoJSON property), its title for people, its kind.
 #[derive(Debug, Clone)]
 pub struct Column {
-    pub key: &'static str,
+    pub key: String,
     pub title: String,
     pub kind: Kind,
 }
@@ -97,13 +97,13 @@ pub enum TableError {
 
 impl Table {
     /// A table with these columns `(key, title, kind)` and no rows yet.
-    pub fn new(name: &str, columns: &[(&'static str, &str, Kind)]) -> Self {
+    pub fn new(name: &str, columns: &[(&str, &str, Kind)]) -> Self {
         Self {
             name: name.to_owned(),
             columns: columns
                 .iter()
                 .map(|(key, title, kind)| Column {
-                    key,
+                    key: (*key).to_owned(),
                     title: (*title).to_owned(),
                     kind: *kind,
                 })
@@ -129,7 +129,7 @@ impl Table {
         let mut out = b"\xEF\xBB\xBF".to_vec();
         {
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(self.columns.iter().map(|c| c.key))?;
+            w.write_record(self.columns.iter().map(|c| c.key.as_str()))?;
             for row in &self.rows {
                 w.write_record(row.iter().map(|cell| match cell {
                     Cell::Text(s) => s.clone(),
@@ -154,7 +154,7 @@ impl Table {
                 let mut props = Map::new();
                 for (c, cell) in self.columns.iter().zip(row) {
                     props.insert(
-                        c.key.to_owned(),
+                        c.key.clone(),
                         match cell {
                             Cell::Text(s) => json!(s),
                             Cell::Integer(n) => json!(n),
