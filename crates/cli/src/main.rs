@@ -64,6 +64,12 @@ struct ServeArgs {
     /// without a station until placed).
     #[arg(long, env = "EVGRID_ACCEPT_UNKNOWN_CHARGERS")]
     accept_unknown_chargers: bool,
+    /// A parent total of piles (e.g. the province's) that statistics give the city's share of.
+    #[arg(long, env = "EVGRID_PARENT_PILES", value_parser = clap::value_parser!(i64).range(1..))]
+    parent_piles: Option<i64>,
+    /// The parent total's name, e.g. 江西省.
+    #[arg(long, env = "EVGRID_PARENT_NAME", default_value = "parent")]
+    parent_name: String,
     /// Refuse T/CEC requests whose TimeStamp is more than this many seconds from the
     /// server's clock (China time). Not enforced unless given; the standard sets no window.
     #[arg(long, env = "EVGRID_TCEC_MAX_CLOCK_SKEW")]
@@ -244,6 +250,10 @@ async fn serve_registry(
         .with_tcec_base_path(&args.tcec_base_path)
         .map_err(anyhow::Error::msg)
         .context("--tcec-base-path")?;
+    let state = match args.parent_piles {
+        Some(piles) => state.with_parent_total(&args.parent_name, piles),
+        None => state,
+    };
     let state = if args.accept_unknown_chargers {
         state.accept_unknown_chargers(evgrid_model::OperatorId::new(&args.platform_operator_id)?)
     } else {

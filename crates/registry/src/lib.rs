@@ -8,10 +8,10 @@
 mod batch;
 pub mod chargers;
 pub mod coverage;
-pub mod regulator;
 pub mod import;
 pub mod poller;
 pub mod quality;
+pub mod regulator;
 pub mod targets;
 mod tcec_backend;
 

@@ -95,8 +95,7 @@ impl Registry {
                 let available_hours = match bucket {
                     Bucket::Day => crate::targets::parse_day(&r.bucket).map_or(24.0, |d| {
                         let start = d * 86_400 - 8 * 3600;
-                        let overlap =
-                            (start + 86_400).min(end) - start.max(window.from);
+                        let overlap = (start + 86_400).min(end) - start.max(window.from);
                         overlap.max(0) as f64 / 3600.0
                     }),
                     Bucket::Hour => ((end - window.from) as f64 / 86_400.0).ceil().max(1.0),
@@ -190,10 +189,8 @@ impl Registry {
                 let mut names = HashMap::new();
                 for edition in ["2011", "2015", "other"] {
                     for t in 1..=6 {
-                        let label = format!(
-                            "GB/T {edition} · {}",
-                            evgrid_model::ConnectorType(t).name()
-                        );
+                        let label =
+                            format!("GB/T {edition} · {}", evgrid_model::ConnectorType(t).name());
                         names.insert(format!("{edition}:{t}"), label);
                     }
                 }
@@ -223,20 +220,12 @@ fn km(m: f64) -> Cell {
 }
 
 /// The table of a breakdown: key, name, and stations/piles/connectors by category.
-pub fn breakdown_table(
-    by: &str,
-    rows: &[BreakdownRow],
-    names: &HashMap<String, String>,
-) -> Table {
+pub fn breakdown_table(by: &str, rows: &[BreakdownRow], names: &HashMap<String, String>) -> Table {
     let mut columns: Vec<(String, String, Kind)> = vec![
         ("key".into(), "代码 Key".into(), Kind::Text),
         ("name".into(), "名称 Name".into(), Kind::Text),
     ];
-    for (what, zh) in [
-        ("stations", "站"),
-        ("piles", "桩"),
-        ("connectors", "枪"),
-    ] {
+    for (what, zh) in [("stations", "站"), ("piles", "桩"), ("connectors", "枪")] {
         for (cat, title) in CATEGORY_COLUMNS {
             columns.push((
                 format!("{what}_{cat}"),
@@ -417,7 +406,11 @@ pub fn townships_table(report: &CoverageReport, covered: Option<bool>) -> Table 
             ("public_stations", "公共站 Public stations", Kind::Integer),
             ("covered", "已覆盖 Covered", Kind::Text),
             ("nearest_km", "中心至最近公共站 km", Kind::Number),
-            ("nearest_station_id", "最近公共站 Nearest station", Kind::Text),
+            (
+                "nearest_station_id",
+                "最近公共站 Nearest station",
+                Kind::Text,
+            ),
             ("mean_km", "居民平均距离 km", Kind::Number),
         ],
     );
@@ -455,7 +448,11 @@ pub fn hotspots_table(report: &CoverageReport) -> Table {
             ("name_zh", "热点 Hot spot", Kind::Text),
             ("category", "类别 Category", Kind::Text),
             ("county_code", "县区代码 County code", Kind::Text),
-            ("nearest_station_id", "最近公共站 Nearest station", Kind::Text),
+            (
+                "nearest_station_id",
+                "最近公共站 Nearest station",
+                Kind::Text,
+            ),
             ("nearest_station_name", "站名 Station name", Kind::Text),
             ("distance_m", "距离 Distance m", Kind::Number),
             ("covered", "已覆盖 Covered", Kind::Text),
@@ -485,7 +482,11 @@ pub fn service_radius_table(report: &CoverageReport) -> Table {
         ("name_zh", "区域 Region", Kind::Text),
         ("area_km2", "面积 km²", Kind::Number),
         ("public_stations", "公共站 Public stations", Kind::Integer),
-        ("planning_radius_km", "规划服务半径 Planning radius km", Kind::Number),
+        (
+            "planning_radius_km",
+            "规划服务半径 Planning radius km",
+            Kind::Number,
+        ),
         ("population", "人口 Population", Kind::Integer),
         ("mean_km", "平均距离 Mean km", Kind::Number),
         ("p50_km", "中位距离 p50 km", Kind::Number),
@@ -501,8 +502,16 @@ pub fn service_radius_table(report: &CoverageReport) -> Table {
             Kind::Share,
         ));
     }
-    cols.push(("townships_covered".into(), "覆盖乡镇 Townships covered".into(), Kind::Integer));
-    cols.push(("townships_total".into(), "乡镇 Townships".into(), Kind::Integer));
+    cols.push((
+        "townships_covered".into(),
+        "覆盖乡镇 Townships covered".into(),
+        Kind::Integer,
+    ));
+    cols.push((
+        "townships_total".into(),
+        "乡镇 Townships".into(),
+        Kind::Integer,
+    ));
     let cols: Vec<(&str, &str, Kind)> = cols
         .iter()
         .map(|(k, t, kind)| (k.as_str(), t.as_str(), *kind))
@@ -566,4 +575,116 @@ pub fn coverage_tables(report: &CoverageReport) -> Vec<Table> {
         hotspots_table(report),
         circle_table(report),
     ]
+}
+
+/// Every operator's data quality, one row each.
+pub fn quality_table(reports: &[crate::quality::DataQuality]) -> Table {
+    let mut t = Table::new(
+        "data quality",
+        &[
+            ("operator_id", "运营商代码 OperatorID", Kind::Text),
+            ("name", "运营商 Operator", Kind::Text),
+            ("accepted", "接收消息 Accepted", Kind::Integer),
+            ("refused", "拒收消息 Refused", Kind::Integer),
+            ("refused_share", "拒收率 Refused share", Kind::Share),
+            ("latency_s_p99", "延迟p99 Latency p99 s", Kind::Integer),
+            ("connectors", "枪数 Connectors", Kind::Integer),
+            ("unreported", "从未上报 Never reported", Kind::Integer),
+            ("stale", "状态过期 Stale", Kind::Integer),
+            ("stations", "站数 Stations", Kind::Integer),
+            (
+                "missing_required_fields",
+                "缺必填字段 Missing fields",
+                Kind::Integer,
+            ),
+            ("outside_city", "市外 Outside the city", Kind::Integer),
+            ("duplicates", "疑似重复 Duplicates", Kind::Integer),
+            ("pulls_ok", "拉取成功 Pulls ok", Kind::Integer),
+            ("pulls_failed", "拉取失败 Pulls failed", Kind::Integer),
+        ],
+    );
+    for q in reports {
+        let accepted: u64 = q.messages.accepted.values().sum();
+        let refused: u64 = q.messages.refused.values().sum();
+        let all = accepted + refused;
+        let int = |n: u64| Cell::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+        t.push(vec![
+            q.operator_id.clone().into(),
+            q.name.clone().into(),
+            int(accepted),
+            int(refused),
+            if all > 0 {
+                (refused as f64 / all as f64).into()
+            } else {
+                Cell::Empty
+            },
+            q.messages.latency_s_p99.into(),
+            q.connectors.total.into(),
+            q.connectors.unreported.into(),
+            q.connectors.stale.into(),
+            q.stations.total.into(),
+            q.stations.missing_required_fields.into(),
+            q.stations.outside_city.into(),
+            q.stations.duplicates_across_operators.into(),
+            q.pull.as_ref().map(|p| int(p.polls_ok)).into(),
+            q.pull.as_ref().map(|p| int(p.polls_failed)).into(),
+        ]);
+    }
+    t
+}
+
+impl Registry {
+    /// The data-quality report of every operator.
+    pub async fn all_data_quality(
+        &self,
+    ) -> Result<Vec<crate::quality::DataQuality>, RegistryError> {
+        let mut out = Vec::new();
+        for o in self.store().operators().await? {
+            if let Some(q) = self.data_quality(&o.id).await? {
+                out.push(q);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Registry {
+    /// Every table of the regulator's workbook, in sheet order: coverage (service radius,
+    /// townships, hot spots, charging circle), breakdowns, growth, utilization and faults of the
+    /// last 7 days by county, targets and data quality.
+    pub async fn regulator_tables(
+        &self,
+        report: &CoverageReport,
+    ) -> Result<Vec<Table>, RegistryError> {
+        let mut tables = coverage_tables(report);
+        for (dim, name) in [
+            (Dimension::Category, "category"),
+            (Dimension::County, "county"),
+            (Dimension::Operator, "operator"),
+            (Dimension::PowerClass, "power class"),
+            (Dimension::ConnectorStandard, "connector standard"),
+            (Dimension::Current, "current"),
+        ] {
+            let rows = self.store().breakdown(dim).await?;
+            let names = self.breakdown_names(dim).await?;
+            tables.push(breakdown_table(name, &rows, &names));
+        }
+        tables.push(growth_table(&self.store().snapshots().await?));
+        let now = evgrid_model::time::unix_now();
+        let week = Window {
+            from: now - 7 * 86_400,
+            to: now,
+        };
+        tables.push(utilization_table(
+            &self
+                .utilization(UsageKey::County, Bucket::Day, week)
+                .await?,
+        ));
+        tables.push(faults_table(
+            &self.fault_summaries(UsageKey::County, week).await?,
+        ));
+        tables.push(targets_table(&self.target_statuses().await?));
+        tables.push(quality_table(&self.all_data_quality().await?));
+        Ok(tables)
+    }
 }

@@ -312,6 +312,22 @@ pub fn parse_progress(
     (rows, problems)
 }
 
+impl Registry {
+    /// Takes today's snapshot of the registry's size now and every hour after (the day's row
+    /// is replaced, so the last one of a day stands for it): the growth series.
+    pub fn keep_daily_snapshots(self: &std::sync::Arc<Self>) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = registry.store().take_snapshot(unix_now()).await {
+                    tracing::warn!(error = %e, "daily snapshot not taken; trying again in an hour");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,21 +411,5 @@ mod tests {
         assert!(problems
             .iter()
             .any(|p| p.contains("measured from the registry")));
-    }
-}
-
-impl Registry {
-    /// Takes today's snapshot of the registry's size now and every hour after (the day's row
-    /// is replaced, so the last one of a day stands for it): the growth series.
-    pub fn keep_daily_snapshots(self: &std::sync::Arc<Self>) {
-        let registry = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = registry.store().take_snapshot(unix_now()).await {
-                    tracing::warn!(error = %e, "daily snapshot not taken; trying again in an hour");
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-            }
-        });
     }
 }

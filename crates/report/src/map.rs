@@ -21,6 +21,8 @@ pub struct MapImage {
     pixels: Vec<u8>,
     /// Pixels reserved at the bottom for the legend.
     pub margin_bottom: u32,
+    /// Paint replaces pixels, alpha included (an overlay), instead of blending onto paper.
+    overlay: bool,
 }
 
 impl MapImage {
@@ -38,6 +40,21 @@ impl MapImage {
             bbox,
             pixels: vec![255; (width * height * 4) as usize],
             margin_bottom,
+            overlay: false,
+        }
+    }
+
+    /// A transparent overlay of exactly `width` × `height` pixels over `bbox` (for a map
+    /// library to stretch over the same box): paint replaces pixels, alpha included.
+    pub fn transparent(bbox: [f64; 4], width: u32, height: u32) -> Self {
+        let (width, height) = (width.clamp(1, 8000), height.clamp(1, 8000));
+        Self {
+            width,
+            height,
+            bbox,
+            pixels: vec![0; (width * height * 4) as usize],
+            margin_bottom: 0,
+            overlay: true,
         }
     }
 
@@ -58,6 +75,10 @@ impl MapImage {
             return;
         }
         let i = ((y as u64 * u64::from(self.width) + x as u64) * 4) as usize;
+        if self.overlay {
+            self.pixels[i..i + 4].copy_from_slice(&c);
+            return;
+        }
         let a = u32::from(c[3]);
         for (px, new) in self.pixels[i..i + 3].iter_mut().zip(c) {
             *px = ((u32::from(new) * a + u32::from(*px) * (255 - a)) / 255) as u8;

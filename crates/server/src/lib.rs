@@ -3,6 +3,7 @@
 
 mod dto;
 pub mod error;
+mod export;
 pub mod params;
 mod routes;
 pub mod tls;
@@ -37,6 +38,8 @@ pub struct AppState {
     tcec_base_path: Arc<str>,
     /// Connected OCPP chargers and the policy for unknown ones.
     pub ocpp: OcppState,
+    /// A parent total the city's piles are a share of (e.g. the province's), when configured.
+    parent: Option<routes::stats::ParentTotal>,
 }
 
 /// The OCPP side of the server.
@@ -83,7 +86,17 @@ impl AppState {
             openapi: Arc::new(OnceLock::new()),
             tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
             ocpp: OcppState::default(),
+            parent: None,
         }
+    }
+
+    /// Configures the parent total that breakdowns give shares of (e.g. the province's piles).
+    pub fn with_parent_total(mut self, name: &str, piles: i64) -> Self {
+        self.parent = Some(routes::stats::ParentTotal {
+            name: name.to_owned(),
+            piles,
+        });
+        self
     }
 
     /// Accepts OCPP chargers that are not registered, as chargers of `operator`.
@@ -116,7 +129,8 @@ impl AppState {
         (name = "stations", description = "The station registry"),
         (name = "search", description = "Spatial search"),
         (name = "regions", description = "Counties and townships"),
-        (name = "stats", description = "Statistics"),
+        (name = "stats", description = "Statistics, targets and the regulator's workbook"),
+        (name = "coverage", description = "Service radius and coverage, with the method in each operation"),
         (name = "map", description = "GeoJSON layers for maps"),
         (name = "operators", description = "Operators and their data quality"),
         (name = "system", description = "Health, API document and web pages"),
@@ -129,6 +143,10 @@ impl AppState {
         routes::CoordParam,
         routes::CurrentParam,
         routes::ConnectorTypeParam,
+        export::FormatParam,
+        routes::stats::BreakdownBy,
+        routes::stats::UsageBy,
+        routes::stats::BucketParam,
         web::AssetName,
     ))
 )]
@@ -144,6 +162,19 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::search::nearest))
         .routes(routes!(routes::regions::regions))
         .routes(routes!(routes::stats::summary))
+        .routes(routes!(routes::stats::breakdown))
+        .routes(routes!(routes::stats::growth))
+        .routes(routes!(routes::stats::utilization))
+        .routes(routes!(routes::stats::faults))
+        .routes(routes!(routes::stats::targets))
+        .routes(routes!(routes::stats::all_quality))
+        .routes(routes!(routes::stats::workbook))
+        .routes(routes!(routes::coverage::summary))
+        .routes(routes!(routes::coverage::townships))
+        .routes(routes!(routes::coverage::hotspots))
+        .routes(routes!(routes::coverage::regions))
+        .routes(routes!(routes::coverage::circle))
+        .routes(routes!(routes::coverage::heatmap))
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
         .routes(routes!(routes::operators::data_quality))

@@ -1,5 +1,6 @@
 //! The API's handlers, one module per area.
 
+pub mod coverage;
 pub mod map;
 pub mod ocpp;
 pub mod operators;
