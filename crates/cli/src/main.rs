@@ -5,8 +5,10 @@ mod bench;
 mod bench_ocpp;
 mod bench_tcec;
 mod charger;
+mod coverage;
 mod operator;
 mod simulate;
+mod targets;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -138,6 +140,14 @@ enum Command {
         #[command(subcommand)]
         action: operator::OperatorCommand,
     },
+    /// The regulator's coverage figures: print them, write the workbook (--out report.xlsx) and
+    /// draw the map (--map map.png).
+    Coverage(coverage::CoverageArgs),
+    /// The city's targets: list with progress, import progress figures from CSV.
+    Targets {
+        #[command(subcommand)]
+        action: targets::TargetsCommand,
+    },
     /// Benchmarks (print a table; see the README for recorded results).
     Bench {
         #[command(subcommand)]
@@ -187,6 +197,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Operator { action } => runtime.block_on(operator::run(action)),
+        Command::Coverage(args) => runtime.block_on(coverage::run(args)),
+        Command::Targets { action } => runtime.block_on(targets::run(action)),
         Command::Bench { which } => bench::run(which, &runtime),
     }
 }

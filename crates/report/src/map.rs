@@ -246,11 +246,11 @@ impl MapImage {
 
 /// Distance classes of the coverage shading: upper bound (km) and colour.
 pub const DISTANCE_CLASSES: [(f64, Rgba, &str); 5] = [
-    (1.0, [0, 104, 55, 255], "WITHIN 1 KM"),
-    (2.0, [49, 163, 84, 255], "1-2 KM"),
-    (3.0, [173, 221, 142, 255], "2-3 KM"),
-    (5.0, [254, 196, 79, 255], "3-5 KM"),
-    (f64::INFINITY, [240, 59, 32, 255], "OVER 5 KM"),
+    (1.0, [26, 152, 80, 255], "WITHIN 1 KM"),
+    (2.0, [102, 189, 99, 255], "1-2 KM"),
+    (3.0, [217, 239, 139, 255], "2-3 KM"),
+    (5.0, [254, 224, 139, 255], "3-5 KM"),
+    (f64::INFINITY, [246, 206, 200, 255], "OVER 5 KM"),
 ];
 
 /// The colour of a distance in metres.
@@ -293,7 +293,7 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
     }
     let pad = 0.02 * (bbox[2] - bbox[0]);
     let bbox = [bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad];
-    let scale = i64::from((m.width / 600).max(1));
+    let scale = i64::from((m.width / 500).max(1));
     let line_h = 10 * scale;
     let legend_h = line_h * (DISTANCE_CLASSES.len() as i64 + 3 + m.figures.len() as i64) + 30;
     let mut img = MapImage::new(bbox, m.width, u32::try_from(legend_h).unwrap_or(200));
@@ -304,14 +304,10 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
         img.map_height() as i64,
         [236, 240, 244, 255],
     );
-    img.shade(m.raster, m.distances, |d| {
-        let mut c = distance_colour(d);
-        c[3] = 200;
-        Some(c)
-    });
-    let dot = (f64::from(m.width) / 900.0).max(1.2);
+    img.shade(m.raster, m.distances, |d| Some(distance_colour(d)));
+    let dot = (f64::from(m.width) / 1100.0).max(1.0);
     for p in m.stations {
-        img.marker(*p, dot, [20, 60, 160, 255], [255, 255, 255, 255]);
+        img.marker(*p, dot, [25, 50, 140, 255], [25, 50, 140, 90]);
     }
     for area in &m.counties {
         img.stroke(

@@ -1,0 +1,305 @@
+//! `evgrid coverage`: the regulator's figures from the data directory, printed, written as a
+//! workbook and drawn as a map.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use evgrid_geo::coverage::CoverageOptions;
+use evgrid_geo::field::{NearestField, Raster};
+use evgrid_geo::MultiPolygon;
+use evgrid_model::LatLng;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Options of `evgrid coverage`.
+#[derive(clap::Args, Debug)]
+pub struct CoverageArgs {
+    /// Data directory holding the SQLite database.
+    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+    data_dir: PathBuf,
+    /// One county (code such as 360702, or its Chinese or pinyin name); the whole city when absent.
+    #[arg(long)]
+    region: Option<String>,
+    /// Population grid cell, metres.
+    #[arg(long, default_value_t = 250.0)]
+    grid_m: f64,
+    /// The service radius the figures are read against: the share of people within it is
+    /// printed and the map's legend marks it.
+    #[arg(long, default_value_t = 3.0)]
+    radius_km: f64,
+    /// Hot spots count as covered within this distance of a public station.
+    #[arg(long, default_value_t = 1000.0)]
+    hotspot_radius_m: f64,
+    /// Radius of Zhangjiang New District's charging circle (default: 2 km).
+    #[arg(long)]
+    circle_radius_km: Option<f64>,
+    /// Write the workbook here (XLSX, a sheet per table).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Draw the coverage map here (PNG).
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// Width of the map in pixels.
+    #[arg(long, default_value_t = 2000)]
+    map_width: u32,
+    /// Print the summary as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn bar(steps: u64) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(steps)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// Runs the command.
+pub async fn run(args: CoverageArgs) -> Result<()> {
+    if !evgrid_registry::coverage::GRID_M_RANGE.contains(&args.grid_m) {
+        bail!("--grid-m must be between 100 and 5000 metres");
+    }
+    if !(args.radius_km > 0.0 && args.radius_km <= 100.0) {
+        bail!("--radius-km must be more than 0 and at most 100");
+    }
+    let steps = 3 + u64::from(args.out.is_some()) + u64::from(args.map.is_some());
+    let bar = bar(steps);
+    bar.set_message("opening the registry");
+    let registry = crate::open_registry(&args.data_dir).await?;
+    let data = registry.reference();
+    let county = match &args.region {
+        None => None,
+        Some(r) => Some(
+            data.counties
+                .iter()
+                .find(|c| c.code == *r || c.name_zh == *r || c.name_pinyin.eq_ignore_ascii_case(r))
+                .map(|c| c.code.clone())
+                .with_context(|| {
+                    format!(
+                        "--region {r:?} is not a county of the city (codes: {})",
+                        data.counties
+                            .iter()
+                            .map(|c| format!("{} {}", c.code, c.name_zh))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
+        ),
+    };
+    let mut within = vec![1.0, 2.0, 3.0, 5.0];
+    if !within.contains(&args.radius_km) {
+        within.push(args.radius_km);
+        within.sort_by(f64::total_cmp);
+    }
+    let options = CoverageOptions {
+        county: county.clone(),
+        hotspot_radius_m: args.hotspot_radius_m,
+        circle_radius_km: args.circle_radius_km,
+        within_km: within,
+        ..CoverageOptions::default()
+    };
+    bar.inc(1);
+    bar.set_message(format!("population grid at {} m", args.grid_m));
+    let r2 = registry.clone();
+    let grid_m = args.grid_m;
+    tokio::task::spawn_blocking(move || r2.population_grid(grid_m)).await?;
+    bar.inc(1);
+    bar.set_message("distances to the nearest public station");
+    let r2 = registry.clone();
+    let o2 = options.clone();
+    let report = tokio::task::spawn_blocking(move || r2.coverage(grid_m, &o2)).await?;
+    bar.inc(1);
+    if let Some(out) = &args.out {
+        bar.set_message(format!("writing {}", out.display()));
+        let tables = registry.regulator_tables(&report).await?;
+        let bytes = evgrid_report::workbook(&tables)?;
+        std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+        bar.inc(1);
+    }
+    if let Some(map) = &args.map {
+        bar.set_message(format!("drawing {}", map.display()));
+        let png = draw_map(&registry, &report, county.as_deref(), &args)?;
+        std::fs::write(map, png).with_context(|| format!("writing {}", map.display()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let t = &report.total;
+    if args.json {
+        let bbox = evgrid_geo::population::city_bbox(data);
+        let summary = serde_json::json!({
+            "region": t.code, "name": t.name_zh, "grid_m": report.grid_m,
+            "public_stations": t.public_stations,
+            "planning_radius_km": t.planning_radius_km,
+            "mean_distance_km": t.mean_distance_m / 1000.0,
+            "p50_distance_km": t.p50_distance_m / 1000.0,
+            "p90_distance_km": t.p90_distance_m / 1000.0,
+            "population_within_km": t.population_within_km,
+            "townships": {"covered": t.townships_covered, "total": t.townships_total},
+            "hotspots": {"covered": report.hotspots.iter().filter(|h| h.covered).count(), "total": report.hotspots.len(), "radius_m": report.hotspot_radius_m},
+            "circle": {"area": report.circle.area, "radius_km": report.circle.radius_km, "share": report.circle.share, "max_distance_m": report.circle.max_distance_m},
+            "bbox": bbox,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let hot = report.hotspots.iter().filter(|h| h.covered).count();
+        println!(
+            "{} — public charging coverage (grid {} m)",
+            t.name_zh, report.grid_m
+        );
+        println!("  public stations            {}", t.public_stations);
+        println!(
+            "  planning-norm radius       {:.2} km  (sqrt(A/(π·N)), A {:.2} km²; city reports 3 km)",
+            t.planning_radius_km, t.area_km2
+        );
+        println!(
+            "  measured distance          mean {:.2} km, p50 {:.2} km, p90 {:.2} km ({:.0} people)",
+            t.mean_distance_m / 1000.0,
+            t.p50_distance_m / 1000.0,
+            t.p90_distance_m / 1000.0,
+            t.population
+        );
+        let shares: Vec<String> = t
+            .population_within_km
+            .iter()
+            .map(|(k, s)| format!("{k} km {}", pct(*s)))
+            .collect();
+        println!("  people within              {}", shares.join(", "));
+        println!(
+            "  townships covered          {} of {} ({}; city reports more than half)",
+            t.townships_covered,
+            t.townships_total,
+            pct(t.townships_covered as f64 / t.townships_total.max(1) as f64)
+        );
+        println!(
+            "  hot spots within {:.0} m     {} of {}",
+            report.hotspot_radius_m,
+            hot,
+            report.hotspots.len()
+        );
+        let c = &report.circle;
+        println!(
+            "  {} {} km circle  {} of {:.2} km² covered, farthest point {:.0} m",
+            c.area,
+            c.radius_km,
+            pct(c.share),
+            c.area_km2,
+            c.max_distance_m
+        );
+        let uncovered: Vec<&evgrid_geo::coverage::TownshipCoverage> =
+            report.townships.iter().filter(|x| !x.covered).collect();
+        if !uncovered.is_empty() {
+            let mut by_people = uncovered.clone();
+            by_people.sort_by(|a, b| b.population.total_cmp(&a.population));
+            println!("  largest townships without a public station:");
+            for x in by_people.iter().take(5) {
+                println!(
+                    "    {} {} ({}): {:.0} people, nearest public station {:.1} km",
+                    x.county_name_zh,
+                    x.name_zh,
+                    x.code,
+                    x.population,
+                    x.nearest_distance_m / 1000.0
+                );
+            }
+        }
+        if let Some(out) = &args.out {
+            println!("workbook: {}", out.display());
+        }
+        if let Some(map) = &args.map {
+            println!("map: {}", map.display());
+        }
+    }
+    Ok(())
+}
+
+fn draw_map(
+    registry: &evgrid_registry::Registry,
+    report: &evgrid_geo::coverage::CoverageReport,
+    county: Option<&str>,
+    args: &CoverageArgs,
+) -> Result<Vec<u8>> {
+    let data = registry.reference();
+    let areas: Vec<&MultiPolygon> = data
+        .counties
+        .iter()
+        .filter(|c| county.is_none_or(|k| k == c.code))
+        .filter_map(|c| data.county_boundaries.get(&c.code))
+        .collect();
+    let (_, places) = registry.public_places();
+    let points: Vec<LatLng> = places.iter().map(|p| p.location).collect();
+    // Shading at the grid's cell, but no finer than the map's pixels.
+    let cell = args
+        .grid_m
+        .max(if county.is_some() { 100.0 } else { 200.0 });
+    let raster = Raster::cover(&areas, cell);
+    let distances = raster.distances(&NearestField::new(&points), 2, &|_| {});
+    let inside: Vec<LatLng> = points
+        .iter()
+        .copied()
+        .filter(|p| areas.iter().any(|a| a.contains(*p)))
+        .collect();
+    let uncovered: Vec<LatLng> = report
+        .townships
+        .iter()
+        .filter(|t| !t.covered)
+        .map(|t| t.centre)
+        .collect();
+    let t = &report.total;
+    let within = t
+        .population_within_km
+        .iter()
+        .find(|(k, _)| (*k - args.radius_km).abs() < 1e-9)
+        .map_or(0.0, |(_, s)| *s);
+    let figures = vec![
+        format!(
+            "PLANNING RADIUS {:.2} KM   MEAN DISTANCE {:.2} KM   PEOPLE WITHIN {} KM: {:.1}%",
+            t.planning_radius_km,
+            t.mean_distance_m / 1000.0,
+            args.radius_km,
+            within * 100.0
+        ),
+        format!(
+            "TOWNSHIPS COVERED {} / {}   HOT SPOTS {} / {}   PUBLIC STATIONS {}",
+            t.townships_covered,
+            t.townships_total,
+            report.hotspots.iter().filter(|h| h.covered).count(),
+            report.hotspots.len(),
+            t.public_stations,
+        ),
+        format!(
+            "POPULATION GRID {} M   DISTANCES TO THE NEAREST PUBLIC STATION",
+            report.grid_m
+        ),
+    ];
+    let title = match county {
+        Some(code) => format!(
+            "{} - PUBLIC CHARGING COVERAGE",
+            data.county(code).map_or(code, |c| c.name_pinyin.as_str())
+        ),
+        None => "GANZHOU - PUBLIC CHARGING COVERAGE".to_owned(),
+    };
+    Ok(evgrid_report::map::coverage_map(
+        &evgrid_report::map::CoverageMap {
+            title: &title,
+            counties: areas,
+            raster: &raster,
+            distances: &distances,
+            stations: &inside,
+            uncovered_townships: &uncovered,
+            figures,
+            width: args.map_width,
+        },
+    )?)
+}

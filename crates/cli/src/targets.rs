@@ -1,0 +1,79 @@
+//! `evgrid targets`: the city's targets, their progress, and imports of progress figures.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+/// What to do with targets.
+#[derive(clap::Subcommand, Debug)]
+pub enum TargetsCommand {
+    /// List the targets with progress, trend and projected day.
+    List {
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import progress figures from CSV: `target_id,day,value[,source]` with that header
+    /// (e.g. `fleet_bus,2026-06-30,1850,市交通局`). All lines or none.
+    Import {
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+        file: PathBuf,
+    },
+}
+
+/// Runs the command.
+pub async fn run(command: TargetsCommand) -> Result<()> {
+    match command {
+        TargetsCommand::List { data_dir, json } => {
+            let registry = crate::open_registry(&data_dir).await?;
+            let rows = registry.target_statuses().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            for t in rows {
+                let progress = t
+                    .progress
+                    .map_or(String::new(), |p| format!(" ({:.1}%)", p * 100.0));
+                let current = t.current.map_or("no figure yet".to_owned(), |c| {
+                    format!(
+                        "{c:.0} {}{progress} as of {}",
+                        t.unit,
+                        t.as_of.as_deref().unwrap_or("?")
+                    )
+                });
+                let value = if t.value > 0.0 {
+                    format!("{:.0} {} by {}", t.value, t.unit, t.deadline)
+                } else {
+                    format!("part of {}", t.parent_id.as_deref().unwrap_or("-"))
+                };
+                let projection = match (&t.projected_day, t.on_track) {
+                    (Some(d), Some(true)) => format!(", projected {d} (on track)"),
+                    (Some(d), _) => format!(", projected {d} (late)"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{} {} / {}: {value}; {current}{projection}",
+                    t.id, t.name_zh, t.name_en
+                );
+            }
+            Ok(())
+        }
+        TargetsCommand::Import { data_dir, file } => {
+            let registry = crate::open_registry(&data_dir).await?;
+            match registry.import_progress(&file).await {
+                Ok(n) => {
+                    println!("imported {n} progress figure(s) from {}", file.display());
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
