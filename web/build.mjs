@@ -1,19 +1,24 @@
-// Builds dist/ (index.html, app.js, app.css) from src/ and maplibre-gl; the server embeds dist/.
+// Builds dist/ (the map: index.html, app.js, app.css; the regulator's dashboard: dashboard.html,
+// dashboard.js, dashboard.css) from src/, maplibre-gl and echarts; the server embeds dist/.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 mkdirSync('dist', { recursive: true });
-await build({
-  entryPoints: ['src/main.ts'],
-  bundle: true,
-  minify: true,
-  format: 'iife',
-  target: ['es2020'],
-  legalComments: 'eof',
-  outfile: 'dist/app.js',
-  logLevel: 'warning',
-});
+for (const [entry, out] of [['src/main.ts', 'dist/app.js'], ['src/dashboard.ts', 'dist/dashboard.js']]) {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['es2020'],
+    legalComments: 'eof',
+    outfile: out,
+    logLevel: 'warning',
+  });
+}
 const css = readFileSync('node_modules/maplibre-gl/dist/maplibre-gl.css', 'utf8') + '\n' + readFileSync('src/style.css', 'utf8');
 writeFileSync('dist/app.css', css);
 copyFileSync('src/index.html', 'dist/index.html');
+copyFileSync('src/dashboard.html', 'dist/dashboard.html');
+copyFileSync('src/dashboard.css', 'dist/dashboard.css');
 console.log('built web/dist');

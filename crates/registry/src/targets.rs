@@ -40,6 +40,8 @@ pub struct TargetStatus {
     pub projected_day: Option<String>,
     /// Whether the projected day is on or before the deadline.
     pub on_track: Option<bool>,
+    /// Whether the latest figure meets the value.
+    pub reached: bool,
 }
 
 /// Days since 1970 of `YYYY-MM-DD`, if it is a real date.
@@ -178,6 +180,7 @@ pub fn statuses(
                 },
                 current,
                 as_of,
+                reached: t.value > 0.0 && current.is_some_and(|c| c >= t.value),
                 history,
                 trend_per_day,
                 projected_day,

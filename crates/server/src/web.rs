@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use crate::ApiError;
 
 const INDEX_HTML: &str = include_str!("../../../web/dist/index.html");
-const ASSETS: [(&str, &str, &[u8]); 2] = [
+const DASHBOARD_HTML: &str = include_str!("../../../web/dist/dashboard.html");
+const ASSETS: [(&str, &str, &[u8]); 4] = [
     (
         "app.js",
         "text/javascript; charset=utf-8",
@@ -17,6 +18,16 @@ const ASSETS: [(&str, &str, &[u8]); 2] = [
         "app.css",
         "text/css; charset=utf-8",
         include_bytes!("../../../web/dist/app.css"),
+    ),
+    (
+        "dashboard.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/dist/dashboard.js"),
+    ),
+    (
+        "dashboard.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../web/dist/dashboard.css"),
     ),
 ];
 
@@ -34,7 +45,22 @@ pub async fn index() -> Response {
         .into_response()
 }
 
-/// The page's assets (documentation-only type: the handler matches the name itself).
+/// The regulator's dashboard: headline figures beside the city's reported ones, the county map
+/// and coverage heat map, utilization and fault charts, targets, data quality, downloads.
+#[utoipa::path(get, path = "/dashboard", tag = "system",
+    responses((status = 200, description = "The dashboard (HTML)", content_type = "text/html")))]
+pub async fn dashboard() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        DASHBOARD_HTML,
+    )
+        .into_response()
+}
+
+/// The pages' assets (documentation-only type: the handler matches the name itself).
 #[allow(dead_code)]
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub enum AssetName {
@@ -42,11 +68,15 @@ pub enum AssetName {
     AppJs,
     #[serde(rename = "app.css")]
     AppCss,
+    #[serde(rename = "dashboard.js")]
+    DashboardJs,
+    #[serde(rename = "dashboard.css")]
+    DashboardCss,
 }
 
 /// The page's script and style sheet.
 #[utoipa::path(get, path = "/assets/{file}", tag = "system",
-    params(("file" = AssetName, Path, description = "app.js or app.css")),
+    params(("file" = AssetName, Path, description = "app.js, app.css, dashboard.js or dashboard.css")),
     responses(
         (status = 200, description = "The asset"),
         (status = 404, description = "No such asset", body = crate::Problem, content_type = "application/problem+json"),

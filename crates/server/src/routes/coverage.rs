@@ -431,7 +431,7 @@ pub async fn heatmap(State(state): State<AppState>, mut p: Params) -> Result<Res
         let mut img = evgrid_report::map::MapImage::transparent(extent, cols as u32, rows as u32);
         img.shade(&raster, &distances, |d| {
             let mut c = evgrid_report::map::distance_colour(d);
-            c[3] = 170;
+            c[3] = 230;
             Some(c)
         });
         img.to_png().map(|png| (png, extent))

@@ -1,0 +1,281 @@
+// The regulator's dashboard: the city's headline figures beside what it reports, the county
+// map (piles per 10,000 people, townships covered, the coverage heat map with uncovered
+// townships and the charging circle's gaps), utilization, faults, power classes (ECharts),
+// targets, operator data quality and downloads. Every figure comes from the API.
+import maplibregl from 'maplibre-gl';
+import * as echarts from 'echarts/core';
+import { BarChart, LineChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import { CanvasRenderer } from 'echarts/renderers';
+
+echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+
+type Lang = 'zh' | 'en';
+const TEXT: Record<Lang, Record<string, string>> = {
+  zh: {
+    dash_title: '赣州充电设施监管看板', to_map: '站点地图', workbook: '下载全部报表 (XLSX)', lang: 'EN',
+    map_title: '县区与覆盖', targets: '目标进度', util_title: '时段利用率 (近7日)', fault_title: '故障与在线率 (近7日)',
+    power_title: '功率分布', uncovered_title: '无公共充电站的乡镇', quality_title: '运营商数据质量',
+    synthetic: '演示数据为合成数据 (非真实充电站)',
+    piles: '充电桩总数', piles_split: '公共+专用 / 私人', planning: '规划服务半径', measured: '居民到公共站平均距离',
+    townships: '乡镇覆盖', hotspots: '热点覆盖', circle: '充电圈', within: '居民在公共站 {km} km 内',
+    reported: '城市公布', reported_more_than_half: '城市公布: 过半', all: '全部',
+    mode_density: '每万人充电桩', mode_townships: '乡镇覆盖率', mode_heat: '覆盖热力图',
+    county: '县区', township: '乡镇', population: '人口(估)', nearest: '最近公共站', km: 'km',
+    operator: '运营商', accepted: '接收', refused: '拒收', connectors: '枪数', unreported: '从未上报', stale: '过期',
+    stations: '站数', missing: '缺字段', pulls: '拉取 成功/失败',
+    sessions: '充电次数', charging_hours: '充电时长(h)', faults: '故障次数', online_rate: '在线率', mttr: '平均修复(h)',
+    public: '公共', dedicated: '专用', private: '私人', projected: '预计达成', reached: '已达成', deadline: '期限', on_track: '按期', late: '滞后',
+    no_figure: '尚无数据 (evgrid targets import 导入)', part_of: '分项', gap: '缺口', max_distance: '最远',
+    d1: '≤1 km', d2: '1–2 km', d3: '2–3 km', d5: '3–5 km', dmore: '>5 km', uncovered_mark: '无公共站乡镇', gaps: '充电圈缺口',
+  },
+  en: {
+    dash_title: 'Ganzhou charging infrastructure — regulator', to_map: 'Station map', workbook: 'Download all tables (XLSX)', lang: '中文',
+    map_title: 'Counties and coverage', targets: 'Targets', util_title: 'Use by hour (last 7 days)', fault_title: 'Faults and online rate (last 7 days)',
+    power_title: 'Piles by power', uncovered_title: 'Townships without a public station', quality_title: 'Operator data quality',
+    synthetic: 'Demo data is synthetic (not real chargers)',
+    piles: 'Charging piles', piles_split: 'public+dedicated / private', planning: 'Planning-norm radius', measured: 'Mean distance, people to a public station',
+    townships: 'Townships covered', hotspots: 'Hot spots covered', circle: 'Charging circle', within: 'People within {km} km of a public station',
+    reported: 'City reports', reported_more_than_half: 'City reports: more than half', all: 'all',
+    mode_density: 'Piles per 10,000 people', mode_townships: 'Townships covered', mode_heat: 'Coverage heat map',
+    county: 'County', township: 'Township', population: 'Population (est.)', nearest: 'Nearest public station', km: 'km',
+    operator: 'Operator', accepted: 'Accepted', refused: 'Refused', connectors: 'Connectors', unreported: 'Never reported', stale: 'Stale',
+    stations: 'Stations', missing: 'Missing fields', pulls: 'Pulls ok/failed',
+    sessions: 'Sessions', charging_hours: 'Charging hours', faults: 'Faults', online_rate: 'Online rate', mttr: 'MTTR (h)',
+    public: 'public', dedicated: 'dedicated', private: 'private', projected: 'projected', reached: 'reached', deadline: 'deadline', on_track: 'on track', late: 'late',
+    no_figure: 'no figure yet (import with evgrid targets import)', part_of: 'part', gap: 'gap', max_distance: 'farthest',
+    d1: '≤1 km', d2: '1–2 km', d3: '2–3 km', d5: '3–5 km', dmore: '>5 km', uncovered_mark: 'Township without a public station', gaps: 'Charging-circle gaps',
+  },
+};
+
+let lang: Lang = (localStorage.getItem('evgrid.lang') as Lang) || 'zh';
+const t = (key: string) => TEXT[lang][key] ?? key;
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+async function getJson(url: string): Promise<any> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return res.json();
+}
+
+const data: Record<string, any> = {};
+
+/** A headline card: `key` names the figure (tests read data-figure and the shown text). */
+function card(key: string, label: string, value: string, reported: string, ok: boolean | null) {
+  const cls = ok === null ? '' : ok ? 'ok' : 'short';
+  return `<div class="figure ${cls}" data-figure="${key}"><div class="label">${esc(label)}</div><div class="value">${esc(value)}</div><div class="reported">${esc(reported)}</div></div>`;
+}
+
+function renderCards() {
+  const s = data.stats, c = data.coverage;
+  if (!s || !c) return;
+  const p = s.piles;
+  const cards = [
+    card('piles', t('piles'), fmt(p.total), `${t('piles_split')}: ${fmt(p.public + p.dedicated)} / ${fmt(p.private)} · ${t('reported')} ${fmt(c.reported.piles)}`, p.total >= c.reported.piles),
+    card('planning_radius_km', t('planning'), `${c.planning_radius_km.toFixed(2)} km`, `sqrt(A/(π·N)), N = ${fmt(c.public_stations)} · ${t('reported')} ${c.reported.service_radius_km} km`, c.planning_radius_km <= c.reported.service_radius_km + 0.1),
+    card('mean_km', t('measured'), `${c.service_radius.mean_km.toFixed(2)} km`, `p50 ${c.service_radius.p50_km.toFixed(2)} km · p90 ${c.service_radius.p90_km.toFixed(2)} km`, null),
+    card('townships', t('townships'), `${c.townships.covered} / ${c.townships.total}`, `${pct(c.townships.share)} · ${t('reported_more_than_half')}`, c.townships.share > c.reported.townships_share_at_least),
+    card('hotspots', t('hotspots'), `${c.hotspots.covered} / ${c.hotspots.total}`, `≤ ${fmt(c.hotspots.radius_m)} m`, c.hotspots.covered === c.hotspots.total),
+    card('circle', `${t('circle')} ${c.circle.radius_km} km · ${c.circle.area}`, pct(c.circle.share), `${t('max_distance')} ${fmt(c.circle.max_distance_m)} m · ${t('gap')} ${c.circle.gap_km2.toFixed(2)} km²`, c.circle.share >= 0.999),
+    ...Object.entries(c.population_within_km).map(([k, v]) => card(`within_${k}`, t('within').replace('{km}', k), pct(v as number), '', null)),
+  ];
+  $('cards').innerHTML = cards.join('');
+}
+
+function renderTargets() {
+  const list = data.targets?.targets ?? [];
+  $('targets').innerHTML = list.map((x: any) => {
+    const name = lang === 'zh' ? x.name_zh : x.name_en;
+    const progress = x.progress == null ? null : Math.max(0, Math.min(1, x.progress));
+    const current = x.current == null ? t('no_figure') : `${fmt(x.current)} ${x.unit}${x.as_of ? ` · ${x.as_of}` : ''}`;
+    const goal = x.value > 0 ? ` / ${fmt(x.value)} ${x.unit}` : '';
+    const proj = x.reached ? ` · <b>${t('reached')}</b>` : x.projected_day ? ` · ${t('projected')} ${x.projected_day} (${x.on_track ? t('on_track') : t('late')})` : '';
+    return `<div class="target ${x.parent_id ? 'part' : ''}" data-target="${esc(x.id)}">
+      <div>${esc(name)}${x.parent_id ? ` <span class="meta">(${t('part_of')})</span>` : ''}</div>
+      ${progress == null ? '' : `<div class="bar-out" role="progressbar" aria-valuenow="${(progress * 100).toFixed(1)}"><div class="bar-in" style="width:${(progress * 100).toFixed(1)}%"></div></div>`}
+      <div class="meta"><span class="current">${esc(current)}</span>${goal}${progress == null ? '' : ` · <b class="progress">${pct(x.progress)}</b>`} · ${t('deadline')} ${esc(x.deadline)}${proj}</div>
+    </div>`;
+  }).join('');
+}
+
+function renderTables() {
+  const exp = (el: HTMLElement) => {
+    const base = el.dataset.table!;
+    const sep = base.includes('?') ? '&' : '?';
+    el.innerHTML = ['csv', 'xlsx', ...(base.includes('townships') ? ['geojson'] : [])]
+      .map((f) => `<a href="${base}${sep}format=${f}" download>${f.toUpperCase()}</a>`).join(' ');
+  };
+  document.querySelectorAll<HTMLElement>('.exports').forEach(exp);
+  const un = data.uncovered?.townships ?? [];
+  $('uncovered').innerHTML = `<tr><th>${t('county')}</th><th>${t('township')}</th><th>${t('population')}</th><th>${t('nearest')} (${t('km')})</th></tr>` +
+    un.slice().sort((a: any, b: any) => b.population - a.population).map((x: any) =>
+      `<tr data-code="${esc(x.code)}"><td>${esc(x.county_name_zh)}</td><td>${esc(x.name_zh)}</td><td class="n">${fmt(x.population)}</td><td class="n">${(x.nearest_distance_m / 1000).toFixed(1)}</td></tr>`).join('');
+  const q = data.quality?.operators ?? [];
+  const sum = (o: any) => Object.values(o ?? {}).reduce((a: number, b: any) => a + (b as number), 0);
+  $('quality').innerHTML = `<tr><th>${t('operator')}</th><th>${t('accepted')}</th><th>${t('refused')}</th><th>${t('connectors')}</th><th>${t('unreported')}</th><th>${t('stale')}</th><th>${t('stations')}</th><th>${t('missing')}</th><th>${t('pulls')}</th></tr>` +
+    q.map((x: any) => `<tr data-operator="${esc(x.operator_id)}"><td>${esc(x.name)} (${esc(x.operator_id)})</td><td class="n">${fmt(sum(x.messages.accepted))}</td><td class="n">${fmt(sum(x.messages.refused))}</td><td class="n">${fmt(x.connectors.total)}</td><td class="n">${fmt(x.connectors.unreported)}</td><td class="n">${fmt(x.connectors.stale)}</td><td class="n">${fmt(x.stations.total)}</td><td class="n">${fmt(x.stations.missing_required_fields)}</td><td class="n">${x.pull ? `${x.pull.polls_ok}/${x.pull.polls_failed}` : '–'}</td></tr>`).join('');
+}
+
+const charts: Record<string, echarts.ECharts> = {};
+function chart(id: string) {
+  charts[id] ??= echarts.init($(id));
+  return charts[id];
+}
+
+function renderCharts() {
+  const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+  const util = data.util?.rows ?? [];
+  const byHour = (f: (r: any) => number) => hours.map((h) => util.filter((r: any) => r.bucket === h).reduce((a: number, r: any) => a + f(r), 0));
+  chart('chart-util').setOption({
+    tooltip: { trigger: 'axis' }, legend: { top: 0, data: [t('sessions'), t('charging_hours')] },
+    grid: { left: 40, right: 40, top: 30, bottom: 24 },
+    xAxis: { type: 'category', data: hours }, yAxis: [{ type: 'value' }, { type: 'value' }],
+    series: [
+      { name: t('sessions'), type: 'bar', data: byHour((r) => r.sessions), itemStyle: { color: '#2166ac' } },
+      { name: t('charging_hours'), type: 'line', yAxisIndex: 1, data: byHour((r) => r.charging_hours), itemStyle: { color: '#f46d43' } },
+    ],
+  }, true);
+  const faults = (data.faults?.rows ?? []).filter((r: any) => r.key);
+  chart('chart-faults').setOption({
+    tooltip: { trigger: 'axis' }, legend: { top: 0, data: [t('faults'), t('online_rate')] },
+    grid: { left: 40, right: 40, top: 30, bottom: 60 },
+    xAxis: { type: 'category', data: faults.map((r: any) => r.name ?? r.key), axisLabel: { rotate: 45, fontSize: 10 } },
+    yAxis: [{ type: 'value' }, { type: 'value', min: 0, max: 1 }],
+    series: [
+      { name: t('faults'), type: 'bar', data: faults.map((r: any) => r.faults), itemStyle: { color: '#d73027' } },
+      { name: t('online_rate'), type: 'line', yAxisIndex: 1, data: faults.map((r: any) => Number(r.online_rate.toFixed(3))), itemStyle: { color: '#1a9850' } },
+    ],
+  }, true);
+  const power = data.power?.groups ?? [];
+  chart('chart-power').setOption({
+    tooltip: { trigger: 'axis' }, legend: { top: 0, data: [t('public'), t('dedicated'), t('private')] },
+    grid: { left: 50, right: 10, top: 30, bottom: 24 },
+    xAxis: { type: 'category', data: power.map((g: any) => g.key) }, yAxis: { type: 'value' },
+    series: (['public', 'dedicated', 'private'] as const).map((c, i) => ({
+      name: t(c), type: 'bar', stack: 'piles', data: power.map((g: any) => g.piles[c]),
+      itemStyle: { color: ['#1a9850', '#2166ac', '#f46d43'][i] },
+    })),
+  }, true);
+}
+
+// --- the map -------------------------------------------------------------------------------
+const map = new maplibregl.Map({
+  container: 'dmap',
+  style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e9eef2' } }] },
+  center: [115.0, 25.85], zoom: 6.6, attributionControl: false,
+});
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+(window as any).evgridMap = map;
+let mode: 'density' | 'townships' | 'heat' = 'density';
+
+const DENSITY = [[0, '#f7fcf5'], [5, '#c7e9c0'], [10, '#74c476'], [20, '#31a354'], [40, '#006d2c']] as const;
+const SHARE = [[0, '#fff5eb'], [0.25, '#fdd0a2'], [0.5, '#fd8d3c'], [0.75, '#d94801'], [1, '#7f2704']] as const;
+const HEAT = [['d1', '#1a9850'], ['d2', '#66bd63'], ['d3', '#d9ef8b'], ['d5', '#fee08b'], ['dmore', '#f6cec8']];
+
+function step(stops: readonly (readonly [number, string])[], prop: string): any {
+  const expr: any[] = ['step', ['coalesce', ['get', prop], 0], stops[0][1]];
+  for (const [v, c] of stops.slice(1)) expr.push(v, c);
+  return expr;
+}
+
+function renderModes() {
+  $('map-modes').innerHTML = (['density', 'townships', 'heat'] as const)
+    .map((m) => `<button type="button" data-mode="${m}" class="${m === mode ? 'on' : ''}">${t('mode_' + m)}</button>`).join('');
+  $('map-modes').querySelectorAll<HTMLButtonElement>('button').forEach((b) => b.addEventListener('click', () => { mode = b.dataset.mode as any; applyMode(); }));
+  const legend = mode === 'heat'
+    ? HEAT.map(([k, c]) => `<span><i style="background:${c}"></i>${t(k)}</span>`).join('') + `<span><i style="background:#7a0040;border-radius:50%;width:10px"></i>${t('uncovered_mark')}</span><span><i style="background:#d7302780;outline:1px solid #d73027"></i>${t('gaps')}</span>`
+    : (mode === 'density' ? DENSITY.map(([v, c]) => `<span><i style="background:${c}"></i>≥ ${v}</span>`) : SHARE.map(([v, c]) => `<span><i style="background:${c}"></i>≥ ${pct(v)}</span>`)).join('');
+  $('mlegend').innerHTML = legend;
+}
+
+function applyMode() {
+  if (!map.getLayer('county-fill')) return;
+  const heat = mode === 'heat';
+  map.setPaintProperty('county-fill', 'fill-color', mode === 'townships' ? step(SHARE, 'township_share') : step(DENSITY, 'piles_per_10k'));
+  map.setPaintProperty('county-fill', 'fill-opacity', heat ? 0 : 0.85);
+  for (const id of ['heat', 'uncovered', 'gaps-fill', 'gaps-line']) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', heat ? 'visible' : 'none');
+  }
+  renderModes();
+}
+
+async function addHeatmap() {
+  const res = await fetch('/api/v1/coverage/heatmap.png');
+  const extent = (res.headers.get('x-evgrid-extent') ?? '').split(',').map(Number);
+  if (!res.ok || extent.length !== 4) return;
+  const url = URL.createObjectURL(await res.blob());
+  const [w, s, e, n] = extent;
+  map.addSource('heat', { type: 'image', url, coordinates: [[w, n], [e, n], [e, s], [w, s]] });
+  map.addLayer({ id: 'heat', type: 'raster', source: 'heat', paint: { 'raster-opacity': 0.85, 'raster-resampling': 'nearest' }, layout: { visibility: 'none' } }, 'county-line');
+}
+
+map.on('load', async () => {
+  const [counties, regions, circle] = await Promise.all([getJson('/api/v1/map/counties'), data.regionsP, data.circleP]);
+  const byCode = new Map<string, any>((regions.regions ?? []).filter((r: any) => r.code).map((r: any) => [r.code, r]));
+  for (const f of counties.features) {
+    const r = byCode.get(f.properties.code);
+    f.properties.piles_per_10k = r?.piles_per_10k_people ?? 0;
+    f.properties.township_share = r && r.townships_total ? r.townships_covered / r.townships_total : 0;
+  }
+  map.addSource('counties', { type: 'geojson', data: counties });
+  map.addLayer({ id: 'county-fill', type: 'fill', source: 'counties', paint: { 'fill-color': step(DENSITY, 'piles_per_10k'), 'fill-opacity': 0.85 } });
+  map.addLayer({ id: 'county-line', type: 'line', source: 'counties', paint: { 'line-color': '#5a6a79', 'line-width': 1 } });
+  await addHeatmap();
+  const un = await data.uncoveredP;
+  map.addSource('uncovered', { type: 'geojson', data: { type: 'FeatureCollection', features: (un.townships ?? []).map((x: any) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [x.centre.lng, x.centre.lat] }, properties: { name: x.name_zh, code: x.code } })) } });
+  map.addLayer({ id: 'uncovered', type: 'circle', source: 'uncovered', layout: { visibility: 'none' }, paint: { 'circle-radius': 4, 'circle-color': '#7a0040', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+  map.addSource('gaps', { type: 'geojson', data: { type: 'Feature', geometry: circle.gaps, properties: {} } });
+  map.addLayer({ id: 'gaps-fill', type: 'fill', source: 'gaps', layout: { visibility: 'none' }, paint: { 'fill-color': '#d73027', 'fill-opacity': 0.5 } });
+  map.addLayer({ id: 'gaps-line', type: 'line', source: 'gaps', layout: { visibility: 'none' }, paint: { 'line-color': '#d73027', 'line-width': 1.5 } });
+  const popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
+  map.on('mousemove', 'county-fill', (e) => {
+    const f = e.features?.[0];
+    if (!f) return;
+    const r = byCode.get((f.properties as any).code);
+    if (!r) return;
+    popup.setLngLat(e.lngLat).setHTML(`<b>${esc(r.name_zh)}</b><br>${t('mode_density')}: ${Number(r.piles_per_10k_people ?? 0).toFixed(1)}<br>${t('townships')}: ${r.townships_covered}/${r.townships_total}<br>${t('measured')}: ${(r.mean_distance_m / 1000).toFixed(2)} km`).addTo(map);
+  });
+  map.on('mouseleave', 'county-fill', () => popup.remove());
+  map.fitBounds([[113.9, 24.45], [116.65, 27.15]], { padding: 10, duration: 0 });
+  applyMode();
+  map.once('idle', () => { data.mapReady = true; markReady(); });
+});
+
+function render() {
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n!); });
+  $('lang').textContent = t('lang');
+  renderCards();
+  renderTargets();
+  renderTables();
+  renderCharts();
+  renderModes();
+}
+
+function markReady() {
+  if (data.loaded && data.mapReady) (window as any).evgridReady = true;
+}
+
+$('lang').addEventListener('click', () => {
+  lang = lang === 'zh' ? 'en' : 'zh';
+  localStorage.setItem('evgrid.lang', lang);
+  render();
+});
+window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
+
+data.regionsP = getJson('/api/v1/coverage/regions');
+data.circleP = getJson('/api/v1/coverage/circle');
+data.uncoveredP = getJson('/api/v1/coverage/townships?covered=false');
+Promise.all([
+  getJson('/api/v1/stats/summary'), getJson('/api/v1/coverage/summary'), getJson('/api/v1/targets'),
+  data.uncoveredP, getJson('/api/v1/operators/data-quality'), getJson('/api/v1/stats/utilization?bucket=hour&by=county'),
+  getJson('/api/v1/stats/faults?by=county'), getJson('/api/v1/stats/breakdown?by=power_class'),
+]).then(([stats, coverage, targets, uncovered, quality, util, faults, power]) => {
+  Object.assign(data, { stats, coverage, targets, uncovered, quality, util, faults, power });
+  render();
+  data.loaded = true;
+  markReady();
+});
