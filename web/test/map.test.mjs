@@ -127,3 +127,88 @@ test('the legend hides a category from the map', async () => {
   await page.screenshot({ path: '../target/web-public.png' });
   await page.close();
 });
+
+// --- the regulator's dashboard --------------------------------------------------------------
+
+async function openDashboard(viewport) {
+  const page = await browser.newPage({ viewport });
+  const external = [];
+  const errors = [];
+  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) external.push(r.url()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(base + 'dashboard');
+  await page.waitForFunction(() => window.evgridReady === true, null, { timeout: 90_000 });
+  return { page, external, errors };
+}
+
+const shown = (page, key) => page.locator(`[data-figure="${key}"] .value`).innerText();
+const number = (text) => Number(text.replace(/[^0-9.]/g, ''));
+
+test('the dashboard shows the API\'s figures beside the city\'s reported ones', async () => {
+  const { page, external, errors } = await openDashboard({ width: 1400, height: 1000 });
+  assert.deepEqual(external, [], 'no request leaves the server');
+  assert.deepEqual(errors, []);
+  const api = await (await fetch(base + 'api/v1/coverage/summary')).json();
+  const stats = await (await fetch(base + 'api/v1/stats/summary')).json();
+
+  // Piles: 19,000 in all, 13,000 public and dedicated / 6,000 private.
+  assert.equal(number(await shown(page, 'piles')), stats.piles.total);
+  assert.equal(stats.piles.total, 19_000);
+  const split = await page.locator('[data-figure="piles"] .reported').innerText();
+  assert.match(split, new RegExp(`${(stats.piles.public + stats.piles.dedicated).toLocaleString('en-US')} / ${stats.piles.private.toLocaleString('en-US')}`));
+  assert.match(split, /13,000 \/ 6,000/);
+  // Planning-norm radius 3.0 ± 0.1 km, as the API computes it.
+  const radius = number(await shown(page, 'planning_radius_km'));
+  assert.equal(radius, Number(api.planning_radius_km.toFixed(2)));
+  assert.ok(Math.abs(radius - 3.0) <= 0.1, `radius ${radius}`);
+  assert.equal(number(await shown(page, 'mean_km')), Number(api.service_radius.mean_km.toFixed(2)));
+  // Townships: more than half covered; every hot spot covered.
+  assert.equal(await shown(page, 'townships'), `${api.townships.covered} / ${api.townships.total}`);
+  assert.ok(api.townships.covered * 2 > api.townships.total);
+  assert.equal(await shown(page, 'hotspots'), `${api.hotspots.total} / ${api.hotspots.total}`);
+  // The Zhangjiang circle and the people within 1/2/3/5 km.
+  assert.equal(number(await shown(page, 'circle')), Number((api.circle.share * 100).toFixed(1)));
+  for (const [km, share] of Object.entries(api.population_within_km)) {
+    assert.equal(number(await shown(page, `within_${km}`)), Number((share * 100).toFixed(1)), `within ${km} km`);
+  }
+
+  // Targets with progress: piles from the registry.
+  const targets = (await (await fetch(base + 'api/v1/targets')).json()).targets;
+  const piles = targets.find((x) => x.id === 'charging_piles');
+  assert.equal(number(await page.locator('[data-target="charging_piles"] .progress').innerText()), Number((piles.progress * 100).toFixed(1)));
+  assert.equal(await page.locator('.target').count(), targets.length);
+
+  // The map: 18 counties coloured by piles per 10,000 people, then the coverage heat map.
+  const counties = await page.evaluate(() => new Set(window.evgridMap.querySourceFeatures('counties').map((f) => f.properties.code)).size);
+  assert.equal(counties, 18);
+  const density = await page.evaluate(() => window.evgridMap.querySourceFeatures('counties').map((f) => f.properties.piles_per_10k));
+  assert.ok(density.every((d) => d > 0), 'every county has a density');
+  await page.click('button[data-mode="heat"]');
+  await page.waitForFunction(() => window.evgridMap.getLayoutProperty('heat', 'visibility') === 'visible', null, { timeout: 10_000 });
+  const uncovered = await (await fetch(base + 'api/v1/coverage/townships?covered=false')).json();
+  const marked = await page.evaluate(() => window.evgridMap.getSource('uncovered').serialize().data.features.length);
+  assert.equal(marked, uncovered.townships.length);
+  assert.equal(await page.locator('#uncovered tr[data-code]').count(), uncovered.townships.length);
+  // Charts drawn, data quality for every operator.
+  for (const id of ['chart-util', 'chart-faults', 'chart-power']) assert.equal(await page.locator(`#${id} canvas`).count(), 1, id);
+  const quality = (await (await fetch(base + 'api/v1/operators/data-quality')).json()).operators;
+  assert.equal(await page.locator('#quality tr[data-operator]').count(), quality.length);
+  await page.screenshot({ path: '../target/web-dashboard.png', fullPage: true });
+
+  // Downloads: the workbook and a table's CSV.
+  const xlsx = await fetch(base + 'api/v1/reports/regulator.xlsx');
+  assert.equal(xlsx.status, 200);
+  assert.equal(Buffer.from(await xlsx.arrayBuffer()).subarray(0, 2).toString(), 'PK');
+  const href = await page.locator('.exports a', { hasText: 'CSV' }).first().getAttribute('href');
+  const csv = Buffer.from(await (await fetch(base + href.replace(/^\//, ''))).arrayBuffer());
+  assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a byte-order mark for Excel');
+  assert.match(csv.subarray(3).toString('utf8'), /^code,name_zh/);
+
+  // English.
+  await page.click('#lang');
+  assert.match(await page.locator('[data-figure="planning_radius_km"] .label').innerText(), /Planning-norm radius/);
+  assert.match(await page.locator('h2').first().innerText(), /Counties and coverage/);
+  await page.click('#lang');
+  await page.close();
+});

@@ -27,6 +27,9 @@ pub enum BenchCommand {
     /// OCPP: idle connections (RSS per connection), chargers sending status (msg/s, latency,
     /// CPU per message), and the same load on a Python `ocpp` central system as the baseline.
     Ocpp(crate::bench_ocpp::OcppArgs),
+    /// Coverage: nearest-station distance for every 100 m cell of the city against 20,000 and
+    /// 1,000,000 stations, with scipy's cKDTree as the baseline.
+    Coverage(crate::bench_coverage::CoverageBenchArgs),
 }
 
 /// Options of the nearest benchmark.
@@ -103,7 +106,7 @@ type Point = (i64, LatLng, EntryAttrs);
 
 /// Points spread like the synthetic network: each is a station of it, drawn in proportion to
 /// its connectors, moved by a normal offset of 1.5 km; attributes from one of its connectors.
-fn synthetic_points(n: usize, seed: u64) -> Result<(Vec<Point>, Vec<LatLng>)> {
+pub(crate) fn synthetic_points(n: usize, seed: u64) -> Result<(Vec<Point>, Vec<LatLng>)> {
     let data = ReferenceData::embedded()?;
     let network = evgrid_synth::generate(&data, evgrid_synth::Rng::new(seed).next_u64() % 1000 + 1);
     let stations = &network.stations;
@@ -566,5 +569,6 @@ pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()>
         BenchCommand::Nearest(args) => nearest(args, runtime),
         BenchCommand::Tcec(args) => crate::bench_tcec::run(args, runtime),
         BenchCommand::Ocpp(args) => crate::bench_ocpp::run(args, runtime),
+        BenchCommand::Coverage(args) => crate::bench_coverage::run(args),
     }
 }

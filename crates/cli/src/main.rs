@@ -2,6 +2,7 @@
 //! reference network, import operators' files, benchmark.
 
 mod bench;
+mod bench_coverage;
 mod bench_ocpp;
 mod bench_tcec;
 mod charger;

@@ -144,6 +144,7 @@ impl AppState {
         routes::CurrentParam,
         routes::ConnectorTypeParam,
         export::FormatParam,
+        routes::coverage::GridParam,
         routes::stats::BreakdownBy,
         routes::stats::UsageBy,
         routes::stats::BucketParam,

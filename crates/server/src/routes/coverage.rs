@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use evgrid_geo::coverage::{CoverageOptions, CoverageReport};
-use evgrid_registry::coverage::{DEFAULT_GRID_M, GRID_M_RANGE};
+use evgrid_registry::coverage::DEFAULT_GRID_M;
 use evgrid_registry::regulator;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,9 +22,7 @@ pub const METHOD: &str = "Planning-norm radius: sqrt(A / (π·N)) with A the off
 
 /// Reads the coverage parameters shared by the endpoints.
 fn options(p: &mut Params, state: &AppState) -> (f64, CoverageOptions) {
-    let grid_m = p
-        .number(&["grid_m"], GRID_M_RANGE)
-        .unwrap_or(DEFAULT_GRID_M);
+    let grid_m = grid_param(p).unwrap_or(DEFAULT_GRID_M);
     let mut options = CoverageOptions {
         hotspot_radius_m: p
             .number(&["hotspot_radius_m"], 10.0..=50_000.0)
@@ -43,6 +41,39 @@ fn options(p: &mut Params, state: &AppState) -> (f64, CoverageOptions) {
         }
     }
     (grid_m, options)
+}
+
+/// The grid cells the API computes on, metres (the CLI takes any size in 100-5000): each size
+/// is a population grid kept in memory, so the API offers a few.
+pub const GRID_SIZES: [f64; 5] = [100.0, 250.0, 500.0, 1000.0, 2000.0];
+
+/// Grid cell sizes (documentation).
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+pub enum GridParam {
+    #[serde(rename = "100")]
+    M100,
+    #[serde(rename = "250")]
+    M250,
+    #[serde(rename = "500")]
+    M500,
+    #[serde(rename = "1000")]
+    M1000,
+    #[serde(rename = "2000")]
+    M2000,
+}
+
+fn grid_param(p: &mut Params) -> Option<f64> {
+    let v: f64 = p.parsed(&["grid_m"], "a number")?;
+    if GRID_SIZES.contains(&v) {
+        Some(v)
+    } else {
+        p.error(
+            "grid_m",
+            format!("{v} is not one of 100, 250, 500, 1000, 2000"),
+        );
+        None
+    }
 }
 
 /// Computes (or takes from the cache) the report, off the async threads.
@@ -208,7 +239,7 @@ pub fn summary_of(
 /// public station). Figures are recomputed only after a station changed.
 #[utoipa::path(get, path = "/api/v1/coverage/summary", tag = "coverage",
     params(
-        ("grid_m" = Option<f64>, Query, description = "Population grid cell, metres (100-5000, default 250)", minimum = 100, maximum = 5000),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
         ("hotspot_radius_m" = Option<f64>, Query, description = "A hot spot is covered within this distance of a public station (default 1000)", minimum = 10, maximum = 50000),
         ("circle_radius_km" = Option<f64>, Query, description = "The charging circle's radius (default: the area's own, 2 km for Zhangjiang)", minimum = 0.1, maximum = 50),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
@@ -232,8 +263,10 @@ pub async fn summary(State(state): State<AppState>, mut p: Params) -> Result<Res
 #[utoipa::path(get, path = "/api/v1/coverage/townships", tag = "coverage",
     params(
         ("covered" = Option<bool>, Query, description = "Only covered (true) or uncovered (false) townships"),
+        ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
+        ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
-        ("grid_m" = Option<f64>, Query, description = "Population grid cell, metres (100-5000, default 250)", minimum = 100, maximum = 5000),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv, xlsx or geojson"),
     ),
     responses(
@@ -273,6 +306,8 @@ pub async fn townships(State(state): State<AppState>, mut p: Params) -> Result<R
     params(
         ("hotspot_radius_m" = Option<f64>, Query, description = "Covered within this distance (default 1000)", minimum = 10, maximum = 50000),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv, xlsx or geojson"),
     ),
     responses(
@@ -303,7 +338,10 @@ pub async fn hotspots(State(state): State<AppState>, mut p: Params) -> Result<Re
 /// people for the county map. As JSON, CSV or XLSX.
 #[utoipa::path(get, path = "/api/v1/coverage/regions", tag = "coverage",
     params(
-        ("grid_m" = Option<f64>, Query, description = "Population grid cell, metres (100-5000, default 250)", minimum = 100, maximum = 5000),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
+        ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
+        ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv or xlsx"),
     ),
     responses(
@@ -369,6 +407,9 @@ pub async fn regions(State(state): State<AppState>, mut p: Params) -> Result<Res
 #[utoipa::path(get, path = "/api/v1/coverage/circle", tag = "coverage",
     params(
         ("circle_radius_km" = Option<f64>, Query, description = "The circle's radius (default: the area's own, 2 km)", minimum = 0.1, maximum = 50),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
+        ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv, xlsx or geojson (the gaps)"),
     ),
     responses(
@@ -401,14 +442,17 @@ pub async fn circle(State(state): State<AppState>, mut p: Params) -> Result<Resp
 /// gives the image's corners (min lng, min lat, max lng, max lat).
 #[utoipa::path(get, path = "/api/v1/coverage/heatmap.png", tag = "coverage",
     params(
-        ("grid_m" = Option<f64>, Query, description = "Cell size, metres (250-5000, default 500)", minimum = 250, maximum = 5000),
+        ("grid_m" = Option<GridParam>, Query, description = "Cell size, metres: 250, 500 (default), 1000 or 2000 (100 is refused: too many pixels)"),
     ),
     responses(
         (status = 200, description = "The image", content_type = "image/png"),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn heatmap(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
-    let grid_m = p.number(&["grid_m"], 250.0..=5000.0).unwrap_or(500.0);
+    let grid_m = grid_param(&mut p).unwrap_or(500.0);
+    if grid_m < 250.0 {
+        p.error("grid_m", "the heat map takes 250, 500, 1000 or 2000");
+    }
     p.finish()?;
     let registry = state.registry.clone();
     let png = tokio::task::spawn_blocking(move || {
