@@ -58,6 +58,9 @@ bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
 step "OCPP 1.6 and 2.0.1 against charge points on the PyPI ocpp package (third party)"
 bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
 
+step "the regulator's figures against an independent computation (Python; openpyxl opens the workbook)"
+bash scripts/regulator-check.sh "$root/target/debug/evgrid"
+
 step "browser tests (headless chromium against evgrid demo)"
 cd "$root/web"
 EVGRID_BIN="$root/target/debug/evgrid" node --test test/

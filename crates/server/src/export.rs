@@ -29,6 +29,16 @@ pub enum FormatParam {
     Geojson,
 }
 
+/// The `format` parameter's values for tables without places (documentation).
+#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TableFormatParam {
+    Json,
+    Csv,
+    Xlsx,
+}
+
 /// Reads `format`; `places` says whether GeoJSON is offered.
 pub fn format_param(p: &mut Params, places: bool) -> Format {
     match p.text(&["format"]).as_deref() {

@@ -145,6 +145,8 @@ impl AppState {
         routes::ConnectorTypeParam,
         export::FormatParam,
         routes::coverage::GridParam,
+        routes::coverage::HeatGridParam,
+        export::TableFormatParam,
         routes::stats::BreakdownBy,
         routes::stats::UsageBy,
         routes::stats::BucketParam,

@@ -63,6 +63,20 @@ pub enum GridParam {
     M2000,
 }
 
+/// Heat-map cell sizes (documentation): 100 m would be a 2,700 × 3,000 image.
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+pub enum HeatGridParam {
+    #[serde(rename = "250")]
+    M250,
+    #[serde(rename = "500")]
+    M500,
+    #[serde(rename = "1000")]
+    M1000,
+    #[serde(rename = "2000")]
+    M2000,
+}
+
 fn grid_param(p: &mut Params) -> Option<f64> {
     let v: f64 = p.parsed(&["grid_m"], "a number")?;
     if GRID_SIZES.contains(&v) {
@@ -342,7 +356,7 @@ pub async fn hotspots(State(state): State<AppState>, mut p: Params) -> Result<Re
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
         ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
         ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
-        ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv or xlsx"),
+        ("format" = Option<crate::export::TableFormatParam>, Query, description = "json (default), csv or xlsx"),
     ),
     responses(
         (status = 200, description = "The regions", content(
@@ -442,7 +456,7 @@ pub async fn circle(State(state): State<AppState>, mut p: Params) -> Result<Resp
 /// gives the image's corners (min lng, min lat, max lng, max lat).
 #[utoipa::path(get, path = "/api/v1/coverage/heatmap.png", tag = "coverage",
     params(
-        ("grid_m" = Option<GridParam>, Query, description = "Cell size, metres: 250, 500 (default), 1000 or 2000 (100 is refused: too many pixels)"),
+        ("grid_m" = Option<HeatGridParam>, Query, description = "Cell size, metres: 250, 500 (default), 1000 or 2000"),
     ),
     responses(
         (status = 200, description = "The image", content_type = "image/png"),

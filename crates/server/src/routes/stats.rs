@@ -245,7 +245,7 @@ fn window(p: &mut Params) -> Window {
 #[utoipa::path(get, path = "/api/v1/stats/breakdown", tag = "stats",
     params(
         ("by" = BreakdownBy, Query, description = "What to group by"),
-        ("format" = Option<crate::export::FormatParam>, Query, description = FORMAT_DOC),
+        ("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC),
     ),
     responses(
         (status = 200, description = "The groups", content(
@@ -291,7 +291,7 @@ pub async fn breakdown(State(state): State<AppState>, mut p: Params) -> Result<R
 
 /// The registry's size day by day (a snapshot is taken every hour; the last of a day stays).
 #[utoipa::path(get, path = "/api/v1/stats/growth", tag = "stats",
-    params(("format" = Option<crate::export::FormatParam>, Query, description = FORMAT_DOC)),
+    params(("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC)),
     responses(
         (status = 200, description = "Days, oldest first", content(
             (Object = "application/json"),
@@ -327,9 +327,9 @@ pub async fn growth(State(state): State<AppState>, mut p: Params) -> Result<Resp
     params(
         ("by" = Option<UsageBy>, Query, description = "Group by (default county)"),
         ("bucket" = Option<BucketParam>, Query, description = "day (default) or hour"),
-        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD (default 6 days before `to`)"),
-        ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD (default today)"),
-        ("format" = Option<crate::export::FormatParam>, Query, description = FORMAT_DOC),
+        ("from" = Option<String>, Query, format = Date, description = "First day, YYYY-MM-DD (default 6 days before `to`)"),
+        ("to" = Option<String>, Query, format = Date, description = "Last day, YYYY-MM-DD (default today)"),
+        ("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC),
     ),
     responses(
         (status = 200, description = "Rows", content(
@@ -368,9 +368,9 @@ pub async fn utilization(
 #[utoipa::path(get, path = "/api/v1/stats/faults", tag = "stats",
     params(
         ("by" = Option<UsageBy>, Query, description = "Group by (default county)"),
-        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD (default 6 days before `to`)"),
-        ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD (default today)"),
-        ("format" = Option<crate::export::FormatParam>, Query, description = FORMAT_DOC),
+        ("from" = Option<String>, Query, format = Date, description = "First day, YYYY-MM-DD (default 6 days before `to`)"),
+        ("to" = Option<String>, Query, format = Date, description = "Last day, YYYY-MM-DD (default today)"),
+        ("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC),
     ),
     responses(
         (status = 200, description = "Rows", content(
@@ -394,7 +394,7 @@ pub async fn faults(State(state): State<AppState>, mut p: Params) -> Result<Resp
 /// The city's targets with progress, trend and the projected day (piles from the registry,
 /// fleet vehicles and parking spaces from imported figures: `evgrid targets import`).
 #[utoipa::path(get, path = "/api/v1/targets", tag = "stats",
-    params(("format" = Option<crate::export::FormatParam>, Query, description = FORMAT_DOC)),
+    params(("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC)),
     responses(
         (status = 200, description = "Targets", content(
             (Object = "application/json"),
@@ -414,7 +414,7 @@ pub async fn targets(State(state): State<AppState>, mut p: Params) -> Result<Res
 
 /// Every operator's data quality in one table (the per-operator report has the detail).
 #[utoipa::path(get, path = "/api/v1/operators/data-quality", tag = "operators",
-    params(("format" = Option<crate::export::FormatParam>, Query, description = FORMAT_DOC)),
+    params(("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC)),
     responses(
         (status = 200, description = "Reports", content(
             (Object = "application/json"),
