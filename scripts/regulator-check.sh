@@ -13,4 +13,5 @@ work=$(mktemp -d)
 trap 'stop_demo; rm -rf "$work"' EXIT
 start_demo "$bin" "$work"
 "$bin" coverage --data-dir "$work/data" --out "$work/report.xlsx" --map "$work/map.png" --map-width 1200
-.venv/bin/python tests/regulator/independent_coverage.py "$DEMO_URL" "$work/report.xlsx" "$work/map.png" 1200
+token=$(demo_token)
+.venv/bin/python tests/regulator/independent_coverage.py "$DEMO_URL" "$token" "$work/report.xlsx" "$work/map.png" 1200

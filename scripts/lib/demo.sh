@@ -8,10 +8,14 @@ ensure_venv() {
   fi
 }
 
+# The password the demos started here give their `regulator` account.
+DEMO_REGULATOR_PASSWORD=${DEMO_REGULATOR_PASSWORD:-regulator-test-password}
+
 # start_demo BIN WORK_DIR: starts `evgrid demo` on a free loopback port with its data in
 # WORK_DIR/data; sets DEMO_PID and DEMO_URL (http://127.0.0.1:PORT/). Stop it with stop_demo.
 start_demo() {
-  "$1" demo --listen 127.0.0.1:0 --data-dir "$2/data" >"$2/out" 2>"$2/err" &
+  EVGRID_DEMO_REGULATOR_PASSWORD="$DEMO_REGULATOR_PASSWORD" \
+    "$1" demo --listen 127.0.0.1:0 --data-dir "$2/data" >"$2/out" 2>"$2/err" &
   DEMO_PID=$!
   DEMO_URL=""
   for _ in $(seq 300); do
@@ -30,4 +34,11 @@ stop_demo() {
     kill "$DEMO_PID" 2>/dev/null || true
     wait "$DEMO_PID" 2>/dev/null || true
   fi
+}
+
+# demo_token: logs in to the demo started by start_demo as its regulator; prints the token.
+demo_token() {
+  curl -sf -X POST "${DEMO_URL}api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"username\":\"regulator\",\"password\":\"$DEMO_REGULATOR_PASSWORD\"}" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
 }

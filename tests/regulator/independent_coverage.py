@@ -6,7 +6,7 @@ reference files in data/ganzhou and the stations evgrid serves. Also opens the w
 by `evgrid coverage --out` with openpyxl (a spreadsheet reader we did not write) and checks the
 PNG map's header.
 
-Usage: independent_coverage.py BASE_URL WORKBOOK.xlsx MAP.png MAP_WIDTH
+Usage: independent_coverage.py BASE_URL TOKEN WORKBOOK.xlsx MAP.png MAP_WIDTH (TOKEN: a regulator's)
 """
 
 import csv
@@ -33,8 +33,12 @@ def check(ok, what):
         failures.append(what)
 
 
+TOKEN = ""
+
+
 def get(base, path):
-    with urllib.request.urlopen(base.rstrip("/") + path, timeout=120) as r:
+    request = urllib.request.Request(base.rstrip("/") + path, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=120) as r:
         return json.loads(r.read())
 
 
@@ -71,7 +75,8 @@ def in_polygons(polys, lng, lat):
 
 
 def main():
-    base, workbook, png, map_width = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    global TOKEN
+    base, TOKEN, workbook, png, map_width = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 
     counties = {}
     for f in json.loads((DATA / "ganzhou_counties.geojson").read_text())["features"]:

@@ -28,6 +28,9 @@ const TEXT: Record<Lang, Record<string, string>> = {
     public: '公共', dedicated: '专用', private: '私人', projected: '预计达成', reached: '已达成', deadline: '期限', on_track: '按期', late: '滞后',
     no_figure: '尚无数据 (evgrid targets import 导入)', part_of: '分项', gap: '缺口', max_distance: '最远',
     d1: '≤1 km', d2: '1–2 km', d3: '2–3 km', d5: '3–5 km', dmore: '>5 km', uncovered_mark: '无公共站乡镇', gaps: '充电圈缺口',
+    login_title: '监管人员登录', username: '用户名', password: '密码', login: '登录', logout: '退出',
+    login_hint: '演示: evgrid demo 启动时打印 regulator 账号的密码', login_failed: '用户名或密码错误',
+    login_limited: '失败次数过多, 请稍后再试', forbidden: '此看板需要监管或管理员角色',
   },
   en: {
     dash_title: 'Ganzhou charging infrastructure — regulator', to_map: 'Station map', workbook: 'Download all tables (XLSX)', lang: '中文',
@@ -45,6 +48,9 @@ const TEXT: Record<Lang, Record<string, string>> = {
     public: 'public', dedicated: 'dedicated', private: 'private', projected: 'projected', reached: 'reached', deadline: 'deadline', on_track: 'on track', late: 'late',
     no_figure: 'no figure yet (import with evgrid targets import)', part_of: 'part', gap: 'gap', max_distance: 'farthest',
     d1: '≤1 km', d2: '1–2 km', d3: '2–3 km', d5: '3–5 km', dmore: '>5 km', uncovered_mark: 'Township without a public station', gaps: 'Charging-circle gaps',
+    login_title: 'Regulator login', username: 'Username', password: 'Password', login: 'Log in', logout: 'Log out',
+    login_hint: 'Demo: evgrid demo prints the regulator account\'s password when it starts', login_failed: 'Wrong username or password',
+    login_limited: 'Too many failed logins; try again in a minute', forbidden: 'This dashboard needs the regulator or admin role',
   },
 };
 
@@ -212,7 +218,12 @@ async function addHeatmap() {
   map.addLayer({ id: 'heat', type: 'raster', source: 'heat', paint: { 'raster-opacity': 0.85, 'raster-resampling': 'nearest' }, layout: { visibility: 'none' } }, 'county-line');
 }
 
-map.on('load', async () => {
+let mapLoaded: () => void;
+const mapLoadedP = new Promise<void>((ok) => { mapLoaded = ok; });
+map.on('load', () => mapLoaded());
+
+async function initMap() {
+  await mapLoadedP;
   const [counties, regions, circle] = await Promise.all([getJson('/api/v1/map/counties'), data.regionsP, data.circleP]);
   const byCode = new Map<string, any>((regions.regions ?? []).filter((r: any) => r.code).map((r: any) => [r.code, r]));
   for (const f of counties.features) {
@@ -242,7 +253,7 @@ map.on('load', async () => {
   map.fitBounds([[113.9, 24.45], [116.65, 27.15]], { padding: 10, duration: 0 });
   applyMode();
   map.once('idle', () => { data.mapReady = true; markReady(); });
-});
+}
 
 function render() {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
@@ -266,9 +277,30 @@ $('lang').addEventListener('click', () => {
 });
 window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
 
+function showLogin() {
+  $('login').hidden = false;
+  $('main').hidden = true;
+  (window as any).evgridLogin = true;
+  $('login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const username = ($('login-user') as HTMLInputElement).value;
+    const password = ($('login-pass') as HTMLInputElement).value;
+    const res = await fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    if (res.ok) { location.reload(); return; }
+    $('login-error').textContent = t(res.status === 429 ? 'login_limited' : 'login_failed');
+  });
+}
+
+$('logout').addEventListener('click', async () => {
+  await fetch('/api/v1/auth/logout', { method: 'POST' });
+  location.reload();
+});
+
+function loadAll() {
 data.regionsP = getJson('/api/v1/coverage/regions');
 data.circleP = getJson('/api/v1/coverage/circle');
 data.uncoveredP = getJson('/api/v1/coverage/townships?covered=false');
+initMap();
 Promise.all([
   getJson('/api/v1/stats/summary'), getJson('/api/v1/coverage/summary'), getJson('/api/v1/targets'),
   data.uncoveredP, getJson('/api/v1/operators/data-quality'), getJson('/api/v1/stats/utilization?bucket=hour&by=county'),
@@ -279,3 +311,23 @@ Promise.all([
   data.loaded = true;
   markReady();
 });
+}
+
+async function start() {
+  document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n!); });
+  $('lang').textContent = t('lang');
+  const res = await fetch('/api/v1/auth/me');
+  if (res.status === 401) { showLogin(); return; }
+  const me = await res.json();
+  $('who').textContent = `${me.username} (${me.role})`;
+  $('logout').hidden = false;
+  if (me.role !== 'regulator' && me.role !== 'admin') {
+    $('login').hidden = false;
+    $('login').innerHTML = `<p class="card">${esc(t('forbidden'))}</p>`;
+    return;
+  }
+  $('main').hidden = false;
+  map.resize();
+  loadAll();
+}
+start();

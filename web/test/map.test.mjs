@@ -12,10 +12,11 @@ import { chromium } from 'playwright-core';
 const bin = process.env.EVGRID_BIN || resolve('../target/release/evgrid');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 let server, base, browser, dataDir;
+const REGULATOR_PASSWORD = 'regulator-browser-test';
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'evgrid-web-'));
-  server = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  server = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn', EVGRID_DEMO_REGULATOR_PASSWORD: REGULATOR_PASSWORD } });
   base = await new Promise((ok, fail) => {
     const lines = createInterface({ input: server.stdout });
     lines.on('line', (l) => { const m = l.match(/^evgrid serving (http:\/\/[^/]+\/)/); if (m) ok(m[1]); });
@@ -130,15 +131,34 @@ test('the legend hides a category from the map', async () => {
 
 // --- the regulator's dashboard --------------------------------------------------------------
 
+let token;
+/** GET as the demo's regulator. */
+async function api(path) {
+  token ??= (await (await fetch(base + 'api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'regulator', password: REGULATOR_PASSWORD }) })).json()).token;
+  return fetch(base + path.replace(/^\//, ''), { headers: { authorization: `Bearer ${token}` } });
+}
+
 async function openDashboard(viewport) {
   const page = await browser.newPage({ viewport });
   const external = [];
   const errors = [];
   page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) external.push(r.url()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // A 401 is how the page learns it must show the login form; anything else is an error.
+  page.on('console', (m) => { if (m.type() === 'error' && !/401/.test(m.text())) errors.push(m.text()); });
   await page.goto(base + 'dashboard');
+  // Behind the regulator role: the login form first; a wrong password is refused.
+  await page.waitForFunction(() => window.evgridLogin === true, null, { timeout: 30_000 });
+  assert.equal(await page.locator('#main').isHidden(), true, 'no figures before login');
+  await page.fill('#login-user', 'regulator');
+  await page.fill('#login-pass', 'not the password');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0, null, { timeout: 10_000 });
+  assert.match(await page.locator('#login-error').innerText(), /用户名或密码错误/);
+  await page.fill('#login-pass', REGULATOR_PASSWORD);
+  await Promise.all([page.waitForEvent('load'), page.click('#login-form button[type=submit]')]);
   await page.waitForFunction(() => window.evgridReady === true, null, { timeout: 90_000 });
+  assert.match(await page.locator('#who').innerText(), /regulator/);
   return { page, external, errors };
 }
 
@@ -149,7 +169,7 @@ test('the dashboard shows the API\'s figures beside the city\'s reported ones', 
   const { page, external, errors } = await openDashboard({ width: 1400, height: 1000 });
   assert.deepEqual(external, [], 'no request leaves the server');
   assert.deepEqual(errors, []);
-  const api = await (await fetch(base + 'api/v1/coverage/summary')).json();
+  const summary = await (await api('api/v1/coverage/summary')).json();
   const stats = await (await fetch(base + 'api/v1/stats/summary')).json();
 
   // Piles: 19,000 in all, 13,000 public and dedicated / 6,000 private.
@@ -160,21 +180,21 @@ test('the dashboard shows the API\'s figures beside the city\'s reported ones', 
   assert.match(split, /13,000 \/ 6,000/);
   // Planning-norm radius 3.0 ± 0.1 km, as the API computes it.
   const radius = number(await shown(page, 'planning_radius_km'));
-  assert.equal(radius, Number(api.planning_radius_km.toFixed(2)));
+  assert.equal(radius, Number(summary.planning_radius_km.toFixed(2)));
   assert.ok(Math.abs(radius - 3.0) <= 0.1, `radius ${radius}`);
-  assert.equal(number(await shown(page, 'mean_km')), Number(api.service_radius.mean_km.toFixed(2)));
+  assert.equal(number(await shown(page, 'mean_km')), Number(summary.service_radius.mean_km.toFixed(2)));
   // Townships: more than half covered; every hot spot covered.
-  assert.equal(await shown(page, 'townships'), `${api.townships.covered} / ${api.townships.total}`);
-  assert.ok(api.townships.covered * 2 > api.townships.total);
-  assert.equal(await shown(page, 'hotspots'), `${api.hotspots.total} / ${api.hotspots.total}`);
+  assert.equal(await shown(page, 'townships'), `${summary.townships.covered} / ${summary.townships.total}`);
+  assert.ok(summary.townships.covered * 2 > summary.townships.total);
+  assert.equal(await shown(page, 'hotspots'), `${summary.hotspots.total} / ${summary.hotspots.total}`);
   // The Zhangjiang circle and the people within 1/2/3/5 km.
-  assert.equal(number(await shown(page, 'circle')), Number((api.circle.share * 100).toFixed(1)));
-  for (const [km, share] of Object.entries(api.population_within_km)) {
+  assert.equal(number(await shown(page, 'circle')), Number((summary.circle.share * 100).toFixed(1)));
+  for (const [km, share] of Object.entries(summary.population_within_km)) {
     assert.equal(number(await shown(page, `within_${km}`)), Number((share * 100).toFixed(1)), `within ${km} km`);
   }
 
   // Targets with progress: piles from the registry.
-  const targets = (await (await fetch(base + 'api/v1/targets')).json()).targets;
+  const targets = (await (await api('api/v1/targets')).json()).targets;
   const piles = targets.find((x) => x.id === 'charging_piles');
   assert.equal(number(await page.locator('[data-target="charging_piles"] .progress').innerText()), Number((piles.progress * 100).toFixed(1)));
   assert.equal(await page.locator('.target').count(), targets.length);
@@ -186,29 +206,33 @@ test('the dashboard shows the API\'s figures beside the city\'s reported ones', 
   assert.ok(density.every((d) => d > 0), 'every county has a density');
   await page.click('button[data-mode="heat"]');
   await page.waitForFunction(() => window.evgridMap.getLayoutProperty('heat', 'visibility') === 'visible', null, { timeout: 10_000 });
-  const uncovered = await (await fetch(base + 'api/v1/coverage/townships?covered=false')).json();
+  const uncovered = await (await api('api/v1/coverage/townships?covered=false')).json();
   const marked = await page.evaluate(() => window.evgridMap.getSource('uncovered').serialize().data.features.length);
   assert.equal(marked, uncovered.townships.length);
   assert.equal(await page.locator('#uncovered tr[data-code]').count(), uncovered.townships.length);
   // Charts drawn, data quality for every operator.
   for (const id of ['chart-util', 'chart-faults', 'chart-power']) assert.equal(await page.locator(`#${id} canvas`).count(), 1, id);
-  const quality = (await (await fetch(base + 'api/v1/operators/data-quality')).json()).operators;
+  const quality = (await (await api('api/v1/operators/data-quality')).json()).operators;
   assert.equal(await page.locator('#quality tr[data-operator]').count(), quality.length);
   await page.screenshot({ path: '../target/web-dashboard.png', fullPage: true });
 
   // Downloads: the workbook and a table's CSV.
-  const xlsx = await fetch(base + 'api/v1/reports/regulator.xlsx');
+  const xlsx = await api('api/v1/reports/regulator.xlsx');
+  assert.equal((await fetch(base + 'api/v1/reports/regulator.xlsx')).status, 401, 'not without a login');
   assert.equal(xlsx.status, 200);
   assert.equal(Buffer.from(await xlsx.arrayBuffer()).subarray(0, 2).toString(), 'PK');
   const href = await page.locator('.exports a', { hasText: 'CSV' }).first().getAttribute('href');
-  const csv = Buffer.from(await (await fetch(base + href.replace(/^\//, ''))).arrayBuffer());
+  const csv = Buffer.from(await (await api(href)).arrayBuffer());
   assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a byte-order mark for Excel');
   assert.match(csv.subarray(3).toString('utf8'), /^code,name_zh/);
 
   // English.
   await page.click('#lang');
   assert.match(await page.locator('[data-figure="planning_radius_km"] .label').innerText(), /Planning-norm radius/);
-  assert.match(await page.locator('h2').first().innerText(), /Counties and coverage/);
+  assert.match(await page.locator('#main h2').first().innerText(), /Counties and coverage/);
   await page.click('#lang');
+  // Logging out brings the login form back.
+  await Promise.all([page.waitForEvent('load'), page.click('#logout')]);
+  await page.waitForFunction(() => window.evgridLogin === true, null, { timeout: 30_000 });
   await page.close();
 });

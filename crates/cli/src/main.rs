@@ -10,6 +10,7 @@ mod coverage;
 mod operator;
 mod simulate;
 mod targets;
+mod user;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -101,6 +102,10 @@ enum Command {
         /// Simulated operators without faults: no bad pushes, no operator that stops answering.
         #[arg(long)]
         no_faults: bool,
+        /// Password of the demo's `regulator` account (the dashboard's login). On first start
+        /// without it, a random one is made; it is printed and kept in DATA_DIR/demo-accounts.txt.
+        #[arg(long, env = "EVGRID_DEMO_REGULATOR_PASSWORD", hide_env_values = true)]
+        regulator_password: Option<String>,
     },
     /// Chargers connected directly by OCPP: add, list, remove.
     Charger {
@@ -144,6 +149,11 @@ enum Command {
     /// The regulator's coverage figures: print them, write the workbook (--out report.xlsx) and
     /// draw the map (--map map.png).
     Coverage(coverage::CoverageArgs),
+    /// Accounts of operators, regulators and admins: add, passwd, list, remove.
+    User {
+        #[command(subcommand)]
+        action: user::UserCommand,
+    },
     /// The city's targets: list with progress, import progress figures from CSV.
     Targets {
         #[command(subcommand)]
@@ -181,7 +191,17 @@ fn main() -> Result<()> {
             no_simulate,
             chargers,
             no_faults,
-        } => runtime.block_on(demo(args, seed, !no_simulate, !no_faults, chargers)),
+            regulator_password,
+        } => runtime.block_on(demo(
+            args,
+            seed,
+            DemoOptions {
+                simulate: !no_simulate,
+                faults: !no_faults,
+                chargers,
+                regulator_password,
+            },
+        )),
         Command::Simulate { what } => runtime.block_on(simulate::run(what)),
         Command::Charger { action } => runtime.block_on(charger::run(action)),
         Command::Synth { seed, out } => synth(seed, &out),
@@ -200,6 +220,7 @@ fn main() -> Result<()> {
         Command::Operator { action } => runtime.block_on(operator::run(action)),
         Command::Coverage(args) => runtime.block_on(coverage::run(args)),
         Command::Targets { action } => runtime.block_on(targets::run(action)),
+        Command::User { action } => runtime.block_on(user::run(action)),
         Command::Bench { which } => bench::run(which, &runtime),
     }
 }
@@ -299,6 +320,7 @@ async fn serve_registry(
         ));
     }
     registry.keep_daily_snapshots();
+    registry.warm_coverage();
     on_bound(addr);
     let stations = registry.station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.
@@ -381,13 +403,72 @@ async fn demo_chargers(
     Ok((ids, stations))
 }
 
-async fn demo(
-    mut args: ServeArgs,
-    seed: u64,
+/// What the demo runs besides the server.
+struct DemoOptions {
     simulate: bool,
     faults: bool,
     chargers: u32,
+    regulator_password: Option<String>,
+}
+
+/// The demo's regulator account: made on first start (with the given or a random password),
+/// its password reset when one is given; printed and kept in DATA_DIR/demo-accounts.txt.
+async fn demo_regulator(
+    registry: &Registry,
+    data_dir: &Path,
+    password: Option<String>,
 ) -> Result<()> {
+    const NAME: &str = "regulator";
+    let file = data_dir.join("demo-accounts.txt");
+    let exists = registry.store().user_login(NAME).await?.is_some();
+    let password = match (exists, password) {
+        (false, given) => {
+            let p = match given {
+                Some(p) => p,
+                None => user::random_password()?,
+            };
+            registry
+                .add_user(NAME, &p, evgrid_model::Role::Regulator, None)
+                .await?;
+            p
+        }
+        (true, Some(p)) => {
+            registry.set_password(NAME, &p).await?;
+            p
+        }
+        (true, None) => {
+            println!("dashboard login: see {} (user {NAME})", file.display());
+            return Ok(());
+        }
+    };
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options
+            .open(&file)
+            .with_context(|| format!("writing {}", file.display()))?;
+        writeln!(
+            f,
+            "# evgrid demo accounts (the dashboard at /dashboard)\n{NAME} {password}"
+        )?;
+    }
+    println!(
+        "dashboard login: {NAME} / {password} (kept in {})",
+        file.display()
+    );
+    Ok(())
+}
+
+async fn demo(mut args: ServeArgs, seed: u64, options: DemoOptions) -> Result<()> {
+    let DemoOptions {
+        simulate,
+        faults,
+        chargers,
+        regulator_password,
+    } = options;
     let registry = open_serving_registry(&args).await?;
     // The network the simulators play (and, on an empty data directory, the one imported).
     let network = evgrid_synth::generate(registry.reference(), seed);
@@ -411,6 +492,7 @@ async fn demo(
             registry.station_count()
         );
     }
+    demo_regulator(&registry, &args.data_dir, regulator_password).await?;
     // The demo accepts unknown OCPP chargers and pulls every minute unless told otherwise.
     args.accept_unknown_chargers = true;
     if args.poll_interval == 300 {

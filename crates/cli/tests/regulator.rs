@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{evgrid, get, haversine_m, run, start};
+use common::{evgrid, get, get_as, haversine_m, login, post_json, request_with, run, start};
 use serde_json::Value;
 
 fn fixture(name: &str) -> String {
@@ -213,6 +213,24 @@ fn targets_take_progress_files_all_or_nothing() {
 fn the_api_answers_coverage_and_statistics_and_refuses_bad_input() {
     let (dir, _) = imported();
     let data = dir.path().join("data");
+    let out = evgrid()
+        .args([
+            "user",
+            "add",
+            "--username",
+            "inspector",
+            "--role",
+            "regulator",
+        ])
+        .args(["--data-dir", data.to_str().unwrap()])
+        .env("EVGRID_USER_PASSWORD", "inspector password 1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let server = start(&[
         "serve",
         "--poll-interval",
@@ -225,8 +243,9 @@ fn the_api_answers_coverage_and_statistics_and_refuses_bad_input() {
         "江西省",
     ]);
     let addr = server.addr;
+    let token = login(addr, "inspector", "inspector password 1");
     let json = |path: &str| -> Value {
-        let a = get(addr, path);
+        let a = get_as(addr, &token, path);
         assert_eq!(a.status, 200, "{path}: {}", a.text());
         a.json()
     };
@@ -309,7 +328,11 @@ fn the_api_answers_coverage_and_statistics_and_refuses_bad_input() {
         19_000
     );
     // Exports: CSV with a BOM, XLSX, GeoJSON of places.
-    let csv = get(addr, "/api/v1/coverage/townships?covered=false&format=csv");
+    let csv = get_as(
+        addr,
+        &token,
+        "/api/v1/coverage/townships?covered=false&format=csv",
+    );
     assert_eq!(csv.content_type, "text/csv; charset=utf-8");
     assert_eq!(&csv.body[..3], b"\xEF\xBB\xBF");
     let lines = csv.text().lines().count();
@@ -318,15 +341,19 @@ fn the_api_answers_coverage_and_statistics_and_refuses_bad_input() {
         summary["townships"]["total"].as_u64().unwrap()
             - summary["townships"]["covered"].as_u64().unwrap()
     );
-    let xlsx = get(addr, "/api/v1/stats/breakdown?by=county&format=xlsx");
+    let xlsx = get_as(
+        addr,
+        &token,
+        "/api/v1/stats/breakdown?by=county&format=xlsx",
+    );
     assert_eq!(&xlsx.body[..2], b"PK");
-    let geo = get(addr, "/api/v1/coverage/hotspots?format=geojson");
+    let geo = get_as(addr, &token, "/api/v1/coverage/hotspots?format=geojson");
     assert_eq!(geo.content_type, "application/geo+json");
     assert_eq!(
         geo.json()["features"].as_array().unwrap().len() as u64,
         summary["hotspots"]["total"].as_u64().unwrap()
     );
-    let png = get(addr, "/api/v1/coverage/heatmap.png?grid_m=2000");
+    let png = get_as(addr, &token, "/api/v1/coverage/heatmap.png?grid_m=2000");
     assert_eq!(png.content_type, "image/png");
     // Bad input: a problem naming the parameter.
     for (path, param) in [
@@ -343,13 +370,159 @@ fn the_api_answers_coverage_and_statistics_and_refuses_bad_input() {
         ("/api/v1/stats/utilization?from=2025-02-30", "from"),
         ("/api/v1/stats/faults?by=planet", "by"),
         ("/api/v1/coverage/heatmap.png?grid_m=100", "grid_m"),
+        ("/api/v1/coverage/summary?grid_m=100", "grid_m"),
         ("/api/v1/targets?format=pdf", "format"),
         ("/api/v1/coverage/circle?radius=2", "radius"),
     ] {
-        let a = get(addr, path);
+        let a = get_as(addr, &token, path);
         assert_eq!(a.status, 400, "{path}: {}", a.text());
         assert_eq!(a.content_type, "application/problem+json");
         assert_eq!(a.json()["errors"][0]["parameter"], param, "{path}");
     }
+    drop(server);
+}
+
+#[test]
+fn the_regulators_figures_need_a_regulator_and_accounts_behave() {
+    let (dir, _) = imported();
+    let data = dir.path().join("data");
+    let server = start(&[
+        "serve",
+        "--poll-interval",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let addr = server.addr;
+    let protected = [
+        "/api/v1/coverage/summary",
+        "/api/v1/coverage/townships",
+        "/api/v1/coverage/heatmap.png",
+        "/api/v1/stats/breakdown?by=county",
+        "/api/v1/stats/faults",
+        "/api/v1/targets",
+        "/api/v1/operators/data-quality",
+        "/api/v1/reports/regulator.xlsx",
+    ];
+    // Nobody: 401 with a Bearer challenge; public pages stay open.
+    for path in protected {
+        let a = get(addr, path);
+        assert_eq!(a.status, 401, "{path}");
+        assert_eq!(a.content_type, "application/problem+json");
+        assert_eq!(
+            a.header("www-authenticate"),
+            Some("Bearer realm=\"evgrid\"")
+        );
+    }
+    assert_eq!(get(addr, "/api/v1/stats/summary").status, 200);
+    assert_eq!(get(addr, "/dashboard").status, 200);
+
+    // A driver registers and logs in: 403 on the regulator's figures.
+    let creds = serde_json::json!({"username": "driver_01", "password": "correct horse battery"});
+    let a = post_json(addr, "/api/v1/auth/register", &[], &creds);
+    assert_eq!(a.status, 201, "{}", a.text());
+    assert_eq!(a.json()["role"], "driver");
+    assert_eq!(
+        post_json(addr, "/api/v1/auth/register", &[], &creds).status,
+        409
+    );
+    for bad in [
+        serde_json::json!({"username": "x", "password": "correct horse battery"}),
+        serde_json::json!({"username": "driver_02", "password": "short"}),
+        serde_json::json!({"username": "driver_02"}),
+        serde_json::json!({"username": "driver_02", "password": "correct horse battery", "role": "admin"}),
+    ] {
+        let a = post_json(addr, "/api/v1/auth/register", &[], &bad);
+        assert_eq!(a.status, 400, "{bad}: {}", a.text());
+    }
+    let token = login(addr, "driver_01", "correct horse battery");
+    let me = get_as(addr, &token, "/api/v1/auth/me");
+    assert_eq!(me.json()["role"], "driver");
+    for path in protected {
+        let a = get_as(addr, &token, path);
+        assert_eq!(a.status, 403, "{path}");
+        assert!(a.json()["detail"].as_str().unwrap().contains("regulator"));
+    }
+    // The session cookie works as well as the bearer token.
+    let cookie = format!("evgrid_session={token}");
+    let a = request_with(addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], b"");
+    assert_eq!(a.status, 200);
+    // Logout ends the session.
+    let a = request_with(
+        addr,
+        "POST",
+        "/api/v1/auth/logout",
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
+    assert_eq!(a.status, 204);
+    assert_eq!(get_as(addr, &token, "/api/v1/auth/me").status, 401);
+
+    // Wrong passwords: 401, then 429 with Retry-After, even for the right one.
+    for _ in 0..5 {
+        let a = post_json(
+            addr,
+            "/api/v1/auth/login",
+            &[],
+            &serde_json::json!({"username": "driver_01", "password": "not the password"}),
+        );
+        assert_eq!(a.status, 401);
+    }
+    let a = post_json(addr, "/api/v1/auth/login", &[], &creds);
+    assert_eq!(a.status, 429);
+    assert!(a.header("retry-after").is_some());
+
+    // A regulator added by the CLI sees the figures.
+    let out = evgrid()
+        .args([
+            "user",
+            "add",
+            "--username",
+            "city.regulator",
+            "--role",
+            "regulator",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown once): "))
+        .unwrap()
+        .to_owned();
+    let token = login(addr, "city.regulator", &password);
+    for path in protected {
+        assert_eq!(get_as(addr, &token, path).status, 200, "{path}");
+    }
+    // The CLI refuses an operator user without its operator, and a bad role.
+    let out = run(&[
+        "user",
+        "add",
+        "--username",
+        "op.user",
+        "--role",
+        "operator",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let out = run(&[
+        "user",
+        "add",
+        "--username",
+        "op.user",
+        "--role",
+        "king",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
     drop(server);
 }

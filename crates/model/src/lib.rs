@@ -5,6 +5,7 @@
 //! The vocabulary follows T/CEC 102 (the enums keep their wire values so that nothing an operator
 //! sends is lost), but the names are evgrid's own.
 
+pub mod account;
 pub mod charger;
 pub mod coords;
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod time;
 pub mod units;
 pub mod validation;
 
+pub use account::{Role, User};
 pub use charger::Charger;
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::{CredentialsError, OperatorCredentials};

@@ -72,6 +72,15 @@ impl Registry {
         remember(&self.coverage.grids, key, grid)
     }
 
+    /// Computes the default report in the background (a server calls this at start, so that
+    /// the first request does not wait for the population grid).
+    pub fn warm_coverage(self: &std::sync::Arc<Self>) {
+        let registry = self.clone();
+        tokio::task::spawn_blocking(move || {
+            registry.coverage(DEFAULT_GRID_M, &CoverageOptions::default());
+        });
+    }
+
     /// The coverage report on a grid of `grid_m` metres; computed again only after a station
     /// changed. CPU-bound (tens of milliseconds to seconds): call it off the async threads.
     pub fn coverage(&self, grid_m: f64, options: &CoverageOptions) -> Arc<CoverageReport> {

@@ -5,6 +5,7 @@
 //! formats (T/CEC StationInfos JSON, evgrid's CSV, GeoJSON). Servers and the CLI use it; it knows
 //! no HTTP.
 
+pub mod accounts;
 mod batch;
 pub mod chargers;
 pub mod coverage;
@@ -31,12 +32,17 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `n` bytes from the system's random source, as hexadecimal (tokens, salts).
-pub(crate) fn random_hex(n: usize) -> std::io::Result<String> {
+/// `n` bytes from the system's random source (tokens, salts).
+pub(crate) fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = vec![0u8; n];
     std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes))?;
-    Ok(hex(&bytes))
+    Ok(bytes)
+}
+
+/// `n` bytes from the system's random source, as hexadecimal (tokens, salts).
+pub(crate) fn random_hex(n: usize) -> std::io::Result<String> {
+    Ok(hex(&random_bytes(n)?))
 }
 
 /// Seconds after which a connector status is stale when its operator has no interval of its own.
@@ -192,6 +198,8 @@ pub struct Registry {
     pushes: batch::PushBatcher,
     /// Population grids and coverage reports already computed.
     coverage: coverage::CoverageCache,
+    /// Failed logins per username.
+    logins: accounts::LoginLimiter,
 }
 
 impl Registry {
@@ -251,6 +259,7 @@ impl Registry {
             statuses: batch::StatusBatcher::default(),
             pushes: batch::PushBatcher::default(),
             coverage: coverage::CoverageCache::default(),
+            logins: accounts::LoginLimiter::default(),
             started_at: evgrid_model::time::unix_now(),
         };
         registry.reload_index().await?;

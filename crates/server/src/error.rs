@@ -43,6 +43,15 @@ pub enum ApiError {
     /// Credentials missing or wrong (answered with `WWW-Authenticate: Basic`).
     #[error("{0}")]
     Unauthorized(String),
+    /// An API call needs a logged-in user (answered with `WWW-Authenticate: Bearer`).
+    #[error("{0}")]
+    LoginRequired(String),
+    /// The logged-in user's role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("{0}")]
+    TooManyRequests(String, i64),
     /// The target is in a state that does not allow it now (e.g. a charger offline).
     #[error("{0}")]
     Conflict(String),
@@ -74,7 +83,9 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::LoginRequired(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -123,11 +134,25 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
-        if matches!(self, ApiError::Unauthorized(_)) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Basic realm=\"evgrid OCPP\""),
-            );
+        match &self {
+            ApiError::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"evgrid OCPP\""),
+                );
+            }
+            ApiError::LoginRequired(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"evgrid\""),
+                );
+            }
+            ApiError::TooManyRequests(_, seconds) => {
+                if let Ok(v) = header::HeaderValue::from_str(&seconds.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
         }
         response
     }

@@ -1,6 +1,7 @@
 //! The evgrid HTTP server: the REST API (with its OpenAPI document generated from this code),
 //! and the web pages. Only this crate knows HTTP.
 
+pub mod auth;
 mod dto;
 pub mod error;
 mod export;
@@ -136,7 +137,9 @@ impl AppState {
         (name = "system", description = "Health, API document and web pages"),
         (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
         (name = "ocpp", description = "Chargers connected directly by OCPP: their state and commands"),
+        (name = "auth", description = "Accounts: register, log in (bearer token and session cookie), log out"),
     ),
+    modifiers(&SecuritySchemes),
     paths(routes::tcec::tcec),
     components(schemas(
         routes::CategoryParam,
@@ -145,7 +148,6 @@ impl AppState {
         routes::ConnectorTypeParam,
         export::FormatParam,
         routes::coverage::GridParam,
-        routes::coverage::HeatGridParam,
         export::TableFormatParam,
         routes::stats::BreakdownBy,
         routes::stats::UsageBy,
@@ -155,10 +157,39 @@ impl AppState {
 )]
 struct ApiDoc;
 
+/// The ways to log in: a bearer token from `POST /api/v1/auth/login`, or its session cookie.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The token of POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+    }
+}
+
 /// The OpenAPI document and the router, built together so that every route is documented.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::system::healthz))
+        .routes(routes!(routes::auth::register))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::who))
         .routes(routes!(routes::system::openapi_json))
         .routes(routes!(routes::stations::list_stations))
         .routes(routes!(routes::stations::get_station))

@@ -588,6 +588,93 @@ impl Store {
         }
     }
 
+    /// Adds a user with an already hashed password; [`StoreError::Conflict`] when the name is
+    /// taken.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: evgrid_model::Role,
+        operator: Option<&OperatorId>,
+        now: i64,
+    ) -> Result<evgrid_model::User, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.add_user(username, password_hash, role, operator, now)
+                    .await
+            }
+        }
+    }
+
+    /// Replaces a user's password hash and ends the user's sessions; false for no such user.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_password(username, password_hash).await,
+        }
+    }
+
+    /// A user and the stored password hash, for logging in.
+    pub async fn user_login(
+        &self,
+        username: &str,
+    ) -> Result<Option<(evgrid_model::User, String)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.user_login(username).await,
+        }
+    }
+
+    /// Every user.
+    pub async fn users(&self) -> Result<Vec<evgrid_model::User>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.users().await,
+        }
+    }
+
+    /// Removes a user and the user's sessions; false for no such user.
+    pub async fn remove_user(&self, username: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.remove_user(username).await,
+        }
+    }
+
+    /// Records a session by its token's hash (and drops expired ones).
+    pub async fn add_user_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.add_user_session(token_hash, user_id, now, expires_at)
+                    .await
+            }
+        }
+    }
+
+    /// The user of a live session.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<evgrid_model::User>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.session_user(token_hash, now).await,
+        }
+    }
+
+    /// Ends a session; false when there was none.
+    pub async fn end_user_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.end_user_session(token_hash).await,
+        }
+    }
+
     /// Stations, piles and connectors by category, grouped by `by`.
     pub async fn breakdown(
         &self,

@@ -22,6 +22,7 @@ use crate::{
     StationSummary, StatusRecord, StoreError,
 };
 
+mod accounts;
 mod chargers;
 mod sessions;
 mod stats;

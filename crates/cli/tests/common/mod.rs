@@ -63,12 +63,20 @@ pub struct Answer {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -77,9 +85,60 @@ impl Answer {
 
 /// One request on a fresh connection.
 pub fn request(addr: SocketAddr, method: &str, path: &str) -> Answer {
+    request_with(addr, method, path, &[], b"")
+}
+
+/// A GET with a bearer token.
+pub fn get_as(addr: SocketAddr, token: &str, path: &str) -> Answer {
+    request_with(
+        addr,
+        "GET",
+        path,
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+}
+
+/// A POST of a JSON body, with extra headers.
+pub fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &serde_json::Value,
+) -> Answer {
+    let mut h = vec![("Content-Type", "application/json")];
+    h.extend_from_slice(headers);
+    request_with(addr, "POST", path, &h, body.to_string().as_bytes())
+}
+
+/// Logs in and returns the bearer token.
+pub fn login(addr: SocketAddr, username: &str, password: &str) -> String {
+    let a = post_json(
+        addr,
+        "/api/v1/auth/login",
+        &[],
+        &serde_json::json!({"username": username, "password": password}),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    a.json()["token"].as_str().unwrap().to_owned()
+}
+
+/// One request with headers and a body on a fresh connection.
+pub fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body_out: &[u8],
+) -> Answer {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n", body_out.len()).unwrap();
+    s.write_all(body_out).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let split = raw
@@ -99,8 +158,10 @@ pub fn request(addr: SocketAddr, method: &str, path: &str) -> Answer {
         .unwrap();
     let mut content_type = String::new();
     let mut chunked = false;
+    let mut headers = Vec::new();
     for l in lines {
         let (k, v) = l.split_once(':').unwrap();
+        headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
         match k.to_ascii_lowercase().as_str() {
             "content-type" => content_type = v.trim().to_owned(),
             "transfer-encoding" => chunked = v.trim().eq_ignore_ascii_case("chunked"),
@@ -126,6 +187,7 @@ pub fn request(addr: SocketAddr, method: &str, path: &str) -> Answer {
         status,
         content_type,
         body,
+        headers,
     }
 }
 

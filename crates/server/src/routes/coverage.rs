@@ -13,6 +13,7 @@ use evgrid_registry::regulator;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::{Caller, REGULATORS};
 use crate::export::{format_param, respond};
 use crate::params::Params;
 use crate::{ApiError, AppState};
@@ -44,29 +45,13 @@ fn options(p: &mut Params, state: &AppState) -> (f64, CoverageOptions) {
 }
 
 /// The grid cells the API computes on, metres (the CLI takes any size in 100-5000): each size
-/// is a population grid kept in memory, so the API offers a few.
-pub const GRID_SIZES: [f64; 5] = [100.0, 250.0, 500.0, 1000.0, 2000.0];
+/// is a population grid kept in memory (100 m would be 4 million cells), so the API offers a few.
+pub const GRID_SIZES: [f64; 4] = [250.0, 500.0, 1000.0, 2000.0];
 
 /// Grid cell sizes (documentation).
 #[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
 pub enum GridParam {
-    #[serde(rename = "100")]
-    M100,
-    #[serde(rename = "250")]
-    M250,
-    #[serde(rename = "500")]
-    M500,
-    #[serde(rename = "1000")]
-    M1000,
-    #[serde(rename = "2000")]
-    M2000,
-}
-
-/// Heat-map cell sizes (documentation): 100 m would be a 2,700 × 3,000 image.
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-pub enum HeatGridParam {
     #[serde(rename = "250")]
     M250,
     #[serde(rename = "500")]
@@ -252,8 +237,9 @@ pub fn summary_of(
 /// census per county, spread around township centres with exp(-d/σ); distances to the nearest
 /// public station). Figures are recomputed only after a station changed.
 #[utoipa::path(get, path = "/api/v1/coverage/summary", tag = "coverage",
+    security(("bearer" = []), ("session" = [])),
     params(
-        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 250 (default), 500, 1000 or 2000 (finer with evgrid coverage)"),
         ("hotspot_radius_m" = Option<f64>, Query, description = "A hot spot is covered within this distance of a public station (default 1000)", minimum = 10, maximum = 50000),
         ("circle_radius_km" = Option<f64>, Query, description = "The charging circle's radius (default: the area's own, 2 km for Zhangjiang)", minimum = 0.1, maximum = 50),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
@@ -261,8 +247,15 @@ pub fn summary_of(
     responses(
         (status = 200, description = "The figures", body = CoverageSummary),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn summary(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let (grid_m, options) = options(&mut p, &state);
     p.finish()?;
     let county = options.county.clone();
@@ -275,12 +268,13 @@ pub async fn summary(State(state): State<AppState>, mut p: Params) -> Result<Res
 /// its centre to the nearest public station and its people's mean distance. `covered=false`
 /// lists the townships without a public station. As JSON, CSV, XLSX or GeoJSON (centres).
 #[utoipa::path(get, path = "/api/v1/coverage/townships", tag = "coverage",
+    security(("bearer" = []), ("session" = [])),
     params(
         ("covered" = Option<bool>, Query, description = "Only covered (true) or uncovered (false) townships"),
         ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
         ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
-        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 250 (default), 500, 1000 or 2000 (finer with evgrid coverage)"),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv, xlsx or geojson"),
     ),
     responses(
@@ -291,8 +285,15 @@ pub async fn summary(State(state): State<AppState>, mut p: Params) -> Result<Res
             (Object = "application/geo+json"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn townships(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn townships(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let covered: Option<bool> = p.parsed(&["covered"], "true or false");
     let format = format_param(&mut p, true);
     let (grid_m, options) = options(&mut p, &state);
@@ -317,10 +318,11 @@ pub async fn townships(State(state): State<AppState>, mut p: Params) -> Result<R
 /// Every hot spot with its nearest public station and distance; covered within
 /// `hotspot_radius_m`. As JSON, CSV, XLSX or GeoJSON.
 #[utoipa::path(get, path = "/api/v1/coverage/hotspots", tag = "coverage",
+    security(("bearer" = []), ("session" = [])),
     params(
         ("hotspot_radius_m" = Option<f64>, Query, description = "Covered within this distance (default 1000)", minimum = 10, maximum = 50000),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
-        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 250 (default), 500, 1000 or 2000 (finer with evgrid coverage)"),
         ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv, xlsx or geojson"),
     ),
@@ -332,8 +334,15 @@ pub async fn townships(State(state): State<AppState>, mut p: Params) -> Result<R
             (Object = "application/geo+json"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn hotspots(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn hotspots(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let format = format_param(&mut p, true);
     let (grid_m, options) = options(&mut p, &state);
     p.finish()?;
@@ -351,8 +360,9 @@ pub async fn hotspots(State(state): State<AppState>, mut p: Params) -> Result<Re
 /// Service radius per county and for the city (first row), both ways, with piles per 10,000
 /// people for the county map. As JSON, CSV or XLSX.
 #[utoipa::path(get, path = "/api/v1/coverage/regions", tag = "coverage",
+    security(("bearer" = []), ("session" = [])),
     params(
-        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 250 (default), 500, 1000 or 2000 (finer with evgrid coverage)"),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
         ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
         ("circle_radius_km" = Option<f64>, Query, description = "Charging circle radius (part of the same report)", minimum = 0.1, maximum = 50),
@@ -365,8 +375,15 @@ pub async fn hotspots(State(state): State<AppState>, mut p: Params) -> Result<Re
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn regions(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn regions(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     let (grid_m, options) = options(&mut p, &state);
     p.finish()?;
@@ -419,9 +436,10 @@ pub async fn regions(State(state): State<AppState>, mut p: Params) -> Result<Res
 /// The charging circle of Zhangjiang New District (or the radius asked): the share of its area
 /// within the radius of a public station, and the gaps as polygons (GeoJSON).
 #[utoipa::path(get, path = "/api/v1/coverage/circle", tag = "coverage",
+    security(("bearer" = []), ("session" = [])),
     params(
         ("circle_radius_km" = Option<f64>, Query, description = "The circle's radius (default: the area's own, 2 km)", minimum = 0.1, maximum = 50),
-        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 100, 250 (default), 500, 1000 or 2000"),
+        ("grid_m" = Option<GridParam>, Query, description = "Population grid cell, metres: 250 (default), 500, 1000 or 2000 (finer with evgrid coverage)"),
         ("county" = Option<String>, Query, description = "Restrict to one county (6-digit code)"),
         ("hotspot_radius_m" = Option<f64>, Query, description = "Hot-spot radius (part of the same report)", minimum = 10, maximum = 50000),
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), csv, xlsx or geojson (the gaps)"),
@@ -434,8 +452,15 @@ pub async fn regions(State(state): State<AppState>, mut p: Params) -> Result<Res
             (Object = "application/geo+json"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn circle(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn circle(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let format = format_param(&mut p, true);
     let (grid_m, options) = options(&mut p, &state);
     p.finish()?;
@@ -455,18 +480,23 @@ pub async fn circle(State(state): State<AppState>, mut p: Params) -> Result<Resp
 /// ≤5, >5 km), transparent outside the city. For map overlays: the header `X-Evgrid-Extent`
 /// gives the image's corners (min lng, min lat, max lng, max lat).
 #[utoipa::path(get, path = "/api/v1/coverage/heatmap.png", tag = "coverage",
+    security(("bearer" = []), ("session" = [])),
     params(
-        ("grid_m" = Option<HeatGridParam>, Query, description = "Cell size, metres: 250, 500 (default), 1000 or 2000"),
+        ("grid_m" = Option<GridParam>, Query, description = "Cell size, metres: 250, 500 (default), 1000 or 2000"),
     ),
     responses(
         (status = 200, description = "The image", content_type = "image/png"),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn heatmap(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn heatmap(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let grid_m = grid_param(&mut p).unwrap_or(500.0);
-    if grid_m < 250.0 {
-        p.error("grid_m", "the heat map takes 250, 500, 1000 or 2000");
-    }
     p.finish()?;
     let registry = state.registry.clone();
     let png = tokio::task::spawn_blocking(move || {

@@ -1,5 +1,6 @@
 //! The API's handlers, one module per area.
 
+pub mod auth;
 pub mod coverage;
 pub mod map;
 pub mod ocpp;

@@ -8,6 +8,7 @@ use evgrid_store::stats::{Bucket, Dimension, UsageKey};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::{Caller, REGULATORS};
 use crate::dto::ByCategory;
 use crate::export::{format_param, respond};
 use crate::params::Params;
@@ -243,6 +244,7 @@ fn window(p: &mut Params) -> Window {
 /// class (of the pile), connector standard (edition and type; a pile counts in each group it
 /// has a connector of) or current; with each group's share of a configured parent total.
 #[utoipa::path(get, path = "/api/v1/stats/breakdown", tag = "stats",
+    security(("bearer" = []), ("session" = [])),
     params(
         ("by" = BreakdownBy, Query, description = "What to group by"),
         ("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC),
@@ -254,8 +256,15 @@ fn window(p: &mut Params) -> Window {
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad, missing or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn breakdown(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn breakdown(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let by = dimension(&mut p);
     let by = p.required("by", by);
     let format = format_param(&mut p, false);
@@ -291,6 +300,7 @@ pub async fn breakdown(State(state): State<AppState>, mut p: Params) -> Result<R
 
 /// The registry's size day by day (a snapshot is taken every hour; the last of a day stays).
 #[utoipa::path(get, path = "/api/v1/stats/growth", tag = "stats",
+    security(("bearer" = []), ("session" = [])),
     params(("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC)),
     responses(
         (status = 200, description = "Days, oldest first", content(
@@ -299,8 +309,15 @@ pub async fn breakdown(State(state): State<AppState>, mut p: Params) -> Result<R
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn growth(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn growth(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     p.finish()?;
     let rows = state.registry.store().snapshots().await?;
@@ -324,6 +341,7 @@ pub async fn growth(State(state): State<AppState>, mut p: Params) -> Result<Resp
 /// per station, county or operator, by day or by hour of the day (UTC+8). A session counts in
 /// the bucket it started in; its time is clipped to the window.
 #[utoipa::path(get, path = "/api/v1/stats/utilization", tag = "stats",
+    security(("bearer" = []), ("session" = [])),
     params(
         ("by" = Option<UsageBy>, Query, description = "Group by (default county)"),
         ("bucket" = Option<BucketParam>, Query, description = "day (default) or hour"),
@@ -338,11 +356,15 @@ pub async fn growth(State(state): State<AppState>, mut p: Params) -> Result<Resp
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn utilization(
     State(state): State<AppState>,
+    caller: Caller,
     mut p: Params,
 ) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let by = usage_by(&mut p);
     let bucket = match p.text(&["bucket"]).as_deref() {
         None | Some("day") => Bucket::Day,
@@ -366,6 +388,7 @@ pub async fn utilization(
 /// of those that ended, and the online rate now (connectors whose latest status is neither
 /// offline nor faulted, over all connectors).
 #[utoipa::path(get, path = "/api/v1/stats/faults", tag = "stats",
+    security(("bearer" = []), ("session" = [])),
     params(
         ("by" = Option<UsageBy>, Query, description = "Group by (default county)"),
         ("from" = Option<String>, Query, format = Date, description = "First day, YYYY-MM-DD (default 6 days before `to`)"),
@@ -379,8 +402,15 @@ pub async fn utilization(
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn faults(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn faults(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let by = usage_by(&mut p);
     let window = window(&mut p);
     let format = format_param(&mut p, false);
@@ -394,6 +424,7 @@ pub async fn faults(State(state): State<AppState>, mut p: Params) -> Result<Resp
 /// The city's targets with progress, trend and the projected day (piles from the registry,
 /// fleet vehicles and parking spaces from imported figures: `evgrid targets import`).
 #[utoipa::path(get, path = "/api/v1/targets", tag = "stats",
+    security(("bearer" = []), ("session" = [])),
     params(("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC)),
     responses(
         (status = 200, description = "Targets", content(
@@ -402,8 +433,15 @@ pub async fn faults(State(state): State<AppState>, mut p: Params) -> Result<Resp
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn targets(State(state): State<AppState>, mut p: Params) -> Result<Response, ApiError> {
+pub async fn targets(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     p.finish()?;
     let rows = state.registry.target_statuses().await?;
@@ -414,6 +452,7 @@ pub async fn targets(State(state): State<AppState>, mut p: Params) -> Result<Res
 
 /// Every operator's data quality in one table (the per-operator report has the detail).
 #[utoipa::path(get, path = "/api/v1/operators/data-quality", tag = "operators",
+    security(("bearer" = []), ("session" = [])),
     params(("format" = Option<crate::export::TableFormatParam>, Query, description = FORMAT_DOC)),
     responses(
         (status = 200, description = "Reports", content(
@@ -422,11 +461,15 @@ pub async fn targets(State(state): State<AppState>, mut p: Params) -> Result<Res
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn all_quality(
     State(state): State<AppState>,
+    caller: Caller,
     mut p: Params,
 ) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     p.finish()?;
     let rows = state.registry.all_data_quality().await?;
@@ -439,11 +482,19 @@ pub async fn all_quality(
 /// breakdowns by county/operator/power class/connector standard, growth, utilization and faults
 /// of the last 7 days by county, targets, data quality), a sheet each.
 #[utoipa::path(get, path = "/api/v1/reports/regulator.xlsx", tag = "stats",
+    security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, description = "An unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn workbook(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
+pub async fn workbook(
+    State(state): State<AppState>,
+    caller: Caller,
+    p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
     p.finish()?;
     let tables = regulator_tables(&state).await?;
     crate::export::workbook("evgrid-regulator", &tables)

@@ -1,0 +1,132 @@
+//! `evgrid user`: accounts of operators, regulators and admins (drivers register themselves).
+//! A password comes from `--password` or `EVGRID_USER_PASSWORD`; without one a random password
+//! is made and shown once.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use evgrid_model::{OperatorId, Role};
+
+/// What to do with users.
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user with a role: operator (with --operator-id), regulator or admin.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// operator, regulator, admin (or driver).
+        #[arg(long)]
+        role: String,
+        /// The operator an operator user acts for.
+        #[arg(long)]
+        operator_id: Option<String>,
+        /// 10-128 characters; a random one is made and printed when absent.
+        #[arg(long, env = "EVGRID_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Set a user's password (ends the user's sessions).
+    Passwd {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "EVGRID_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// List users (never passwords).
+    List {
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Remove a user and the user's sessions.
+    Remove {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+/// A random password of 20 characters (letters and digits).
+pub fn random_password() -> Result<String> {
+    use std::io::Read;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
+/// Runs the command.
+pub async fn run(command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            operator_id,
+            password,
+            data_dir,
+        } => {
+            let Some(role) = Role::from_name(&role) else {
+                bail!("--role {role:?} is not driver, operator, regulator or admin");
+            };
+            let operator = operator_id.as_deref().map(OperatorId::new).transpose()?;
+            let (password, made) = match password {
+                Some(p) => (p, false),
+                None => (random_password()?, true),
+            };
+            let registry = crate::open_registry(&data_dir).await?;
+            let user = registry
+                .add_user(&username, &password, role, operator.as_ref())
+                .await?;
+            println!("added {} ({})", user.username, user.role);
+            if made {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        UserCommand::Passwd {
+            username,
+            password,
+            data_dir,
+        } => {
+            let (password, made) = match password {
+                Some(p) => (p, false),
+                None => (random_password()?, true),
+            };
+            let registry = crate::open_registry(&data_dir).await?;
+            if !registry.set_password(&username, &password).await? {
+                bail!("no user {username:?}");
+            }
+            println!("password of {username} set; its sessions ended");
+            if made {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        UserCommand::List { data_dir } => {
+            let registry = crate::open_registry(&data_dir).await?;
+            for u in registry.store().users().await? {
+                let op = u
+                    .operator_id
+                    .as_ref()
+                    .map_or(String::new(), |o| format!(" for {o}"));
+                println!("{}\t{}{op}", u.username, u.role);
+            }
+            Ok(())
+        }
+        UserCommand::Remove { username, data_dir } => {
+            let registry = crate::open_registry(&data_dir).await?;
+            if !registry.store().remove_user(&username).await? {
+                bail!("no user {username:?}");
+            }
+            println!("removed {username}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Users and their sessions in SQLite.
+
+use evgrid_model::{OperatorId, Role, User};
+
+use super::{corrupt, SqliteStore};
+use crate::StoreError;
+
+type UserRow = (i64, String, String, Option<String>);
+
+fn user((id, username, role, operator): UserRow) -> Result<User, StoreError> {
+    Ok(User {
+        id,
+        username,
+        role: Role::from_name(&role).ok_or_else(|| corrupt("users", format!("role {role:?}")))?,
+        operator_id: operator
+            .map(|o| OperatorId::new(&o).map_err(|e| corrupt("users", e.to_string())))
+            .transpose()?,
+    })
+}
+
+impl SqliteStore {
+    pub(crate) async fn add_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        operator: Option<&OperatorId>,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO users (username, password_hash, role, operator_id, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.name())
+        .bind(operator.map(OperatorId::as_str))
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?;
+        let id =
+            id.ok_or_else(|| StoreError::Conflict(format!("username {username:?} is taken")))?;
+        Ok(User {
+            id,
+            username: username.to_owned(),
+            role,
+            operator_id: operator.cloned(),
+        })
+    }
+
+    pub(crate) async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE username = $1")
+            .bind(username)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        // A new password ends every session of the old one.
+        sqlx::query(
+            "DELETE FROM user_sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+        )
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub(crate) async fn user_login(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(i64, String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, username, role, operator_id, password_hash FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, u, r, o, hash)| Ok((user((id, u, r, o))?, hash)))
+            .transpose()
+    }
+
+    pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows: Vec<UserRow> =
+            sqlx::query_as("SELECT id, username, role, operator_id FROM users ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(user).collect()
+    }
+
+    pub(crate) async fn remove_user(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM users WHERE username = $1")
+            .bind(username)
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    pub(crate) async fn add_user_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM user_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO user_sessions (token_hash, user_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.username, u.role, u.operator_id FROM user_sessions s
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(user).transpose()
+    }
+
+    pub(crate) async fn end_user_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM user_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&self.writer)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+}
