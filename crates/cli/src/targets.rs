@@ -41,14 +41,17 @@ pub async fn run(command: TargetsCommand) -> Result<()> {
                 let current = t.current.map_or("no figure yet".to_owned(), |c| {
                     format!(
                         "{c:.0} {}{progress} as of {}",
-                        t.unit,
+                        t.target.unit,
                         t.as_of.as_deref().unwrap_or("?")
                     )
                 });
-                let value = if t.value > 0.0 {
-                    format!("{:.0} {} by {}", t.value, t.unit, t.deadline)
+                let value = if t.target.value > 0.0 {
+                    format!(
+                        "{:.0} {} by {}",
+                        t.target.value, t.target.unit, t.target.deadline
+                    )
                 } else {
-                    format!("part of {}", t.parent_id.as_deref().unwrap_or("-"))
+                    format!("part of {}", t.target.parent_id.as_deref().unwrap_or("-"))
                 };
                 let projection = match (&t.projected_day, t.on_track) {
                     (Some(d), Some(true)) => format!(", projected {d} (on track)"),
@@ -57,7 +60,7 @@ pub async fn run(command: TargetsCommand) -> Result<()> {
                 };
                 println!(
                     "{} {} / {}: {value}; {current}{projection}",
-                    t.id, t.name_zh, t.name_en
+                    t.target.id, t.target.name_zh, t.target.name_en
                 );
             }
             Ok(())

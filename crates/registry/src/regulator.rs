@@ -369,19 +369,19 @@ pub fn targets_table(rows: &[TargetStatus]) -> Table {
     );
     for r in rows {
         t.push(vec![
-            r.id.clone().into(),
-            r.name_zh.clone().into(),
-            r.name_en.clone().into(),
-            r.unit.clone().into(),
-            r.value.into(),
+            r.target.id.clone().into(),
+            r.target.name_zh.clone().into(),
+            r.target.name_en.clone().into(),
+            r.target.unit.clone().into(),
+            r.target.value.into(),
             r.current.into(),
             r.as_of.clone().into(),
             r.progress.into(),
             r.trend_per_day.into(),
             r.projected_day.clone().into(),
-            r.deadline.clone().into(),
-            r.measure.clone().into(),
-            r.parent_id.clone().into(),
+            r.target.deadline.clone().into(),
+            r.target.measure.clone().into(),
+            r.target.parent_id.clone().into(),
         ]);
     }
     t

@@ -14,19 +14,10 @@ use crate::{Registry, RegistryError};
 /// A target with its progress.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetStatus {
-    pub id: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub unit: String,
-    /// The promised value (0 for a breakdown without its own value, e.g. one fleet sector).
-    pub value: f64,
-    pub baseline: f64,
-    pub start_day: String,
-    pub deadline: String,
-    /// `registry_piles` or `imported`.
-    pub measure: String,
-    pub source: String,
-    pub parent_id: Option<String>,
+    /// The target as defined (a value of 0 is a breakdown without its own value, e.g. one
+    /// fleet sector).
+    #[serde(flatten)]
+    pub target: Target,
     /// The latest figure and its day; `None` before any figure.
     pub current: Option<f64>,
     pub as_of: Option<String>,
@@ -161,17 +152,7 @@ pub fn statuses(
                 .as_ref()
                 .map(|p| p.as_str() <= t.deadline.as_str());
             TargetStatus {
-                id: t.id.clone(),
-                name_zh: t.name_zh.clone(),
-                name_en: t.name_en.clone(),
-                unit: t.unit.clone(),
-                value: t.value,
-                baseline: t.baseline,
-                start_day: t.start_day.clone(),
-                deadline: t.deadline.clone(),
-                measure: t.measure.clone(),
-                source: t.source.clone(),
-                parent_id: t.parent_id.clone(),
+                target: t.clone(),
                 progress: match current {
                     Some(c) if t.value > t.baseline => {
                         Some((c - t.baseline) / (t.value - t.baseline))

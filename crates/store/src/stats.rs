@@ -83,7 +83,7 @@ pub struct FaultRow {
 }
 
 /// A target: what is promised, by when, how progress is measured.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Target {
     pub id: String,
     pub name_zh: String,
