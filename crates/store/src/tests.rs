@@ -253,9 +253,9 @@ async fn regulator_statistics_add_up() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
     let mut ac = station("B", 3);
-    for e in &mut ac.station.equipment {
+    for (i, e) in ac.station.equipment.iter_mut().enumerate() {
         e.equipment_type = EquipmentType::AC;
-        e.power = Power::from_kw(7);
+        e.power = Power::from_kw(if i == 0 { 7 } else { 180 });
     }
     store
         .upsert_stations(&[operator()], &[station("A", 2), ac])
@@ -277,8 +277,15 @@ async fn regulator_statistics_add_up() {
         assert_eq!((piles, connectors), (5, 5), "{by:?}");
     }
     let power = store.breakdown(Dimension::PowerClass).await.unwrap();
+    let order: Vec<&str> = power.iter().filter_map(|r| r.key.as_deref()).collect();
+    assert_eq!(
+        order,
+        ["0-7kW", "60-120kW", "120-240kW"],
+        "ordered by power"
+    );
     let of = |k: &str| power.iter().find(|r| r.key.as_deref() == Some(k)).unwrap();
-    assert_eq!(of("0-7kW").piles.public, 3);
+    assert_eq!(of("0-7kW").piles.public, 1);
+    assert_eq!(of("120-240kW").piles.public, 2);
     assert_eq!(of("60-120kW").piles.public, 2);
     assert_eq!(of("60-120kW").stations.public, 1);
 

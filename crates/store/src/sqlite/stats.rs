@@ -108,7 +108,18 @@ impl SqliteStore {
                 merge(&mut out, key).connectors.add(cat, n);
             }
         }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        if by == Dimension::PowerClass {
+            // By power, not by the text of the class.
+            let lower = |k: &Option<String>| -> u32 {
+                k.as_deref()
+                    .and_then(|k| k.split(['-', 'k']).next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(u32::MAX)
+            };
+            out.sort_by_key(|r| lower(&r.key));
+        } else {
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+        }
         Ok(out)
     }
 
