@@ -2,7 +2,9 @@
 -- a daily snapshot of the registry (growth), and the city's targets with their progress.
 
 -- Written by triggers on connector_status, so every writer (pushes, pulls, OCPP) records them
--- in the same transaction as the status itself.
+-- in the same transaction as the status itself. Only changes into or out of `faulted` and
+-- `offline` are kept: a fault or outage runs from its event to the connector's next event,
+-- and the everyday available/charging traffic costs no extra row.
 CREATE TABLE status_events (
     operator_id   TEXT NOT NULL,
     connector_id  TEXT NOT NULL,
@@ -13,6 +15,7 @@ CREATE INDEX status_events_connector ON status_events (operator_id, connector_id
 CREATE INDEX status_events_at ON status_events (at);
 
 CREATE TRIGGER status_events_insert AFTER INSERT ON connector_status
+WHEN new.status IN ('faulted', 'offline')
 BEGIN
     INSERT INTO status_events (operator_id, connector_id, status, at)
     VALUES (new.operator_id, new.connector_id, new.status, new.observed_at);
@@ -20,6 +23,7 @@ END;
 
 CREATE TRIGGER status_events_update AFTER UPDATE OF status ON connector_status
 WHEN old.status <> new.status
+ AND (old.status IN ('faulted', 'offline') OR new.status IN ('faulted', 'offline'))
 BEGIN
     INSERT INTO status_events (operator_id, connector_id, status, at)
     VALUES (new.operator_id, new.connector_id, new.status, new.observed_at);
