@@ -475,6 +475,17 @@ pub fn hotspots_table(report: &CoverageReport) -> Table {
     t
 }
 
+/// The whole (the city, first) and its counties; a report of one county is that county alone.
+pub fn regions_of(report: &CoverageReport) -> Vec<&evgrid_geo::coverage::RegionCoverage> {
+    if report.total.code.is_some() {
+        report.counties.iter().collect()
+    } else {
+        std::iter::once(&report.total)
+            .chain(report.counties.iter())
+            .collect()
+    }
+}
+
 /// Service radius per county and for the whole (first row), both ways.
 pub fn service_radius_table(report: &CoverageReport) -> Table {
     let mut cols: Vec<(String, String, Kind)> = [
@@ -517,7 +528,7 @@ pub fn service_radius_table(report: &CoverageReport) -> Table {
         .map(|(k, t, kind)| (k.as_str(), t.as_str(), *kind))
         .collect();
     let mut t = Table::new("service radius", &cols);
-    for r in std::iter::once(&report.total).chain(report.counties.iter()) {
+    for r in regions_of(report) {
         let mut cells: Vec<Cell> = vec![
             r.code.clone().into(),
             r.name_zh.clone().into(),

@@ -73,6 +73,22 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
     }
 }
 
+/// Text a spreadsheet would run as a formula (`=`, `+`, `@`, a tab or return first, or `-`
+/// before something that is not a number) gets a leading `'`: operators' names reach exports,
+/// and a CSV opened in Excel must not compute them.
+fn defuse(text: &str) -> String {
+    let risky = match text.chars().next() {
+        Some('=' | '+' | '@' | '\t' | '\r') => true,
+        Some('-') => text.parse::<f64>().is_err(),
+        _ => false,
+    };
+    if risky {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// A table.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -132,7 +148,7 @@ impl Table {
             w.write_record(self.columns.iter().map(|c| c.key.as_str()))?;
             for row in &self.rows {
                 w.write_record(row.iter().map(|cell| match cell {
-                    Cell::Text(s) => s.clone(),
+                    Cell::Text(s) => defuse(s),
                     Cell::Integer(n) => n.to_string(),
                     Cell::Number(x) => format!("{x}"),
                     Cell::Empty => String::new(),
@@ -269,6 +285,38 @@ mod tests {
         assert_eq!(lines[0], "name,population,share");
         assert_eq!(lines[1], "沙石镇,12345,0.5");
         assert_eq!(lines[2], "\"a, \"\"b\"\"\",,");
+    }
+
+    #[test]
+    fn csv_text_never_runs_as_a_formula() {
+        let mut t = Table::new("t", &[("name", "Name", Kind::Text)]);
+        for name in [
+            "=HYPERLINK(\"x\")",
+            "+1+1",
+            "@SUM(A1)",
+            "-2+3",
+            "-5",
+            "plain",
+        ] {
+            t.push(vec![name.into()]);
+        }
+        let text = String::from_utf8(t.to_csv().unwrap()).unwrap();
+        let lines: Vec<&str> = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .skip(1)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "\"'=HYPERLINK(\"\"x\"\")\"",
+                "'+1+1",
+                "'@SUM(A1)",
+                "'-2+3",
+                "-5",
+                "plain"
+            ]
+        );
     }
 
     #[test]

@@ -399,8 +399,8 @@ pub async fn regions(
                 .map_or(0, |(_, v)| v.piles.total()),
         }
     };
-    let rows: Vec<serde_json::Value> = std::iter::once(&r.total)
-        .chain(r.counties.iter())
+    let rows: Vec<serde_json::Value> = regulator::regions_of(&r)
+        .into_iter()
         .map(|c| {
             let piles = piles_of(c.code.as_deref());
             let mut v = serde_json::to_value(c).unwrap_or_default();
