@@ -130,7 +130,10 @@ fn synth_is_byte_identical_for_a_seed_and_says_it_is_synthetic() {
 fn every_subcommand_has_help() {
     let top = run(&["--help"]);
     let text = String::from_utf8_lossy(&top.stdout).into_owned();
-    for sub in ["serve", "demo", "synth", "import", "operator", "bench"] {
+    for sub in [
+        "serve", "demo", "synth", "import", "operator", "charger", "simulate", "coverage",
+        "targets", "user", "bench",
+    ] {
         assert!(text.contains(sub), "{text}");
         let help = run(&[sub, "--help"]);
         assert!(help.status.success());
