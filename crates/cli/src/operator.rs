@@ -73,6 +73,10 @@ pub enum OperatorCommand {
         /// The running evgrid server.
         #[arg(long, default_value = "http://127.0.0.1:8080/")]
         url: String,
+        /// A bearer token of that operator's user, a regulator or an admin
+        /// (POST /api/v1/auth/login).
+        #[arg(long, env = "EVGRID_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -115,7 +119,7 @@ fn operator_id(text: &str) -> Result<OperatorId> {
 }
 
 /// GET over plain HTTP/1.1 with `Connection: close`; returns (status, body).
-fn http_get(url: &str) -> Result<(u16, Vec<u8>)> {
+fn http_get(url: &str, token: Option<&str>) -> Result<(u16, Vec<u8>)> {
     use std::io::Write;
     let rest = url
         .strip_prefix("http://")
@@ -124,9 +128,10 @@ fn http_get(url: &str) -> Result<(u16, Vec<u8>)> {
     let mut stream = std::net::TcpStream::connect(host)
         .with_context(|| format!("connecting to {host}; is evgrid serving there? (--url)"))?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{auth}\r\n"
     )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
@@ -326,6 +331,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
         OperatorCommand::Quality {
             operator_id: id,
             url,
+            token,
             json,
         } => {
             let base = if url.ends_with('/') {
@@ -333,7 +339,10 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             } else {
                 format!("{url}/")
             };
-            let (status, body) = http_get(&format!("{base}api/v1/operators/{id}/data-quality"))?;
+            let (status, body) = http_get(
+                &format!("{base}api/v1/operators/{id}/data-quality"),
+                token.as_deref(),
+            )?;
             let value: serde_json::Value =
                 serde_json::from_slice(&body).context("the server's answer is not JSON")?;
             if status != 200 {

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{evgrid, get, start};
+use common::{evgrid, get, get_as, login, start};
 
 struct Killed(Child);
 
@@ -36,6 +36,28 @@ fn wait_for<T>(secs: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
 fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_charges() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
+    // Who may read the reports: a regulator, and EVGSYN001's own operator user.
+    for (name, role, op) in [
+        ("qa.regulator", "regulator", None),
+        ("op.one", "operator", Some("EVGSYN001")),
+    ] {
+        let mut c = evgrid();
+        c.args([
+            "user",
+            "add",
+            "--username",
+            name,
+            "--role",
+            role,
+            "--data-dir",
+            data,
+        ])
+        .env("EVGRID_USER_PASSWORD", "a long test password");
+        if let Some(op) = op {
+            c.args(["--operator-id", op]);
+        }
+        assert!(c.output().unwrap().status.success(), "user {name}");
+    }
     let server = start(&[
         "serve",
         "--data-dir",
@@ -45,6 +67,8 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
         "--poll-timeout",
         "2",
     ]);
+    let regulator = login(server.addr, "qa.regulator", "a long test password");
+    let operator_one = login(server.addr, "op.one", "a long test password");
     let platform = format!("http://{}/evcs/v1/", server.addr);
     let mut sim = evgrid()
         .args([
@@ -89,8 +113,35 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
     assert_eq!(urls.len(), 2, "{urls:?}");
 
     // EVGSYN001 is pulled: its whole directory (415 stations over 9 pages of 50) and statuses.
-    let quality =
-        |id: &str| get(server.addr, &format!("/api/v1/operators/{id}/data-quality")).json();
+    let quality = |id: &str| {
+        get_as(
+            server.addr,
+            &regulator,
+            &format!("/api/v1/operators/{id}/data-quality"),
+        )
+        .json()
+    };
+    // Nobody, and another operator's user, may not read a report; its own user may.
+    assert_eq!(
+        get(server.addr, "/api/v1/operators/EVGSYN001/data-quality").status,
+        401
+    );
+    let own = get_as(
+        server.addr,
+        &operator_one,
+        "/api/v1/operators/EVGSYN001/data-quality",
+    );
+    assert_eq!(own.status, 200, "{}", own.text());
+    let other = get_as(
+        server.addr,
+        &operator_one,
+        "/api/v1/operators/EVGSYN002/data-quality",
+    );
+    assert_eq!(other.status, 403, "{}", other.text());
+    assert_eq!(
+        get_as(server.addr, &operator_one, "/api/v1/coverage/summary").status,
+        403
+    );
     let pulled = wait_for(60, || {
         let q = quality("EVGSYN001");
         (q["pull"]["polls_ok"].as_u64() >= Some(2)).then_some(q)

@@ -3,8 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use evgrid_model::OperatorId;
+use evgrid_model::{OperatorId, Role};
 
+use crate::auth::Caller;
 use crate::params::Params;
 use crate::{ApiError, AppState};
 
@@ -14,18 +15,31 @@ use crate::{ApiError, AppState};
 /// within 30 m of another operator's station; and evgrid's pulls from the operator's platform
 /// (last attempt and success, consecutive failures, what the last pull found and how it differs
 /// from what was pushed).
+///
+/// Seen by that operator's own users, regulators and admins; another operator's user gets 403.
 #[utoipa::path(get, path = "/api/v1/operators/{id}/data-quality", tag = "operators",
+    security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "OperatorID")),
     responses(
         (status = 200, description = "The report", body = Object, content_type = "application/json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another operator's report, or a driver", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such operator", body = crate::Problem, content_type = "application/problem+json"),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn data_quality(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
+    let user = caller.require(&[Role::Operator, Role::Regulator, Role::Admin])?;
+    if user.role == Role::Operator && user.operator_id.as_ref().map(OperatorId::as_str) != Some(&id)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "an operator user sees only its own operator's report, not {id}'s"
+        )));
+    }
     p.finish()?;
     let not_found = || ApiError::NotFound(format!("no operator {id:?}"));
     let operator = OperatorId::new(&id).map_err(|_| not_found())?;
