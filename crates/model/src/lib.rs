@@ -9,6 +9,7 @@ pub mod account;
 pub mod charger;
 pub mod coords;
 pub mod credentials;
+pub mod hours;
 pub mod ids;
 pub mod region;
 pub mod rng;

@@ -13,6 +13,7 @@ pub mod import;
 pub mod poller;
 pub mod quality;
 pub mod regulator;
+pub mod search;
 pub mod targets;
 mod tcec_backend;
 

@@ -348,3 +348,129 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
         .iter()
         .any(|s| s.connector_id == "NEW_1-1"));
 }
+
+#[tokio::test]
+async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() {
+    use crate::search::{china_second_of_day, DriverFilter, SortBy};
+    use evgrid_model::{ConnectorStatus, PricePerKwh};
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(&dir).await;
+    let report = reg
+        .import_paths(&[fixture("good.csv")], None, &quiet)
+        .await
+        .unwrap();
+    assert!(report.committed);
+    let op = OperatorId::new("MA0CSVOP1").unwrap();
+    let now = evgrid_model::time::unix_now();
+    let status = |id: &str, s: ConnectorStatus, at: i64| evgrid_store::StatusRecord {
+        connector_id: id.into(),
+        status: s,
+        raw_status: 1,
+        park_status: None,
+        lock_status: None,
+        observed_at: at,
+        source: "test".into(),
+    };
+    // CSV001: one fresh free connector, one free but stale (an hour old), one charging.
+    reg.store()
+        .put_statuses(
+            &op,
+            &[
+                status("CSV001E1C1", ConnectorStatus::Available, now - 10),
+                status("CSV001E1C2", ConnectorStatus::Available, now - 3600),
+                status("CSV001E2C1", ConnectorStatus::Charging, now - 10),
+            ],
+        )
+        .await
+        .unwrap();
+    let center = LatLng::new(25.8306, 114.9328);
+    let everything = SearchFilter::default();
+    let all = reg
+        .search_for_driver(center, 200_000.0, 10, &everything, &DriverFilter::default())
+        .await
+        .unwrap();
+    assert!(all.len() >= 2);
+    assert!(all.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
+    let csv1 = all
+        .iter()
+        .find(|h| h.station.id() == "MA0CSVOP1:CSV001")
+        .unwrap();
+    assert_eq!((csv1.connectors, csv1.free, csv1.stale), (3, 1, 1));
+    // The price now is the tariff period in force in China now.
+    let tariff = reg
+        .store()
+        .station(&StationKey::parse("MA0CSVOP1:CSV001").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .station
+        .tariff
+        .unwrap();
+    let period = tariff.period_at(china_second_of_day(now)).unwrap();
+    assert_eq!(
+        csv1.price_now,
+        Some(PricePerKwh(period.electricity.0 + period.service.0))
+    );
+
+    // Free now: only CSV001 (the stale one does not count; others never reported).
+    let free = reg
+        .search_for_driver(
+            center,
+            200_000.0,
+            10,
+            &everything,
+            &DriverFilter {
+                free_now: true,
+                ..DriverFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = free.iter().map(|h| h.station.id()).collect();
+    assert_eq!(ids, ["MA0CSVOP1:CSV001"]);
+    // A price ceiling below the price now leaves nothing with that tariff.
+    let cheap = reg
+        .search_for_driver(
+            center,
+            200_000.0,
+            10,
+            &everything,
+            &DriverFilter {
+                max_price: Some(PricePerKwh(csv1.price_now.unwrap().0 - 1)),
+                ..DriverFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(cheap.iter().all(|h| h.station.id() != "MA0CSVOP1:CSV001"));
+    // Sorted by price: stations with a tariff first, cheapest first.
+    let by_price = reg
+        .search_for_driver(
+            center,
+            200_000.0,
+            10,
+            &everything,
+            &DriverFilter {
+                sort: SortBy::Price,
+                ..DriverFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let prices: Vec<i64> = by_price
+        .iter()
+        .map(|h| h.price_now.map_or(i64::MAX, |p| p.0))
+        .collect();
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
+    // Along a route from the city centre towards 于都 (CSV002): ordered along the route.
+    let route = [center, LatLng::new(25.958, 115.419)];
+    let along = reg
+        .search_along_route(&route, 3000.0, 10, &everything, &DriverFilter::default())
+        .await
+        .unwrap();
+    assert!(along.len() >= 2, "{}", along.len());
+    assert!(along
+        .windows(2)
+        .all(|w| w[0].along_m.unwrap() <= w[1].along_m.unwrap()));
+    assert!(along.iter().all(|h| h.distance_m <= 3000.0));
+}

@@ -147,6 +147,7 @@ impl AppState {
         routes::CurrentParam,
         routes::ConnectorTypeParam,
         export::FormatParam,
+        routes::search::SortParam,
         routes::coverage::GridParam,
         export::TableFormatParam,
         routes::stats::BreakdownBy,
@@ -194,6 +195,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::stations::list_stations))
         .routes(routes!(routes::stations::get_station))
         .routes(routes!(routes::search::nearest))
+        .routes(routes!(routes::search::stations))
+        .routes(routes!(routes::search::route))
         .routes(routes!(routes::regions::regions))
         .routes(routes!(routes::stats::summary))
         .routes(routes!(routes::stats::breakdown))

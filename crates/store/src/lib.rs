@@ -675,6 +675,20 @@ impl Store {
         }
     }
 
+    /// Live availability, opening hours and tariff of stations (by row id), for a driver's
+    /// search; statuses older than their operator's interval (or `default_stale_after`) are
+    /// counted as stale, not free.
+    pub async fn station_live(
+        &self,
+        pks: &[i64],
+        now: i64,
+        default_stale_after: i64,
+    ) -> Result<Vec<stats::StationLive>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.station_live(pks, now, default_stale_after).await,
+        }
+    }
+
     /// Stations, piles and connectors by category, grouped by `by`.
     pub async fn breakdown(
         &self,

@@ -107,3 +107,19 @@ pub struct ProgressRow {
     pub value: f64,
     pub source: String,
 }
+
+/// What a driver's search needs of a station beyond the index: live availability, hours,
+/// tariff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationLive {
+    pub pk: i64,
+    pub connectors: i64,
+    /// Connectors whose latest status is `available` and fresh (not older than the operator's
+    /// stale interval).
+    pub free: i64,
+    /// Connectors whose latest status is stale: shown as such, never as free.
+    pub stale: i64,
+    pub business_hours: Option<String>,
+    /// (start second, electricity, service) in hundredths of a fen per kWh, by start.
+    pub tariff: Vec<(u32, i64, i64)>,
+}

@@ -375,3 +375,61 @@ impl SqliteStore {
         Ok(())
     }
 }
+
+impl SqliteStore {
+    pub(crate) async fn station_live(
+        &self,
+        pks: &[i64],
+        now: i64,
+        default_stale_after: i64,
+    ) -> Result<Vec<crate::stats::StationLive>, StoreError> {
+        let ids = format!(
+            "[{}]",
+            pks.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        let rows: Vec<(i64, Option<String>, i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, s.business_hours, COUNT(c.id),
+                    COALESCE(SUM(CASE WHEN cs.status = 'available'
+                        AND cs.observed_at >= $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN cs.status IS NOT NULL
+                        AND cs.observed_at < $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0)
+             FROM stations s
+             LEFT JOIN connectors c ON c.station_pk = s.id
+             LEFT JOIN connector_status cs
+               ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
+             LEFT JOIN operator_credentials oc ON oc.operator_id = s.operator_id
+             WHERE s.id IN (SELECT value FROM json_each($1))
+             GROUP BY s.id",
+        )
+        .bind(&ids)
+        .bind(now)
+        .bind(default_stale_after)
+        .fetch_all(&self.pool)
+        .await?;
+        let periods: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT station_pk, start_second, electricity_centifen, service_centifen
+             FROM tariff_periods WHERE station_pk IN (SELECT value FROM json_each($1))
+             ORDER BY station_pk, start_second",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(pk, business_hours, connectors, free, stale)| crate::stats::StationLive {
+                    pk,
+                    connectors,
+                    free,
+                    stale,
+                    business_hours,
+                    tariff: periods
+                        .iter()
+                        .filter(|p| p.0 == pk)
+                        .map(|p| (u32::try_from(p.1).unwrap_or(0), p.2, p.3))
+                        .collect(),
+                },
+            )
+            .collect())
+    }
+}
