@@ -16,4 +16,7 @@ secrets=(EVGSYN001 "Ganjiang FastCharge (fictional)" k3yOperatorSecr3 DataSecret
   --operator-secret "${secrets[2]}" --data-secret "${secrets[3]}" --data-secret-iv "${secrets[4]}" \
   --sig-secret "${secrets[5]}" >/dev/null
 start_demo "$bin" "$work"
+# The data-quality report it reads at the end is a regulator's (or the operator's own user's).
+EVGRID_TOKEN=$(demo_token)
+export EVGRID_TOKEN
 .venv/bin/python tests/tcec/independent_client.py "$DEMO_URL" "${secrets[0]}" "${secrets[2]}" "${secrets[3]}" "${secrets[4]}" "${secrets[5]}"

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -74,7 +75,9 @@ def verified(answer: dict) -> bool:
 
 
 def get(path: str) -> dict:
-    with urllib.request.urlopen(BASE + path, timeout=30) as res:
+    # The REST API's reads; a regulator's token (EVGRID_TOKEN) for the protected ones.
+    headers = {"Authorization": "Bearer " + os.environ["EVGRID_TOKEN"]} if os.environ.get("EVGRID_TOKEN") else {}
+    with urllib.request.urlopen(urllib.request.Request(BASE + path, headers=headers), timeout=30) as res:
         return json.loads(res.read())
 
 
