@@ -14,6 +14,10 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true
   --station OCPP-INTEROP --lat 25.8306 --lng 114.9328 --name "OCPP interop site" --connectors 2 >/dev/null
 "$bin" charger add --data-dir "$work/data" --id CS201-INTEROP --password interop-password-201 \
   --station OCPP-INTEROP --connectors 1 --dc --power-kw 60 >/dev/null
+# The platform's REST calls (charger state, commands) as an admin.
+"$bin" user add --data-dir "$work/data" --username interop.admin --role admin \
+  --password interop-admin-password >/dev/null
+export EVGRID_API_USER=interop.admin EVGRID_API_PASSWORD=interop-admin-password
 # A self-signed certificate for security profile 2 (TLS + Basic).
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null

@@ -10,6 +10,7 @@ Usage: interop.py HTTP_BASE CP16_ID CP16_PASSWORD CS201_ID CS201_PASSWORD [HTTPS
 import asyncio
 import base64
 import json
+import os
 import ssl
 import sys
 import urllib.error
@@ -43,10 +44,22 @@ def now():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def api(method, path, body=None):
+TOKEN = None
+
+
+def api(method, path, body=None, login=True):
+    """A REST call, as the admin named by EVGRID_API_USER / EVGRID_API_PASSWORD."""
+    global TOKEN
+    headers = {"content-type": "application/json"}
+    if login and TOKEN is None:
+        status, session = api("POST", "/api/v1/auth/login", {
+            "username": os.environ["EVGRID_API_USER"], "password": os.environ["EVGRID_API_PASSWORD"]}, login=False)
+        assert status == 200, session
+        TOKEN = session["token"]
+    if login:
+        headers["Authorization"] = "Bearer " + TOKEN
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(HTTP.rstrip("/") + path, data=data, method=method,
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(HTTP.rstrip("/") + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=40) as r:
             return r.status, json.loads(r.read() or b"null")
@@ -115,6 +128,10 @@ async def v16():
         boot = await cp.call(call16.BootNotification(charge_point_vendor="PyPI-ocpp", charge_point_model="interop-16"))
         check(boot.status == "Accepted", "1.6: BootNotification accepted")
         await cp.call(call16.StatusNotification(connector_id=1, error_code="NoError", status="Available", timestamp=now()))
+        status, _ = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CP16}", None, False)
+        check(status == 401, f"the charger's state needs a login (HTTP {status})")
+        status, _ = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "reset", "kind": "soft"}, False)
+        check(status == 401, f"a command needs a login (HTTP {status})")
         status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CP16}")
         check(status == 200 and charger["connectors"][0]["status"] == "available", "1.6: status stored (available)")
         check(charger["charger"]["vendor"] == "PyPI-ocpp" and charger["connected"], "1.6: boot stored, charger connected")

@@ -57,6 +57,26 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
+    /// The user, when logged in as one of `roles` or as a user of `operator`: 401 without a
+    /// login, 403 otherwise.
+    pub fn require_for_operator(
+        &self,
+        operator: &evgrid_model::OperatorId,
+        roles: &[Role],
+    ) -> Result<&User, ApiError> {
+        let user = self.require(&[Role::Driver, Role::Operator, Role::Regulator, Role::Admin])?;
+        if roles.contains(&user.role)
+            || (user.role == Role::Operator && user.operator_id.as_ref() == Some(operator))
+        {
+            Ok(user)
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "only {operator}'s own users{} may do this",
+                roles.iter().map(|r| format!(", {r}s")).collect::<String>()
+            )))
+        }
+    }
+
     /// The user, when logged in with one of `roles`: 401 without a (live) login, 403 for
     /// another role.
     pub fn require(&self, roles: &[Role]) -> Result<&User, ApiError> {

@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use base64::Engine;
+use evgrid_model::Role;
 use evgrid_ocpp::csms::{Connection, Outcome};
 use evgrid_ocpp::hub::{Command, CommandError};
 use evgrid_ocpp::{ErrorCode, FrameError, Version};
@@ -396,12 +397,17 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Sends a command to a connected charger and answers with the charger's reply: 409 when the
 /// charger is not connected, 504 when it does not answer within 30 s, 502 when it answers with
 /// a CALLERROR or an answer that breaks the schema, 400 when the command is not valid OCPP.
+///
+/// For the charger operator's own users and admins.
 #[utoipa::path(post, path = "/api/v1/chargers/{id}/commands", tag = "ocpp",
+    security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "The charge point id")),
     request_body(content = ChargerCommand, content_type = "application/json"),
     responses(
         (status = 200, description = "The charger's answer (its OCPP payload) with the action sent", body = Object, content_type = "application/json"),
         (status = 400, description = "The command is not valid", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not this charger's operator or an admin", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The charger is not connected", body = crate::Problem, content_type = "application/problem+json"),
         (status = 502, description = "The charger answered with an error", body = crate::Problem, content_type = "application/problem+json"),
@@ -409,12 +415,15 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
     ))]
 pub async fn command(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path(id): Path<String>,
     body: Result<Json<ChargerCommand>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if state.registry.store().charger(&id).await?.is_none() {
+    caller.require(&[Role::Driver, Role::Operator, Role::Regulator, Role::Admin])?;
+    let Some(charger) = state.registry.store().charger(&id).await? else {
         return Err(ApiError::NotFound(format!("no charger {id:?}")));
-    }
+    };
+    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
     let Json(command) =
         body.map_err(|e| ApiError::BadRequest(format!("the command: {}", e.body_text())))?;
     let version = state
@@ -442,25 +451,32 @@ pub async fn command(
 }
 
 /// A directly connected charger: its registration, whether it is connected now, its
-/// connectors' live status and its latest charging sessions (energy in Wh).
+/// connectors' live status and its latest charging sessions (energy in Wh). For the charger
+/// operator's own users, regulators and admins.
 #[utoipa::path(get, path = "/api/v1/chargers/{id}", tag = "ocpp",
+    security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "The charge point id")),
     responses(
         (status = 200, description = "The charger", body = Object, content_type = "application/json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not this charger's operator, a regulator or an admin", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_charger(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path(id): Path<String>,
     p: crate::params::Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[Role::Driver, Role::Operator, Role::Regulator, Role::Admin])?;
     p.finish()?;
     let store = state.registry.store();
     let charger = store
         .charger(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no charger {id:?}")))?;
+    caller.require_for_operator(&charger.operator_id, &[Role::Regulator, Role::Admin])?;
     let statuses = store.operator_statuses(&charger.operator_id).await?;
     let connectors: Vec<serde_json::Value> = (1..=charger.connectors)
         .map(|n| {
