@@ -6,7 +6,7 @@
 mod common;
 
 use common::{evgrid, get, get_as, haversine_m, login, post_json, request_with, run, start};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn fixture(name: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -501,6 +501,117 @@ fn the_regulators_figures_need_a_regulator_and_accounts_behave() {
     for path in protected {
         assert_eq!(get_as(addr, &token, path).status, 200, "{path}");
     }
+    // A directly connected charger of EVGSYN001: its own operator's user sees and commands it;
+    // another operator's user and a driver do not; a regulator may look, not command.
+    let d = data.to_str().unwrap();
+    assert!(run(&[
+        "charger",
+        "add",
+        "--id",
+        "CP-ROLES",
+        "--operator-id",
+        "EVGSYN001",
+        "--station",
+        "ROLES1",
+        "--lat",
+        "25.83",
+        "--lng",
+        "114.93",
+        "--name",
+        "roles test",
+        "--data-dir",
+        d
+    ])
+    .status
+    .success());
+    for (name, op) in [("op.one", "EVGSYN001"), ("op.two", "EVGSYN002")] {
+        let out = evgrid()
+            .args([
+                "user",
+                "add",
+                "--username",
+                name,
+                "--role",
+                "operator",
+                "--operator-id",
+                op,
+                "--data-dir",
+                d,
+            ])
+            .env("EVGRID_USER_PASSWORD", "operator password 1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let one = login(addr, "op.one", "operator password 1");
+    let two = login(addr, "op.two", "operator password 1");
+    let creds2 = json!({"username": "driver_02x", "password": "correct horse battery x"});
+    assert_eq!(
+        post_json(addr, "/api/v1/auth/register", &[], &creds2).status,
+        201
+    );
+    let driver = login(addr, "driver_02x", "correct horse battery x");
+    assert_eq!(get_as(addr, &one, "/api/v1/chargers/CP-ROLES").status, 200);
+    assert_eq!(get_as(addr, &two, "/api/v1/chargers/CP-ROLES").status, 403);
+    assert_eq!(
+        get_as(addr, &driver, "/api/v1/chargers/CP-ROLES").status,
+        403
+    );
+    assert_eq!(
+        get_as(addr, &token, "/api/v1/chargers/CP-ROLES").status,
+        200,
+        "a regulator looks"
+    );
+    let reset = json!({"command": "reset", "kind": "soft"});
+    let bearer = |t: &str| format!("Bearer {t}");
+    let a = post_json(
+        addr,
+        "/api/v1/chargers/CP-ROLES/commands",
+        &[("Authorization", &bearer(&two))],
+        &reset,
+    );
+    assert_eq!(a.status, 403, "{}", a.text());
+    let a = post_json(
+        addr,
+        "/api/v1/chargers/CP-ROLES/commands",
+        &[("Authorization", &bearer(&token))],
+        &reset,
+    );
+    assert_eq!(a.status, 403, "a regulator may not command: {}", a.text());
+    let a = post_json(
+        addr,
+        "/api/v1/chargers/CP-ROLES/commands",
+        &[("Authorization", &bearer(&one))],
+        &reset,
+    );
+    assert_eq!(
+        a.status,
+        409,
+        "allowed, but the charger is not connected: {}",
+        a.text()
+    );
+    assert_eq!(
+        post_json(addr, "/api/v1/chargers/CP-ROLES/commands", &[], &reset).status,
+        401
+    );
+    // An operator user sees its own data-quality report only.
+    assert_eq!(
+        get_as(addr, &one, "/api/v1/operators/EVGSYN001/data-quality").status,
+        200
+    );
+    assert_eq!(
+        get_as(addr, &one, "/api/v1/operators/EVGSYN002/data-quality").status,
+        403
+    );
+    assert_eq!(
+        get_as(addr, &driver, "/api/v1/operators/EVGSYN001/data-quality").status,
+        403
+    );
+
     // The CLI refuses an operator user without its operator, and a bad role.
     let out = run(&[
         "user",
