@@ -225,19 +225,11 @@ pub const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 impl Raster {
     /// The cells of `cell_m` whose centres fall inside any of the areas, by scan line.
     pub fn cover(areas: &[&crate::MultiPolygon], cell_m: f64) -> Self {
-        let mut bbox = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for b in areas {
-            bbox[0] = bbox[0].min(b.bbox[0]);
-            bbox[1] = bbox[1].min(b.bbox[1]);
-            bbox[2] = bbox[2].max(b.bbox[2]);
-            bbox[3] = bbox[3].max(b.bbox[3]);
-        }
-        Self::cover_in(areas, cell_m, bbox)
+        Self::cover_in(
+            areas,
+            cell_m,
+            crate::polygon::bbox_of(areas.iter().copied()),
+        )
     }
 
     /// As [`Raster::cover`] on a grid anchored at the south-west corner of `bbox`, so that

@@ -48,6 +48,27 @@ impl Polygon {
     }
 }
 
+/// The bounding box (min lng, min lat, max lng, max lat) of several areas; inverted infinities
+/// for none.
+pub fn bbox_of<'a>(areas: impl IntoIterator<Item = &'a MultiPolygon>) -> [f64; 4] {
+    areas.into_iter().fold(
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |b, a| {
+            [
+                b[0].min(a.bbox[0]),
+                b[1].min(a.bbox[1]),
+                b[2].max(a.bbox[2]),
+                b[3].max(a.bbox[3]),
+            ]
+        },
+    )
+}
+
 impl MultiPolygon {
     /// Builds from polygons, computing the bounding box.
     pub fn new(polygons: Vec<Polygon>) -> Self {

@@ -120,19 +120,7 @@ pub struct PopulationGrid {
 
 /// The bounding box of every county, min lng, min lat, max lng, max lat.
 pub fn city_bbox(data: &ReferenceData) -> [f64; 4] {
-    let mut bbox = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    for b in data.county_boundaries.values() {
-        bbox[0] = bbox[0].min(b.bbox[0]);
-        bbox[1] = bbox[1].min(b.bbox[1]);
-        bbox[2] = bbox[2].max(b.bbox[2]);
-        bbox[3] = bbox[3].max(b.bbox[3]);
-    }
-    bbox
+    crate::polygon::bbox_of(data.county_boundaries.values())
 }
 
 impl PopulationGrid {

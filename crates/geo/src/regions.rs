@@ -94,22 +94,7 @@ impl RegionMap {
 
     /// The city's bounding box: min lng, min lat, max lng, max lat.
     pub fn bbox(&self) -> [f64; 4] {
-        self.counties.iter().fold(
-            [
-                f64::INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-            ],
-            |b, c| {
-                [
-                    b[0].min(c.boundary.bbox[0]),
-                    b[1].min(c.boundary.bbox[1]),
-                    b[2].max(c.boundary.bbox[2]),
-                    b[3].max(c.boundary.bbox[3]),
-                ]
-            },
-        )
+        crate::polygon::bbox_of(self.counties.iter().map(|c| &c.boundary))
     }
 }
 

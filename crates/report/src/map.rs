@@ -279,18 +279,7 @@ pub struct CoverageMap<'a> {
 /// Draws a coverage map: shading by distance to the nearest public station, county
 /// boundaries, public stations, townships without one crossed out, legend and figures.
 pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> {
-    let mut bbox = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    for b in &m.counties {
-        bbox[0] = bbox[0].min(b.bbox[0]);
-        bbox[1] = bbox[1].min(b.bbox[1]);
-        bbox[2] = bbox[2].max(b.bbox[2]);
-        bbox[3] = bbox[3].max(b.bbox[3]);
-    }
+    let bbox = evgrid_geo::polygon::bbox_of(m.counties.iter().copied());
     let pad = 0.02 * (bbox[2] - bbox[0]);
     let bbox = [bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad];
     let scale = i64::from((m.width / 500).max(1));
