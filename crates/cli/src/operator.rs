@@ -96,8 +96,14 @@ fn parse_coords(s: &str) -> Result<CoordSystem, String> {
 
 /// 16 random characters from 0-9, A-Z, a-z, read from the system's random source.
 fn random_secret() -> Result<String> {
+    random_text(16)
+}
+
+/// `n` (at most 32) random characters from 0-9, A-Z, a-z, read from the system's random
+/// source: secrets and passwords.
+pub(crate) fn random_text(n: usize) -> Result<String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut bytes = [0u8; 64];
+    let mut bytes = [0u8; 128];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .context("reading /dev/urandom")?;
@@ -105,10 +111,10 @@ fn random_secret() -> Result<String> {
     let out: String = bytes
         .iter()
         .filter(|b| usize::from(**b) < 248)
-        .take(16)
+        .take(n)
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect();
-    if out.len() < 16 {
+    if out.len() < n {
         bail!("not enough randomness; try again");
     }
     Ok(out)

@@ -52,14 +52,7 @@ pub enum UserCommand {
 
 /// A random password of 20 characters (letters and digits).
 pub fn random_password() -> Result<String> {
-    use std::io::Read;
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 20];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect())
+    crate::operator::random_text(20)
 }
 
 /// Runs the command.
