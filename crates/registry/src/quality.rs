@@ -233,11 +233,35 @@ impl Registry {
         &self,
         id: &OperatorId,
     ) -> Result<Option<DataQuality>, RegistryError> {
+        let operator = self
+            .store()
+            .operators()
+            .await?
+            .into_iter()
+            .find(|o| &o.id == id);
+        match operator {
+            Some(o) => Ok(Some(self.quality_of(o).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The data-quality report of every operator.
+    pub async fn all_data_quality(&self) -> Result<Vec<DataQuality>, RegistryError> {
+        let mut out = Vec::new();
+        for o in self.store().operators().await? {
+            out.push(self.quality_of(o).await?);
+        }
+        Ok(out)
+    }
+
+    /// The report of a known operator.
+    async fn quality_of(
+        &self,
+        operator: evgrid_model::Operator,
+    ) -> Result<DataQuality, RegistryError> {
+        let id = &operator.id;
         let store = self.store();
         let stale_after_s = self.stale_after(id).await?;
-        let Some(operator) = store.operators().await?.into_iter().find(|o| &o.id == id) else {
-            return Ok(None);
-        };
         let messages = {
             let map = self
                 .traffic
@@ -304,9 +328,9 @@ impl Registry {
                 }
             }
         }
-        Ok(Some(DataQuality {
+        Ok(DataQuality {
             operator_id: id.to_string(),
-            name: operator.name,
+            name: operator.name.clone(),
             since: self.traffic_since().unwrap_or(self.started_at),
             messages,
             connectors: ConnectorQuality {
@@ -324,6 +348,6 @@ impl Registry {
                 examples,
             },
             pull: self.poll_status(id),
-        }))
+        })
     }
 }

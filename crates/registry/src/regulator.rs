@@ -645,21 +645,6 @@ pub fn quality_table(reports: &[crate::quality::DataQuality]) -> Table {
 }
 
 impl Registry {
-    /// The data-quality report of every operator.
-    pub async fn all_data_quality(
-        &self,
-    ) -> Result<Vec<crate::quality::DataQuality>, RegistryError> {
-        let mut out = Vec::new();
-        for o in self.store().operators().await? {
-            if let Some(q) = self.data_quality(&o.id).await? {
-                out.push(q);
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl Registry {
     /// Every table of the regulator's workbook, in sheet order: coverage (service radius,
     /// townships, hot spots, charging circle), breakdowns, growth, utilization and faults of the
     /// last 7 days by county, targets and data quality.

@@ -11,6 +11,9 @@ use crate::{ApiError, AppState};
 /// The cookie holding a web session's token.
 pub const SESSION_COOKIE: &str = "evgrid_session";
 
+/// Every role: any logged-in user.
+pub const ANYONE: &[Role] = &[Role::Driver, Role::Operator, Role::Regulator, Role::Admin];
+
 /// Roles that see the city's figures.
 pub const REGULATORS: &[Role] = &[Role::Regulator, Role::Admin];
 
@@ -64,7 +67,7 @@ impl Caller {
         operator: &evgrid_model::OperatorId,
         roles: &[Role],
     ) -> Result<&User, ApiError> {
-        let user = self.require(&[Role::Driver, Role::Operator, Role::Regulator, Role::Admin])?;
+        let user = self.require(ANYONE)?;
         if roles.contains(&user.role)
             || (user.role == Role::Operator && user.operator_id.as_ref() == Some(operator))
         {

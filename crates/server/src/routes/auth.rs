@@ -140,12 +140,7 @@ pub async fn login(
         (status = 401, description = "No live session", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    caller.require(&[
-        evgrid_model::Role::Driver,
-        evgrid_model::Role::Operator,
-        evgrid_model::Role::Regulator,
-        evgrid_model::Role::Admin,
-    ])?;
+    caller.require(crate::auth::ANYONE)?;
     if let Some(token) = &caller.token {
         state.registry.logout(token).await?;
     }
