@@ -332,6 +332,21 @@ async fn postgis_clients(
     Ok((start.elapsed(), all))
 }
 
+/// A `kB` field (`VmRSS`, `VmHWM`, …) of a process's `/proc/PID/status`; `pid` may be `self`.
+pub(crate) fn proc_status_kib(pid: &str, field: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| {
+            l.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -39,15 +39,7 @@ fn reset_peak() {
 
 /// The process's peak RSS since the last reset, MiB.
 fn peak_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    crate::bench::proc_status_kib("self", "VmHWM").map_or(0.0, |kb| kb as f64 / 1024.0)
 }
 
 struct Baseline {

@@ -127,15 +127,7 @@ fn start_python(root: &std::path::Path) -> Result<Server> {
 
 /// The process's resident memory, bytes.
 fn rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    crate::bench::proc_status_kib(&pid.to_string(), "VmRSS").map_or(0, |kb| kb * 1024)
 }
 
 /// The process's CPU time (user + system), seconds.
