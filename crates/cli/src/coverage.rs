@@ -47,7 +47,7 @@ pub struct CoverageArgs {
     json: bool,
 }
 
-fn bar(steps: u64) -> ProgressBar {
+pub(crate) fn bar(steps: u64) -> ProgressBar {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(steps)
     } else {
@@ -124,13 +124,13 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
         bar.set_message(format!("writing {}", out.display()));
         let tables = registry.regulator_tables(&report).await?;
         let bytes = evgrid_report::workbook(&tables)?;
-        std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+        crate::write_atomically(out, &bytes)?;
         bar.inc(1);
     }
     if let Some(map) = &args.map {
         bar.set_message(format!("drawing {}", map.display()));
         let png = draw_map(&registry, &report, county.as_deref(), &args)?;
-        std::fs::write(map, png).with_context(|| format!("writing {}", map.display()))?;
+        crate::write_atomically(map, &png)?;
         bar.inc(1);
     }
     bar.finish_and_clear();

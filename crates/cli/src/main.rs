@@ -8,6 +8,8 @@ mod bench_tcec;
 mod charger;
 mod coverage;
 mod operator;
+mod plan;
+mod plan_city;
 mod simulate;
 mod targets;
 mod user;
@@ -159,6 +161,9 @@ enum Command {
         #[command(subcommand)]
         action: targets::TargetsCommand,
     },
+    /// Siting: where the next piles add the most coverage (`plan --new-piles 5000`), or solve
+    /// a maximal covering location instance from files (`plan mclp`).
+    Plan(plan::PlanArgs),
     /// Benchmarks (print a table; see the README for recorded results).
     Bench {
         #[command(subcommand)]
@@ -221,6 +226,7 @@ fn main() -> Result<()> {
         Command::Coverage(args) => runtime.block_on(coverage::run(args)),
         Command::Targets { action } => runtime.block_on(targets::run(action)),
         Command::User { action } => runtime.block_on(user::run(action)),
+        Command::Plan(args) => runtime.block_on(plan::run(args)),
         Command::Bench { which } => bench::run(which, &runtime),
     }
 }
@@ -690,4 +696,14 @@ async fn import(
     let report = run_import(&registry, paths, coords).await?;
     print_report(&report, json);
     Ok(report.committed)
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees half a
+/// file and a failed run leaves no file behind.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
