@@ -30,6 +30,9 @@ pub enum BenchCommand {
     /// Coverage: nearest-station distance for every 100 m cell of the city against 20,000 and
     /// 1,000,000 stations, with scipy's cKDTree as the baseline.
     Coverage(crate::bench_coverage::CoverageBenchArgs),
+    /// MCLP siting: every instance of a benchmark directory (e.g. ../shared/bench/mclp) against
+    /// its best known objective, with spopt's MCLP (CBC) as the baseline.
+    Mclp(crate::bench_mclp::MclpBenchArgs),
 }
 
 /// Options of the nearest benchmark.
@@ -585,5 +588,6 @@ pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()>
         BenchCommand::Tcec(args) => crate::bench_tcec::run(args, runtime),
         BenchCommand::Ocpp(args) => crate::bench_ocpp::run(args, runtime),
         BenchCommand::Coverage(args) => crate::bench_coverage::run(args),
+        BenchCommand::Mclp(args) => crate::bench_mclp::run(args),
     }
 }

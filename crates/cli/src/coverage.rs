@@ -81,20 +81,9 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
     let county = match &args.region {
         None => None,
         Some(r) => Some(
-            data.counties
-                .iter()
-                .find(|c| c.code == *r || c.name_zh == *r || c.name_pinyin.eq_ignore_ascii_case(r))
+            data.find_county(r)
                 .map(|c| c.code.clone())
-                .with_context(|| {
-                    format!(
-                        "--region {r:?} is not a county of the city (codes: {})",
-                        data.counties
-                            .iter()
-                            .map(|c| format!("{} {}", c.code, c.name_zh))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?,
+                .with_context(|| format!("--region {r:?} is not a county of the city (codes: {})", data.county_list()))?,
         ),
     };
     let mut within = vec![1.0, 2.0, 3.0, 5.0];
@@ -230,26 +219,8 @@ fn draw_map(
     county: Option<&str>,
     args: &CoverageArgs,
 ) -> Result<Vec<u8>> {
-    let data = registry.reference();
-    let areas: Vec<&MultiPolygon> = data
-        .counties
-        .iter()
-        .filter(|c| county.is_none_or(|k| k == c.code))
-        .filter_map(|c| data.county_boundaries.get(&c.code))
-        .collect();
     let (_, places) = registry.public_places();
     let points: Vec<LatLng> = places.iter().map(|p| p.location).collect();
-    // Shading at the grid's cell, but no finer than the map's pixels.
-    let cell = args
-        .grid_m
-        .max(if county.is_some() { 100.0 } else { 200.0 });
-    let raster = Raster::cover(&areas, cell);
-    let distances = raster.distances(&NearestField::new(&points), 2, &|_| {});
-    let inside: Vec<LatLng> = points
-        .iter()
-        .copied()
-        .filter(|p| areas.iter().any(|a| a.contains(*p)))
-        .collect();
     let uncovered: Vec<LatLng> = report
         .townships
         .iter()
@@ -283,13 +254,61 @@ fn draw_map(
             report.grid_m
         ),
     ];
-    let title = match county {
-        Some(code) => format!(
-            "{} - PUBLIC CHARGING COVERAGE",
-            data.county(code).map_or(code, |c| c.name_pinyin.as_str())
-        ),
-        None => "GANZHOU - PUBLIC CHARGING COVERAGE".to_owned(),
+    let map = MapRequest {
+        county,
+        grid_m: args.grid_m,
+        width: args.map_width,
+        title: "PUBLIC CHARGING COVERAGE",
+        stations: &points,
+        proposed: &[],
+        uncovered_townships: &uncovered,
+        figures,
     };
+    render_map(registry, &map)
+}
+
+/// What a coverage map shows.
+pub(crate) struct MapRequest<'a> {
+    pub county: Option<&'a str>,
+    pub grid_m: f64,
+    pub width: u32,
+    /// Title after the place's name.
+    pub title: &'a str,
+    /// Stations the shading measures distances to (drawn when inside the area).
+    pub stations: &'a [LatLng],
+    /// Proposed sites and piles (also counted in the shading).
+    pub proposed: &'a [(LatLng, u32)],
+    pub uncovered_townships: &'a [LatLng],
+    pub figures: Vec<String>,
+}
+
+/// Draws the coverage map of the city or one county: shading by distance to the nearest of
+/// `stations` and `proposed`.
+pub(crate) fn render_map(registry: &evgrid_registry::Registry, m: &MapRequest<'_>) -> Result<Vec<u8>> {
+    let data = registry.reference();
+    let areas: Vec<&MultiPolygon> = data
+        .counties
+        .iter()
+        .filter(|c| m.county.is_none_or(|k| k == c.code))
+        .filter_map(|c| data.county_boundaries.get(&c.code))
+        .collect();
+    let mut points: Vec<LatLng> = m.stations.to_vec();
+    points.extend(m.proposed.iter().map(|(p, _)| *p));
+    // Shading at the grid's cell, but no finer than the map's pixels.
+    let cell = m.grid_m.max(if m.county.is_some() { 100.0 } else { 200.0 });
+    let raster = Raster::cover(&areas, cell);
+    let distances = raster.distances(&NearestField::new(&points), 2, &|_| {});
+    let inside: Vec<LatLng> = m
+        .stations
+        .iter()
+        .copied()
+        .filter(|p| areas.iter().any(|a| a.contains(*p)))
+        .collect();
+    let place = match m.county {
+        Some(code) => data.county(code).map_or(code, |c| c.name_pinyin.as_str()).to_uppercase(),
+        None => "GANZHOU".to_owned(),
+    };
+    let title = format!("{place} - {}", m.title);
     Ok(evgrid_report::map::coverage_map(
         &evgrid_report::map::CoverageMap {
             title: &title,
@@ -297,9 +316,10 @@ fn draw_map(
             raster: &raster,
             distances: &distances,
             stations: &inside,
-            uncovered_townships: &uncovered,
-            figures,
-            width: args.map_width,
+            uncovered_townships: m.uncovered_townships,
+            proposed: m.proposed,
+            figures: m.figures.clone(),
+            width: m.width,
         },
     )?)
 }

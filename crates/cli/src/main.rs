@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_coverage;
+mod bench_mclp;
 mod bench_ocpp;
 mod bench_tcec;
 mod charger;

@@ -10,6 +10,7 @@ mod batch;
 pub mod chargers;
 pub mod coverage;
 pub mod import;
+pub mod plan;
 pub mod poller;
 pub mod quality;
 pub mod regulator;
@@ -199,6 +200,8 @@ pub struct Registry {
     pushes: batch::PushBatcher,
     /// Population grids and coverage reports already computed.
     coverage: coverage::CoverageCache,
+    /// Siting plans run in the background.
+    plans: plan::PlanJobs,
     /// Failed logins per username.
     logins: accounts::LoginLimiter,
 }
@@ -260,6 +263,7 @@ impl Registry {
             statuses: batch::StatusBatcher::default(),
             pushes: batch::PushBatcher::default(),
             coverage: coverage::CoverageCache::default(),
+            plans: plan::PlanJobs::default(),
             logins: accounts::LoginLimiter::default(),
             started_at: evgrid_model::time::unix_now(),
         };

@@ -387,7 +387,7 @@ pub fn targets_table(rows: &[TargetStatus]) -> Table {
     t
 }
 
-fn point(lat: f64, lng: f64) -> serde_json::Value {
+pub(crate) fn point(lat: f64, lng: f64) -> serde_json::Value {
     json!({"type": "Point", "coordinates": [lng, lat]})
 }
 

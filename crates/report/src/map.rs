@@ -271,10 +271,15 @@ pub struct CoverageMap<'a> {
     pub distances: &'a [f32],
     pub stations: &'a [LatLng],
     pub uncovered_townships: &'a [LatLng],
+    /// Proposed new sites with their piles (a siting plan), drawn as discs sized by piles.
+    pub proposed: &'a [(LatLng, u32)],
     /// Lines of figures printed under the legend.
     pub figures: Vec<String>,
     pub width: u32,
 }
+
+/// Colour of proposed sites.
+const PROPOSED: Rgba = [235, 110, 0, 255];
 
 /// Draws a coverage map: shading by distance to the nearest public station, county
 /// boundaries, public stations, townships without one crossed out, legend and figures.
@@ -284,7 +289,8 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
     let bbox = [bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad];
     let scale = i64::from((m.width / 500).max(1));
     let line_h = 10 * scale;
-    let legend_h = line_h * (DISTANCE_CLASSES.len() as i64 + 3 + m.figures.len() as i64) + 30;
+    let legend_lines = DISTANCE_CLASSES.len() + 3 + m.figures.len() + usize::from(!m.proposed.is_empty());
+    let legend_h = line_h * legend_lines as i64 + 30;
     let mut img = MapImage::new(bbox, m.width, u32::try_from(legend_h).unwrap_or(200));
     img.rect(
         0,
@@ -307,6 +313,10 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
     }
     for t in m.uncovered_townships {
         img.cross(*t, dot * 2.5, [120, 0, 60, 255]);
+    }
+    for (p, piles) in m.proposed {
+        let r = dot * (1.5 + f64::from(*piles).sqrt() * 0.6);
+        img.marker(*p, r, PROPOSED, [255, 255, 255, 255]);
     }
     // Legend.
     let mut y = img.map_height() as i64 + 10;
@@ -343,6 +353,11 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
         [0, 0, 0, 255],
     );
     y += line_h;
+    if !m.proposed.is_empty() {
+        img.disc(((x + 4 * scale) as f64, (y + 3 * scale) as f64), 3.0 * scale as f64, PROPOSED);
+        img.text(x + 12 * scale, y, "PROPOSED NEW SITE (SIZE: PILES)", scale, [0, 0, 0, 255]);
+        y += line_h;
+    }
     for f in &m.figures {
         img.text(x, y, f, scale, [40, 40, 40, 255]);
         y += line_h;

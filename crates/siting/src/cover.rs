@@ -34,19 +34,22 @@ pub struct Coverage {
 /// Fixed-point factor for weights that are not all integers (people of a population grid).
 const FRACTIONAL_SCALE: f64 = 1000.0;
 
-/// Demand points bucketed on a square grid.
-struct Buckets {
+/// Points bucketed on a square grid whose cell is the search radius: the points within the
+/// radius of any place are in the 3 × 3 cells around it.
+#[derive(Debug)]
+pub struct PointGrid {
     cell: f64,
     cells: HashMap<(i64, i64), Vec<u32>>,
 }
 
-impl Buckets {
-    fn new(points: impl Iterator<Item = Point>, cell: f64) -> Self {
+impl PointGrid {
+    /// Buckets `points` (indexed in order) on cells of `cell` km.
+    pub fn new(points: impl Iterator<Item = Point>, cell: f64) -> Self {
         let mut cells: HashMap<(i64, i64), Vec<u32>> = HashMap::new();
         for (i, p) in points.enumerate() {
             cells.entry(Self::key(p, cell)).or_default().push(i as u32);
         }
-        Buckets { cell, cells }
+        PointGrid { cell, cells }
     }
 
     fn key(p: Point, cell: f64) -> (i64, i64) {
@@ -54,7 +57,7 @@ impl Buckets {
     }
 
     /// Calls `f` with each point index in the 3 × 3 buckets around `p` (a superset of the disc).
-    fn near(&self, p: Point, mut f: impl FnMut(u32)) {
+    pub fn near(&self, p: Point, mut f: impl FnMut(u32)) {
         let (cx, cy) = Self::key(p, self.cell);
         for dx in -1..=1 {
             for dy in -1..=1 {
@@ -74,7 +77,7 @@ impl Coverage {
         let n = instance.demand.len();
         let scale = if instance.demand.iter().all(|d| d.weight.fract() == 0.0) { 1.0 } else { FRACTIONAL_SCALE };
         let weights: Vec<i64> = instance.demand.iter().map(|d| (d.weight * scale).round() as i64).collect();
-        let buckets = Buckets::new(instance.demand.iter().map(|d| d.at), problem.radius_km);
+        let buckets = PointGrid::new(instance.demand.iter().map(|d| d.at), problem.radius_km);
         let within = |site: Point, i: u32| instance.demand[i as usize].at.distance2(site) <= r2;
 
         let mut covered = vec![false; n];

@@ -11,6 +11,6 @@ mod cover;
 mod instance;
 mod solve;
 
-pub use cover::Coverage;
+pub use cover::{Coverage, PointGrid};
 pub use instance::{read_params, BadLine, DemandPoint, Instance, InstanceError, Point, Problem};
 pub use solve::{brute_force, solve, Options, Phase, Progress, Solution};

@@ -1,0 +1,723 @@
+//! The city's siting plan: where the next piles add the most coverage.
+//!
+//! Demand is the population grid (each populated cell, weighted by its residents). Candidates
+//! are township centres, hot spots, the population-weighted centre of each populated block of
+//! [`BLOCK_M`] and the existing public stations (which can grow). The public stations already
+//! there count as coverage. The MCLP picks the sites ([`evgrid_siting::solve`]); each site then
+//! gets piles in proportion to the people it serves (those within the radius whose nearest new
+//! site it is), at least one and at most the per-site cap. The figures before and after are the
+//! regulator's own ([`evgrid_geo::coverage::measure`]) with the new sites counted as public
+//! stations.
+//!
+//! The solver works in planar km: longitude and latitude are scaled at the city's middle
+//! latitude (east–west distances are off by up to ±1.5% at the city's north and south ends;
+//! the before/after figures use true distances).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use evgrid_geo::coverage::{measure, CoverageOptions, CoveragePlace, CoverageReport, RegionCoverage};
+use evgrid_geo::field::M_PER_DEG;
+use evgrid_model::LatLng;
+use evgrid_siting::{DemandPoint, Instance, Options, Point, PointGrid, Problem, Progress};
+use evgrid_report::{Cell, Kind, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::Registry;
+
+/// Candidate blocks: one candidate per populated block of this size.
+pub const BLOCK_M: f64 = 2000.0;
+
+/// What to plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanRequest {
+    /// New piles to place.
+    pub new_piles: u32,
+    /// Service radius, km: a person is covered within it of a public station.
+    pub radius_km: f64,
+    /// One county (code, Chinese name or pinyin); the whole city when absent.
+    pub region: Option<String>,
+    /// Number of new sites; default one per 10 piles.
+    pub sites: Option<u32>,
+    /// Most piles at one site.
+    pub max_piles_per_site: u32,
+    /// Population grid cell, metres (the demand points).
+    pub grid_m: f64,
+    /// Seed of the search.
+    pub seed: u64,
+    /// Time limit of the search, seconds.
+    pub time_limit_s: f64,
+}
+
+impl Default for PlanRequest {
+    fn default() -> Self {
+        PlanRequest {
+            new_piles: 5000,
+            radius_km: 3.0,
+            region: None,
+            sites: None,
+            max_piles_per_site: 40,
+            grid_m: 500.0,
+            seed: 1,
+            time_limit_s: 60.0,
+        }
+    }
+}
+
+/// Piles per new site when the number of sites is not given.
+pub const DEFAULT_PILES_PER_SITE: u32 = 10;
+
+/// Why a plan cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where a candidate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateKind {
+    /// A township's centre.
+    Township,
+    /// A hot spot (county seat, station, airport…).
+    Hotspot,
+    /// The population-weighted centre of a populated block.
+    Block,
+    /// An existing public station that can grow.
+    Station,
+}
+
+impl CandidateKind {
+    /// Label for tables (Chinese / English).
+    pub fn label(self) -> &'static str {
+        match self {
+            CandidateKind::Township => "乡镇中心 township centre",
+            CandidateKind::Hotspot => "热点 hot spot",
+            CandidateKind::Block => "人口网格 populated block",
+            CandidateKind::Station => "现有站扩建 existing station",
+        }
+    }
+}
+
+/// One proposed site.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedSite {
+    /// 1 = serves the most people.
+    pub rank: u32,
+    pub kind: CandidateKind,
+    /// Township, hot spot or station name; for a block, its township's.
+    pub name: String,
+    pub county_code: Option<String>,
+    pub county_name: Option<String>,
+    pub township_name: Option<String>,
+    pub location: LatLng,
+    /// Piles proposed here.
+    pub piles: u32,
+    /// People within the radius who had no public station within it before and whose
+    /// nearest new site this is.
+    pub newly_covered: f64,
+    /// People within the radius whose nearest new site this is.
+    pub served: f64,
+}
+
+/// The regulator's figures for one side of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanFigures {
+    pub public_stations: usize,
+    /// sqrt(A / (π · N)), km.
+    pub planning_radius_km: f64,
+    pub population: f64,
+    /// People within the radius of a public station.
+    pub population_within_radius: f64,
+    pub share_within_radius: f64,
+    pub townships_covered: usize,
+    pub townships_total: usize,
+    pub hotspots_covered: usize,
+    pub mean_distance_m: f64,
+}
+
+/// A county's before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountyPlan {
+    pub code: String,
+    pub name_zh: String,
+    pub new_sites: usize,
+    pub new_piles: u32,
+    pub before: PlanFigures,
+    pub after: PlanFigures,
+}
+
+/// A finished plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanResult {
+    pub request: PlanRequest,
+    /// County code the plan is for, when one.
+    pub county_code: Option<String>,
+    pub sites: Vec<PlannedSite>,
+    pub before: PlanFigures,
+    pub after: PlanFigures,
+    pub counties: Vec<CountyPlan>,
+    /// People newly within the radius.
+    pub newly_covered: f64,
+    /// The solver's covered people (planar) and its upper bound: no choice of as many sites
+    /// among these candidates covers more.
+    pub objective: f64,
+    pub upper_bound: f64,
+    pub gap_pct: f64,
+    pub demand_points: usize,
+    pub candidates: usize,
+    pub solver_seconds: f64,
+    pub seconds: f64,
+    pub method: String,
+    /// Townships without a public station before that get one of the new sites.
+    pub townships_newly_covered: Vec<TownshipRef>,
+    /// Centres of the townships still without a public station after the plan.
+    pub uncovered_after: Vec<LatLng>,
+}
+
+/// A township, named.
+#[derive(Debug, Clone, Serialize)]
+pub struct TownshipRef {
+    pub code: String,
+    pub name_zh: String,
+    pub county_name_zh: String,
+}
+
+struct Candidate {
+    kind: CandidateKind,
+    name: String,
+    location: LatLng,
+}
+
+/// Planar km around a reference latitude.
+struct Projection {
+    lat0: f64,
+    lng0: f64,
+    kx: f64,
+    ky: f64,
+}
+
+impl Projection {
+    fn new(bbox: [f64; 4]) -> Self {
+        let (lat0, lng0) = ((bbox[1] + bbox[3]) / 2.0, (bbox[0] + bbox[2]) / 2.0);
+        Projection { lat0, lng0, kx: M_PER_DEG * lat0.to_radians().cos() / 1000.0, ky: M_PER_DEG / 1000.0 }
+    }
+
+    fn point(&self, p: LatLng) -> Point {
+        Point { x: (p.lng - self.lng0) * self.kx, y: (p.lat - self.lat0) * self.ky }
+    }
+}
+
+/// Splits `total` piles over sites in proportion to `weights`, each between 1 and `cap`
+/// (largest remainders; the cap's excess goes to the others).
+pub fn split_piles(total: u32, weights: &[f64], cap: u32) -> Vec<u32> {
+    let n = weights.len();
+    let mut piles = vec![0u32; n];
+    if n == 0 {
+        return piles;
+    }
+    let mut open: Vec<usize> = (0..n).collect();
+    let mut left = total;
+    // Everyone gets one first.
+    for p in piles.iter_mut() {
+        if left > 0 && cap > 0 {
+            *p = 1;
+            left -= 1;
+        }
+    }
+    while left > 0 {
+        open.retain(|&i| piles[i] < cap);
+        if open.is_empty() {
+            break;
+        }
+        let sum: f64 = open.iter().map(|&i| weights[i].max(0.0)).sum();
+        let share = |i: usize| if sum > 0.0 { weights[i].max(0.0) / sum } else { 1.0 / open.len() as f64 };
+        let mut given = 0;
+        let mut remainders = Vec::with_capacity(open.len());
+        for &i in &open {
+            let exact = f64::from(left) * share(i);
+            let whole = (exact.floor() as u32).min(cap - piles[i]);
+            piles[i] += whole;
+            given += whole;
+            remainders.push((exact - exact.floor(), i));
+        }
+        if given == 0 {
+            remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for &(_, i) in remainders.iter().take((left - given) as usize) {
+                if piles[i] < cap {
+                    piles[i] += 1;
+                    given += 1;
+                }
+            }
+            if given == 0 {
+                break;
+            }
+        }
+        left -= given;
+    }
+    piles
+}
+
+fn figures(region: &RegionCoverage, hotspots_covered: usize) -> PlanFigures {
+    let share = region.population_within_km.first().map_or(0.0, |&(_, s)| s);
+    PlanFigures {
+        public_stations: region.public_stations,
+        planning_radius_km: region.planning_radius_km,
+        population: region.population,
+        population_within_radius: share * region.population,
+        share_within_radius: share,
+        townships_covered: region.townships_covered,
+        townships_total: region.townships_total,
+        hotspots_covered,
+        mean_distance_m: region.mean_distance_m,
+    }
+}
+
+fn hotspots_covered(report: &CoverageReport, county: Option<&str>) -> usize {
+    report.hotspots.iter().filter(|h| h.covered && county.is_none_or(|c| h.county_code == c)).count()
+}
+
+impl Registry {
+    /// Makes a plan (CPU-bound, seconds: call it off the async threads).
+    pub fn plan(&self, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<PlanResult, PlanError> {
+        let started = std::time::Instant::now();
+        let data = self.reference();
+        if request.new_piles == 0 || request.new_piles > 1_000_000 {
+            return Err(PlanError::Invalid("new_piles must be between 1 and 1,000,000".into()));
+        }
+        if !(request.radius_km > 0.0 && request.radius_km <= 50.0) {
+            return Err(PlanError::Invalid("radius_km must be more than 0 and at most 50".into()));
+        }
+        if !crate::coverage::GRID_M_RANGE.contains(&request.grid_m) {
+            return Err(PlanError::Invalid("grid_m must be between 100 and 5000 metres".into()));
+        }
+        if request.max_piles_per_site == 0 {
+            return Err(PlanError::Invalid("max_piles_per_site must be at least 1".into()));
+        }
+        if !(request.time_limit_s > 0.0 && request.time_limit_s <= 3600.0) {
+            return Err(PlanError::Invalid("time_limit_s must be more than 0 and at most 3600".into()));
+        }
+        let county = match &request.region {
+            None => None,
+            Some(r) => Some(data.find_county(r).map(|c| c.code.clone()).ok_or_else(|| {
+                PlanError::Invalid(format!("region {r:?} is not a county of the city (codes: {})", data.county_list()))
+            })?),
+        };
+        let site_count = request.sites.unwrap_or(request.new_piles.div_ceil(DEFAULT_PILES_PER_SITE)).max(1);
+        if u64::from(site_count) * u64::from(request.max_piles_per_site) < u64::from(request.new_piles) {
+            return Err(PlanError::Invalid(format!(
+                "{site_count} sites of at most {} piles hold fewer than {} piles: raise sites or max_piles_per_site",
+                request.max_piles_per_site, request.new_piles
+            )));
+        }
+        if site_count > request.new_piles {
+            return Err(PlanError::Invalid(format!("{site_count} sites for {} piles: each site needs a pile", request.new_piles)));
+        }
+        let in_scope = |code: Option<&str>| county.as_deref().is_none_or(|c| code == Some(c));
+        let grid = self.population_grid(request.grid_m);
+        let projection = Projection::new(evgrid_geo::population::city_bbox(data));
+        let township_county = |t: usize| data.townships.get(t).map(|t| t.county_code.as_str());
+
+        let cells: Vec<&evgrid_geo::population::Cell> =
+            grid.cells.iter().filter(|c| c.population > 0.0 && in_scope(township_county(c.township))).collect();
+        let demand: Vec<DemandPoint> =
+            cells.iter().map(|c| DemandPoint { at: projection.point(c.centre), weight: c.population }).collect();
+
+        let (_, public) = self.public_places();
+        let regions = self.regions();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for t in data.townships.iter().filter(|t| in_scope(Some(&t.county_code))) {
+            candidates.push(Candidate { kind: CandidateKind::Township, name: t.name_zh.clone(), location: t.centre });
+        }
+        for h in data.hotspots.iter().filter(|h| in_scope(Some(&h.county_code))) {
+            candidates.push(Candidate { kind: CandidateKind::Hotspot, name: h.name_zh.clone(), location: h.location });
+        }
+        let mut blocks: HashMap<(i64, i64), (f64, f64, f64)> = HashMap::new();
+        let block_km = BLOCK_M / 1000.0;
+        for (cell, d) in cells.iter().zip(&demand) {
+            let key = ((d.at.x / block_km).floor() as i64, (d.at.y / block_km).floor() as i64);
+            let b = blocks.entry(key).or_insert((0.0, 0.0, 0.0));
+            b.0 += cell.population;
+            b.1 += cell.population * cell.centre.lat;
+            b.2 += cell.population * cell.centre.lng;
+        }
+        let mut block_list: Vec<_> = blocks.into_iter().collect();
+        block_list.sort_by_key(|(k, _)| *k);
+        for (_, (people, lat, lng)) in block_list {
+            // Named after the township it lies in, once placed.
+            candidates.push(Candidate { kind: CandidateKind::Block, name: String::new(), location: LatLng { lat: lat / people, lng: lng / people } });
+        }
+        for p in &public {
+            if county.is_none() || in_scope(regions.locate(p.location).county_code.as_deref()) {
+                candidates.push(Candidate { kind: CandidateKind::Station, name: p.name.clone(), location: p.location });
+            }
+        }
+        if (site_count as usize) > candidates.len() {
+            return Err(PlanError::Invalid(format!("{site_count} sites but only {} candidates", candidates.len())));
+        }
+        let problem = Problem {
+            instance: Instance {
+                demand,
+                sites: candidates.iter().map(|c| projection.point(c.location)).collect(),
+                site_ids: (0..candidates.len() as i64).collect(),
+            },
+            p: site_count as usize,
+            radius_km: request.radius_km,
+            existing: public.iter().map(|p| projection.point(p.location)).collect(),
+        };
+        let options = Options {
+            seed: request.seed,
+            time_limit: Duration::from_secs_f64(request.time_limit_s),
+            ..Options::default()
+        };
+        let solution = evgrid_siting::solve(&problem, &options, progress);
+
+        // People served by each chosen site (nearest chosen within the radius), and newly covered.
+        let r2 = request.radius_km * request.radius_km;
+        let chosen_points: Vec<Point> = solution.sites.iter().map(|&j| problem.instance.sites[j]).collect();
+        let chosen_grid = PointGrid::new(chosen_points.iter().copied(), request.radius_km);
+        let existing_grid = PointGrid::new(problem.existing.iter().copied(), request.radius_km);
+        let mut served = vec![0.0; chosen_points.len()];
+        let mut newly = vec![0.0; chosen_points.len()];
+        for d in &problem.instance.demand {
+            let mut nearest: Option<(f64, usize)> = None;
+            chosen_grid.near(d.at, |k| {
+                let dist = d.at.distance2(chosen_points[k as usize]);
+                if dist <= r2 && nearest.is_none_or(|(best, _)| dist < best) {
+                    nearest = Some((dist, k as usize));
+                }
+            });
+            if let Some((_, k)) = nearest {
+                served[k] += d.weight;
+                let mut covered_before = false;
+                existing_grid.near(d.at, |e| covered_before |= d.at.distance2(problem.existing[e as usize]) <= r2);
+                if !covered_before {
+                    newly[k] += d.weight;
+                }
+            }
+        }
+        let piles = split_piles(request.new_piles, &served, request.max_piles_per_site);
+        let mut sites: Vec<PlannedSite> = solution
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(k, &j)| {
+                let c = &candidates[j];
+                let placement = regions.locate(c.location);
+                let county = placement.county_code.as_deref().and_then(|code| data.county(code));
+                let township = placement
+                    .township_code
+                    .as_deref()
+                    .and_then(|code| data.townships.iter().find(|t| t.code == code));
+                let township_name = township.map(|t| t.name_zh.clone());
+                PlannedSite {
+                    rank: 0,
+                    kind: c.kind,
+                    name: match c.kind {
+                        CandidateKind::Block => format!("{}网格", township_name.as_deref().unwrap_or("")),
+                        _ => c.name.clone(),
+                    },
+                    county_code: county.map(|c| c.code.clone()),
+                    county_name: county.map(|c| c.name_zh.clone()),
+                    township_name,
+                    location: c.location,
+                    piles: piles[k],
+                    newly_covered: newly[k],
+                    served: served[k],
+                }
+            })
+            .collect();
+        sites.sort_by(|a, b| b.newly_covered.total_cmp(&a.newly_covered).then(b.served.total_cmp(&a.served)));
+        for (i, s) in sites.iter_mut().enumerate() {
+            s.rank = i as u32 + 1;
+        }
+
+        // The regulator's figures with the new sites as public stations.
+        let options = CoverageOptions { county: county.clone(), within_km: vec![request.radius_km], ..CoverageOptions::default() };
+        let before = measure(data, regions, &grid, &public, &options);
+        let mut after_places = public.clone();
+        after_places.extend(sites.iter().map(|s| CoveragePlace {
+            id: format!("plan-{}", s.rank),
+            name: s.name.clone(),
+            location: s.location,
+        }));
+        let after = measure(data, regions, &grid, &after_places, &options);
+        let counties = before
+            .counties
+            .iter()
+            .zip(&after.counties)
+            .map(|(b, a)| {
+                let code = b.code.clone().unwrap_or_default();
+                let here = sites.iter().filter(|s| s.county_code.as_deref() == Some(&code));
+                CountyPlan {
+                    name_zh: b.name_zh.clone(),
+                    new_sites: here.clone().count(),
+                    new_piles: here.map(|s| s.piles).sum(),
+                    before: figures(b, hotspots_covered(&before, Some(&code))),
+                    after: figures(a, hotspots_covered(&after, Some(&code))),
+                    code,
+                }
+            })
+            .collect();
+        let townships_newly_covered = before
+            .townships
+            .iter()
+            .zip(&after.townships)
+            .filter(|(b, a)| !b.covered && a.covered)
+            .map(|(_, a)| TownshipRef { code: a.code.clone(), name_zh: a.name_zh.clone(), county_name_zh: a.county_name_zh.clone() })
+            .collect();
+        let uncovered_after = after.townships.iter().filter(|t| !t.covered).map(|t| t.centre).collect();
+        let before_figures = figures(&before.total, hotspots_covered(&before, county.as_deref()));
+        let after_figures = figures(&after.total, hotspots_covered(&after, county.as_deref()));
+        Ok(PlanResult {
+            request: request.clone(),
+            newly_covered: after_figures.population_within_radius - before_figures.population_within_radius,
+            before: before_figures,
+            after: after_figures,
+            counties,
+            objective: solution.objective,
+            upper_bound: solution.upper_bound,
+            gap_pct: solution.gap_pct,
+            demand_points: problem.instance.demand.len(),
+            candidates: candidates.len(),
+            solver_seconds: solution.seconds,
+            seconds: started.elapsed().as_secs_f64(),
+            method: format!(
+                "Maximal covering location: demand = {} populated cells of {} m; candidates = township centres, hot spots, \
+                 the population-weighted centre of each populated {} km block and the existing public stations; existing \
+                 public stations count as coverage; {} sites chosen by lazy greedy + local search with a Lagrangian upper \
+                 bound (gap {:.3}%); piles split by the people each site serves (nearest new site within {} km), 1 to {} per site.",
+                problem.instance.demand.len(),
+                grid.cell_m,
+                BLOCK_M / 1000.0,
+                site_count,
+                solution.gap_pct,
+                request.radius_km,
+                request.max_piles_per_site
+            ),
+            county_code: county,
+            sites,
+            townships_newly_covered,
+            uncovered_after,
+        })
+    }
+}
+
+/// The plan as tables: the summary before and after, the proposed sites (with places, for
+/// GeoJSON), and the counties before and after.
+pub fn plan_tables(plan: &PlanResult) -> Vec<Table> {
+    let mut summary = Table::new(
+        "plan summary",
+        &[
+            ("figure", "指标 Figure", Kind::Text),
+            ("before", "规划前 Before", Kind::Number),
+            ("after", "规划后 After", Kind::Number),
+        ],
+    );
+    let (b, a) = (&plan.before, &plan.after);
+    let r = plan.request.radius_km;
+    let rows: [(String, f64, f64); 9] = [
+        ("公共充电站 Public stations".into(), b.public_stations as f64, a.public_stations as f64),
+        ("规划服务半径 Planning radius km".into(), b.planning_radius_km, a.planning_radius_km),
+        (format!("{r} km 内人口 People within {r} km"), b.population_within_radius, a.population_within_radius),
+        (format!("{r} km 内人口占比 Share within {r} km"), b.share_within_radius, a.share_within_radius),
+        ("平均距离 Mean distance km".into(), b.mean_distance_m / 1000.0, a.mean_distance_m / 1000.0),
+        ("覆盖乡镇 Townships covered".into(), b.townships_covered as f64, a.townships_covered as f64),
+        ("乡镇总数 Townships".into(), b.townships_total as f64, a.townships_total as f64),
+        ("覆盖热点 Hot spots covered".into(), b.hotspots_covered as f64, a.hotspots_covered as f64),
+        ("新增充电桩 New piles".into(), 0.0, f64::from(plan.request.new_piles)),
+    ];
+    for (name, before, after) in rows {
+        summary.push(vec![name.into(), before.into(), after.into()]);
+    }
+    let mut sites = Table::new(
+        "proposed sites",
+        &[
+            ("rank", "序号 Rank", Kind::Integer),
+            ("kind", "候选类型 Candidate", Kind::Text),
+            ("name", "名称 Name", Kind::Text),
+            ("county", "县区 County", Kind::Text),
+            ("township", "乡镇 Township", Kind::Text),
+            ("lat", "纬度 Latitude (WGS-84)", Kind::Number),
+            ("lng", "经度 Longitude (WGS-84)", Kind::Number),
+            ("piles", "新增桩数 Piles", Kind::Integer),
+            ("newly_covered", "新覆盖人口 People newly covered", Kind::Integer),
+            ("served", "服务人口 People served", Kind::Integer),
+        ],
+    );
+    for s in &plan.sites {
+        sites.push_place(
+            vec![
+                Cell::Integer(i64::from(s.rank)),
+                s.kind.label().into(),
+                s.name.clone().into(),
+                s.county_name.clone().unwrap_or_default().into(),
+                s.township_name.clone().unwrap_or_default().into(),
+                s.location.lat.into(),
+                s.location.lng.into(),
+                Cell::Integer(i64::from(s.piles)),
+                Cell::Integer(s.newly_covered.round() as i64),
+                Cell::Integer(s.served.round() as i64),
+            ],
+            crate::regulator::point(s.location.lat, s.location.lng),
+        );
+    }
+    let mut counties = Table::new(
+        "plan by county",
+        &[
+            ("code", "代码 Code", Kind::Text),
+            ("county", "县区 County", Kind::Text),
+            ("new_sites", "新站点 New sites", Kind::Integer),
+            ("new_piles", "新增桩数 New piles", Kind::Integer),
+            ("share_before", "覆盖人口占比(前) Share within, before", Kind::Share),
+            ("share_after", "覆盖人口占比(后) Share within, after", Kind::Share),
+            ("townships_before", "覆盖乡镇(前) Townships, before", Kind::Integer),
+            ("townships_after", "覆盖乡镇(后) Townships, after", Kind::Integer),
+            ("townships_total", "乡镇总数 Townships", Kind::Integer),
+            ("radius_before", "规划半径(前) Radius km, before", Kind::Number),
+            ("radius_after", "规划半径(后) Radius km, after", Kind::Number),
+        ],
+    );
+    for c in &plan.counties {
+        counties.push(vec![
+            c.code.clone().into(),
+            c.name_zh.clone().into(),
+            c.new_sites.into(),
+            Cell::Integer(i64::from(c.new_piles)),
+            c.before.share_within_radius.into(),
+            c.after.share_within_radius.into(),
+            c.before.townships_covered.into(),
+            c.after.townships_covered.into(),
+            c.after.townships_total.into(),
+            c.before.planning_radius_km.into(),
+            c.after.planning_radius_km.into(),
+        ]);
+    }
+    vec![summary, sites, counties]
+}
+
+/// The state of a plan run in the background.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanJob {
+    pub id: u64,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// 0..1.
+    pub progress: f64,
+    /// The solver's phase.
+    pub phase: String,
+    /// Best covered people so far (solver's planar figure).
+    pub objective: Option<f64>,
+    pub error: Option<String>,
+    pub result: Option<Arc<PlanResult>>,
+    #[serde(skip)]
+    pub owner: String,
+}
+
+/// Plans run in the background, kept in memory (the latest [`MAX_PLANS`]).
+#[derive(Debug, Default)]
+pub struct PlanJobs {
+    next: AtomicU64,
+    jobs: Mutex<Vec<PlanJob>>,
+}
+
+/// Plans kept in memory.
+pub const MAX_PLANS: usize = 20;
+
+impl PlanJobs {
+    fn update(&self, id: u64, f: impl FnOnce(&mut PlanJob)) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(job) = jobs.iter_mut().find(|j| j.id == id) {
+            f(job);
+        }
+    }
+
+    /// The job, if it is still kept.
+    pub fn get(&self, id: u64) -> Option<PlanJob> {
+        self.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|j| j.id == id).cloned()
+    }
+
+    /// Jobs still running.
+    pub fn running(&self) -> usize {
+        self.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter().filter(|j| j.status == "running").count()
+    }
+}
+
+impl Registry {
+    /// Starts a plan in the background; its progress and result are at [`PlanJobs::get`].
+    pub fn start_plan(self: &Arc<Self>, request: PlanRequest, owner: &str) -> u64 {
+        let jobs = &self.plans;
+        let id = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
+        {
+            let mut list = jobs.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            list.push(PlanJob {
+                id,
+                status: "running".into(),
+                progress: 0.0,
+                phase: "coverage".into(),
+                objective: None,
+                error: None,
+                result: None,
+                owner: owner.to_owned(),
+            });
+            while list.len() > MAX_PLANS {
+                match list.iter().position(|j| j.status != "running") {
+                    Some(i) => {
+                        list.remove(i);
+                    }
+                    None => break,
+                }
+            }
+        }
+        let registry = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let jobs = &registry.plans;
+            let result = registry.plan(&request, &mut |p: Progress| {
+                jobs.update(id, |job| {
+                    job.progress = p.fraction * 0.9;
+                    job.phase = serde_json::to_value(p.phase).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    job.objective = Some(p.objective);
+                });
+            });
+            jobs.update(id, |job| match result {
+                Ok(result) => {
+                    job.status = "done".into();
+                    job.progress = 1.0;
+                    job.result = Some(Arc::new(result));
+                }
+                Err(e) => {
+                    job.status = "failed".into();
+                    job.error = Some(e.to_string());
+                }
+            });
+        });
+        id
+    }
+
+    /// The background plans.
+    pub fn plans(&self) -> &PlanJobs {
+        &self.plans
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn piles_follow_the_people_served_within_the_caps() {
+        assert_eq!(split_piles(10, &[1.0, 1.0], 40), vec![5, 5]);
+        assert_eq!(split_piles(100, &[3.0, 1.0, 0.0], 40), vec![40, 40, 20]);
+        let piles = split_piles(5000, &(1..=500).map(f64::from).collect::<Vec<_>>(), 40);
+        assert_eq!(piles.iter().sum::<u32>(), 5000);
+        assert!(piles.iter().all(|&p| (1..=40).contains(&p)));
+        assert!(piles.windows(2).all(|w| w[0] <= w[1]), "more people, no fewer piles");
+        assert_eq!(split_piles(3, &[0.0, 0.0, 0.0], 40), vec![1, 1, 1]);
+        assert_eq!(split_piles(7, &[5.0, 1.0], 3), vec![3, 3], "caps hold even when piles are left");
+    }
+}
