@@ -67,6 +67,11 @@ impl Default for PlanRequest {
     }
 }
 
+/// Most new piles in one plan.
+pub const MAX_NEW_PILES: u32 = 200_000;
+/// Most new sites in one plan.
+pub const MAX_SITES: u32 = 5_000;
+
 /// Piles per new site when the number of sites is not given.
 pub const DEFAULT_PILES_PER_SITE: u32 = 10;
 
@@ -76,6 +81,9 @@ pub enum PlanError {
     /// A parameter is out of range.
     #[error("{0}")]
     Invalid(String),
+    /// As many plans as the machine runs at once are running.
+    #[error("{0} plan(s) already running: try again when one has finished")]
+    Busy(usize),
 }
 
 /// Where a candidate comes from.
@@ -283,12 +291,12 @@ fn hotspots_covered(report: &CoverageReport, county: Option<&str>) -> usize {
 }
 
 impl Registry {
-    /// Makes a plan (CPU-bound, seconds: call it off the async threads).
-    pub fn plan(&self, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<PlanResult, PlanError> {
-        let started = std::time::Instant::now();
+    /// Checks a request: every parameter in range, the region a county of the city, enough
+    /// room for the piles. Returns the county code and the number of sites.
+    pub fn check_plan(&self, request: &PlanRequest) -> Result<(Option<String>, u32), PlanError> {
         let data = self.reference();
-        if request.new_piles == 0 || request.new_piles > 1_000_000 {
-            return Err(PlanError::Invalid("new_piles must be between 1 and 1,000,000".into()));
+        if request.new_piles == 0 || request.new_piles > MAX_NEW_PILES {
+            return Err(PlanError::Invalid(format!("new_piles must be between 1 and {MAX_NEW_PILES}")));
         }
         if !(request.radius_km > 0.0 && request.radius_km <= 50.0) {
             return Err(PlanError::Invalid("radius_km must be more than 0 and at most 50".into()));
@@ -309,6 +317,9 @@ impl Registry {
             })?),
         };
         let site_count = request.sites.unwrap_or(request.new_piles.div_ceil(DEFAULT_PILES_PER_SITE)).max(1);
+        if site_count > MAX_SITES {
+            return Err(PlanError::Invalid(format!("at most {MAX_SITES} new sites in one plan")));
+        }
         if u64::from(site_count) * u64::from(request.max_piles_per_site) < u64::from(request.new_piles) {
             return Err(PlanError::Invalid(format!(
                 "{site_count} sites of at most {} piles hold fewer than {} piles: raise sites or max_piles_per_site",
@@ -318,6 +329,14 @@ impl Registry {
         if site_count > request.new_piles {
             return Err(PlanError::Invalid(format!("{site_count} sites for {} piles: each site needs a pile", request.new_piles)));
         }
+        Ok((county, site_count))
+    }
+
+    /// Makes a plan (CPU-bound, seconds: call it off the async threads).
+    pub fn plan(&self, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<PlanResult, PlanError> {
+        let started = std::time::Instant::now();
+        let data = self.reference();
+        let (county, site_count) = self.check_plan(request)?;
         let in_scope = |code: Option<&str>| county.as_deref().is_none_or(|c| code == Some(c));
         let grid = self.population_grid(request.grid_m);
         let projection = Projection::new(evgrid_geo::population::city_bbox(data));
@@ -626,6 +645,9 @@ pub struct PlanJobs {
     jobs: Mutex<Vec<PlanJob>>,
 }
 
+/// Plans running at once.
+pub const MAX_RUNNING_PLANS: usize = 1;
+
 /// Plans kept in memory.
 pub const MAX_PLANS: usize = 20;
 
@@ -642,19 +664,22 @@ impl PlanJobs {
         self.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|j| j.id == id).cloned()
     }
 
-    /// Jobs still running.
-    pub fn running(&self) -> usize {
-        self.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter().filter(|j| j.status == "running").count()
-    }
 }
 
 impl Registry {
-    /// Starts a plan in the background; its progress and result are at [`PlanJobs::get`].
-    pub fn start_plan(self: &Arc<Self>, request: PlanRequest, owner: &str) -> u64 {
+    /// Checks and starts a plan in the background (one at a time: plans are CPU-bound); its
+    /// progress and result are at [`PlanJobs::get`].
+    pub fn start_plan(self: &Arc<Self>, request: PlanRequest, owner: &str) -> Result<u64, PlanError> {
+        self.check_plan(&request)?;
         let jobs = &self.plans;
-        let id = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let id;
         {
             let mut list = jobs.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            let running = list.iter().filter(|j| j.status == "running").count();
+            if running >= MAX_RUNNING_PLANS {
+                return Err(PlanError::Busy(running));
+            }
+            id = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
             list.push(PlanJob {
                 id,
                 status: "running".into(),
@@ -696,7 +721,7 @@ impl Registry {
                 }
             });
         });
-        id
+        Ok(id)
     }
 
     /// The background plans.

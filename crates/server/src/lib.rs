@@ -138,6 +138,7 @@ impl AppState {
         (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
         (name = "ocpp", description = "Chargers connected directly by OCPP: their state and commands"),
         (name = "auth", description = "Accounts: register, log in (bearer token and session cookie), log out"),
+        (name = "plans", description = "Siting plans: where new piles add the most coverage (maximal covering location)"),
     ),
     modifiers(&SecuritySchemes),
     paths(routes::tcec::tcec),
@@ -212,6 +213,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::coverage::regions))
         .routes(routes!(routes::coverage::circle))
         .routes(routes!(routes::coverage::heatmap))
+        .routes(routes!(routes::plans::start))
+        .routes(routes!(routes::plans::get))
         .routes(routes!(routes::map::map_stations))
         .routes(routes!(routes::map::map_counties))
         .routes(routes!(routes::operators::data_quality))

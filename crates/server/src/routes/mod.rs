@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod map;
 pub mod ocpp;
 pub mod operators;
+pub mod plans;
 pub mod regions;
 pub mod search;
 pub mod stations;

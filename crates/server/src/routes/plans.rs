@@ -1,0 +1,141 @@
+//! Siting plans for the regulator: start one in the background, follow its progress, read or
+//! download the result.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use evgrid_registry::plan::{plan_tables, PlanError, PlanRequest};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, REGULATORS};
+use crate::export::{format_param, respond, workbook, Format};
+use crate::params::Params;
+use crate::{ApiError, AppState};
+
+/// A plan request (documentation of [`PlanRequest`]; every field has a default).
+#[allow(dead_code)]
+#[derive(Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct PlanRequestBody {
+    /// New piles to place (default 5000).
+    #[schema(minimum = 1, maximum = 200000)]
+    pub new_piles: u32,
+    /// Service radius, km (default 3).
+    #[schema(exclusive_minimum = 0, maximum = 50)]
+    pub radius_km: f64,
+    /// One county: code, Chinese name or pinyin (default: the whole city).
+    pub region: Option<String>,
+    /// Number of new sites (default: one per 10 piles; at most 5000, at least piles / max_piles_per_site).
+    #[schema(minimum = 1, maximum = 5000)]
+    pub sites: u32,
+    /// Most piles at one site (default 40).
+    #[schema(minimum = 1)]
+    pub max_piles_per_site: u32,
+    /// Population grid cell, metres (default 500).
+    #[schema(minimum = 100, maximum = 5000)]
+    pub grid_m: f64,
+    /// Seed of the search (default 1).
+    pub seed: u64,
+    /// Time limit of the search, seconds (default 60).
+    #[schema(exclusive_minimum = 0, maximum = 3600)]
+    pub time_limit_s: f64,
+}
+
+/// A plan's state. `result` (when `status` is `done`) holds the proposed sites with their
+/// piles and the people they newly cover, the figures before and after (service radius,
+/// people within the radius, townships and hot spots covered), per county, and the solver's
+/// objective with its upper bound.
+#[derive(Serialize, ToSchema)]
+pub struct PlanJobDoc {
+    pub id: u64,
+    /// running, done or failed.
+    pub status: String,
+    /// 0..1.
+    pub progress: f64,
+    /// coverage, greedy, local_search, bound, improve or done.
+    pub phase: String,
+    pub objective: Option<f64>,
+    pub error: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+}
+
+fn plan_error(e: PlanError) -> ApiError {
+    match e {
+        PlanError::Invalid(m) => ApiError::BadRequest(m),
+        busy @ PlanError::Busy(_) => ApiError::TooManyRequests(busy.to_string(), 10),
+    }
+}
+
+/// Starts a siting plan (maximal covering location: where the new piles bring the most people
+/// within the radius of a public station) as a background job. Answers 202 with the job; follow
+/// it at `Location`. One plan runs at a time (429 while one does).
+#[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
+    security(("bearer" = []), ("session" = [])),
+    request_body = PlanRequestBody,
+    responses(
+        (status = 202, description = "Started", body = PlanJobDoc),
+        (status = 400, description = "A bad body or parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "A plan is already running", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<PlanRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let user = caller.require(REGULATORS)?;
+    let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+    let id = state.registry.start_plan(request, &user.username).map_err(plan_error)?;
+    let job = state.registry.plans().get(id).ok_or_else(|| ApiError::Internal("the plan vanished".into()))?;
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/v1/plans/{id}"))], Json(job)).into_response())
+}
+
+/// A plan: its status and progress, and when done its result. `format=xlsx` downloads the
+/// workbook (summary, proposed sites, counties); `csv` and `geojson` the proposed sites.
+/// Plans are kept in memory (the latest 20) until the server restarts.
+#[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
+    security(("bearer" = []), ("session" = [])),
+    params(
+        ("id" = u64, Path, description = "The plan's id"),
+        ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), or a download once done: xlsx, csv, geojson"),
+    ),
+    responses(
+        (status = 200, description = "The plan", body = PlanJobDoc),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan (or no longer kept)", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A download of a plan not done", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    mut p: Params,
+) -> Result<Response, ApiError> {
+    caller.require(REGULATORS)?;
+    let format = format_param(&mut p, true);
+    p.finish()?;
+    let job = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.registry.plans().get(id))
+        .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
+    if format == Format::Json {
+        return Ok(Json(job).into_response());
+    }
+    let result = job
+        .result
+        .as_ref()
+        .ok_or_else(|| ApiError::Conflict(format!("plan {} is {}: nothing to download yet", job.id, job.status)))?;
+    let mut tables = plan_tables(result);
+    if format == Format::Xlsx {
+        return workbook(&format!("evgrid-plan-{}", job.id), &tables);
+    }
+    let sites = tables.swap_remove(1);
+    respond(format, &(), || sites)
+}
