@@ -19,7 +19,7 @@ pub struct MclpBenchArgs {
     time_limit: f64,
     /// spopt's time limit per instance, seconds; an instance it does not finish in time is
     /// reported as "> LIMIT s".
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 600)]
     baseline_time_limit: u64,
     /// Seed of evgrid's search.
     #[arg(long, default_value_t = 1)]

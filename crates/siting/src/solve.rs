@@ -32,6 +32,9 @@ use serde::Serialize;
 use crate::cover::Coverage;
 use crate::instance::Problem;
 
+/// Coverage-matrix entries the subgradient may read (the steps are capped so).
+const BOUND_WORK: usize = 300_000_000;
+
 /// How long and how hard to search.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -131,8 +134,22 @@ pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Prog
     let mut best_covered = state.covered;
     let mut bound = Lagrangian::new(&cov, problem.p);
     bound.dual_ascent();
-    let first_bound_iterations = options.bound_iterations / 2;
+    // Each subgradient step reads the whole coverage matrix: large instances get fewer steps
+    // (a fixed amount of work, so the result stays the same for a seed).
+    let bound_iterations = options.bound_iterations.min(BOUND_WORK / cov.nonzeros().max(1)).max(options.bound_iterations.min(50));
+    let first_bound_iterations = bound_iterations / 2;
     bound.run(first_bound_iterations, best_covered, deadline);
+    // Lagrangian heuristic: the relaxation's own choice of sites, improved by local search.
+    if bound.best_sites.len() == problem.p {
+        state.set(&bound.best_sites);
+        state.local_search(deadline, &mut scratch);
+        if state.covered > best_covered {
+            best_covered = state.covered;
+            best = state.chosen_sorted();
+        } else {
+            state.set(&best);
+        }
+    }
     progress(Progress {
         phase: Phase::Bound,
         objective: value(best_covered),
@@ -180,7 +197,7 @@ pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Prog
         best = state.chosen_sorted();
     }
     if best_covered < bound.best() {
-        bound.run(options.bound_iterations - first_bound_iterations, best_covered, deadline);
+        bound.run(bound_iterations - first_bound_iterations, best_covered, deadline);
     }
     let timed_out = Instant::now() >= deadline;
     let upper = bound.best().max(best_covered);
@@ -464,6 +481,8 @@ struct Lagrangian<'a> {
     value: Vec<f64>,
     order: Vec<usize>,
     hits: Vec<u32>,
+    /// The p candidates of the relaxation at the best bound: a start for the local search.
+    best_sites: Vec<usize>,
 }
 
 impl<'a> Lagrangian<'a> {
@@ -479,6 +498,7 @@ impl<'a> Lagrangian<'a> {
             value: vec![0.0; cov.sites()],
             order: (0..cov.sites()).collect(),
             hits: vec![0; cov.weight.len()],
+            best_sites: Vec::new(),
         }
     }
 
@@ -563,6 +583,7 @@ impl<'a> Lagrangian<'a> {
             if bound_units < self.best {
                 self.best = bound_units;
                 self.since_better = 0;
+                self.best_sites = top.to_vec();
             } else {
                 self.since_better += 1;
                 if self.since_better >= 20 {
