@@ -31,6 +31,14 @@ const TEXT: Record<Lang, Record<string, string>> = {
     login_title: '监管人员登录', username: '用户名', password: '密码', login: '登录', logout: '退出',
     login_hint: '演示: evgrid demo 启动时打印 regulator 账号的密码', login_failed: '用户名或密码错误',
     login_limited: '失败次数过多, 请稍后再试', forbidden: '此看板需要监管或管理员角色',
+    plan_title: '选址规划 (最大覆盖选址)', plan_piles: '新增充电桩', plan_radius: '服务半径 (km)', plan_region: '范围',
+    plan_sites: '新站点数 (默认每站10桩)', plan_run: '生成规划', plan_running: '规划中', plan_failed: '规划失败',
+    plan_busy: '已有规划在运行, 请稍后', plan_done: '完成', figure: '指标', before: '规划前', after: '规划后',
+    public_stations: '公共充电站', people_within: '{km} km 内人口占比', mean_distance: '平均距离 (km)',
+    townships_covered: '覆盖乡镇', hotspots_covered: '覆盖热点', newly: '新覆盖人口', rank: '序号', kind: '类型', name: '名称',
+    new_piles: '桩数', whole_city: '全市', gap_to_bound: '与上界差距',
+    phase_coverage: '计算覆盖集', phase_greedy: '贪心初解', phase_local_search: '局部搜索', phase_bound: '计算上界', phase_improve: '迭代改进', phase_done: '汇总',
+    kind_township: '乡镇中心', kind_hotspot: '热点', kind_block: '人口网格', kind_station: '现有站扩建',
   },
   en: {
     dash_title: 'Ganzhou charging infrastructure — regulator', to_map: 'Station map', workbook: 'Download all tables (XLSX)', lang: '中文',
@@ -51,6 +59,14 @@ const TEXT: Record<Lang, Record<string, string>> = {
     login_title: 'Regulator login', username: 'Username', password: 'Password', login: 'Log in', logout: 'Log out',
     login_hint: 'Demo: evgrid demo prints the regulator account\'s password when it starts', login_failed: 'Wrong username or password',
     login_limited: 'Too many failed logins; try again in a minute', forbidden: 'This dashboard needs the regulator or admin role',
+    plan_title: 'Siting plan (maximal covering location)', plan_piles: 'New piles', plan_radius: 'Service radius (km)', plan_region: 'Area',
+    plan_sites: 'New sites (default: 10 piles each)', plan_run: 'Make the plan', plan_running: 'Planning', plan_failed: 'The plan failed',
+    plan_busy: 'A plan is already running; try again shortly', plan_done: 'done', figure: 'Figure', before: 'Before', after: 'After',
+    public_stations: 'Public stations', people_within: 'People within {km} km', mean_distance: 'Mean distance (km)',
+    townships_covered: 'Townships covered', hotspots_covered: 'Hot spots covered', newly: 'People newly covered', rank: 'Rank', kind: 'Kind', name: 'Name',
+    new_piles: 'Piles', whole_city: 'Whole city', gap_to_bound: 'gap to the upper bound',
+    phase_coverage: 'coverage sets', phase_greedy: 'greedy start', phase_local_search: 'local search', phase_bound: 'upper bound', phase_improve: 'improving', phase_done: 'summing up',
+    kind_township: 'township centre', kind_hotspot: 'hot spot', kind_block: 'populated block', kind_station: 'existing station',
   },
 };
 
@@ -114,7 +130,7 @@ function renderTables() {
     el.innerHTML = ['csv', 'xlsx', ...(base.includes('townships') ? ['geojson'] : [])]
       .map((f) => `<a href="${base}${sep}format=${f}" download>${f.toUpperCase()}</a>`).join(' ');
   };
-  document.querySelectorAll<HTMLElement>('.exports').forEach(exp);
+  document.querySelectorAll<HTMLElement>('.exports[data-table]').forEach(exp);
   const un = data.uncovered?.townships ?? [];
   $('uncovered').innerHTML = `<tr><th>${t('county')}</th><th>${t('township')}</th><th>${t('population')}</th><th>${t('nearest')} (${t('km')})</th></tr>` +
     un.slice().sort((a: any, b: any) => b.population - a.population).map((x: any) =>
@@ -225,6 +241,8 @@ map.on('load', () => mapLoaded());
 async function initMap() {
   await mapLoadedP;
   const [counties, regions, circle] = await Promise.all([getJson('/api/v1/map/counties'), data.regionsP, data.circleP]);
+  data.regions = regions;
+  renderPlanForm();
   const byCode = new Map<string, any>((regions.regions ?? []).filter((r: any) => r.code).map((r: any) => [r.code, r]));
   for (const f of counties.features) {
     const r = byCode.get(f.properties.code);
@@ -255,6 +273,124 @@ async function initMap() {
   map.once('idle', () => { data.mapReady = true; markReady(); });
 }
 
+// --- the siting plan -----------------------------------------------------------------------
+let pmap: maplibregl.Map | null = null;
+
+function renderPlanForm() {
+  const select = $('plan-region') as HTMLSelectElement;
+  const chosen = select.value;
+  const counties = (data.regions?.regions ?? []).filter((r: any) => r.code);
+  select.innerHTML = `<option value="">${esc(t('whole_city'))}</option>` + counties.map((r: any) => `<option value="${esc(r.code)}">${esc(r.name_zh)}</option>`).join('');
+  select.value = chosen;
+}
+
+function planStatus(html: string, error = false) {
+  $('plan-status').innerHTML = html;
+  $('plan-status').classList.toggle('error', error);
+}
+
+function renderPlan() {
+  const job = data.plan;
+  if (!job) return;
+  if (job.status === 'running') {
+    planStatus(`${esc(t('plan_running'))}: ${esc(t('phase_' + job.phase))} · ${pct(job.progress)}<div class="bar-out" role="progressbar" aria-valuenow="${(job.progress * 100).toFixed(0)}"><div class="bar-in" style="width:${(job.progress * 100).toFixed(1)}%"></div></div>`);
+    return;
+  }
+  if (job.status === 'failed') { planStatus(`${esc(t('plan_failed'))}: ${esc(job.error)}`, true); return; }
+  const r = job.result;
+  planStatus(`${esc(t('plan_done'))} · ${fmt(r.request.new_piles)} ${esc(t('new_piles'))} · ${r.sites.length} ${esc(t('stations'))} · ${r.seconds.toFixed(1)} s · ${esc(t('gap_to_bound'))} ${r.gap_pct.toFixed(3)}%`);
+  $('plan-result').hidden = false;
+  const km = r.request.radius_km;
+  const rows: [string, string, number, number, number][] = [
+    ['public_stations', t('public_stations'), r.before.public_stations, r.after.public_stations, 0],
+    ['planning_radius_km', t('planning'), r.before.planning_radius_km, r.after.planning_radius_km, 2],
+    ['share_within_radius', t('people_within').replace('{km}', String(km)), r.before.share_within_radius, r.after.share_within_radius, -1],
+    ['mean_distance_km', t('mean_distance'), r.before.mean_distance_m / 1000, r.after.mean_distance_m / 1000, 2],
+    ['townships_covered', t('townships_covered'), r.before.townships_covered, r.after.townships_covered, 0],
+    ['hotspots_covered', t('hotspots_covered'), r.before.hotspots_covered, r.after.hotspots_covered, 0],
+  ];
+  const show = (v: number, d: number) => (d < 0 ? pct(v) : fmt(v, d));
+  $('plan-compare').innerHTML = `<tr><th>${t('figure')}</th><th>${t('before')}</th><th>${t('after')}</th></tr>` +
+    rows.map(([key, label, b, a, d]) => `<tr data-plan="${key}"><td>${esc(label)}</td><td class="n before">${show(b, d)}</td><td class="n after ${a !== b ? 'up' : ''}">${show(a, d)}</td></tr>`).join('') +
+    `<tr data-plan="newly_covered"><td>${esc(t('newly'))}</td><td></td><td class="n after up">+${fmt(r.newly_covered)}</td></tr>`;
+  const base = `/api/v1/plans/${job.id}?format=`;
+  $('plan-exports').innerHTML = ['xlsx', 'csv', 'geojson'].map((f) => `<a href="${base}${f}" download>${f.toUpperCase()}</a>`).join(' ');
+  $('plan-method').textContent = r.method;
+  $('plan-sites').innerHTML = `<tr><th>${t('rank')}</th><th>${t('county')}</th><th>${t('name')}</th><th>${t('kind')}</th><th>${t('new_piles')}</th><th>${t('newly')}</th></tr>` +
+    r.sites.map((x: any) => `<tr data-site="${x.rank}"><td class="n">${x.rank}</td><td>${esc(x.county_name ?? '')}</td><td>${esc(x.name)}</td><td>${esc(t('kind_' + x.kind))}</td><td class="n">${x.piles}</td><td class="n">${fmt(x.newly_covered)}</td></tr>`).join('');
+  drawPlanMap(r);
+}
+
+function drawPlanMap(r: any) {
+  const sites = { type: 'FeatureCollection', features: r.sites.map((x: any) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [x.location.lng, x.location.lat] }, properties: { rank: x.rank, name: x.name, piles: x.piles, newly: Math.round(x.newly_covered) } })) };
+  const uncovered = { type: 'FeatureCollection', features: r.uncovered_after.map((p: any) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [p.lng, p.lat] }, properties: {} })) };
+  const put = () => {
+    const m = pmap!;
+    for (const [id, d] of [['plan-sites', sites], ['plan-uncovered', uncovered]] as const) {
+      const src = m.getSource(id) as maplibregl.GeoJSONSource | undefined;
+      if (src) src.setData(d as any); else m.addSource(id, { type: 'geojson', data: d as any });
+    }
+    if (!m.getLayer('plan-sites')) {
+      m.addLayer({ id: 'plan-uncovered', type: 'circle', source: 'plan-uncovered', paint: { 'circle-radius': 4, 'circle-color': '#7a0040', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+      m.addLayer({ id: 'plan-sites', type: 'circle', source: 'plan-sites', paint: { 'circle-radius': ['+', 3, ['*', 0.9, ['sqrt', ['get', 'piles']]]], 'circle-color': '#eb6e00', 'circle-opacity': 0.85, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+      const popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
+      m.on('mousemove', 'plan-sites', (e) => {
+        const p = e.features?.[0]?.properties as any;
+        if (p) popup.setLngLat(e.lngLat).setHTML(`<b>${p.rank}. ${esc(p.name)}</b><br>${t('new_piles')}: ${p.piles}<br>${t('newly')}: ${fmt(p.newly)}`).addTo(m);
+      });
+      m.on('mouseleave', 'plan-sites', () => popup.remove());
+    }
+    m.once('idle', () => { (window as any).evgridPlanDrawn = r.sites.length; });
+    m.triggerRepaint();
+  };
+  if (pmap) { put(); return; }
+  pmap = new maplibregl.Map({
+    container: 'pmap',
+    style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }] },
+    bounds: [[113.9, 24.45], [116.65, 27.15]], fitBoundsOptions: { padding: 10 }, attributionControl: false,
+  });
+  (window as any).evgridPlanMap = pmap;
+  pmap.on('load', async () => {
+    const counties = await getJson('/api/v1/map/counties');
+    pmap!.addSource('pcounties', { type: 'geojson', data: counties });
+    pmap!.addLayer({ id: 'pcounty-fill', type: 'fill', source: 'pcounties', paint: { 'fill-color': '#dfe9d8', 'fill-opacity': 0.8 } });
+    pmap!.addLayer({ id: 'pcounty-line', type: 'line', source: 'pcounties', paint: { 'line-color': '#5a6a79', 'line-width': 1 } });
+    put();
+  });
+}
+
+async function pollPlan(id: number) {
+  for (;;) {
+    const res = await fetch(`/api/v1/plans/${id}`);
+    if (!res.ok) { planStatus(`${esc(t('plan_failed'))}: HTTP ${res.status}`, true); break; }
+    data.plan = await res.json();
+    renderPlan();
+    if (data.plan.status !== 'running') break;
+    await new Promise((ok) => setTimeout(ok, 500));
+  }
+  ($('plan-run') as HTMLButtonElement).disabled = false;
+}
+
+$('plan-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const num = (id: string) => ($(id) as HTMLInputElement).value;
+  const body: any = { new_piles: Number(num('plan-piles')), radius_km: Number(num('plan-radius')) };
+  if (num('plan-site-count')) body.sites = Number(num('plan-site-count'));
+  const region = ($('plan-region') as HTMLSelectElement).value;
+  if (region) body.region = region;
+  ($('plan-run') as HTMLButtonElement).disabled = true;
+  const res = await fetch('/api/v1/plans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await res.json().catch(() => ({}));
+  if (res.status !== 202) {
+    planStatus(esc(res.status === 429 ? t('plan_busy') : `${t('plan_failed')}: ${answer.detail ?? res.status}`), true);
+    ($('plan-run') as HTMLButtonElement).disabled = false;
+    return;
+  }
+  data.plan = answer;
+  renderPlan();
+  pollPlan(answer.id);
+});
+
 function render() {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n!); });
@@ -264,6 +400,8 @@ function render() {
   renderTables();
   renderCharts();
   renderModes();
+  renderPlanForm();
+  renderPlan();
 }
 
 function markReady() {

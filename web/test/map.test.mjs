@@ -236,3 +236,38 @@ test('the dashboard shows the API\'s figures beside the city\'s reported ones', 
   await page.waitForFunction(() => window.evgridLogin === true, null, { timeout: 30_000 });
   await page.close();
 });
+
+test('the dashboard runs a siting plan and shows the proposed sites with before and after', async () => {
+  const { page, errors } = await openDashboard({ width: 1400, height: 1000 });
+  await page.fill('#plan-piles', '800');
+  await page.selectOption('#plan-region', '');
+  await page.click('#plan-run');
+  await page.waitForFunction(() => window.evgridPlanDrawn > 0, null, { timeout: 180_000 });
+  const href = await page.locator('#plan-exports a', { hasText: 'XLSX' }).getAttribute('href');
+  const id = href.match(/plans\/(\d+)/)[1];
+  const job = await (await api(`api/v1/plans/${id}`)).json();
+  assert.equal(job.status, 'done');
+  const r = job.result;
+  assert.equal(r.sites.length, 80, 'one site per 10 piles');
+  assert.equal(r.sites.reduce((a, s) => a + s.piles, 0), 800);
+  assert.equal(await page.evaluate(() => window.evgridPlanDrawn), r.sites.length);
+  assert.equal(await page.evaluate(() => window.evgridPlanMap.getSource('plan-sites').serialize().data.features.length), r.sites.length);
+  assert.equal(await page.locator('#plan-sites tr[data-site]').count(), r.sites.length);
+  // The before/after the page shows are the API's.
+  const cell = (key, side) => page.locator(`[data-plan="${key}"] .${side}`).innerText();
+  assert.equal(number(await cell('share_within_radius', 'before')), Number((r.before.share_within_radius * 100).toFixed(1)));
+  assert.equal(number(await cell('share_within_radius', 'after')), Number((r.after.share_within_radius * 100).toFixed(1)));
+  assert.equal(number(await cell('townships_covered', 'after')), r.after.townships_covered);
+  assert.ok(r.after.townships_covered > r.before.townships_covered);
+  assert.ok(r.after.share_within_radius > r.before.share_within_radius);
+  const xlsx = await api(href);
+  assert.equal(Buffer.from(await xlsx.arrayBuffer()).subarray(0, 2).toString(), 'PK');
+  await page.locator('#plan').screenshot({ path: '../target/web-plan.png' });
+  // English labels.
+  await page.click('#lang');
+  assert.match(await page.locator('#plan h2').innerText(), /Siting plan/);
+  assert.match(await page.locator('[data-plan="townships_covered"] td').first().innerText(), /Townships covered/);
+  await page.click('#lang');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
