@@ -37,7 +37,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     public_stations: '公共充电站', people_within: '{km} km 内人口占比', mean_distance: '平均距离 (km)',
     townships_covered: '覆盖乡镇', hotspots_covered: '覆盖热点', newly: '新覆盖人口', rank: '序号', kind: '类型', name: '名称',
     new_piles: '桩数', whole_city: '全市', gap_to_bound: '与上界差距',
-    phase_coverage: '计算覆盖集', phase_greedy: '贪心初解', phase_local_search: '局部搜索', phase_bound: '计算上界', phase_improve: '迭代改进', phase_done: '汇总',
+    phase_queued: '排队中', phase_coverage: '计算覆盖集', phase_greedy: '贪心初解', phase_local_search: '局部搜索', phase_bound: '计算上界', phase_improve: '迭代改进', phase_done: '汇总',
     kind_township: '乡镇中心', kind_hotspot: '热点', kind_block: '人口网格', kind_station: '现有站扩建',
   },
   en: {
@@ -65,7 +65,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     public_stations: 'Public stations', people_within: 'People within {km} km', mean_distance: 'Mean distance (km)',
     townships_covered: 'Townships covered', hotspots_covered: 'Hot spots covered', newly: 'People newly covered', rank: 'Rank', kind: 'Kind', name: 'Name',
     new_piles: 'Piles', whole_city: 'Whole city', gap_to_bound: 'gap to the upper bound',
-    phase_coverage: 'coverage sets', phase_greedy: 'greedy start', phase_local_search: 'local search', phase_bound: 'upper bound', phase_improve: 'improving', phase_done: 'summing up',
+    phase_queued: 'queued', phase_coverage: 'coverage sets', phase_greedy: 'greedy start', phase_local_search: 'local search', phase_bound: 'upper bound', phase_improve: 'improving', phase_done: 'summing up',
     kind_township: 'township centre', kind_hotspot: 'hot spot', kind_block: 'populated block', kind_station: 'existing station',
   },
 };
@@ -292,7 +292,7 @@ function planStatus(html: string, error = false) {
 function renderPlan() {
   const job = data.plan;
   if (!job) return;
-  if (job.status === 'running') {
+  if (job.status === 'running' || job.status === 'queued') {
     planStatus(`${esc(t('plan_running'))}: ${esc(t('phase_' + job.phase))} · ${pct(job.progress)}<div class="bar-out" role="progressbar" aria-valuenow="${(job.progress * 100).toFixed(0)}"><div class="bar-in" style="width:${(job.progress * 100).toFixed(1)}%"></div></div>`);
     return;
   }
@@ -315,7 +315,7 @@ function renderPlan() {
     `<tr data-plan="newly_covered"><td>${esc(t('newly'))}</td><td></td><td class="n after up">+${fmt(r.newly_covered)}</td></tr>`;
   const base = `/api/v1/plans/${job.id}?format=`;
   $('plan-exports').innerHTML = ['xlsx', 'csv', 'geojson'].map((f) => `<a href="${base}${f}" download>${f.toUpperCase()}</a>`).join(' ');
-  $('plan-method').textContent = r.method;
+  $('plan-method').textContent = [...r.notes, r.method].join(' ');
   $('plan-sites').innerHTML = `<tr><th>${t('rank')}</th><th>${t('county')}</th><th>${t('name')}</th><th>${t('kind')}</th><th>${t('new_piles')}</th><th>${t('newly')}</th></tr>` +
     r.sites.map((x: any) => `<tr data-site="${x.rank}"><td class="n">${x.rank}</td><td>${esc(x.county_name ?? '')}</td><td>${esc(x.name)}</td><td>${esc(t('kind_' + x.kind))}</td><td class="n">${x.piles}</td><td class="n">${fmt(x.newly_covered)}</td></tr>`).join('');
   drawPlanMap(r);
@@ -365,7 +365,7 @@ async function pollPlan(id: number) {
     if (!res.ok) { planStatus(`${esc(t('plan_failed'))}: HTTP ${res.status}`, true); break; }
     data.plan = await res.json();
     renderPlan();
-    if (data.plan.status !== 'running') break;
+    if (data.plan.status !== 'running' && data.plan.status !== 'queued') break;
     await new Promise((ok) => setTimeout(ok, 500));
   }
   ($('plan-run') as HTMLButtonElement).disabled = false;

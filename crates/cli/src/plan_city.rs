@@ -111,6 +111,9 @@ fn print_summary(plan: &PlanResult, args: &CityPlanArgs) {
         plan.candidates,
         plan.seconds
     );
+    for note in &plan.notes {
+        println!("  note: {note}");
+    }
     println!("                               before        after");
     println!("  public stations          {:>10} {:>12}", b.public_stations, a.public_stations);
     println!("  planning-norm radius     {:>8.2} km {:>9.2} km", b.planning_radius_km, a.planning_radius_km);

@@ -81,8 +81,8 @@ pub enum PlanError {
     /// A parameter is out of range.
     #[error("{0}")]
     Invalid(String),
-    /// As many plans as the machine runs at once are running.
-    #[error("{0} plan(s) already running: try again when one has finished")]
+    /// As many plans as are kept waiting are queued or running.
+    #[error("{0} plans already queued or running: try again when one has finished")]
     Busy(usize),
 }
 
@@ -182,6 +182,8 @@ pub struct PlanResult {
     pub solver_seconds: f64,
     pub seconds: f64,
     pub method: String,
+    /// How the request was adjusted to run (e.g. the per-site cap raised to fit the piles).
+    pub notes: Vec<String>,
     /// Townships without a public station before that get one of the new sites.
     pub townships_newly_covered: Vec<TownshipRef>,
     /// Centres of the townships still without a public station after the plan.
@@ -320,16 +322,27 @@ impl Registry {
         if site_count > MAX_SITES {
             return Err(PlanError::Invalid(format!("at most {MAX_SITES} new sites in one plan")));
         }
-        if u64::from(site_count) * u64::from(request.max_piles_per_site) < u64::from(request.new_piles) {
-            return Err(PlanError::Invalid(format!(
-                "{site_count} sites of at most {} piles hold fewer than {} piles: raise sites or max_piles_per_site",
-                request.max_piles_per_site, request.new_piles
-            )));
-        }
-        if site_count > request.new_piles {
-            return Err(PlanError::Invalid(format!("{site_count} sites for {} piles: each site needs a pile", request.new_piles)));
-        }
         Ok((county, site_count))
+    }
+
+    /// The request as it will run: more sites than piles become one pile per site, and a cap
+    /// too small for the piles at the asked sites is raised. Says what changed.
+    pub fn adjust_plan(request: &PlanRequest, site_count: u32) -> (u32, u32, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut sites = site_count;
+        if sites > request.new_piles {
+            notes.push(format!("{sites} sites for {} piles: one pile per site, {} sites", request.new_piles, request.new_piles));
+            sites = request.new_piles;
+        }
+        let mut cap = request.max_piles_per_site;
+        if u64::from(sites) * u64::from(cap) < u64::from(request.new_piles) {
+            cap = request.new_piles.div_ceil(sites);
+            notes.push(format!(
+                "{sites} sites of at most {} piles hold fewer than {} piles: the cap per site is raised to {cap}",
+                request.max_piles_per_site, request.new_piles
+            ));
+        }
+        (sites, cap, notes)
     }
 
     /// Makes a plan (CPU-bound, seconds: call it off the async threads).
@@ -337,6 +350,7 @@ impl Registry {
         let started = std::time::Instant::now();
         let data = self.reference();
         let (county, site_count) = self.check_plan(request)?;
+        let (site_count, max_piles_per_site, notes) = Self::adjust_plan(request, site_count);
         let in_scope = |code: Option<&str>| county.as_deref().is_none_or(|c| code == Some(c));
         let grid = self.population_grid(request.grid_m);
         let projection = Projection::new(evgrid_geo::population::city_bbox(data));
@@ -420,7 +434,7 @@ impl Registry {
                 }
             }
         }
-        let piles = split_piles(request.new_piles, &served, request.max_piles_per_site);
+        let piles = split_piles(request.new_piles, &served, max_piles_per_site);
         let mut sites: Vec<PlannedSite> = solution
             .sites
             .iter()
@@ -517,8 +531,9 @@ impl Registry {
                 site_count,
                 solution.gap_pct,
                 request.radius_km,
-                request.max_piles_per_site
+                max_piles_per_site
             ),
+            notes,
             county_code: county,
             sites,
             townships_newly_covered,
@@ -624,7 +639,7 @@ pub fn plan_tables(plan: &PlanResult) -> Vec<Table> {
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanJob {
     pub id: u64,
-    /// `running`, `done` or `failed`.
+    /// `queued`, `running`, `done` or `failed`.
     pub status: String,
     /// 0..1.
     pub progress: f64,
@@ -643,10 +658,12 @@ pub struct PlanJob {
 pub struct PlanJobs {
     next: AtomicU64,
     jobs: Mutex<Vec<PlanJob>>,
+    /// Held by the plan that runs.
+    runner: Mutex<()>,
 }
 
-/// Plans running at once.
-pub const MAX_RUNNING_PLANS: usize = 1;
+/// Plans queued or running at once; more are refused until one finishes.
+pub const MAX_PENDING_PLANS: usize = 4;
 
 /// Plans kept in memory.
 pub const MAX_PLANS: usize = 20;
@@ -667,31 +684,31 @@ impl PlanJobs {
 }
 
 impl Registry {
-    /// Checks and starts a plan in the background (one at a time: plans are CPU-bound); its
-    /// progress and result are at [`PlanJobs::get`].
+    /// Checks and queues a plan to run in the background (one at a time: plans are CPU-bound);
+    /// its progress and result are at [`PlanJobs::get`].
     pub fn start_plan(self: &Arc<Self>, request: PlanRequest, owner: &str) -> Result<u64, PlanError> {
         self.check_plan(&request)?;
         let jobs = &self.plans;
         let id;
         {
             let mut list = jobs.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let running = list.iter().filter(|j| j.status == "running").count();
-            if running >= MAX_RUNNING_PLANS {
-                return Err(PlanError::Busy(running));
+            let pending = list.iter().filter(|j| j.status == "running" || j.status == "queued").count();
+            if pending >= MAX_PENDING_PLANS {
+                return Err(PlanError::Busy(pending));
             }
             id = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
             list.push(PlanJob {
                 id,
-                status: "running".into(),
+                status: "queued".into(),
                 progress: 0.0,
-                phase: "coverage".into(),
+                phase: "queued".into(),
                 objective: None,
                 error: None,
                 result: None,
                 owner: owner.to_owned(),
             });
             while list.len() > MAX_PLANS {
-                match list.iter().position(|j| j.status != "running") {
+                match list.iter().position(|j| j.status != "running" && j.status != "queued") {
                     Some(i) => {
                         list.remove(i);
                     }
@@ -702,6 +719,12 @@ impl Registry {
         let registry = self.clone();
         tokio::task::spawn_blocking(move || {
             let jobs = &registry.plans;
+            // One plan at a time: they are CPU-bound.
+            let _turn = jobs.runner.lock().unwrap_or_else(PoisonError::into_inner);
+            jobs.update(id, |job| {
+                job.status = "running".into();
+                job.phase = "coverage".into();
+            });
             let result = registry.plan(&request, &mut |p: Progress| {
                 jobs.update(id, |job| {
                     job.progress = p.fraction * 0.9;

@@ -27,14 +27,14 @@ pub struct PlanRequestBody {
     pub radius_km: f64,
     /// One county: code, Chinese name or pinyin (default: the whole city).
     pub region: Option<String>,
-    /// Number of new sites (default: one per 10 piles; at most 5000, at least piles / max_piles_per_site).
+    /// Number of new sites (default: one per 10 piles; at most 5000).
     #[schema(minimum = 1, maximum = 5000)]
     pub sites: u32,
     /// Most piles at one site (default 40).
     #[schema(minimum = 1)]
     pub max_piles_per_site: u32,
-    /// Population grid cell, metres (default 500).
-    #[schema(minimum = 100, maximum = 5000)]
+    /// Population grid cell, metres: 250, 500 (default), 1000 or 2000.
+    #[schema(schema_with = grid_m_schema)]
     pub grid_m: f64,
     /// Seed of the search (default 1).
     pub seed: u64,
@@ -50,16 +50,24 @@ pub struct PlanRequestBody {
 #[derive(Serialize, ToSchema)]
 pub struct PlanJobDoc {
     pub id: u64,
-    /// running, done or failed.
+    /// queued, running, done or failed.
     pub status: String,
     /// 0..1.
     pub progress: f64,
-    /// coverage, greedy, local_search, bound, improve or done.
+    /// queued, coverage, greedy, local_search, bound, improve or done.
     pub phase: String,
     pub objective: Option<f64>,
     pub error: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
+}
+
+fn grid_m_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Number)
+        .enum_values(Some(crate::routes::coverage::GRID_SIZES))
+        .description(Some("Population grid cell, metres: 250, 500 (default), 1000 or 2000"))
+        .build()
 }
 
 fn plan_error(e: PlanError) -> ApiError {
@@ -71,7 +79,9 @@ fn plan_error(e: PlanError) -> ApiError {
 
 /// Starts a siting plan (maximal covering location: where the new piles bring the most people
 /// within the radius of a public station) as a background job. Answers 202 with the job; follow
-/// it at `Location`. One plan runs at a time (429 while one does).
+/// it at `Location`. Plans run one at a time, the others wait (`queued`); with 4 waiting or
+/// running, 429. Sites beyond the piles become one pile per site, and a per-site cap too small
+/// for the piles is raised (the result's `notes` say so).
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
     security(("bearer" = []), ("session" = [])),
     request_body = PlanRequestBody,
@@ -80,7 +90,7 @@ fn plan_error(e: PlanError) -> ApiError {
         (status = 400, description = "A bad body or parameter", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "A plan is already running", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "4 plans already queued or running", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn start(
     State(state): State<AppState>,
@@ -89,6 +99,10 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     let user = caller.require(REGULATORS)?;
     let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+    // Each grid size is a population grid kept in memory: the API offers the coverage API's.
+    if !crate::routes::coverage::GRID_SIZES.contains(&request.grid_m) {
+        return Err(ApiError::BadRequest(format!("grid_m {} is not one of 250, 500, 1000, 2000", request.grid_m)));
+    }
     let id = state.registry.start_plan(request, &user.username).map_err(plan_error)?;
     let job = state.registry.plans().get(id).ok_or_else(|| ApiError::Internal("the plan vanished".into()))?;
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/v1/plans/{id}"))], Json(job)).into_response())
