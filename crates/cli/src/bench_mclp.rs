@@ -54,7 +54,11 @@ fn covered_weight(problem: &Problem, sites: &[usize]) -> f64 {
         .instance
         .demand
         .iter()
-        .filter(|d| sites.iter().any(|&j| d.at.distance2(problem.instance.sites[j]) <= r2))
+        .filter(|d| {
+            sites
+                .iter()
+                .any(|&j| d.at.distance2(problem.instance.sites[j]) <= r2)
+        })
         .map(|d| d.weight)
         .sum()
 }
@@ -77,8 +81,16 @@ fn spopt(dir: &Path, limit: u64) -> Baseline {
         .output();
     match run {
         Err(e) => Baseline::Failed(format!("cannot run the baseline: {e}")),
-        Ok(out) if out.status.code() == Some(124) || out.status.code() == Some(137) => Baseline::TimedOut,
-        Ok(out) if !out.status.success() => Baseline::Failed(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("").to_owned()),
+        Ok(out) if out.status.code() == Some(124) || out.status.code() == Some(137) => {
+            Baseline::TimedOut
+        }
+        Ok(out) if !out.status.success() => Baseline::Failed(
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_owned(),
+        ),
         Ok(out) => match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
             Ok(v) => Baseline::Solved {
                 objective: v["objective"].as_f64().unwrap_or(f64::NAN),
@@ -96,14 +108,29 @@ pub fn run(args: MclpBenchArgs) -> Result<()> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("demand.csv").exists())
         .collect();
-    instances.sort_by_key(|p| std::fs::metadata(p.join("demand.csv")).map(|m| m.len()).unwrap_or(0));
+    instances.sort_by_key(|p| {
+        std::fs::metadata(p.join("demand.csv"))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    });
     if instances.is_empty() {
-        anyhow::bail!("no instance folders (with demand.csv) in {}", args.dir.display());
+        anyhow::bail!(
+            "no instance folders (with demand.csv) in {}",
+            args.dir.display()
+        );
     }
-    let options = crate::plan::options(args.seed, args.time_limit, evgrid_siting::Options::default().max_stall)?;
+    let options = crate::plan::options(
+        args.seed,
+        args.time_limit,
+        evgrid_siting::Options::default().max_stall,
+    )?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
     let mut table = format!(
         "### MCLP: evgrid against the best known objective and spopt\n\nMachine: {} cores ({cpu}). evgrid: seed {}, time limit {} s, seconds from reading the CSV files to the answer (coverage sets, search and bound). spopt 0.7.0 `MCLP.from_cost_matrix(...).solve(PULP_CBC_CMD)` from the arrays (cost matrix, model build, CBC), time limit {} s, objective recomputed from its chosen sites. Both objectives also recomputed from the coordinates.\n\n| instance | demand | sites | p | evgrid objective | best known | ratio | upper bound | gap % | evgrid s | spopt objective | spopt s | speed-up |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -113,23 +140,38 @@ pub fn run(args: MclpBenchArgs) -> Result<()> {
         args.baseline_time_limit
     );
     for dir in &instances {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         eprintln!("{name}: evgrid");
         let started = Instant::now();
         let (p, radius_km) = evgrid_siting::read_params(&dir.join("params.csv"))?;
         let instance = Instance::read(&dir.join("demand.csv"), &dir.join("sites.csv"))?;
-        let problem = Problem { instance, p, radius_km, existing: Vec::new() };
+        let problem = Problem {
+            instance,
+            p,
+            radius_km,
+            existing: Vec::new(),
+        };
         problem.check()?;
         let solution = evgrid_siting::solve(&problem, &options, &mut |_| {});
         let seconds = started.elapsed().as_secs_f64();
         let recomputed = covered_weight(&problem, &solution.sites);
         if (recomputed - solution.objective).abs() > 1e-6 * recomputed.max(1.0) {
-            anyhow::bail!("{name}: the solver says {} but its sites cover {recomputed}", solution.objective);
+            anyhow::bail!(
+                "{name}: the solver says {} but its sites cover {recomputed}",
+                solution.objective
+            );
         }
         let reference = reference(dir);
         let (best_known, ratio) = match &reference {
             Some(r) => (
-                format!("{}{}", r.best_known, if r.proven_optimal { " (optimal)" } else { "" }),
+                format!(
+                    "{}{}",
+                    r.best_known,
+                    if r.proven_optimal { " (optimal)" } else { "" }
+                ),
                 format!("{:.4}", solution.objective / r.best_known),
             ),
             None => ("–".into(), "–".into()),
@@ -139,9 +181,14 @@ pub fn run(args: MclpBenchArgs) -> Result<()> {
         } else {
             eprintln!("{name}: spopt (up to {} s)", args.baseline_time_limit);
             match spopt(dir, args.baseline_time_limit) {
-                Baseline::Solved { objective, seconds: s } => {
-                    (format!("{objective}"), format!("{s:.1}"), format!("{:.0}×", s / seconds))
-                }
+                Baseline::Solved {
+                    objective,
+                    seconds: s,
+                } => (
+                    format!("{objective}"),
+                    format!("{s:.1}"),
+                    format!("{:.0}×", s / seconds),
+                ),
                 Baseline::TimedOut => (
                     "timed out".to_owned(),
                     format!("> {}", args.baseline_time_limit),

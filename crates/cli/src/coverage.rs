@@ -83,7 +83,12 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
         Some(r) => Some(
             data.find_county(r)
                 .map(|c| c.code.clone())
-                .with_context(|| format!("--region {r:?} is not a county of the city (codes: {})", data.county_list()))?,
+                .with_context(|| {
+                    format!(
+                        "--region {r:?} is not a county of the city (codes: {})",
+                        data.county_list()
+                    )
+                })?,
         ),
     };
     let mut within = vec![1.0, 2.0, 3.0, 5.0];
@@ -284,7 +289,10 @@ pub(crate) struct MapRequest<'a> {
 
 /// Draws the coverage map of the city or one county: shading by distance to the nearest of
 /// `stations` and `proposed`.
-pub(crate) fn render_map(registry: &evgrid_registry::Registry, m: &MapRequest<'_>) -> Result<Vec<u8>> {
+pub(crate) fn render_map(
+    registry: &evgrid_registry::Registry,
+    m: &MapRequest<'_>,
+) -> Result<Vec<u8>> {
     let data = registry.reference();
     let areas: Vec<&MultiPolygon> = data
         .counties
@@ -305,7 +313,10 @@ pub(crate) fn render_map(registry: &evgrid_registry::Registry, m: &MapRequest<'_
         .filter(|p| areas.iter().any(|a| a.contains(*p)))
         .collect();
     let place = match m.county {
-        Some(code) => data.county(code).map_or(code, |c| c.name_pinyin.as_str()).to_uppercase(),
+        Some(code) => data
+            .county(code)
+            .map_or(code, |c| c.name_pinyin.as_str())
+            .to_uppercase(),
         None => "GANZHOU".to_owned(),
     };
     let title = format!("{place} - {}", m.title);

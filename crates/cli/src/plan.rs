@@ -103,8 +103,16 @@ pub async fn run(args: PlanArgs) -> Result<()> {
 
 fn read_problem(args: &MclpArgs) -> Result<Problem> {
     let from_dir = |name: &str| args.instance.as_ref().map(|d| d.join(name));
-    let demand = args.demand.clone().or_else(|| from_dir("demand.csv")).context("--demand")?;
-    let sites = args.sites.clone().or_else(|| from_dir("sites.csv")).context("--sites")?;
+    let demand = args
+        .demand
+        .clone()
+        .or_else(|| from_dir("demand.csv"))
+        .context("--demand")?;
+    let sites = args
+        .sites
+        .clone()
+        .or_else(|| from_dir("sites.csv"))
+        .context("--sites")?;
     let (p, radius_km) = match (args.p, args.radius_km, &args.instance) {
         (Some(p), Some(r), _) => (p, r),
         (p, r, Some(dir)) => {
@@ -114,7 +122,12 @@ fn read_problem(args: &MclpArgs) -> Result<Problem> {
         _ => bail!("give --p and --radius-km, or --instance DIR with params.csv"),
     };
     let instance = Instance::read(&demand, &sites)?;
-    let problem = Problem { instance, p, radius_km, existing: Vec::new() };
+    let problem = Problem {
+        instance,
+        p,
+        radius_km,
+        existing: Vec::new(),
+    };
     problem.check()?;
     Ok(problem)
 }
@@ -132,7 +145,10 @@ pub(crate) fn solver_progress(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
         };
         bar.set_position((p.fraction * 1000.0) as u64);
         if p.upper_bound.is_finite() {
-            bar.set_message(format!("{phase}: covered {:.0}, bound {:.0}", p.objective, p.upper_bound));
+            bar.set_message(format!(
+                "{phase}: covered {:.0}, bound {:.0}",
+                p.objective, p.upper_bound
+            ));
         } else {
             bar.set_message(format!("{phase}: covered {:.0}", p.objective));
         }
@@ -143,7 +159,12 @@ pub(crate) fn options(seed: u64, time_limit: f64, max_stall: usize) -> Result<Op
     if !(time_limit.is_finite() && time_limit > 0.0) {
         bail!("--time-limit must be a positive number of seconds");
     }
-    Ok(Options { seed, time_limit: Duration::from_secs_f64(time_limit), max_stall, ..Options::default() })
+    Ok(Options {
+        seed,
+        time_limit: Duration::from_secs_f64(time_limit),
+        max_stall,
+        ..Options::default()
+    })
 }
 
 fn solve_to_file(problem: &Problem, args: &MclpArgs) -> Result<()> {
@@ -152,7 +173,12 @@ fn solve_to_file(problem: &Problem, args: &MclpArgs) -> Result<()> {
     let bar = crate::coverage::bar(1000);
     let solution = evgrid_siting::solve(problem, &options, &mut solver_progress(&bar));
     bar.finish_and_clear();
-    let file = solution_file(problem, &solution, args.seed, started.elapsed().as_secs_f64());
+    let file = solution_file(
+        problem,
+        &solution,
+        args.seed,
+        started.elapsed().as_secs_f64(),
+    );
     crate::write_atomically(&args.out, &serde_json::to_vec_pretty(&file)?)?;
     println!(
         "{} sites, covered {} of {} ({:.2}%), upper bound {} (gap {:.3}%{}), {:.2} s{}; written to {}",
@@ -171,9 +197,18 @@ fn solve_to_file(problem: &Problem, args: &MclpArgs) -> Result<()> {
 }
 
 /// The file `plan mclp` writes for a solution.
-pub fn solution_file(problem: &Problem, solution: &Solution, seed: u64, seconds: f64) -> SolutionFile {
+pub fn solution_file(
+    problem: &Problem,
+    solution: &Solution,
+    seed: u64,
+    seconds: f64,
+) -> SolutionFile {
     SolutionFile {
-        sites: solution.sites.iter().map(|&j| problem.instance.site_ids[j]).collect(),
+        sites: solution
+            .sites
+            .iter()
+            .map(|&j| problem.instance.site_ids[j])
+            .collect(),
         objective: solution.objective,
         upper_bound: solution.upper_bound,
         seconds,

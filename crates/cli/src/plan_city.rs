@@ -77,16 +77,21 @@ pub async fn run(args: CityPlanArgs) -> Result<()> {
     let bar = crate::coverage::bar(1000);
     let r2 = registry.clone();
     let bar2 = bar.clone();
-    let plan = tokio::task::spawn_blocking(move || r2.plan(&request, &mut crate::plan::solver_progress(&bar2)))
-        .await?
-        .context("planning")?;
+    let plan = tokio::task::spawn_blocking(move || {
+        r2.plan(&request, &mut crate::plan::solver_progress(&bar2))
+    })
+    .await?
+    .context("planning")?;
     bar.finish_and_clear();
     let tables = evgrid_registry::plan::plan_tables(&plan);
     if let Some(out) = &args.out {
         crate::write_atomically(out, &evgrid_report::workbook(&tables)?)?;
     }
     if let Some(path) = &args.geojson {
-        let sites = tables.iter().find(|t| t.name == "proposed sites").context("the sites table")?;
+        let sites = tables
+            .iter()
+            .find(|t| t.name == "proposed sites")
+            .context("the sites table")?;
         crate::write_atomically(path, &serde_json::to_vec_pretty(&sites.to_geojson()?)?)?;
     }
     if let Some(path) = &args.map {
@@ -115,20 +120,33 @@ fn print_summary(plan: &PlanResult, args: &CityPlanArgs) {
         println!("  note: {note}");
     }
     println!("                               before        after");
-    println!("  public stations          {:>10} {:>12}", b.public_stations, a.public_stations);
-    println!("  planning-norm radius     {:>8.2} km {:>9.2} km", b.planning_radius_km, a.planning_radius_km);
+    println!(
+        "  public stations          {:>10} {:>12}",
+        b.public_stations, a.public_stations
+    );
+    println!(
+        "  planning-norm radius     {:>8.2} km {:>9.2} km",
+        b.planning_radius_km, a.planning_radius_km
+    );
     println!(
         "  people within {r} km      {:>10} {:>12}   (+{:.0} people)",
         pct(b.share_within_radius),
         pct(a.share_within_radius),
         plan.newly_covered
     );
-    println!("  mean distance            {:>8.2} km {:>9.2} km", b.mean_distance_m / 1000.0, a.mean_distance_m / 1000.0);
+    println!(
+        "  mean distance            {:>8.2} km {:>9.2} km",
+        b.mean_distance_m / 1000.0,
+        a.mean_distance_m / 1000.0
+    );
     println!(
         "  townships covered        {:>6} / {} {:>7} / {}",
         b.townships_covered, b.townships_total, a.townships_covered, a.townships_total
     );
-    println!("  hot spots covered        {:>10} {:>12}", b.hotspots_covered, a.hotspots_covered);
+    println!(
+        "  hot spots covered        {:>10} {:>12}",
+        b.hotspots_covered, a.hotspots_covered
+    );
     println!(
         "  solver: {:.0} people covered (planar), upper bound {:.0}, gap {:.3}%",
         plan.objective, plan.upper_bound, plan.gap_pct
@@ -147,14 +165,22 @@ fn print_summary(plan: &PlanResult, args: &CityPlanArgs) {
             s.newly_covered
         );
     }
-    for (what, path) in [("workbook", &args.out), ("GeoJSON", &args.geojson), ("map", &args.map)] {
+    for (what, path) in [
+        ("workbook", &args.out),
+        ("GeoJSON", &args.geojson),
+        ("map", &args.map),
+    ] {
         if let Some(path) = path {
             println!("{what}: {}", path.display());
         }
     }
 }
 
-fn draw(registry: &evgrid_registry::Registry, plan: &PlanResult, args: &CityPlanArgs) -> Result<Vec<u8>> {
+fn draw(
+    registry: &evgrid_registry::Registry,
+    plan: &PlanResult,
+    args: &CityPlanArgs,
+) -> Result<Vec<u8>> {
     let (_, places) = registry.public_places();
     let stations: Vec<LatLng> = places.iter().map(|p| p.location).collect();
     let proposed: Vec<(LatLng, u32)> = plan.sites.iter().map(|s| (s.location, s.piles)).collect();
@@ -172,8 +198,14 @@ fn draw(registry: &evgrid_registry::Registry, plan: &PlanResult, args: &CityPlan
             "TOWNSHIPS COVERED {} / {} BEFORE, {} / {} AFTER",
             b.townships_covered, b.townships_total, a.townships_covered, a.townships_total
         ),
-        format!("PLANNING RADIUS {:.2} KM BEFORE, {:.2} KM AFTER", b.planning_radius_km, a.planning_radius_km),
-        format!("SHADING: DISTANCE AFTER THE PLAN   POPULATION GRID {} M", plan.request.grid_m),
+        format!(
+            "PLANNING RADIUS {:.2} KM BEFORE, {:.2} KM AFTER",
+            b.planning_radius_km, a.planning_radius_km
+        ),
+        format!(
+            "SHADING: DISTANCE AFTER THE PLAN   POPULATION GRID {} M",
+            plan.request.grid_m
+        ),
     ];
     crate::coverage::render_map(
         registry,

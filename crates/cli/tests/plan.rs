@@ -11,7 +11,9 @@ use common::{evgrid, get_as, login, post_json, request_with, run, start};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Rows of a CSV file as numbers (header skipped).
@@ -27,16 +29,31 @@ fn rows(path: &Path) -> Vec<Vec<f64>> {
 
 /// Covered weight of the sites with these ids, from the coordinates.
 fn covered(demand: &[Vec<f64>], sites: &[Vec<f64>], chosen: &[i64], radius: f64) -> f64 {
-    let at: Vec<&Vec<f64>> = chosen.iter().map(|id| sites.iter().find(|s| s[0] as i64 == *id).unwrap()).collect();
+    let at: Vec<&Vec<f64>> = chosen
+        .iter()
+        .map(|id| sites.iter().find(|s| s[0] as i64 == *id).unwrap())
+        .collect();
     demand
         .iter()
-        .filter(|d| at.iter().any(|s| (d[1] - s[1]).powi(2) + (d[2] - s[2]).powi(2) <= radius * radius))
+        .filter(|d| {
+            at.iter()
+                .any(|s| (d[1] - s[1]).powi(2) + (d[2] - s[2]).powi(2) <= radius * radius)
+        })
         .map(|d| d[3])
         .sum()
 }
 
 fn solve(dir: &Path, out: &Path, seed: &str) -> Value {
-    let o = run(&["plan", "mclp", "--instance", dir.to_str().unwrap(), "--seed", seed, "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "plan",
+        "mclp",
+        "--instance",
+        dir.to_str().unwrap(),
+        "--seed",
+        seed,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
 }
@@ -55,16 +72,30 @@ fn mclp_from_files_finds_the_optimum_and_a_bound_deterministically() {
         for b in a + 1..m {
             for c in b + 1..m {
                 for d in c + 1..m {
-                    optimum = optimum.max(covered(&demand, &sites, &[ids[a], ids[b], ids[c], ids[d]], radius));
+                    optimum = optimum.max(covered(
+                        &demand,
+                        &sites,
+                        &[ids[a], ids[b], ids[c], ids[d]],
+                        radius,
+                    ));
                 }
             }
         }
     }
     let solution = solve(&dir, &tmp.path().join("a.json"), "7");
-    let chosen: Vec<i64> = solution["sites"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let chosen: Vec<i64> = solution["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     assert_eq!(chosen.len(), p);
     assert_eq!(solution["objective"].as_f64().unwrap(), optimum);
-    assert_eq!(covered(&demand, &sites, &chosen, radius), optimum, "the reported sites cover the reported weight");
+    assert_eq!(
+        covered(&demand, &sites, &chosen, radius),
+        optimum,
+        "the reported sites cover the reported weight"
+    );
     assert!(solution["upper_bound"].as_f64().unwrap() >= optimum);
     assert!(solution["seconds"].as_f64().unwrap() >= 0.0);
     // Same seed, same answer.
@@ -81,13 +112,27 @@ fn the_public_benchmark_small_instance_is_solved_within_half_a_percent() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let solution = solve(&dir, &tmp.path().join("s.json"), "1");
-    let reference: Value = serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    let reference: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
     let best = reference["best_known_objective"].as_f64().unwrap();
-    let chosen: Vec<i64> = solution["sites"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-    let mine = covered(&rows(&dir.join("demand.csv")), &rows(&dir.join("sites.csv")), &chosen, 3.0);
+    let chosen: Vec<i64> = solution["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let mine = covered(
+        &rows(&dir.join("demand.csv")),
+        &rows(&dir.join("sites.csv")),
+        &chosen,
+        3.0,
+    );
     assert_eq!(mine, solution["objective"].as_f64().unwrap());
     assert!(mine >= 0.995 * best, "{mine} vs best known {best}");
-    assert!(solution["upper_bound"].as_f64().unwrap() >= best, "the bound is below the proven optimum");
+    assert!(
+        solution["upper_bound"].as_f64().unwrap() >= best,
+        "the bound is below the proven optimum"
+    );
 }
 
 #[test]
@@ -95,7 +140,14 @@ fn bad_instance_files_are_refused_with_line_and_field_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("solution.json");
     let dir = fixture("mclp-bad");
-    let o = run(&["plan", "mclp", "--instance", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "plan",
+        "mclp",
+        "--instance",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     for needle in [
@@ -109,7 +161,16 @@ fn bad_instance_files_are_refused_with_line_and_field_and_nothing_is_written() {
     assert!(!out.exists());
     // p larger than the candidates.
     let good = fixture("mclp-small");
-    let o = run(&["plan", "mclp", "--instance", good.to_str().unwrap(), "--p", "15", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "plan",
+        "mclp",
+        "--instance",
+        good.to_str().unwrap(),
+        "--p",
+        "15",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("p = 15 but there are 14 candidate sites"));
     assert!(!out.exists());
@@ -120,27 +181,58 @@ fn imported() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
     let data = dir.path().join("data");
-    assert!(run(&["synth", "--out", net.to_str().unwrap()]).status.success());
-    let out = run(&["import", "--data-dir", data.to_str().unwrap(), net.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(run(&["synth", "--out", net.to_str().unwrap()])
+        .status
+        .success());
+    let out = run(&[
+        "import",
+        "--data-dir",
+        data.to_str().unwrap(),
+        net.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir
 }
 
 fn check_plan(plan: &Value, piles: u64) {
     let sites = plan["sites"].as_array().unwrap();
-    assert_eq!(sites.iter().map(|s| s["piles"].as_u64().unwrap()).sum::<u64>(), piles);
-    assert!(sites.iter().all(|s| (1..=40).contains(&s["piles"].as_u64().unwrap())));
+    assert_eq!(
+        sites
+            .iter()
+            .map(|s| s["piles"].as_u64().unwrap())
+            .sum::<u64>(),
+        piles
+    );
+    assert!(sites
+        .iter()
+        .all(|s| (1..=40).contains(&s["piles"].as_u64().unwrap())));
     let (before, after) = (&plan["before"], &plan["after"]);
     assert_eq!(
         after["public_stations"].as_u64().unwrap(),
         before["public_stations"].as_u64().unwrap() + sites.len() as u64
     );
-    assert!(after["share_within_radius"].as_f64().unwrap() > before["share_within_radius"].as_f64().unwrap());
-    assert!(after["townships_covered"].as_u64().unwrap() > before["townships_covered"].as_u64().unwrap());
-    assert!(after["planning_radius_km"].as_f64().unwrap() < before["planning_radius_km"].as_f64().unwrap());
+    assert!(
+        after["share_within_radius"].as_f64().unwrap()
+            > before["share_within_radius"].as_f64().unwrap()
+    );
+    assert!(
+        after["townships_covered"].as_u64().unwrap()
+            > before["townships_covered"].as_u64().unwrap()
+    );
+    assert!(
+        after["planning_radius_km"].as_f64().unwrap()
+            < before["planning_radius_km"].as_f64().unwrap()
+    );
     assert!(plan["upper_bound"].as_f64().unwrap() >= plan["objective"].as_f64().unwrap());
     // Sites are ranked by the people they newly cover, which add up to no more than the gain.
-    let newly: Vec<f64> = sites.iter().map(|s| s["newly_covered"].as_f64().unwrap()).collect();
+    let newly: Vec<f64> = sites
+        .iter()
+        .map(|s| s["newly_covered"].as_f64().unwrap())
+        .collect();
     assert!(newly.windows(2).all(|w| w[0] >= w[1]));
     assert!(newly[0] > 0.0);
 }
@@ -149,16 +241,42 @@ fn check_plan(plan: &Value, piles: u64) {
 fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
     let dir = imported();
     let data = dir.path().join("data");
-    let (xlsx, geojson, png) = (dir.path().join("plan.xlsx"), dir.path().join("plan.geojson"), dir.path().join("plan.png"));
+    let (xlsx, geojson, png) = (
+        dir.path().join("plan.xlsx"),
+        dir.path().join("plan.geojson"),
+        dir.path().join("plan.png"),
+    );
     let out = evgrid()
-        .args(["plan", "--new-piles", "600", "--json", "--data-dir", data.to_str().unwrap()])
-        .args(["--out", xlsx.to_str().unwrap(), "--geojson", geojson.to_str().unwrap(), "--map", png.to_str().unwrap()])
+        .args([
+            "plan",
+            "--new-piles",
+            "600",
+            "--json",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            xlsx.to_str().unwrap(),
+            "--geojson",
+            geojson.to_str().unwrap(),
+            "--map",
+            png.to_str().unwrap(),
+        ])
         .args(["--map-width", "600"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(plan["sites"].as_array().unwrap().len(), 60, "one site per 10 piles");
+    assert_eq!(
+        plan["sites"].as_array().unwrap().len(),
+        60,
+        "one site per 10 piles"
+    );
     check_plan(&plan, 600);
     let features: Value = serde_json::from_slice(&std::fs::read(&geojson).unwrap()).unwrap();
     assert_eq!(features["features"].as_array().unwrap().len(), 60);
@@ -168,23 +286,73 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
     assert_eq!(u32::from_be_bytes(map[16..20].try_into().unwrap()), 600);
 
     // One county; bad requests refused with the reason.
-    let out = run(&["plan", "--new-piles", "50", "--region", "Zhanggong", "--json", "--data-dir", data.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "plan",
+        "--new-piles",
+        "50",
+        "--region",
+        "Zhanggong",
+        "--json",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let county: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(county["sites"].as_array().unwrap().iter().all(|s| s["county_code"] == "360702"));
+    assert!(county["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["county_code"] == "360702"));
     // Five sites for 500 piles: the cap per site is raised, and the plan says so.
-    let out = run(&["plan", "--new-piles", "500", "--sites", "5", "--json", "--data-dir", data.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "plan",
+        "--new-piles",
+        "500",
+        "--sites",
+        "5",
+        "--json",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let few: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(few["notes"][0].as_str().unwrap().contains("raised to 100"), "{}", few["notes"]);
-    assert!(few["sites"].as_array().unwrap().iter().all(|s| s["piles"] == 100));
+    assert!(
+        few["notes"][0].as_str().unwrap().contains("raised to 100"),
+        "{}",
+        few["notes"]
+    );
+    assert!(few["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["piles"] == 100));
     for (args, needle) in [
-        (vec!["--new-piles", "50", "--region", "Atlantis"], "is not a county"),
+        (
+            vec!["--new-piles", "50", "--region", "Atlantis"],
+            "is not a county",
+        ),
         (vec!["--new-piles", "0"], "new_piles must be between"),
     ] {
-        let out = evgrid().arg("plan").args(&args).args(["--data-dir", data.to_str().unwrap()]).output().unwrap();
+        let out = evgrid()
+            .arg("plan")
+            .args(&args)
+            .args(["--data-dir", data.to_str().unwrap()])
+            .output()
+            .unwrap();
         assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains(needle), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -194,28 +362,74 @@ fn the_plans_api_runs_a_plan_in_the_background_for_regulators_only() {
     let data = dir.path().join("data");
     for (name, role) in [("planner", "regulator"), ("someone", "admin")] {
         let out = evgrid()
-            .args(["user", "add", "--username", name, "--role", role, "--data-dir", data.to_str().unwrap()])
+            .args([
+                "user",
+                "add",
+                "--username",
+                name,
+                "--role",
+                role,
+                "--data-dir",
+                data.to_str().unwrap(),
+            ])
             .env("EVGRID_USER_PASSWORD", "planner password 1")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let server = start(&["serve", "--poll-interval", "0", "--data-dir", data.to_str().unwrap()]);
+    let server = start(&[
+        "serve",
+        "--poll-interval",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
     let addr = server.addr;
     let token = login(addr, "planner", "planner password 1");
     let auth = format!("Bearer {token}");
     let body = json!({"new_piles": 300, "grid_m": 1000});
     let raw = |auth: &str, text: &str| {
-        request_with(addr, "POST", "/api/v1/plans", &[("content-type", "application/json"), ("authorization", auth)], text.as_bytes())
+        request_with(
+            addr,
+            "POST",
+            "/api/v1/plans",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", auth),
+            ],
+            text.as_bytes(),
+        )
     };
 
     // Nobody, and drivers, may not.
     assert_eq!(post_json(addr, "/api/v1/plans", &[], &body).status, 401);
-    assert_eq!(post_json(addr, "/api/v1/auth/register", &[], &json!({"username": "driver1", "password": "driver password 1"})).status, 201);
+    assert_eq!(
+        post_json(
+            addr,
+            "/api/v1/auth/register",
+            &[],
+            &json!({"username": "driver1", "password": "driver password 1"})
+        )
+        .status,
+        201
+    );
     let driver = format!("Bearer {}", login(addr, "driver1", "driver password 1"));
-    assert_eq!(post_json(addr, "/api/v1/plans", &[("authorization", &driver)], &body).status, 403);
+    assert_eq!(
+        post_json(addr, "/api/v1/plans", &[("authorization", &driver)], &body).status,
+        403
+    );
     // Bad bodies.
-    for bad in [r#"{"new_piles": 0}"#, r#"{"new_piles": 100, "colour": "red"}"#, r#"{"radius_km": -1}"#, "not json", r#"{"region": "Atlantis"}"#] {
+    for bad in [
+        r#"{"new_piles": 0}"#,
+        r#"{"new_piles": 100, "colour": "red"}"#,
+        r#"{"radius_km": -1}"#,
+        "not json",
+        r#"{"region": "Atlantis"}"#,
+    ] {
         let a = raw(&auth, bad);
         assert_eq!(a.status, 400, "{bad}: {}", a.text());
         assert!(a.content_type.starts_with("application/problem+json"));
@@ -248,9 +462,15 @@ fn the_plans_api_runs_a_plan_in_the_background_for_regulators_only() {
     // Other regulators and admins see it; drivers and strangers do not.
     let admin = login(addr, "someone", "planner password 1");
     assert_eq!(get_as(addr, &admin, &path).status, 200);
-    assert_eq!(request_with(addr, "GET", &path, &[("authorization", &driver)], b"").status, 403);
+    assert_eq!(
+        request_with(addr, "GET", &path, &[("authorization", &driver)], b"").status,
+        403
+    );
     assert_eq!(request_with(addr, "GET", &path, &[], b"").status, 401);
     assert_eq!(get_as(addr, &token, "/api/v1/plans/999999").status, 404);
     assert_eq!(get_as(addr, &token, "/api/v1/plans/abc").status, 404);
-    assert_eq!(get_as(addr, &token, &format!("{path}?format=pdf")).status, 400);
+    assert_eq!(
+        get_as(addr, &token, &format!("{path}?format=pdf")).status,
+        400
+    );
 }

@@ -256,14 +256,18 @@ impl ReferenceData {
     /// The county with this code.
     /// The county named by its code, Chinese name or pinyin (any case).
     pub fn find_county(&self, text: &str) -> Option<&County> {
-        self.counties
-            .iter()
-            .find(|c| c.code == text || c.name_zh == text || c.name_pinyin.eq_ignore_ascii_case(text))
+        self.counties.iter().find(|c| {
+            c.code == text || c.name_zh == text || c.name_pinyin.eq_ignore_ascii_case(text)
+        })
     }
 
     /// The list of counties for a message: `360702 章贡区, …`.
     pub fn county_list(&self) -> String {
-        self.counties.iter().map(|c| format!("{} {}", c.code, c.name_zh)).collect::<Vec<_>>().join(", ")
+        self.counties
+            .iter()
+            .map(|c| format!("{} {}", c.code, c.name_zh))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn county(&self, code: &str) -> Option<&County> {

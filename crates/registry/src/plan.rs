@@ -18,11 +18,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use evgrid_geo::coverage::{measure, CoverageOptions, CoveragePlace, CoverageReport, RegionCoverage};
+use evgrid_geo::coverage::{
+    measure, CoverageOptions, CoveragePlace, CoverageReport, RegionCoverage,
+};
 use evgrid_geo::field::M_PER_DEG;
 use evgrid_model::LatLng;
-use evgrid_siting::{DemandPoint, Instance, Options, Point, PointGrid, Problem, Progress};
 use evgrid_report::{Cell, Kind, Table};
+use evgrid_siting::{DemandPoint, Instance, Options, Point, PointGrid, Problem, Progress};
 use serde::{Deserialize, Serialize};
 
 use crate::Registry;
@@ -215,11 +217,19 @@ struct Projection {
 impl Projection {
     fn new(bbox: [f64; 4]) -> Self {
         let (lat0, lng0) = ((bbox[1] + bbox[3]) / 2.0, (bbox[0] + bbox[2]) / 2.0);
-        Projection { lat0, lng0, kx: M_PER_DEG * lat0.to_radians().cos() / 1000.0, ky: M_PER_DEG / 1000.0 }
+        Projection {
+            lat0,
+            lng0,
+            kx: M_PER_DEG * lat0.to_radians().cos() / 1000.0,
+            ky: M_PER_DEG / 1000.0,
+        }
     }
 
     fn point(&self, p: LatLng) -> Point {
-        Point { x: (p.lng - self.lng0) * self.kx, y: (p.lat - self.lat0) * self.ky }
+        Point {
+            x: (p.lng - self.lng0) * self.kx,
+            y: (p.lat - self.lat0) * self.ky,
+        }
     }
 }
 
@@ -246,7 +256,13 @@ pub fn split_piles(total: u32, weights: &[f64], cap: u32) -> Vec<u32> {
             break;
         }
         let sum: f64 = open.iter().map(|&i| weights[i].max(0.0)).sum();
-        let share = |i: usize| if sum > 0.0 { weights[i].max(0.0) / sum } else { 1.0 / open.len() as f64 };
+        let share = |i: usize| {
+            if sum > 0.0 {
+                weights[i].max(0.0) / sum
+            } else {
+                1.0 / open.len() as f64
+            }
+        };
         let mut given = 0;
         let mut remainders = Vec::with_capacity(open.len());
         for &i in &open {
@@ -289,7 +305,11 @@ fn figures(region: &RegionCoverage, hotspots_covered: usize) -> PlanFigures {
 }
 
 fn hotspots_covered(report: &CoverageReport, county: Option<&str>) -> usize {
-    report.hotspots.iter().filter(|h| h.covered && county.is_none_or(|c| h.county_code == c)).count()
+    report
+        .hotspots
+        .iter()
+        .filter(|h| h.covered && county.is_none_or(|c| h.county_code == c))
+        .count()
 }
 
 impl Registry {
@@ -298,29 +318,47 @@ impl Registry {
     pub fn check_plan(&self, request: &PlanRequest) -> Result<(Option<String>, u32), PlanError> {
         let data = self.reference();
         if request.new_piles == 0 || request.new_piles > MAX_NEW_PILES {
-            return Err(PlanError::Invalid(format!("new_piles must be between 1 and {MAX_NEW_PILES}")));
+            return Err(PlanError::Invalid(format!(
+                "new_piles must be between 1 and {MAX_NEW_PILES}"
+            )));
         }
         if !(request.radius_km > 0.0 && request.radius_km <= 50.0) {
-            return Err(PlanError::Invalid("radius_km must be more than 0 and at most 50".into()));
+            return Err(PlanError::Invalid(
+                "radius_km must be more than 0 and at most 50".into(),
+            ));
         }
         if !crate::coverage::GRID_M_RANGE.contains(&request.grid_m) {
-            return Err(PlanError::Invalid("grid_m must be between 100 and 5000 metres".into()));
+            return Err(PlanError::Invalid(
+                "grid_m must be between 100 and 5000 metres".into(),
+            ));
         }
         if request.max_piles_per_site == 0 {
-            return Err(PlanError::Invalid("max_piles_per_site must be at least 1".into()));
+            return Err(PlanError::Invalid(
+                "max_piles_per_site must be at least 1".into(),
+            ));
         }
         if !(request.time_limit_s > 0.0 && request.time_limit_s <= 3600.0) {
-            return Err(PlanError::Invalid("time_limit_s must be more than 0 and at most 3600".into()));
+            return Err(PlanError::Invalid(
+                "time_limit_s must be more than 0 and at most 3600".into(),
+            ));
         }
         let county = match &request.region {
             None => None,
             Some(r) => Some(data.find_county(r).map(|c| c.code.clone()).ok_or_else(|| {
-                PlanError::Invalid(format!("region {r:?} is not a county of the city (codes: {})", data.county_list()))
+                PlanError::Invalid(format!(
+                    "region {r:?} is not a county of the city (codes: {})",
+                    data.county_list()
+                ))
             })?),
         };
-        let site_count = request.sites.unwrap_or(request.new_piles.div_ceil(DEFAULT_PILES_PER_SITE)).max(1);
+        let site_count = request
+            .sites
+            .unwrap_or(request.new_piles.div_ceil(DEFAULT_PILES_PER_SITE))
+            .max(1);
         if site_count > MAX_SITES {
-            return Err(PlanError::Invalid(format!("at most {MAX_SITES} new sites in one plan")));
+            return Err(PlanError::Invalid(format!(
+                "at most {MAX_SITES} new sites in one plan"
+            )));
         }
         Ok((county, site_count))
     }
@@ -331,7 +369,10 @@ impl Registry {
         let mut notes = Vec::new();
         let mut sites = site_count;
         if sites > request.new_piles {
-            notes.push(format!("{sites} sites for {} piles: one pile per site, {} sites", request.new_piles, request.new_piles));
+            notes.push(format!(
+                "{sites} sites for {} piles: one pile per site, {} sites",
+                request.new_piles, request.new_piles
+            ));
             sites = request.new_piles;
         }
         let mut cap = request.max_piles_per_site;
@@ -346,7 +387,11 @@ impl Registry {
     }
 
     /// Makes a plan (CPU-bound, seconds: call it off the async threads).
-    pub fn plan(&self, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<PlanResult, PlanError> {
+    pub fn plan(
+        &self,
+        request: &PlanRequest,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<PlanResult, PlanError> {
         let started = std::time::Instant::now();
         let data = self.reference();
         let (county, site_count) = self.check_plan(request)?;
@@ -356,24 +401,51 @@ impl Registry {
         let projection = Projection::new(evgrid_geo::population::city_bbox(data));
         let township_county = |t: usize| data.townships.get(t).map(|t| t.county_code.as_str());
 
-        let cells: Vec<&evgrid_geo::population::Cell> =
-            grid.cells.iter().filter(|c| c.population > 0.0 && in_scope(township_county(c.township))).collect();
-        let demand: Vec<DemandPoint> =
-            cells.iter().map(|c| DemandPoint { at: projection.point(c.centre), weight: c.population }).collect();
+        let cells: Vec<&evgrid_geo::population::Cell> = grid
+            .cells
+            .iter()
+            .filter(|c| c.population > 0.0 && in_scope(township_county(c.township)))
+            .collect();
+        let demand: Vec<DemandPoint> = cells
+            .iter()
+            .map(|c| DemandPoint {
+                at: projection.point(c.centre),
+                weight: c.population,
+            })
+            .collect();
 
         let (_, public) = self.public_places();
         let regions = self.regions();
         let mut candidates: Vec<Candidate> = Vec::new();
-        for t in data.townships.iter().filter(|t| in_scope(Some(&t.county_code))) {
-            candidates.push(Candidate { kind: CandidateKind::Township, name: t.name_zh.clone(), location: t.centre });
+        for t in data
+            .townships
+            .iter()
+            .filter(|t| in_scope(Some(&t.county_code)))
+        {
+            candidates.push(Candidate {
+                kind: CandidateKind::Township,
+                name: t.name_zh.clone(),
+                location: t.centre,
+            });
         }
-        for h in data.hotspots.iter().filter(|h| in_scope(Some(&h.county_code))) {
-            candidates.push(Candidate { kind: CandidateKind::Hotspot, name: h.name_zh.clone(), location: h.location });
+        for h in data
+            .hotspots
+            .iter()
+            .filter(|h| in_scope(Some(&h.county_code)))
+        {
+            candidates.push(Candidate {
+                kind: CandidateKind::Hotspot,
+                name: h.name_zh.clone(),
+                location: h.location,
+            });
         }
         let mut blocks: HashMap<(i64, i64), (f64, f64, f64)> = HashMap::new();
         let block_km = BLOCK_M / 1000.0;
         for (cell, d) in cells.iter().zip(&demand) {
-            let key = ((d.at.x / block_km).floor() as i64, (d.at.y / block_km).floor() as i64);
+            let key = (
+                (d.at.x / block_km).floor() as i64,
+                (d.at.y / block_km).floor() as i64,
+            );
             let b = blocks.entry(key).or_insert((0.0, 0.0, 0.0));
             b.0 += cell.population;
             b.1 += cell.population * cell.centre.lat;
@@ -383,25 +455,45 @@ impl Registry {
         block_list.sort_by_key(|(k, _)| *k);
         for (_, (people, lat, lng)) in block_list {
             // Named after the township it lies in, once placed.
-            candidates.push(Candidate { kind: CandidateKind::Block, name: String::new(), location: LatLng { lat: lat / people, lng: lng / people } });
+            candidates.push(Candidate {
+                kind: CandidateKind::Block,
+                name: String::new(),
+                location: LatLng {
+                    lat: lat / people,
+                    lng: lng / people,
+                },
+            });
         }
         for p in &public {
             if county.is_none() || in_scope(regions.locate(p.location).county_code.as_deref()) {
-                candidates.push(Candidate { kind: CandidateKind::Station, name: p.name.clone(), location: p.location });
+                candidates.push(Candidate {
+                    kind: CandidateKind::Station,
+                    name: p.name.clone(),
+                    location: p.location,
+                });
             }
         }
         if (site_count as usize) > candidates.len() {
-            return Err(PlanError::Invalid(format!("{site_count} sites but only {} candidates", candidates.len())));
+            return Err(PlanError::Invalid(format!(
+                "{site_count} sites but only {} candidates",
+                candidates.len()
+            )));
         }
         let problem = Problem {
             instance: Instance {
                 demand,
-                sites: candidates.iter().map(|c| projection.point(c.location)).collect(),
+                sites: candidates
+                    .iter()
+                    .map(|c| projection.point(c.location))
+                    .collect(),
                 site_ids: (0..candidates.len() as i64).collect(),
             },
             p: site_count as usize,
             radius_km: request.radius_km,
-            existing: public.iter().map(|p| projection.point(p.location)).collect(),
+            existing: public
+                .iter()
+                .map(|p| projection.point(p.location))
+                .collect(),
         };
         let options = Options {
             seed: request.seed,
@@ -412,7 +504,11 @@ impl Registry {
 
         // People served by each chosen site (nearest chosen within the radius), and newly covered.
         let r2 = request.radius_km * request.radius_km;
-        let chosen_points: Vec<Point> = solution.sites.iter().map(|&j| problem.instance.sites[j]).collect();
+        let chosen_points: Vec<Point> = solution
+            .sites
+            .iter()
+            .map(|&j| problem.instance.sites[j])
+            .collect();
         let chosen_grid = PointGrid::new(chosen_points.iter().copied(), request.radius_km);
         let existing_grid = PointGrid::new(problem.existing.iter().copied(), request.radius_km);
         let mut served = vec![0.0; chosen_points.len()];
@@ -428,7 +524,9 @@ impl Registry {
             if let Some((_, k)) = nearest {
                 served[k] += d.weight;
                 let mut covered_before = false;
-                existing_grid.near(d.at, |e| covered_before |= d.at.distance2(problem.existing[e as usize]) <= r2);
+                existing_grid.near(d.at, |e| {
+                    covered_before |= d.at.distance2(problem.existing[e as usize]) <= r2
+                });
                 if !covered_before {
                     newly[k] += d.weight;
                 }
@@ -442,7 +540,10 @@ impl Registry {
             .map(|(k, &j)| {
                 let c = &candidates[j];
                 let placement = regions.locate(c.location);
-                let county = placement.county_code.as_deref().and_then(|code| data.county(code));
+                let county = placement
+                    .county_code
+                    .as_deref()
+                    .and_then(|code| data.county(code));
                 let township = placement
                     .township_code
                     .as_deref()
@@ -452,7 +553,9 @@ impl Registry {
                     rank: 0,
                     kind: c.kind,
                     name: match c.kind {
-                        CandidateKind::Block => format!("{}网格", township_name.as_deref().unwrap_or("")),
+                        CandidateKind::Block => {
+                            format!("{}网格", township_name.as_deref().unwrap_or(""))
+                        }
                         _ => c.name.clone(),
                     },
                     county_code: county.map(|c| c.code.clone()),
@@ -465,13 +568,21 @@ impl Registry {
                 }
             })
             .collect();
-        sites.sort_by(|a, b| b.newly_covered.total_cmp(&a.newly_covered).then(b.served.total_cmp(&a.served)));
+        sites.sort_by(|a, b| {
+            b.newly_covered
+                .total_cmp(&a.newly_covered)
+                .then(b.served.total_cmp(&a.served))
+        });
         for (i, s) in sites.iter_mut().enumerate() {
             s.rank = i as u32 + 1;
         }
 
         // The regulator's figures with the new sites as public stations.
-        let options = CoverageOptions { county: county.clone(), within_km: vec![request.radius_km], ..CoverageOptions::default() };
+        let options = CoverageOptions {
+            county: county.clone(),
+            within_km: vec![request.radius_km],
+            ..CoverageOptions::default()
+        };
         let before = measure(data, regions, &grid, &public, &options);
         let mut after_places = public.clone();
         after_places.extend(sites.iter().map(|s| CoveragePlace {
@@ -486,7 +597,9 @@ impl Registry {
             .zip(&after.counties)
             .map(|(b, a)| {
                 let code = b.code.clone().unwrap_or_default();
-                let here = sites.iter().filter(|s| s.county_code.as_deref() == Some(&code));
+                let here = sites
+                    .iter()
+                    .filter(|s| s.county_code.as_deref() == Some(&code));
                 CountyPlan {
                     name_zh: b.name_zh.clone(),
                     new_sites: here.clone().count(),
@@ -502,9 +615,18 @@ impl Registry {
             .iter()
             .zip(&after.townships)
             .filter(|(b, a)| !b.covered && a.covered)
-            .map(|(_, a)| TownshipRef { code: a.code.clone(), name_zh: a.name_zh.clone(), county_name_zh: a.county_name_zh.clone() })
+            .map(|(_, a)| TownshipRef {
+                code: a.code.clone(),
+                name_zh: a.name_zh.clone(),
+                county_name_zh: a.county_name_zh.clone(),
+            })
             .collect();
-        let uncovered_after = after.townships.iter().filter(|t| !t.covered).map(|t| t.centre).collect();
+        let uncovered_after = after
+            .townships
+            .iter()
+            .filter(|t| !t.covered)
+            .map(|t| t.centre)
+            .collect();
         let before_figures = figures(&before.total, hotspots_covered(&before, county.as_deref()));
         let after_figures = figures(&after.total, hotspots_covered(&after, county.as_deref()));
         Ok(PlanResult {
@@ -556,15 +678,51 @@ pub fn plan_tables(plan: &PlanResult) -> Vec<Table> {
     let (b, a) = (&plan.before, &plan.after);
     let r = plan.request.radius_km;
     let rows: [(String, f64, f64); 9] = [
-        ("公共充电站 Public stations".into(), b.public_stations as f64, a.public_stations as f64),
-        ("规划服务半径 Planning radius km".into(), b.planning_radius_km, a.planning_radius_km),
-        (format!("{r} km 内人口 People within {r} km"), b.population_within_radius, a.population_within_radius),
-        (format!("{r} km 内人口占比 Share within {r} km"), b.share_within_radius, a.share_within_radius),
-        ("平均距离 Mean distance km".into(), b.mean_distance_m / 1000.0, a.mean_distance_m / 1000.0),
-        ("覆盖乡镇 Townships covered".into(), b.townships_covered as f64, a.townships_covered as f64),
-        ("乡镇总数 Townships".into(), b.townships_total as f64, a.townships_total as f64),
-        ("覆盖热点 Hot spots covered".into(), b.hotspots_covered as f64, a.hotspots_covered as f64),
-        ("新增充电桩 New piles".into(), 0.0, f64::from(plan.request.new_piles)),
+        (
+            "公共充电站 Public stations".into(),
+            b.public_stations as f64,
+            a.public_stations as f64,
+        ),
+        (
+            "规划服务半径 Planning radius km".into(),
+            b.planning_radius_km,
+            a.planning_radius_km,
+        ),
+        (
+            format!("{r} km 内人口 People within {r} km"),
+            b.population_within_radius,
+            a.population_within_radius,
+        ),
+        (
+            format!("{r} km 内人口占比 Share within {r} km"),
+            b.share_within_radius,
+            a.share_within_radius,
+        ),
+        (
+            "平均距离 Mean distance km".into(),
+            b.mean_distance_m / 1000.0,
+            a.mean_distance_m / 1000.0,
+        ),
+        (
+            "覆盖乡镇 Townships covered".into(),
+            b.townships_covered as f64,
+            a.townships_covered as f64,
+        ),
+        (
+            "乡镇总数 Townships".into(),
+            b.townships_total as f64,
+            a.townships_total as f64,
+        ),
+        (
+            "覆盖热点 Hot spots covered".into(),
+            b.hotspots_covered as f64,
+            a.hotspots_covered as f64,
+        ),
+        (
+            "新增充电桩 New piles".into(),
+            0.0,
+            f64::from(plan.request.new_piles),
+        ),
     ];
     for (name, before, after) in rows {
         summary.push(vec![name.into(), before.into(), after.into()]);
@@ -580,7 +738,11 @@ pub fn plan_tables(plan: &PlanResult) -> Vec<Table> {
             ("lat", "纬度 Latitude (WGS-84)", Kind::Number),
             ("lng", "经度 Longitude (WGS-84)", Kind::Number),
             ("piles", "新增桩数 Piles", Kind::Integer),
-            ("newly_covered", "新覆盖人口 People newly covered", Kind::Integer),
+            (
+                "newly_covered",
+                "新覆盖人口 People newly covered",
+                Kind::Integer,
+            ),
             ("served", "服务人口 People served", Kind::Integer),
         ],
     );
@@ -608,13 +770,37 @@ pub fn plan_tables(plan: &PlanResult) -> Vec<Table> {
             ("county", "县区 County", Kind::Text),
             ("new_sites", "新站点 New sites", Kind::Integer),
             ("new_piles", "新增桩数 New piles", Kind::Integer),
-            ("share_before", "覆盖人口占比(前) Share within, before", Kind::Share),
-            ("share_after", "覆盖人口占比(后) Share within, after", Kind::Share),
-            ("townships_before", "覆盖乡镇(前) Townships, before", Kind::Integer),
-            ("townships_after", "覆盖乡镇(后) Townships, after", Kind::Integer),
+            (
+                "share_before",
+                "覆盖人口占比(前) Share within, before",
+                Kind::Share,
+            ),
+            (
+                "share_after",
+                "覆盖人口占比(后) Share within, after",
+                Kind::Share,
+            ),
+            (
+                "townships_before",
+                "覆盖乡镇(前) Townships, before",
+                Kind::Integer,
+            ),
+            (
+                "townships_after",
+                "覆盖乡镇(后) Townships, after",
+                Kind::Integer,
+            ),
             ("townships_total", "乡镇总数 Townships", Kind::Integer),
-            ("radius_before", "规划半径(前) Radius km, before", Kind::Number),
-            ("radius_after", "规划半径(后) Radius km, after", Kind::Number),
+            (
+                "radius_before",
+                "规划半径(前) Radius km, before",
+                Kind::Number,
+            ),
+            (
+                "radius_after",
+                "规划半径(后) Radius km, after",
+                Kind::Number,
+            ),
         ],
     );
     for c in &plan.counties {
@@ -678,21 +864,32 @@ impl PlanJobs {
 
     /// The job, if it is still kept.
     pub fn get(&self, id: u64) -> Option<PlanJob> {
-        self.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|j| j.id == id).cloned()
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|j| j.id == id)
+            .cloned()
     }
-
 }
 
 impl Registry {
     /// Checks and queues a plan to run in the background (one at a time: plans are CPU-bound);
     /// its progress and result are at [`PlanJobs::get`].
-    pub fn start_plan(self: &Arc<Self>, request: PlanRequest, owner: &str) -> Result<u64, PlanError> {
+    pub fn start_plan(
+        self: &Arc<Self>,
+        request: PlanRequest,
+        owner: &str,
+    ) -> Result<u64, PlanError> {
         self.check_plan(&request)?;
         let jobs = &self.plans;
         let id;
         {
             let mut list = jobs.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let pending = list.iter().filter(|j| j.status == "running" || j.status == "queued").count();
+            let pending = list
+                .iter()
+                .filter(|j| j.status == "running" || j.status == "queued")
+                .count();
             if pending >= MAX_PENDING_PLANS {
                 return Err(PlanError::Busy(pending));
             }
@@ -708,7 +905,10 @@ impl Registry {
                 owner: owner.to_owned(),
             });
             while list.len() > MAX_PLANS {
-                match list.iter().position(|j| j.status != "running" && j.status != "queued") {
+                match list
+                    .iter()
+                    .position(|j| j.status != "running" && j.status != "queued")
+                {
                     Some(i) => {
                         list.remove(i);
                     }
@@ -728,7 +928,10 @@ impl Registry {
             let result = registry.plan(&request, &mut |p: Progress| {
                 jobs.update(id, |job| {
                     job.progress = p.fraction * 0.9;
-                    job.phase = serde_json::to_value(p.phase).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    job.phase = serde_json::to_value(p.phase)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
                     job.objective = Some(p.objective);
                 });
             });
@@ -764,8 +967,15 @@ mod tests {
         let piles = split_piles(5000, &(1..=500).map(f64::from).collect::<Vec<_>>(), 40);
         assert_eq!(piles.iter().sum::<u32>(), 5000);
         assert!(piles.iter().all(|&p| (1..=40).contains(&p)));
-        assert!(piles.windows(2).all(|w| w[0] <= w[1]), "more people, no fewer piles");
+        assert!(
+            piles.windows(2).all(|w| w[0] <= w[1]),
+            "more people, no fewer piles"
+        );
         assert_eq!(split_piles(3, &[0.0, 0.0, 0.0], 40), vec![1, 1, 1]);
-        assert_eq!(split_piles(7, &[5.0, 1.0], 3), vec![3, 3], "caps hold even when piles are left");
+        assert_eq!(
+            split_piles(7, &[5.0, 1.0], 3),
+            vec![3, 3],
+            "caps hold even when piles are left"
+        );
     }
 }

@@ -289,7 +289,8 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
     let bbox = [bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad];
     let scale = i64::from((m.width / 500).max(1));
     let line_h = 10 * scale;
-    let legend_lines = DISTANCE_CLASSES.len() + 3 + m.figures.len() + usize::from(!m.proposed.is_empty());
+    let legend_lines =
+        DISTANCE_CLASSES.len() + 3 + m.figures.len() + usize::from(!m.proposed.is_empty());
     let legend_h = line_h * legend_lines as i64 + 30;
     let mut img = MapImage::new(bbox, m.width, u32::try_from(legend_h).unwrap_or(200));
     img.rect(
@@ -354,8 +355,18 @@ pub fn coverage_map(m: &CoverageMap<'_>) -> Result<Vec<u8>, png::EncodingError> 
     );
     y += line_h;
     if !m.proposed.is_empty() {
-        img.disc(((x + 4 * scale) as f64, (y + 3 * scale) as f64), 3.0 * scale as f64, PROPOSED);
-        img.text(x + 12 * scale, y, "PROPOSED NEW SITE (SIZE: PILES)", scale, [0, 0, 0, 255]);
+        img.disc(
+            ((x + 4 * scale) as f64, (y + 3 * scale) as f64),
+            3.0 * scale as f64,
+            PROPOSED,
+        );
+        img.text(
+            x + 12 * scale,
+            y,
+            "PROPOSED NEW SITE (SIZE: PILES)",
+            scale,
+            [0, 0, 0, 255],
+        );
         y += line_h;
     }
     for f in &m.figures {

@@ -75,8 +75,16 @@ impl Coverage {
         let instance = &problem.instance;
         let r2 = problem.radius_km * problem.radius_km;
         let n = instance.demand.len();
-        let scale = if instance.demand.iter().all(|d| d.weight.fract() == 0.0) { 1.0 } else { FRACTIONAL_SCALE };
-        let weights: Vec<i64> = instance.demand.iter().map(|d| (d.weight * scale).round() as i64).collect();
+        let scale = if instance.demand.iter().all(|d| d.weight.fract() == 0.0) {
+            1.0
+        } else {
+            FRACTIONAL_SCALE
+        };
+        let weights: Vec<i64> = instance
+            .demand
+            .iter()
+            .map(|d| (d.weight * scale).round() as i64)
+            .collect();
         let buckets = PointGrid::new(instance.demand.iter().map(|d| d.at), problem.radius_km);
         let within = |site: Point, i: u32| instance.demand[i as usize].at.distance2(site) <= r2;
 
@@ -98,7 +106,12 @@ impl Coverage {
             });
         }
         let total: i64 = weights.iter().sum();
-        let base: i64 = weights.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w).sum();
+        let base: i64 = weights
+            .iter()
+            .zip(&covered)
+            .filter(|(_, &c)| c)
+            .map(|(w, _)| w)
+            .sum();
         let mut unreachable = 0;
         let mut group_of = vec![u32::MAX; n];
         let mut weight = Vec::new();
@@ -194,15 +207,30 @@ mod tests {
 
     #[test]
     fn groups_merge_equal_sets_and_skip_covered_and_unreachable_demand() {
-        let d = |x, y, weight| DemandPoint { at: Point { x, y }, weight };
+        let d = |x, y, weight| DemandPoint {
+            at: Point { x, y },
+            weight,
+        };
         let instance = Instance {
             // 0 and 1 are reached by site 0 only (one group); 2 by both sites; 3 by none;
             // 4 is inside the existing site's radius; 5 exactly on site 1's radius (inclusive).
-            demand: vec![d(0.0, 0.0, 2.0), d(0.5, 0.0, 3.0), d(1.5, 0.0, 4.0), d(50.0, 0.0, 7.0), d(-9.0, 0.0, 5.0), d(5.0, 0.0, 1.0)],
+            demand: vec![
+                d(0.0, 0.0, 2.0),
+                d(0.5, 0.0, 3.0),
+                d(1.5, 0.0, 4.0),
+                d(50.0, 0.0, 7.0),
+                d(-9.0, 0.0, 5.0),
+                d(5.0, 0.0, 1.0),
+            ],
             sites: vec![Point { x: 0.0, y: 0.0 }, Point { x: 3.0, y: 0.0 }],
             site_ids: vec![0, 1],
         };
-        let problem = Problem { instance, p: 1, radius_km: 2.0, existing: vec![Point { x: -9.5, y: 0.0 }] };
+        let problem = Problem {
+            instance,
+            p: 1,
+            radius_km: 2.0,
+            existing: vec![Point { x: -9.5, y: 0.0 }],
+        };
         let c = Coverage::build(&problem);
         assert_eq!((c.total, c.base, c.unreachable, c.scale), (22, 5, 7, 1.0));
         assert_eq!(c.weight, vec![5, 4, 1]);
@@ -210,17 +238,32 @@ mod tests {
         assert_eq!(c.groups_of_site(1), &[1, 2]);
         assert_eq!(c.group_of, vec![0, 0, 1, u32::MAX, u32::MAX, 2]);
         assert_eq!(c.nonzeros(), 4);
-        assert_eq!((c.sites_of_group(0), c.sites_of_group(1), c.sites_of_group(2)), (&[0u32][..], &[0u32, 1][..], &[1u32][..]));
+        assert_eq!(
+            (
+                c.sites_of_group(0),
+                c.sites_of_group(1),
+                c.sites_of_group(2)
+            ),
+            (&[0u32][..], &[0u32, 1][..], &[1u32][..])
+        );
     }
 
     #[test]
     fn fractional_weights_are_kept_in_fixed_point() {
         let instance = Instance {
-            demand: vec![DemandPoint { at: Point { x: 0.0, y: 0.0 }, weight: 1.25 }],
+            demand: vec![DemandPoint {
+                at: Point { x: 0.0, y: 0.0 },
+                weight: 1.25,
+            }],
             sites: vec![Point { x: 0.0, y: 0.0 }],
             site_ids: vec![0],
         };
-        let c = Coverage::build(&Problem { instance, p: 1, radius_km: 1.0, existing: vec![] });
+        let c = Coverage::build(&Problem {
+            instance,
+            p: 1,
+            radius_km: 1.0,
+            existing: vec![],
+        });
         assert_eq!(c.weight, vec![1250]);
         assert_eq!(c.to_weight(c.total), 1.25);
     }

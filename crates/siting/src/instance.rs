@@ -101,7 +101,11 @@ pub enum InstanceError {
 }
 
 fn list(lines: &[BadLine]) -> String {
-    let shown: Vec<String> = lines.iter().take(MAX_REPORTED).map(|l| format!("  {l}")).collect();
+    let shown: Vec<String> = lines
+        .iter()
+        .take(MAX_REPORTED)
+        .map(|l| format!("  {l}"))
+        .collect();
     let more = lines.len().saturating_sub(MAX_REPORTED);
     if more > 0 {
         format!("{}\n  … and {more} more", shown.join("\n"))
@@ -125,7 +129,10 @@ impl Instance {
         let mut instance = Instance::default();
         for row in demand_rows {
             if let [_, x, y, weight] = row.values[..] {
-                instance.demand.push(DemandPoint { at: Point { x, y }, weight });
+                instance.demand.push(DemandPoint {
+                    at: Point { x, y },
+                    weight,
+                });
             }
         }
         for row in site_rows {
@@ -171,15 +178,25 @@ impl Problem {
 /// the generator's facts and are ignored).
 pub fn read_params(path: &Path) -> Result<(usize, f64), InstanceError> {
     let file_name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| InstanceError::Io { path: file_name.clone(), source })?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+    let file = std::fs::File::open(path).map_err(|source| InstanceError::Io {
+        path: file_name.clone(),
+        source,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(file);
     let (mut p, mut radius, mut bad) = (None, None, Vec::new());
     for record in reader.records() {
         let record = record.map_err(|e| InstanceError::Invalid(format!("{file_name}: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
         let value = record.get(1).unwrap_or("");
         let mut fail = |message: String| {
-            bad.push(BadLine { file: file_name.clone(), line, field: Some("value".into()), message })
+            bad.push(BadLine {
+                file: file_name.clone(),
+                line,
+                field: Some("value".into()),
+                message,
+            })
         };
         match record.get(0) {
             Some("p") => match value.parse::<usize>() {
@@ -198,7 +215,9 @@ pub fn read_params(path: &Path) -> Result<(usize, f64), InstanceError> {
     }
     match (p, radius) {
         (Some(p), Some(r)) => Ok((p, r)),
-        _ => Err(InstanceError::Invalid(format!("{file_name} has no `p` or no `radius_km` row"))),
+        _ => Err(InstanceError::Invalid(format!(
+            "{file_name} has no `p` or no `radius_km` row"
+        ))),
     }
 }
 
@@ -208,16 +227,30 @@ struct Row {
 
 /// Reads a CSV whose header holds `columns` (in any order, others ignored), each a number;
 /// `id` an integer unique in the file, `weight` non-negative. Bad lines go to `bad`.
-fn read_rows(path: &Path, columns: &[&str], bad: &mut Vec<BadLine>) -> Result<Vec<Row>, InstanceError> {
+fn read_rows(
+    path: &Path,
+    columns: &[&str],
+    bad: &mut Vec<BadLine>,
+) -> Result<Vec<Row>, InstanceError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let io = |source| InstanceError::Io { path: path.display().to_string(), source };
+    let io = |source| InstanceError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(file);
     let mut report = |line: u64, field: Option<&str>, message: String| {
-        bad.push(BadLine { file: file_name.clone(), line, field: field.map(str::to_owned), message })
+        bad.push(BadLine {
+            file: file_name.clone(),
+            line,
+            field: field.map(str::to_owned),
+            message,
+        })
     };
     let header = match reader.headers() {
         Ok(h) => h.clone(),
@@ -228,10 +261,20 @@ fn read_rows(path: &Path, columns: &[&str], bad: &mut Vec<BadLine>) -> Result<Ve
     };
     let mut positions = Vec::new();
     for column in columns {
-        match header.iter().position(|h| h.trim_start_matches('\u{feff}') == *column) {
+        match header
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == *column)
+        {
             Some(i) => positions.push(i),
             None => {
-                report(1, Some(column), format!("the header has no `{column}` column (expected {})", columns.join(",")));
+                report(
+                    1,
+                    Some(column),
+                    format!(
+                        "the header has no `{column}` column (expected {})",
+                        columns.join(",")
+                    ),
+                );
             }
         }
     }
@@ -246,7 +289,9 @@ fn read_rows(path: &Path, columns: &[&str], bad: &mut Vec<BadLine>) -> Result<Ve
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        len, expected_len, ..
+                    } => {
                         format!("{len} fields where the header has {expected_len}")
                     }
                     csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_owned(),
@@ -268,8 +313,12 @@ fn read_rows(path: &Path, columns: &[&str], bad: &mut Vec<BadLine>) -> Result<Ve
                 Ok(v) if column == "id" && (v.fract() != 0.0 || v.abs() > 9.0e15) => {
                     Some(format!("`{text}` is not an integer id"))
                 }
-                Ok(v) if column == "id" && !ids.insert(v as i64) => Some(format!("id {text} appears twice")),
-                Ok(v) if column == "weight" && v < 0.0 => Some(format!("weight {text} is negative")),
+                Ok(v) if column == "id" && !ids.insert(v as i64) => {
+                    Some(format!("id {text} appears twice"))
+                }
+                Ok(v) if column == "weight" && v < 0.0 => {
+                    Some(format!("weight {text} is negative"))
+                }
                 Ok(v) if (column == "x" || column == "y") && v.abs() > MAX_COORDINATE_KM => {
                     Some(format!("{text} km is out of range (coordinates are in km)"))
                 }
@@ -294,7 +343,10 @@ fn read_rows(path: &Path, columns: &[&str], bad: &mut Vec<BadLine>) -> Result<Ve
 mod tests {
     use super::*;
 
-    fn files(demand: &str, sites: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    fn files(
+        demand: &str,
+        sites: &str,
+    ) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let (d, s) = (dir.path().join("demand.csv"), dir.path().join("sites.csv"));
         std::fs::write(&d, demand).expect("write");
@@ -306,7 +358,13 @@ mod tests {
     fn reads_columns_in_any_order() {
         let (_dir, d, s) = files("weight,y,x,id\n5,2.0,1.0,0\n7,0,0,1\n", "id,x,y\n10,1,2\n");
         let instance = Instance::read(&d, &s).expect("valid");
-        assert_eq!(instance.demand[0], DemandPoint { at: Point { x: 1.0, y: 2.0 }, weight: 5.0 });
+        assert_eq!(
+            instance.demand[0],
+            DemandPoint {
+                at: Point { x: 1.0, y: 2.0 },
+                weight: 5.0
+            }
+        );
         assert_eq!(instance.demand.len(), 2);
         assert_eq!(instance.site_ids, vec![10]);
         assert_eq!(instance.site_index(10), Some(0));
@@ -339,13 +397,26 @@ mod tests {
     fn a_missing_column_is_named() {
         let (_dir, d, s) = files("id,x,y\n0,1,1\n", "id,x,y\n0,1,1\n");
         let err = Instance::read(&d, &s).expect_err("no weight column");
-        assert!(err.to_string().contains("demand.csv line 1, field `weight`: the header has no `weight` column"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("demand.csv line 1, field `weight`: the header has no `weight` column"),
+            "{err}"
+        );
     }
 
     #[test]
     fn p_and_radius_are_checked() {
-        let instance = Instance { sites: vec![Point { x: 0.0, y: 0.0 }], site_ids: vec![0], ..Default::default() };
-        let problem = |p, radius_km| Problem { instance: instance.clone(), p, radius_km, existing: vec![] };
+        let instance = Instance {
+            sites: vec![Point { x: 0.0, y: 0.0 }],
+            site_ids: vec![0],
+            ..Default::default()
+        };
+        let problem = |p, radius_km| Problem {
+            instance: instance.clone(),
+            p,
+            radius_km,
+            existing: vec![],
+        };
         assert!(problem(1, 3.0).check().is_ok());
         assert!(problem(2, 3.0).check().is_err());
         assert!(problem(0, 3.0).check().is_err());

@@ -53,7 +53,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: 1, time_limit: Duration::from_secs(60), max_stall: 1000, tolerance: 0.0, bound_iterations: 600 }
+        Options {
+            seed: 1,
+            time_limit: Duration::from_secs(60),
+            max_stall: 1000,
+            tolerance: 0.0,
+            bound_iterations: 600,
+        }
     }
 }
 
@@ -119,15 +125,29 @@ pub struct Solution {
 pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Progress)) -> Solution {
     let started = Instant::now();
     let deadline = started + options.time_limit;
-    let fraction = |work: f64| (started.elapsed().as_secs_f64() / options.time_limit.as_secs_f64()).max(work).min(1.0);
-    progress(Progress { phase: Phase::Coverage, objective: 0.0, upper_bound: f64::INFINITY, fraction: 0.0 });
+    let fraction = |work: f64| {
+        (started.elapsed().as_secs_f64() / options.time_limit.as_secs_f64())
+            .max(work)
+            .min(1.0)
+    };
+    progress(Progress {
+        phase: Phase::Coverage,
+        objective: 0.0,
+        upper_bound: f64::INFINITY,
+        fraction: 0.0,
+    });
     let cov = Coverage::build(problem);
     let value = |units: i64| cov.to_weight(cov.base + units);
 
     let mut state = State::new(&cov);
     state.greedy_fill(problem.p);
     let greedy = state.covered;
-    progress(Progress { phase: Phase::Greedy, objective: value(greedy), upper_bound: f64::INFINITY, fraction: fraction(0.1) });
+    progress(Progress {
+        phase: Phase::Greedy,
+        objective: value(greedy),
+        upper_bound: f64::INFINITY,
+        fraction: fraction(0.1),
+    });
     let mut scratch = Scratch::new(cov.sites());
     state.local_search(deadline, &mut scratch);
     let mut best = state.chosen_sorted();
@@ -136,7 +156,10 @@ pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Prog
     bound.dual_ascent();
     // Each subgradient step reads the whole coverage matrix: large instances get fewer steps
     // (a fixed amount of work, so the result stays the same for a seed).
-    let bound_iterations = options.bound_iterations.min(BOUND_WORK / cov.nonzeros().max(1)).max(options.bound_iterations.min(50));
+    let bound_iterations = options
+        .bound_iterations
+        .min(BOUND_WORK / cov.nonzeros().max(1))
+        .max(options.bound_iterations.min(50));
     let first_bound_iterations = bound_iterations / 2;
     bound.run(first_bound_iterations, best_covered, deadline);
     // Lagrangian heuristic: the relaxation's own choice of sites, improved by local search.
@@ -197,7 +220,11 @@ pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Prog
         best = state.chosen_sorted();
     }
     if best_covered < bound.best() {
-        bound.run(bound_iterations - first_bound_iterations, best_covered, deadline);
+        bound.run(
+            bound_iterations - first_bound_iterations,
+            best_covered,
+            deadline,
+        );
     }
     let timed_out = Instant::now() >= deadline;
     let upper = bound.best().max(best_covered);
@@ -205,7 +232,11 @@ pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Prog
         sites: best,
         objective: value(best_covered),
         upper_bound: value(upper),
-        gap_pct: if upper > 0 { 100.0 * (upper - best_covered) as f64 / (cov.base + upper) as f64 } else { 0.0 },
+        gap_pct: if upper > 0 {
+            100.0 * (upper - best_covered) as f64 / (cov.base + upper) as f64
+        } else {
+            0.0
+        },
         proven_optimal: best_covered >= upper,
         greedy_objective: value(greedy),
         base: cov.to_weight(cov.base),
@@ -214,7 +245,12 @@ pub fn solve(problem: &Problem, options: &Options, progress: &mut dyn FnMut(Prog
         timed_out,
         seconds: started.elapsed().as_secs_f64(),
     };
-    progress(Progress { phase: Phase::Done, objective: solution.objective, upper_bound: solution.upper_bound, fraction: 1.0 });
+    progress(Progress {
+        phase: Phase::Done,
+        objective: solution.objective,
+        upper_bound: solution.upper_bound,
+        fraction: 1.0,
+    });
     solution
 }
 
@@ -286,7 +322,12 @@ impl<'a> State<'a> {
 
     /// Weight `k` would add if opened now.
     fn gain(&self, k: usize) -> i64 {
-        self.cov.groups_of_site(k).iter().filter(|&&g| self.count[g as usize] == 0).map(|&g| self.cov.weight[g as usize]).sum()
+        self.cov
+            .groups_of_site(k)
+            .iter()
+            .filter(|&&g| self.count[g as usize] == 0)
+            .map(|&g| self.cov.weight[g as usize])
+            .sum()
     }
 
     fn chosen_sorted(&self) -> Vec<usize> {
@@ -297,10 +338,14 @@ impl<'a> State<'a> {
 
     /// Opens sites by lazy greedy until `p` are open.
     fn greedy_fill(&mut self, p: usize) {
-        let mut heap: BinaryHeap<(i64, Reverse<usize>)> =
-            (0..self.cov.sites()).filter(|&k| !self.is_open[k]).map(|k| (self.gain(k), Reverse(k))).collect();
+        let mut heap: BinaryHeap<(i64, Reverse<usize>)> = (0..self.cov.sites())
+            .filter(|&k| !self.is_open[k])
+            .map(|k| (self.gain(k), Reverse(k)))
+            .collect();
         while self.chosen.len() < p {
-            let Some((stale, Reverse(k))) = heap.pop() else { break };
+            let Some((stale, Reverse(k))) = heap.pop() else {
+                break;
+            };
             let fresh = self.gain(k);
             let next = heap.peek().map_or(i64::MIN, |&(g, _)| g);
             if fresh >= next || fresh == stale {
@@ -367,7 +412,9 @@ impl<'a> State<'a> {
                 _ => {}
             }
         }
-        let better = |delta: i64, o: usize, best: (i64, usize)| delta > best.0 || (delta == best.0 && delta > 0 && o < best.1);
+        let better = |delta: i64, o: usize, best: (i64, usize)| {
+            delta > best.0 || (delta == best.0 && delta > 0 && o < best.1)
+        };
         let mut best = (0i64, usize::MAX);
         for &o in &scratch.touched {
             let delta = gain + scratch.shared[o] - self.loss[o];
@@ -424,16 +471,17 @@ impl<'a> State<'a> {
         scratch.min_loss = self.chosen.iter().map(|&o| self.loss[o]).min().unwrap_or(0);
         let mut queue = std::collections::VecDeque::new();
         let cov = self.cov;
-        let enqueue_near = |site: usize, queue: &mut std::collections::VecDeque<usize>, queued: &mut Vec<bool>| {
-            for &g in cov.groups_of_site(site) {
-                for &j in cov.sites_of_group(g as usize) {
-                    if !queued[j as usize] {
-                        queued[j as usize] = true;
-                        queue.push_back(j as usize);
+        let enqueue_near =
+            |site: usize, queue: &mut std::collections::VecDeque<usize>, queued: &mut Vec<bool>| {
+                for &g in cov.groups_of_site(site) {
+                    for &j in cov.sites_of_group(g as usize) {
+                        if !queued[j as usize] {
+                            queued[j as usize] = true;
+                            queue.push_back(j as usize);
+                        }
                     }
                 }
-            }
-        };
+            };
         let mut queued = std::mem::take(&mut scratch.queued);
         for &site in changed {
             enqueue_near(site, &mut queue, &mut queued);
@@ -465,7 +513,13 @@ struct Scratch {
 
 impl Scratch {
     fn new(sites: usize) -> Self {
-        Scratch { shared: vec![0; sites], touched_mark: vec![false; sites], touched: Vec::new(), queued: vec![false; sites], min_loss: 0 }
+        Scratch {
+            shared: vec![0; sites],
+            touched_mark: vec![false; sites],
+            touched: Vec::new(),
+            queued: vec![false; sites],
+            min_loss: 0,
+        }
     }
 }
 
@@ -523,7 +577,11 @@ impl<'a> Lagrangian<'a> {
             let mut bound = self.p as f64 * mu;
             for &g in &order {
                 let sites = cov.sites_of_group(g);
-                let room = sites.iter().map(|&j| slack[j as usize]).fold(cov.weight[g] as f64, f64::min).max(0.0);
+                let room = sites
+                    .iter()
+                    .map(|&j| slack[j as usize])
+                    .fold(cov.weight[g] as f64, f64::min)
+                    .max(0.0);
                 lambda[g] = room;
                 for &j in sites {
                     slack[j as usize] -= room;
@@ -533,7 +591,12 @@ impl<'a> Lagrangian<'a> {
             bound
         };
         let top = (0..cov.sites())
-            .map(|j| cov.groups_of_site(j).iter().map(|&g| cov.weight[g as usize] as f64).sum::<f64>())
+            .map(|j| {
+                cov.groups_of_site(j)
+                    .iter()
+                    .map(|&g| cov.weight[g as usize] as f64)
+                    .sum::<f64>()
+            })
             .fold(0.0, f64::max);
         let (mut a, mut b) = (0.0, top);
         let ratio = (5f64.sqrt() - 1.0) / 2.0;
@@ -566,7 +629,11 @@ impl<'a> Lagrangian<'a> {
                 return;
             }
             for (j, v) in self.value.iter_mut().enumerate() {
-                *v = cov.groups_of_site(j).iter().map(|&g| self.lambda[g as usize]).sum();
+                *v = cov
+                    .groups_of_site(j)
+                    .iter()
+                    .map(|&g| self.lambda[g as usize])
+                    .sum();
             }
             let p = self.p.min(self.order.len());
             let value = &self.value;
@@ -575,7 +642,12 @@ impl<'a> Lagrangian<'a> {
                 self.order.select_nth_unstable_by(p, by_value);
             }
             let top = &self.order[..p];
-            let bound: f64 = cov.weight.iter().zip(&self.lambda).map(|(&w, &l)| w as f64 - l).sum::<f64>()
+            let bound: f64 = cov
+                .weight
+                .iter()
+                .zip(&self.lambda)
+                .map(|(&w, &l)| w as f64 - l)
+                .sum::<f64>()
                 + top.iter().map(|&j| value[j]).sum::<f64>();
             // Integer weights: the optimum is an integer no larger than the bound (rounding
             // error of the sums is far below the margin).
@@ -618,7 +690,11 @@ impl<'a> Lagrangian<'a> {
 /// ∂L/∂λ_g = (open sites covering g) − y_g, with y_g = 1 while λ_g < w_g (and, at λ_g = w_g
 /// where y_g is free, the choice that keeps the step small).
 fn subgradient(hits: u32, lambda: f64, weight: i64) -> f64 {
-    let y = if lambda < weight as f64 { 1.0 } else { f64::from(hits.min(1)) };
+    let y = if lambda < weight as f64 {
+        1.0
+    } else {
+        f64::from(hits.min(1))
+    };
     f64::from(hits) - y
 }
 

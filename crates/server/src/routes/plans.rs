@@ -66,7 +66,9 @@ fn grid_m_schema() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::Number)
         .enum_values(Some(crate::routes::coverage::GRID_SIZES))
-        .description(Some("Population grid cell, metres: 250, 500 (default), 1000 or 2000"))
+        .description(Some(
+            "Population grid cell, metres: 250, 500 (default), 1000 or 2000",
+        ))
         .build()
 }
 
@@ -98,14 +100,30 @@ pub async fn start(
     body: Result<Json<PlanRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let user = caller.require(REGULATORS)?;
-    let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+    let Json(request) =
+        body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
     // Each grid size is a population grid kept in memory: the API offers the coverage API's.
     if !crate::routes::coverage::GRID_SIZES.contains(&request.grid_m) {
-        return Err(ApiError::BadRequest(format!("grid_m {} is not one of 250, 500, 1000, 2000", request.grid_m)));
+        return Err(ApiError::BadRequest(format!(
+            "grid_m {} is not one of 250, 500, 1000, 2000",
+            request.grid_m
+        )));
     }
-    let id = state.registry.start_plan(request, &user.username).map_err(plan_error)?;
-    let job = state.registry.plans().get(id).ok_or_else(|| ApiError::Internal("the plan vanished".into()))?;
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/api/v1/plans/{id}"))], Json(job)).into_response())
+    let id = state
+        .registry
+        .start_plan(request, &user.username)
+        .map_err(plan_error)?;
+    let job = state
+        .registry
+        .plans()
+        .get(id)
+        .ok_or_else(|| ApiError::Internal("the plan vanished".into()))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/v1/plans/{id}"))],
+        Json(job),
+    )
+        .into_response())
 }
 
 /// A plan: its status and progress, and when done its result. `format=xlsx` downloads the
@@ -142,10 +160,12 @@ pub async fn get(
     if format == Format::Json {
         return Ok(Json(job).into_response());
     }
-    let result = job
-        .result
-        .as_ref()
-        .ok_or_else(|| ApiError::Conflict(format!("plan {} is {}: nothing to download yet", job.id, job.status)))?;
+    let result = job.result.as_ref().ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "plan {} is {}: nothing to download yet",
+            job.id, job.status
+        ))
+    })?;
     let mut tables = plan_tables(result);
     if format == Format::Xlsx {
         return workbook(&format!("evgrid-plan-{}", job.id), &tables);
