@@ -18,6 +18,7 @@ pub mod station;
 pub mod time;
 pub mod units;
 pub mod validation;
+pub mod whole;
 
 pub use account::{Role, User};
 pub use charger::Charger;

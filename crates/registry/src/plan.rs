@@ -37,18 +37,22 @@ pub const BLOCK_M: f64 = 2000.0;
 #[serde(default, deny_unknown_fields)]
 pub struct PlanRequest {
     /// New piles to place.
+    #[serde(deserialize_with = "evgrid_model::whole::whole")]
     pub new_piles: u32,
     /// Service radius, km: a person is covered within it of a public station.
     pub radius_km: f64,
     /// One county (code, Chinese name or pinyin); the whole city when absent.
     pub region: Option<String>,
     /// Number of new sites; default one per 10 piles.
+    #[serde(deserialize_with = "evgrid_model::whole::optional_whole")]
     pub sites: Option<u32>,
     /// Most piles at one site.
+    #[serde(deserialize_with = "evgrid_model::whole::whole")]
     pub max_piles_per_site: u32,
     /// Population grid cell, metres (the demand points).
     pub grid_m: f64,
     /// Seed of the search.
+    #[serde(deserialize_with = "evgrid_model::whole::whole")]
     pub seed: u64,
     /// Time limit of the search, seconds.
     pub time_limit_s: f64,

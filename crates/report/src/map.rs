@@ -417,13 +417,18 @@ mod tests {
             distances: &distances,
             stations: &[LatLng::new(25.1, 114.1)],
             uncovered_townships: &[LatLng::new(25.05, 114.05)],
+            proposed: &[(LatLng::new(25.12, 114.12), 20)],
             figures: vec!["PLANNING RADIUS 3.0 KM".into()],
             width: 400,
         })
         .unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(&png));
-        let reader = decoder.read_info().unwrap();
+        let mut reader = decoder.read_info().unwrap();
         assert_eq!(reader.info().width, 400);
         assert!(reader.info().height > 400);
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut buf).unwrap();
+        let proposed = buf[..frame.buffer_size()].chunks_exact(4).filter(|p| *p == PROPOSED).count();
+        assert!(proposed > 20, "the proposed site and its legend are drawn ({proposed} pixels)");
     }
 }

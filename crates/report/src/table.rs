@@ -161,7 +161,13 @@ impl Table {
 
     /// A GeoJSON FeatureCollection: each row a feature with its cells as properties.
     pub fn to_geojson(&self) -> Result<Value, TableError> {
-        let geometry = self.geometry.as_ref().ok_or(TableError::NoPlaces)?;
+        // A table of places with no rows has no geometry yet: an empty collection.
+        let empty = Vec::new();
+        let geometry = match &self.geometry {
+            Some(g) => g,
+            None if self.rows.is_empty() => &empty,
+            None => return Err(TableError::NoPlaces),
+        };
         let features: Vec<Value> = self
             .rows
             .iter()
@@ -274,6 +280,15 @@ mod tests {
             json!({"type": "Point", "coordinates": [115.0, 25.9]}),
         );
         t
+    }
+
+    #[test]
+    fn an_empty_table_is_an_empty_feature_collection() {
+        let t = Table::new("t", &[("name", "Name", Kind::Text)]);
+        assert_eq!(t.to_geojson().unwrap(), json!({"type": "FeatureCollection", "features": []}));
+        let mut rows = Table::new("t", &[("name", "Name", Kind::Text)]);
+        rows.push(vec!["x".into()]);
+        assert!(rows.to_geojson().is_err(), "rows without places are not GeoJSON");
     }
 
     #[test]

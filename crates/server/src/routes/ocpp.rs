@@ -193,44 +193,13 @@ async fn run(
     tracing::info!("charger disconnected");
 }
 
-/// An integer from JSON, also when written as a number with a zero fraction (`5.0`), as JSON
-/// Schema's `integer` allows.
-fn int<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<i64>,
-{
-    let v = serde_json::Value::deserialize(d)?;
-    let n = v
-        .as_i64()
-        .or_else(|| {
-            v.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        })
-        .ok_or_else(|| serde::de::Error::custom(format!("{v} is not an integer")))?;
-    T::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range")))
-}
-
-fn opt_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<i64>,
-{
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    match v {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => int(v).map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
 /// A command to a connected charger.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum ChargerCommand {
     /// Start charging on a connector (1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction).
     RemoteStart {
-        #[serde(deserialize_with = "int")]
+        #[serde(deserialize_with = "evgrid_model::whole::whole")]
         connector: u32,
         id_tag: String,
     },
@@ -238,35 +207,35 @@ pub enum ChargerCommand {
     RemoteStop { transaction_id: String },
     /// Unlock a connector.
     Unlock {
-        #[serde(deserialize_with = "int")]
+        #[serde(deserialize_with = "evgrid_model::whole::whole")]
         connector: u32,
     },
     /// Reset: `soft` or `hard`.
     Reset { kind: String },
     /// Make a connector (0: the whole charger) operative or inoperative.
     ChangeAvailability {
-        #[serde(deserialize_with = "int")]
+        #[serde(deserialize_with = "evgrid_model::whole::whole")]
         connector: u32,
         operative: bool,
     },
     /// Ask the charger to send a message now (e.g. `StatusNotification`, `Heartbeat`).
     TriggerMessage {
         message: String,
-        #[serde(default, deserialize_with = "opt_int")]
+        #[serde(default, deserialize_with = "evgrid_model::whole::optional_whole")]
         connector: Option<u32>,
     },
     /// Reserve a connector for an id tag until `expiry` (RFC 3339).
     Reserve {
-        #[serde(deserialize_with = "int")]
+        #[serde(deserialize_with = "evgrid_model::whole::whole")]
         connector: u32,
         id_tag: String,
         expiry: String,
-        #[serde(deserialize_with = "int")]
+        #[serde(deserialize_with = "evgrid_model::whole::whole")]
         reservation_id: i64,
     },
     /// Cancel a reservation.
     CancelReservation {
-        #[serde(deserialize_with = "int")]
+        #[serde(deserialize_with = "evgrid_model::whole::whole")]
         reservation_id: i64,
     },
     /// Any other action of the charger's OCPP version (e.g. `GetConfiguration`,

@@ -17,7 +17,7 @@ use crate::{ApiError, AppState};
 /// A plan request (documentation of [`PlanRequest`]; every field has a default).
 #[allow(dead_code)]
 #[derive(Serialize, ToSchema, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PlanRequestBody {
     /// New piles to place (default 5000).
     #[schema(minimum = 1, maximum = 200000)]
@@ -26,10 +26,11 @@ pub struct PlanRequestBody {
     #[schema(exclusive_minimum = 0, maximum = 50)]
     pub radius_km: f64,
     /// One county: code, Chinese name or pinyin (default: the whole city).
+    #[schema(schema_with = region_schema)]
     pub region: Option<String>,
     /// Number of new sites (default: one per 10 piles; at most 5000).
     #[schema(minimum = 1, maximum = 5000)]
-    pub sites: u32,
+    pub sites: Option<u32>,
     /// Most piles at one site (default 40).
     #[schema(minimum = 1)]
     pub max_piles_per_site: u32,
@@ -69,6 +70,22 @@ fn grid_m_schema() -> utoipa::openapi::schema::Object {
         .description(Some(
             "Population grid cell, metres: 250, 500 (default), 1000 or 2000",
         ))
+        .build()
+}
+
+/// The counties of the city by code, Chinese name and pinyin, or null for the whole city.
+fn region_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut names: Vec<serde_json::Value> = vec![serde_json::Value::Null];
+    if let Ok(data) = evgrid_geo::ReferenceData::embedded() {
+        for c in &data.counties {
+            names.extend([c.code.clone(), c.name_zh.clone(), c.name_pinyin.clone()].map(serde_json::Value::from));
+        }
+    }
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names))
+        .description(Some("One county: its code, Chinese name or pinyin; null or absent for the whole city"))
         .build()
 }
 
@@ -136,7 +153,12 @@ pub async fn start(
         ("format" = Option<crate::export::FormatParam>, Query, description = "json (default), or a download once done: xlsx, csv, geojson"),
     ),
     responses(
-        (status = 200, description = "The plan", body = PlanJobDoc),
+        (status = 200, description = "The plan (JSON), or its workbook, sites as CSV or GeoJSON", content(
+            (PlanJobDoc = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Object = "application/geo+json"),
+        )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a regulator or admin", body = crate::Problem, content_type = "application/problem+json"),
