@@ -429,6 +429,9 @@ fn the_plans_api_runs_a_plan_in_the_background_for_regulators_only() {
         r#"{"radius_km": -1}"#,
         "not json",
         r#"{"region": "Atlantis"}"#,
+        r#"{"sites": 0}"#,
+        r#"{"new_piles": 10.5}"#,
+        r#"{"grid_m": 300}"#,
     ] {
         let a = raw(&auth, bad);
         assert_eq!(a.status, 400, "{bad}: {}", a.text());

@@ -71,7 +71,9 @@ where
 {
     match d.deserialize_option(OptionalWhole)? {
         None => Ok(None),
-        Some(n) => T::try_from(n).map(Some).map_err(|_| D::Error::custom(format!("{n} is out of range"))),
+        Some(n) => T::try_from(n)
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("{n} is out of range"))),
     }
 }
 
@@ -91,9 +93,21 @@ mod tests {
     fn whole_numbers_come_as_integers_or_integral_floats() {
         let read = |s: &str| serde_json::from_str::<Body>(s);
         assert_eq!(read(r#"{"n": 12}"#).unwrap(), Body { n: 12, m: None });
-        assert_eq!(read(r#"{"n": 12.0, "m": 3.0}"#).unwrap(), Body { n: 12, m: Some(3) });
-        assert_eq!(read(r#"{"n": 1, "m": null}"#).unwrap(), Body { n: 1, m: None });
-        for bad in [r#"{"n": 1.5}"#, r#"{"n": -1}"#, r#"{"n": "1"}"#, r#"{"n": 1, "m": 300}"#, r#"{"n": 1e300}"#] {
+        assert_eq!(
+            read(r#"{"n": 12.0, "m": 3.0}"#).unwrap(),
+            Body { n: 12, m: Some(3) }
+        );
+        assert_eq!(
+            read(r#"{"n": 1, "m": null}"#).unwrap(),
+            Body { n: 1, m: None }
+        );
+        for bad in [
+            r#"{"n": 1.5}"#,
+            r#"{"n": -1}"#,
+            r#"{"n": "1"}"#,
+            r#"{"n": 1, "m": 300}"#,
+            r#"{"n": 1e300}"#,
+        ] {
             assert!(read(bad).is_err(), "{bad}");
         }
     }

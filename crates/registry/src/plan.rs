@@ -75,6 +75,8 @@ impl Default for PlanRequest {
 
 /// Most new piles in one plan.
 pub const MAX_NEW_PILES: u32 = 200_000;
+/// Most piles at one site a plan may ask for.
+pub const MAX_PILES_PER_SITE: u32 = 10_000;
 /// Most new sites in one plan.
 pub const MAX_SITES: u32 = 5_000;
 
@@ -336,9 +338,9 @@ impl Registry {
                 "grid_m must be between 100 and 5000 metres".into(),
             ));
         }
-        if request.max_piles_per_site == 0 {
+        if request.max_piles_per_site == 0 || request.max_piles_per_site > MAX_PILES_PER_SITE {
             return Err(PlanError::Invalid(
-                "max_piles_per_site must be at least 1".into(),
+                "max_piles_per_site must be between 1 and 10000".into(),
             ));
         }
         if !(request.time_limit_s > 0.0 && request.time_limit_s <= 3600.0) {
@@ -355,10 +357,15 @@ impl Registry {
                 ))
             })?),
         };
-        let site_count = request
-            .sites
-            .unwrap_or(request.new_piles.div_ceil(DEFAULT_PILES_PER_SITE))
-            .max(1);
+        if request.sites == Some(0) {
+            return Err(PlanError::Invalid("sites must be at least 1".into()));
+        }
+        let site_count = request.sites.unwrap_or(
+            request
+                .new_piles
+                .div_ceil(DEFAULT_PILES_PER_SITE)
+                .min(MAX_SITES),
+        );
         if site_count > MAX_SITES {
             return Err(PlanError::Invalid(format!(
                 "at most {MAX_SITES} new sites in one plan"
@@ -367,11 +374,23 @@ impl Registry {
         Ok((county, site_count))
     }
 
-    /// The request as it will run: more sites than piles become one pile per site, and a cap
-    /// too small for the piles at the asked sites is raised. Says what changed.
-    pub fn adjust_plan(request: &PlanRequest, site_count: u32) -> (u32, u32, Vec<String>) {
+    /// The request as it will run: no more sites than candidates, more sites than piles become
+    /// one pile per site, and a cap too small for the piles at the sites is raised. Says what
+    /// changed.
+    pub fn adjust_plan(
+        request: &PlanRequest,
+        site_count: u32,
+        candidates: usize,
+    ) -> (u32, u32, Vec<String>) {
         let mut notes = Vec::new();
         let mut sites = site_count;
+        let candidates = u32::try_from(candidates).unwrap_or(u32::MAX);
+        if sites > candidates {
+            notes.push(format!(
+                "{sites} sites but only {candidates} candidate places: {candidates} sites"
+            ));
+            sites = candidates;
+        }
         if sites > request.new_piles {
             notes.push(format!(
                 "{sites} sites for {} piles: one pile per site, {} sites",
@@ -399,7 +418,6 @@ impl Registry {
         let started = std::time::Instant::now();
         let data = self.reference();
         let (county, site_count) = self.check_plan(request)?;
-        let (site_count, max_piles_per_site, notes) = Self::adjust_plan(request, site_count);
         let in_scope = |code: Option<&str>| county.as_deref().is_none_or(|c| code == Some(c));
         let grid = self.population_grid(request.grid_m);
         let projection = Projection::new(evgrid_geo::population::city_bbox(data));
@@ -477,11 +495,10 @@ impl Registry {
                 });
             }
         }
-        if (site_count as usize) > candidates.len() {
-            return Err(PlanError::Invalid(format!(
-                "{site_count} sites but only {} candidates",
-                candidates.len()
-            )));
+        let (site_count, max_piles_per_site, notes) =
+            Self::adjust_plan(request, site_count, candidates.len());
+        if site_count == 0 {
+            return Err(PlanError::Invalid("no candidate places in the area".into()));
         }
         let problem = Problem {
             instance: Instance {

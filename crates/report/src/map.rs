@@ -428,7 +428,13 @@ mod tests {
         assert!(reader.info().height > 400);
         let mut buf = vec![0; reader.output_buffer_size()];
         let frame = reader.next_frame(&mut buf).unwrap();
-        let proposed = buf[..frame.buffer_size()].chunks_exact(4).filter(|p| *p == PROPOSED).count();
-        assert!(proposed > 20, "the proposed site and its legend are drawn ({proposed} pixels)");
+        let proposed = buf[..frame.buffer_size()]
+            .chunks_exact(4)
+            .filter(|p| *p == PROPOSED)
+            .count();
+        assert!(
+            proposed > 20,
+            "the proposed site and its legend are drawn ({proposed} pixels)"
+        );
     }
 }

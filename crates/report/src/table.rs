@@ -285,10 +285,16 @@ mod tests {
     #[test]
     fn an_empty_table_is_an_empty_feature_collection() {
         let t = Table::new("t", &[("name", "Name", Kind::Text)]);
-        assert_eq!(t.to_geojson().unwrap(), json!({"type": "FeatureCollection", "features": []}));
+        assert_eq!(
+            t.to_geojson().unwrap(),
+            json!({"type": "FeatureCollection", "features": []})
+        );
         let mut rows = Table::new("t", &[("name", "Name", Kind::Text)]);
         rows.push(vec!["x".into()]);
-        assert!(rows.to_geojson().is_err(), "rows without places are not GeoJSON");
+        assert!(
+            rows.to_geojson().is_err(),
+            "rows without places are not GeoJSON"
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub struct PlanRequestBody {
     #[schema(minimum = 1, maximum = 5000)]
     pub sites: Option<u32>,
     /// Most piles at one site (default 40).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_piles_per_site: u32,
     /// Population grid cell, metres: 250, 500 (default), 1000 or 2000.
     #[schema(schema_with = grid_m_schema)]
@@ -79,13 +79,18 @@ fn region_schema() -> utoipa::openapi::schema::Object {
     let mut names: Vec<serde_json::Value> = vec![serde_json::Value::Null];
     if let Ok(data) = evgrid_geo::ReferenceData::embedded() {
         for c in &data.counties {
-            names.extend([c.code.clone(), c.name_zh.clone(), c.name_pinyin.clone()].map(serde_json::Value::from));
+            names.extend(
+                [c.code.clone(), c.name_zh.clone(), c.name_pinyin.clone()]
+                    .map(serde_json::Value::from),
+            );
         }
     }
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .enum_values(Some(names))
-        .description(Some("One county: its code, Chinese name or pinyin; null or absent for the whole city"))
+        .description(Some(
+            "One county: its code, Chinese name or pinyin; null or absent for the whole city",
+        ))
         .build()
 }
 
