@@ -4,25 +4,13 @@
 
 mod common;
 
-use common::{get, haversine_m, post_json, run, start};
+use common::{get, haversine_m, imported, post_json, start};
 use serde_json::{json, Value};
 
 #[test]
 fn drivers_search_near_a_point_and_along_a_route() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net");
+    let (dir, _) = imported();
     let data = dir.path().join("data");
-    assert!(run(&["synth", "--out", net.to_str().unwrap()])
-        .status
-        .success());
-    assert!(run(&[
-        "import",
-        "--data-dir",
-        data.to_str().unwrap(),
-        net.to_str().unwrap()
-    ])
-    .status
-    .success());
     let server = start(&[
         "serve",
         "--poll-interval",

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{evgrid, get_as, login, post_json, request_with, run, start};
+use common::{add_user, evgrid, get_as, imported, login, post_json, request_with, run, start};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> PathBuf {
@@ -176,28 +176,6 @@ fn bad_instance_files_are_refused_with_line_and_field_and_nothing_is_written() {
     assert!(!out.exists());
 }
 
-/// A data directory holding the synthetic network.
-fn imported() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net");
-    let data = dir.path().join("data");
-    assert!(run(&["synth", "--out", net.to_str().unwrap()])
-        .status
-        .success());
-    let out = run(&[
-        "import",
-        "--data-dir",
-        data.to_str().unwrap(),
-        net.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
-
 fn check_plan(plan: &Value, piles: u64) {
     let sites = plan["sites"].as_array().unwrap();
     assert_eq!(
@@ -239,7 +217,7 @@ fn check_plan(plan: &Value, piles: u64) {
 
 #[test]
 fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
-    let dir = imported();
+    let (dir, _) = imported();
     let data = dir.path().join("data");
     let (xlsx, geojson, png) = (
         dir.path().join("plan.xlsx"),
@@ -358,28 +336,10 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
 
 #[test]
 fn the_plans_api_runs_a_plan_in_the_background_for_regulators_only() {
-    let dir = imported();
+    let (dir, _) = imported();
     let data = dir.path().join("data");
     for (name, role) in [("planner", "regulator"), ("someone", "admin")] {
-        let out = evgrid()
-            .args([
-                "user",
-                "add",
-                "--username",
-                name,
-                "--role",
-                role,
-                "--data-dir",
-                data.to_str().unwrap(),
-            ])
-            .env("EVGRID_USER_PASSWORD", "planner password 1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        add_user(&data, name, role, None, "planner password 1");
     }
     let server = start(&[
         "serve",

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{evgrid, get, get_as, haversine_m, login, post_json, request_with, run, start};
+use common::{
+    evgrid, get, get_as, haversine_m, imported, login, post_json, request_with, run, start,
+};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> String {
@@ -15,30 +17,6 @@ fn fixture(name: &str) -> String {
         .to_str()
         .unwrap()
         .to_owned()
-}
-
-/// A data directory holding the synthetic network (seed 20220701), and its manifest.
-fn imported() -> (tempfile::TempDir, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net");
-    let data = dir.path().join("data");
-    assert!(run(&["synth", "--out", net.to_str().unwrap()])
-        .status
-        .success());
-    let out = run(&[
-        "import",
-        "--data-dir",
-        data.to_str().unwrap(),
-        net.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let manifest =
-        serde_json::from_slice(&std::fs::read(net.join("manifest.json")).unwrap()).unwrap();
-    (dir, manifest)
 }
 
 #[test]

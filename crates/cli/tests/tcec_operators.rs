@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{evgrid, get, get_as, login, start};
+use common::{add_user, evgrid, get, get_as, login, start};
 
 struct Killed(Child);
 
@@ -41,22 +41,7 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
         ("qa.regulator", "regulator", None),
         ("op.one", "operator", Some("EVGSYN001")),
     ] {
-        let mut c = evgrid();
-        c.args([
-            "user",
-            "add",
-            "--username",
-            name,
-            "--role",
-            role,
-            "--data-dir",
-            data,
-        ])
-        .env("EVGRID_USER_PASSWORD", "a long test password");
-        if let Some(op) = op {
-            c.args(["--operator-id", op]);
-        }
-        assert!(c.output().unwrap().status.success(), "user {name}");
+        add_user(dir.path(), name, role, op, "a long test password");
     }
     let server = start(&[
         "serve",

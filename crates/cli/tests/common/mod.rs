@@ -209,3 +209,53 @@ pub fn haversine_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
     2.0 * r * a.sqrt().asin()
 }
+
+/// A temporary directory holding the synthetic network (seed 20220701) in `net/`, imported into
+/// the data directory `data/`, and the generator's manifest.
+pub fn imported() -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let data = dir.path().join("data");
+    assert!(run(&["synth", "--out", net.to_str().unwrap()])
+        .status
+        .success());
+    let out = run(&[
+        "import",
+        "--data-dir",
+        data.to_str().unwrap(),
+        net.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest =
+        serde_json::from_slice(&std::fs::read(net.join("manifest.json")).unwrap()).unwrap();
+    (dir, manifest)
+}
+
+/// Adds an account with `evgrid user add` (an operator's with its operator id).
+pub fn add_user(data: &Path, username: &str, role: &str, operator: Option<&str>, password: &str) {
+    let mut c = evgrid();
+    c.args([
+        "user",
+        "add",
+        "--username",
+        username,
+        "--role",
+        role,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .env("EVGRID_USER_PASSWORD", password);
+    if let Some(op) = operator {
+        c.args(["--operator-id", op]);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
