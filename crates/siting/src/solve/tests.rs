@@ -11,7 +11,7 @@ fn random_problem(seed: u64, n: usize, m: usize, p: usize, existing: usize) -> P
             y: rng.unit() * 20.0,
         })
         .collect();
-    let mut near_town = |rng: &mut SplitMix64| {
+    let near_town = |rng: &mut SplitMix64| {
         let t = towns[rng.below(towns.len() as u64) as usize];
         Point {
             x: t.x + (rng.unit() - 0.5) * 8.0,
