@@ -259,6 +259,15 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
     let features: Value = serde_json::from_slice(&std::fs::read(&geojson).unwrap()).unwrap();
     assert_eq!(features["features"].as_array().unwrap().len(), 60);
     assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&xlsx).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o644,
+            "an ordinary file, not the temporary file's 0600"
+        );
+    }
     let map = std::fs::read(&png).unwrap();
     assert_eq!(&map[1..4], b"PNG");
     assert_eq!(u32::from_be_bytes(map[16..20].try_into().unwrap()), 600);
