@@ -295,6 +295,8 @@ async fn serve_registry(
         Some(piles) => state.with_parent_total(&args.parent_name, piles),
         None => state,
     };
+    let state =
+        state.with_platform_operator(evgrid_model::OperatorId::new(&args.platform_operator_id)?);
     let state = if args.accept_unknown_chargers {
         state.accept_unknown_chargers(evgrid_model::OperatorId::new(&args.platform_operator_id)?)
     } else {

@@ -14,7 +14,7 @@ use evgrid_store::Store;
 use evgrid_tcec::simulator::{self, OperatorPlatform, Sim, SimulatorOptions};
 
 /// The platform's own OperatorID unless configured (`--platform-operator-id`).
-pub const DEFAULT_PLATFORM_OPERATOR_ID: &str = "EVGRID000";
+pub const DEFAULT_PLATFORM_OPERATOR_ID: &str = evgrid_server::DEFAULT_PLATFORM_OPERATOR;
 
 /// What to simulate.
 #[derive(Subcommand)]

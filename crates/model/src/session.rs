@@ -121,3 +121,28 @@ pub struct Session {
     pub meter_start: Option<WattHours>,
     pub periods: Vec<ChargePeriod>,
 }
+
+/// A charge a driver started through evgrid: whose it is, through which channel, and how the
+/// start went. The live figures and the order are the operator's [`Session`] with the same
+/// operator and `session_ref`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriverSession {
+    /// evgrid's id of the charge (random hex).
+    pub id: String,
+    #[serde(skip)]
+    pub user_id: i64,
+    /// The client's Idempotency-Key: the same key, the same charge.
+    #[serde(skip)]
+    pub idempotency_key: String,
+    pub operator_id: String,
+    pub connector_id: String,
+    /// `tcec` (an operator platform) or `ocpp` (a charger connected directly).
+    pub channel: String,
+    /// The charge's reference in its channel (T/CEC `StartChargeSeq`).
+    pub session_ref: String,
+    /// `requested`, `started`, `refused` or `stop_requested`.
+    pub status: String,
+    /// Why a start was refused, in words.
+    pub message: Option<String>,
+    pub created_at: i64,
+}

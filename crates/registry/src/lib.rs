@@ -8,6 +8,7 @@
 pub mod accounts;
 mod batch;
 pub mod chargers;
+pub mod charging;
 pub mod coverage;
 pub mod import;
 pub mod plan;

@@ -104,18 +104,20 @@ pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
     interval.saturating_mul(factor).min(max)
 }
 
-fn client_for(c: &OperatorCredentials, options: &PollOptions) -> Result<Client, String> {
+/// A T/CEC client to an operator's platform, calling as `platform` (evgrid's OperatorID).
+pub(crate) fn client_for(
+    c: &OperatorCredentials,
+    platform: &OperatorId,
+    timeout: Duration,
+) -> Result<Client, String> {
     let url = c.base_url.as_deref().ok_or("no base URL")?;
     let keys =
         KeySet::new(&c.data_secret, &c.data_secret_iv, &c.sig_secret).map_err(|e| e.to_string())?;
-    Ok(Client::new(
-        url,
-        options.platform_operator_id.as_str(),
-        c.secret_for_calls(),
-        keys,
+    Ok(
+        Client::new(url, platform.as_str(), c.secret_for_calls(), keys)
+            .map_err(|e| e.to_string())?
+            .with_timeout(timeout),
     )
-    .map_err(|e| e.to_string())?
-    .with_timeout(options.timeout))
 }
 
 impl Registry {
@@ -330,7 +332,8 @@ async fn poll_operator(
             }
         };
         if client.as_ref().is_none_or(|(c, _)| *c != credentials) {
-            client = match client_for(&credentials, &options) {
+            client = match client_for(&credentials, &options.platform_operator_id, options.timeout)
+            {
                 Ok(cl) => Some((credentials.clone(), cl)),
                 Err(e) => {
                     tracing::warn!(operator_id = %id, error = %e, "poller: unusable settings");

@@ -41,6 +41,8 @@ pub struct AppState {
     pub ocpp: OcppState,
     /// A parent total the city's piles are a share of (e.g. the province's), when configured.
     parent: Option<routes::stats::ParentTotal>,
+    /// evgrid's own T/CEC OperatorID, used when it calls operator platforms (drivers' charges).
+    pub platform_operator: evgrid_model::OperatorId,
 }
 
 /// The OCPP side of the server.
@@ -50,6 +52,9 @@ pub struct OcppState {
     /// Accept chargers that are not registered, as chargers of this operator.
     pub accept_unknown_as: Option<evgrid_model::OperatorId>,
 }
+
+/// evgrid's OperatorID when none is configured (`serve --platform-operator-id`).
+pub const DEFAULT_PLATFORM_OPERATOR: &str = "EVGRID000";
 
 /// The default base path of the T/CEC interfaces.
 pub const DEFAULT_TCEC_BASE_PATH: &str = "/evcs/v1/";
@@ -88,7 +93,15 @@ impl AppState {
             tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
             ocpp: OcppState::default(),
             parent: None,
+            platform_operator: evgrid_model::OperatorId::new(DEFAULT_PLATFORM_OPERATOR)
+                .unwrap_or_else(|_| unreachable!("the default OperatorID is valid")),
         }
+    }
+
+    /// Calls operator platforms as `operator` (evgrid's own OperatorID).
+    pub fn with_platform_operator(mut self, operator: evgrid_model::OperatorId) -> Self {
+        self.platform_operator = operator;
+        self
     }
 
     /// Configures the parent total that breakdowns give shares of (e.g. the province's piles).
@@ -138,6 +151,7 @@ impl AppState {
         (name = "tcec", description = "T/CEC 102 interfaces for operator platforms"),
         (name = "ocpp", description = "Chargers connected directly by OCPP: their state and commands"),
         (name = "auth", description = "Accounts: register, log in (bearer token and session cookie), log out"),
+        (name = "charging", description = "Drivers' charges on any operator's connector: start (Idempotency-Key), follow, stop"),
         (name = "plans", description = "Siting plans: where new piles add the most coverage (maximal covering location)"),
     ),
     modifiers(&SecuritySchemes),
@@ -213,6 +227,10 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::coverage::regions))
         .routes(routes!(routes::coverage::circle))
         .routes(routes!(routes::coverage::heatmap))
+        .routes(routes!(routes::charging::start))
+        .routes(routes!(routes::charging::get))
+        .routes(routes!(routes::charging::stop))
+        .routes(routes!(routes::charging::mine))
         .routes(routes!(routes::plans::start))
         .routes(routes!(routes::plans::get))
         .routes(routes!(routes::map::map_stations))

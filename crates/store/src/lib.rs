@@ -641,6 +641,49 @@ impl Store {
         }
     }
 
+    /// Records a driver's charge unless the user already used its idempotency key: the stored
+    /// row and whether it is new; `None` when its session reference is taken.
+    pub async fn insert_driver_session(
+        &self,
+        s: &evgrid_model::DriverSession,
+    ) -> Result<Option<(evgrid_model::DriverSession, bool)>, StoreError> {
+        match self {
+            Store::Sqlite(st) => st.insert_driver_session(s).await,
+        }
+    }
+
+    /// A driver's charge by its id.
+    pub async fn driver_session(
+        &self,
+        id: &str,
+    ) -> Result<Option<evgrid_model::DriverSession>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.driver_session(id).await,
+        }
+    }
+
+    /// A user's charges, newest first.
+    pub async fn driver_sessions_of(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<evgrid_model::DriverSession>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.driver_sessions_of(user_id).await,
+        }
+    }
+
+    /// Sets how a driver's charge stands (`started`, `refused`, `stop_requested`).
+    pub async fn set_driver_session_status(
+        &self,
+        id: &str,
+        status: &str,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_driver_session_status(id, status, message).await,
+        }
+    }
+
     /// Records a session by its token's hash (and drops expired ones).
     pub async fn add_user_session(
         &self,

@@ -24,6 +24,7 @@ use crate::{
 
 mod accounts;
 mod chargers;
+mod driver_sessions;
 mod sessions;
 mod stats;
 

@@ -1,6 +1,7 @@
 //! The API's handlers, one module per area.
 
 pub mod auth;
+pub mod charging;
 pub mod coverage;
 pub mod map;
 pub mod ocpp;

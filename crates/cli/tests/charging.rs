@@ -1,0 +1,276 @@
+//! One-stop charging as a driver does it over the API, on `evgrid demo` with its simulated
+//! operator platforms (real T/CEC servers): start with an Idempotency-Key (a repeat starts
+//! nothing), follow the operator's live figures, stop, see the order; a refused start says why;
+//! nobody else sees the charge.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{get, login, post_json, request_with, start};
+use serde_json::{json, Value};
+
+fn register(addr: SocketAddr, name: &str) -> String {
+    let a = post_json(
+        addr,
+        "/api/v1/auth/register",
+        &[],
+        &json!({"username": name, "password": "driver password 1"}),
+    );
+    assert_eq!(a.status, 201, "{}", a.text());
+    login(addr, name, "driver password 1")
+}
+
+fn start_charge(
+    addr: SocketAddr,
+    token: &str,
+    key: Option<&str>,
+    connector: &str,
+) -> common::Answer {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+    if let Some(k) = key {
+        headers.push(("idempotency-key", k));
+    }
+    request_with(
+        addr,
+        "POST",
+        "/api/v1/sessions",
+        &headers,
+        json!({"connector_id": connector}).to_string().as_bytes(),
+    )
+}
+
+fn as_user(addr: SocketAddr, token: &str, method: &str, path: &str) -> common::Answer {
+    request_with(
+        addr,
+        method,
+        path,
+        &[("authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+}
+
+/// Connectors of an operator's public stations with their live status, as the station pages
+/// show them.
+fn connectors(addr: SocketAddr, operator: &str) -> Vec<(String, String)> {
+    let page = get(
+        addr,
+        &format!("/api/v1/stations?operator={operator}&category=public&page_size=40"),
+    )
+    .json();
+    let mut out = Vec::new();
+    for s in page["items"].as_array().unwrap() {
+        let detail = get(
+            addr,
+            &format!("/api/v1/stations/{}", s["id"].as_str().unwrap()),
+        )
+        .json();
+        for e in detail["equipment"].as_array().unwrap() {
+            for c in e["connectors"].as_array().unwrap() {
+                let status = c["status"]
+                    .as_str()
+                    .or_else(|| c["live"]["status"].as_str())
+                    .unwrap_or("unknown");
+                let source = c["status_source"]
+                    .as_str()
+                    .or_else(|| c["live"]["status_source"].as_str())
+                    .unwrap_or("");
+                if source.starts_with("tcec") {
+                    out.push((
+                        format!("{operator}:{}", c["id"].as_str().unwrap()),
+                        status.to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn wait_for(seconds: u64, mut f: impl FnMut() -> Option<Value>) -> Option<Value> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < until {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    None
+}
+
+#[test]
+fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(&[
+        "demo",
+        "--no-faults",
+        "--chargers",
+        "0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    let addr = server.addr;
+    let alice = register(addr, "alice");
+    let bob = register(addr, "bob");
+
+    // Statuses arrive from the simulated platforms' pushes.
+    let list = wait_for(60, || {
+        let c = connectors(addr, "EVGSYN001");
+        let busy = c
+            .iter()
+            .any(|(_, s)| s == "charging" || s == "offline" || s == "faulted");
+        (c.iter().any(|(_, s)| s == "available") && busy).then(|| json!(c))
+    })
+    .expect("live statuses from EVGSYN001");
+    let list: Vec<(String, String)> = serde_json::from_value(list).unwrap();
+
+    // Bad starts: no key, unknown connector, not a driver's call.
+    let (free, _) = list.iter().find(|(_, s)| s == "available").unwrap().clone();
+    assert_eq!(start_charge(addr, &alice, None, &free).status, 400);
+    assert_eq!(
+        start_charge(addr, &alice, Some("bad key with spaces"), &free).status,
+        400
+    );
+    assert_eq!(
+        start_charge(
+            addr,
+            &alice,
+            Some("k-unknown"),
+            "EVGSYN001:NO-SUCH-CONNECTOR"
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        request_with(
+            addr,
+            "POST",
+            "/api/v1/sessions",
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "k0")
+            ],
+            br#"{"connector_id":"x"}"#
+        )
+        .status,
+        401
+    );
+
+    // A refused start: a connector that is not idle; the operator's reason is in the answer.
+    // (Statuses move: try a few busy connectors; the first refusal is checked.)
+    let carol = register(addr, "carol");
+    let refused = list
+        .iter()
+        .filter(|(_, s)| s == "charging" || s == "offline" || s == "faulted")
+        .take(5)
+        .enumerate()
+        .find_map(|(i, (busy, _))| {
+            let a = start_charge(addr, &carol, Some(&format!("k-busy-{i}")), busy);
+            assert_eq!(a.status, 201, "{}", a.text());
+            let v = a.json();
+            (v["status"] == "refused").then_some(v)
+        })
+        .expect("a busy connector is refused");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not ready"),
+        "{refused}"
+    );
+
+    // Start on a free connector; the same key again is the same charge, not a second start.
+    let mut started = None;
+    for (i, (connector, _)) in list
+        .iter()
+        .filter(|(_, s)| s == "available")
+        .take(5)
+        .enumerate()
+    {
+        let key = format!("alice-start-{i}");
+        let a = start_charge(addr, &alice, Some(&key), connector);
+        assert_eq!(a.status, 201, "{}", a.text());
+        if a.json()["status"] == "started" {
+            started = Some((key, connector.clone(), a.json()));
+            break;
+        }
+    }
+    let (key, connector, charge) = started.expect("a free connector starts");
+    let id = charge["id"].as_str().unwrap().to_owned();
+    assert_eq!(charge["channel"], "tcec");
+    assert!(charge["session_ref"]
+        .as_str()
+        .unwrap()
+        .starts_with("EVGRID000"));
+    let again = start_charge(addr, &alice, Some(&key), &connector);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["id"], id.as_str());
+    assert_eq!(again.json()["session_ref"], charge["session_ref"]);
+    let mine = as_user(addr, &alice, "GET", "/api/v1/me/sessions").json();
+    assert_eq!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "started")
+            .count(),
+        1,
+        "one charge started"
+    );
+
+    // Nobody else sees or stops it.
+    assert_eq!(
+        as_user(addr, &bob, "GET", &format!("/api/v1/sessions/{id}")).status,
+        404
+    );
+    assert_eq!(
+        as_user(addr, &bob, "POST", &format!("/api/v1/sessions/{id}/stop")).status,
+        404
+    );
+    assert!(as_user(addr, &bob, "GET", "/api/v1/me/sessions")
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // The operator's live figures arrive: charging, energy rising.
+    let path = format!("/api/v1/sessions/{id}");
+    let first = wait_for(60, || {
+        let v = as_user(addr, &alice, "GET", &path).json();
+        (v["live"]["state"] == "charging" && v["live"]["energy"].as_i64().unwrap_or(0) > 0)
+            .then_some(v)
+    })
+    .expect("the charge reports energy");
+    let e1 = first["live"]["energy"].as_i64().unwrap();
+    wait_for(60, || {
+        let v = as_user(addr, &alice, "GET", &path).json();
+        (v["live"]["energy"].as_i64().unwrap_or(0) > e1).then_some(v)
+    })
+    .expect("energy rises");
+
+    // Stop; the order arrives with money and periods.
+    let stopped = as_user(addr, &alice, "POST", &format!("{path}/stop"));
+    assert_eq!(stopped.status, 200, "{}", stopped.text());
+    assert_eq!(stopped.json()["status"], "stop_requested");
+    let done = wait_for(90, || {
+        let v = as_user(addr, &alice, "GET", &path).json();
+        (v["live"]["order_received_at"].is_i64()).then_some(v)
+    })
+    .expect("the order reaches evgrid");
+    assert_eq!(done["live"]["state"], "finished", "{done}");
+    let total = done["live"]["total_money"].as_i64().unwrap();
+    let periods = done["live"]["periods"].as_array().unwrap();
+    assert!(!periods.is_empty());
+    let sum: i64 = periods
+        .iter()
+        .map(|p| p["electricity_money"].as_i64().unwrap() + p["service_money"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, total, "the order's total is the sum of its periods");
+    // A finished charge cannot be stopped again.
+    assert_eq!(
+        as_user(addr, &alice, "POST", &format!("{path}/stop")).status,
+        409
+    );
+}

@@ -1,0 +1,127 @@
+//! Drivers' charges in SQLite.
+
+use evgrid_model::DriverSession;
+
+use super::SqliteStore;
+use crate::StoreError;
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+);
+
+const COLUMNS: &str = "user_id, id, idempotency_key, operator_id, connector_id, channel, session_ref, status, message, created_at";
+
+fn session(
+    (
+        user_id,
+        id,
+        idempotency_key,
+        operator_id,
+        connector_id,
+        channel,
+        session_ref,
+        status,
+        message,
+        created_at,
+    ): Row,
+) -> DriverSession {
+    DriverSession {
+        id,
+        user_id,
+        idempotency_key,
+        operator_id,
+        connector_id,
+        channel,
+        session_ref,
+        status,
+        message,
+        created_at,
+    }
+}
+
+impl SqliteStore {
+    /// Inserts `s` unless the user already used its idempotency key; returns the stored row and
+    /// whether it is new. `None` when the session reference is taken (make another).
+    pub(crate) async fn insert_driver_session(
+        &self,
+        s: &DriverSession,
+    ) -> Result<Option<(DriverSession, bool)>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO driver_sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+        ))
+        .bind(s.user_id)
+        .bind(&s.id)
+        .bind(&s.idempotency_key)
+        .bind(&s.operator_id)
+        .bind(&s.connector_id)
+        .bind(&s.channel)
+        .bind(&s.session_ref)
+        .bind(&s.status)
+        .bind(&s.message)
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM driver_sessions WHERE user_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(s.user_id)
+        .bind(&s.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| (session(r), inserted)))
+    }
+
+    pub(crate) async fn driver_session(
+        &self,
+        id: &str,
+    ) -> Result<Option<DriverSession>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM driver_sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(session))
+    }
+
+    pub(crate) async fn driver_sessions_of(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<DriverSession>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM driver_sessions WHERE user_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(session).collect())
+    }
+
+    pub(crate) async fn set_driver_session_status(
+        &self,
+        id: &str,
+        status: &str,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE driver_sessions SET status = $2, message = $3 WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .bind(message)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
