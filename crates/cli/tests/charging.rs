@@ -93,6 +93,43 @@ fn connectors(addr: SocketAddr, operator: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Reads a Server-Sent Events stream: the `charge` events' data (at most `max`, or until the
+/// stream ends or `seconds` pass) and whether the server ended the stream.
+fn sse(addr: SocketAddr, token: &str, path: &str, max: usize, seconds: u64) -> (Vec<Value>, bool) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(seconds)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut events = Vec::new();
+    let mut line = String::new();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut ended = false;
+    while events.len() < max && Instant::now() < until {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => {
+                ended = true;
+                break;
+            }
+            Ok(_) => {
+                if line.trim_end() == "0" {
+                    // The last chunk of a chunked body: the server ended the stream.
+                    ended = true;
+                    break;
+                }
+                if let Some(data) = line.strip_prefix("data: ") {
+                    events.push(serde_json::from_str(data.trim_end()).unwrap());
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    (events, ended)
+}
+
 fn wait_for(seconds: u64, mut f: impl FnMut() -> Option<Value>) -> Option<Value> {
     let until = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < until {
@@ -250,6 +287,16 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
     })
     .expect("energy rises");
 
+    // The live stream: the charge now, then its changes (energy rising).
+    let (events, _) = sse(addr, &alice, &format!("{path}/events"), 2, 30);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["id"], id.as_str());
+    assert!(events[1]["live"]["energy"].as_i64() >= events[0]["live"]["energy"].as_i64());
+    assert_eq!(
+        as_user(addr, &bob, "GET", &format!("{path}/events")).status,
+        404
+    );
+
     // Stop; the order arrives with money and periods.
     let stopped = as_user(addr, &alice, "POST", &format!("{path}/stop"));
     assert_eq!(stopped.status, 200, "{}", stopped.text());
@@ -268,6 +315,11 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         .map(|p| p["electricity_money"].as_i64().unwrap() + p["service_money"].as_i64().unwrap())
         .sum();
     assert_eq!(sum, total, "the order's total is the sum of its periods");
+    // The stream of a settled charge gives it once and ends.
+    let (events, ended) = sse(addr, &alice, &format!("{path}/events"), 5, 20);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(ended, "the stream ends once the order is in");
+    assert_eq!(events[0]["live"]["total_money"], total);
     // A finished charge cannot be stopped again.
     assert_eq!(
         as_user(addr, &alice, "POST", &format!("{path}/stop")).status,

@@ -174,3 +174,76 @@ pub async fn mine(
         .map_err(charge_error)?;
     Ok(Json(list).into_response())
 }
+
+/// Whether nothing more will happen to a charge: refused, or the operator's session ended.
+fn settled(view: &evgrid_registry::charging::ChargeView) -> bool {
+    view.charge.status == "refused"
+        || view
+            .live
+            .as_ref()
+            .is_some_and(|s| s.state.rank() >= 4 && s.order_received_at.is_some())
+}
+
+/// Seconds between two looks at a charge for its event stream.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One of your charges as a live stream (Server-Sent Events): an event `charge` with the same
+/// body as `GET /api/v1/sessions/{id}` now and at every change (state, kWh, SoC, cost so far),
+/// until the order has arrived or the start was refused; then the stream ends.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/events", tag = "charging",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The charge's id")),
+    responses(
+        (status = 200, description = "The stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such charge of yours", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let user = caller.require(crate::auth::ANYONE)?.clone();
+    p.finish()?;
+    // Not yours, not found: answered before the stream starts.
+    state
+        .registry
+        .charge(&user, &id)
+        .await
+        .map_err(charge_error)?;
+    let registry = state.registry.clone();
+    let stream = futures_util::stream::unfold((None::<String>, false), move |(last, ended)| {
+        let (registry, user, id) = (registry.clone(), user.clone(), id.clone());
+        async move {
+            if ended {
+                return None;
+            }
+            let mut last = last;
+            loop {
+                if last.is_some() {
+                    tokio::time::sleep(EVENT_POLL).await;
+                }
+                let view = match registry.charge(&user, &id).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let event = Event::default().event("error").data(e.to_string());
+                        return Some((Ok::<_, std::convert::Infallible>(event), (last, true)));
+                    }
+                };
+                let json = serde_json::to_string(&view).unwrap_or_default();
+                if last.as_deref() != Some(json.as_str()) {
+                    let done = settled(&view);
+                    let event = Event::default().event("charge").data(json.clone());
+                    return Some((Ok(event), (Some(json), done)));
+                }
+                last = Some(json);
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
