@@ -297,6 +297,12 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         404
     );
 
+    assert_eq!(
+        as_user(addr, &alice, "GET", &format!("{path}/receipt")).status,
+        409,
+        "no order yet"
+    );
+
     // Stop; the order arrives with money and periods.
     let stopped = as_user(addr, &alice, "POST", &format!("{path}/stop"));
     assert_eq!(stopped.status, 200, "{}", stopped.text());
@@ -320,6 +326,28 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(ended, "the stream ends once the order is in");
     assert_eq!(events[0]["live"]["total_money"], total);
+    // The order in the driver's list, and its receipt with the same total.
+    let orders = as_user(addr, &alice, "GET", "/api/v1/me/orders").json();
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+    assert_eq!(orders[0]["id"], id.as_str());
+    assert!(as_user(addr, &bob, "GET", "/api/v1/me/orders")
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let receipt = as_user(addr, &alice, "GET", &format!("{path}/receipt"));
+    assert_eq!(receipt.status, 200);
+    assert!(receipt.content_type.starts_with("text/html"));
+    let yuan = format!("¥ {}.{:02}", total / 100, total % 100);
+    assert!(
+        receipt.text().contains(&format!("<b id=total>{yuan}</b>")),
+        "{}",
+        receipt.text()
+    );
+    assert_eq!(
+        as_user(addr, &bob, "GET", &format!("{path}/receipt")).status,
+        404
+    );
     // A finished charge cannot be stopped again.
     assert_eq!(
         as_user(addr, &alice, "POST", &format!("{path}/stop")).status,

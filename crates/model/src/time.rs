@@ -48,6 +48,19 @@ pub fn format_rfc3339(unix_seconds: i64) -> String {
     )
 }
 
+/// China local time (Asia/Shanghai, UTC+8 all year) as `YYYY-MM-DD HH:MM:SS`, for people.
+pub fn format_china_local(unix_seconds: i64) -> String {
+    let local = unix_seconds + 8 * 3600;
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
 /// Reads an RFC 3339 date-time (any offset, fraction ignored) as seconds since 1970.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();
@@ -86,6 +99,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn china_local_time_is_utc_plus_8_across_midnight() {
+        assert_eq!(format_china_local(1_704_441_604), "2024-01-05 16:00:04");
+        assert_eq!(format_china_local(1_704_470_400), "2024-01-06 00:00:00");
+    }
 
     #[test]
     fn rfc3339_round_trips() {

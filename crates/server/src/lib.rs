@@ -231,6 +231,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::charging::get))
         .routes(routes!(routes::charging::stop))
         .routes(routes!(routes::charging::events))
+        .routes(routes!(routes::charging::orders))
+        .routes(routes!(routes::charging::receipt))
         .routes(routes!(routes::charging::mine))
         .routes(routes!(routes::plans::start))
         .routes(routes!(routes::plans::get))

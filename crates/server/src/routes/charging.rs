@@ -247,3 +247,164 @@ pub async fn events(
         .keep_alive(KeepAlive::default())
         .into_response())
 }
+
+/// Your charges whose order has arrived from the operator, newest first: energy per
+/// time-of-use period, electricity and service money in fen, total, start and end, and the
+/// operator's order reference (`session_ref`). `live.dispute` says when evgrid's check of the
+/// order against the operator's reconciliation found a mismatch.
+#[utoipa::path(get, path = "/api/v1/me/orders", tag = "charging",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Your orders", body = Vec<ChargeDoc>),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let user = caller.require(crate::auth::ANYONE)?;
+    p.finish()?;
+    let list: Vec<_> = state
+        .registry
+        .charges_of(user)
+        .await
+        .map_err(charge_error)?
+        .into_iter()
+        .filter(|c| {
+            c.live
+                .as_ref()
+                .is_some_and(|s| s.order_received_at.is_some())
+        })
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+fn esc(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn yuan(fen: i64) -> String {
+    format!(
+        "{}{}.{:02}",
+        if fen < 0 { "-" } else { "" },
+        fen.abs() / 100,
+        fen.abs() % 100
+    )
+}
+
+fn kwh(wh: i64) -> String {
+    format!("{}.{:03}", wh / 1000, wh % 1000)
+}
+
+/// A price per kWh (hundredths of a fen) in yuan with 4 decimals.
+fn price(p: i64) -> String {
+    format!("{}.{:04}", p / 10_000, p % 10_000)
+}
+
+/// A printable receipt (HTML, Chinese and English) of one of your charges once its order has
+/// arrived: every time-of-use period with its energy, prices and money, and the totals.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/receipt", tag = "charging",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The charge's id")),
+    responses(
+        (status = 200, description = "The receipt", content_type = "text/html", body = String),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such charge of yours", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No order yet", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let user = caller.require(crate::auth::ANYONE)?;
+    p.finish()?;
+    let view = state
+        .registry
+        .charge(user, &id)
+        .await
+        .map_err(charge_error)?;
+    let order = view
+        .live
+        .as_ref()
+        .filter(|s| s.order_received_at.is_some())
+        .ok_or_else(|| ApiError::Conflict(format!("charge {id} has no order yet")))?;
+    let time =
+        |t: Option<i64>| t.map_or_else(|| "–".to_owned(), evgrid_model::time::format_china_local);
+    let rows: String = order
+        .periods
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{} – {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+                evgrid_model::time::format_china_local(p.starts_at),
+                evgrid_model::time::format_china_local(p.ends_at),
+                kwh(p.energy.0),
+                price(p.electricity_price.0),
+                price(p.service_price.0),
+                yuan(p.electricity_money.0),
+                yuan(p.service_money.0),
+            )
+        })
+        .collect();
+    let money = |m: Option<evgrid_model::Fen>| m.map_or_else(|| "–".to_owned(), |f| yuan(f.0));
+    let dispute = order
+        .dispute
+        .as_deref()
+        .map(|d| {
+            format!(
+                "<p class=warn>对账不一致 Reconciliation mismatch: {}</p>",
+                esc(d)
+            )
+        })
+        .unwrap_or_default();
+    let html = format!(
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>充电订单 Charging receipt {id}</title>
+<style>body{{font:14px sans-serif;max-width:720px;margin:20px auto;padding:0 12px}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left}}.n{{text-align:right;font-variant-numeric:tabular-nums}}.warn{{color:#b2182b}}@media print{{button{{display:none}}}}</style></head>
+<body><h1>充电订单 Charging receipt</h1>
+<table>
+<tr><th>订单 Order</th><td>{order_ref}</td></tr>
+<tr><th>运营商 Operator</th><td>{operator}</td></tr>
+<tr><th>充电接口 Connector</th><td>{connector}</td></tr>
+<tr><th>开始 Start (北京时间 China time)</th><td>{start}</td></tr>
+<tr><th>结束 End</th><td>{end}</td></tr>
+<tr><th>电量 Energy (kWh)</th><td>{energy}</td></tr>
+</table>
+<h2>分时段明细 By time-of-use period</h2>
+<table><tr><th>时段 Period</th><th class=n>kWh</th><th class=n>电价 Electricity ¥/kWh</th><th class=n>服务费 Service ¥/kWh</th><th class=n>电费 Electricity ¥</th><th class=n>服务费 Service ¥</th></tr>{rows}</table>
+<table>
+<tr><th>电费 Electricity</th><td class=n>¥ {electricity}</td></tr>
+<tr><th>服务费 Service</th><td class=n>¥ {service}</td></tr>
+<tr><th>合计 Total</th><td class=n><b id=total>¥ {total}</b></td></tr>
+</table>{dispute}
+<p><button onclick="print()">打印 Print</button></p></body></html>"#,
+        id = esc(&id),
+        order_ref = esc(&order.session_ref),
+        operator = esc(&order.operator_id),
+        connector = esc(&order.connector_id),
+        start = time(order.started_at),
+        end = time(order.ended_at),
+        energy = order.energy.map_or_else(|| "–".to_owned(), |e| kwh(e.0)),
+        electricity = money(order.electricity_money),
+        service = money(order.service_money),
+        total = money(order.total_money),
+    );
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response())
+}
