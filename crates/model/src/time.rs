@@ -35,30 +35,24 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 /// Seconds since 1970 as RFC 3339 UTC, e.g. `2024-01-05T08:00:04Z`.
 pub fn format_rfc3339(unix_seconds: i64) -> String {
+    let (y, m, d, h, mi, s) = civil_time(unix_seconds);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Year, month, day, hour, minute, second of seconds since 1970 (UTC).
+fn civil_time(unix_seconds: i64) -> (i64, i64, i64, i64, i64, i64) {
     let (days, secs) = (
         unix_seconds.div_euclid(86_400),
         unix_seconds.rem_euclid(86_400),
     );
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
+    (y, m, d, secs / 3600, (secs / 60) % 60, secs % 60)
 }
 
 /// China local time (Asia/Shanghai, UTC+8 all year) as `YYYY-MM-DD HH:MM:SS`, for people.
 pub fn format_china_local(unix_seconds: i64) -> String {
-    let local = unix_seconds + 8 * 3600;
-    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
+    let (y, m, d, h, mi, s) = civil_time(unix_seconds + 8 * 3600);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
 /// Reads an RFC 3339 date-time (any offset, fraction ignored) as seconds since 1970.
