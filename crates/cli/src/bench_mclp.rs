@@ -47,22 +47,6 @@ fn reference(dir: &Path) -> Option<Reference> {
     })
 }
 
-/// Covered weight of `sites` recomputed from the coordinates, without the solver's coverage sets.
-fn covered_weight(problem: &Problem, sites: &[usize]) -> f64 {
-    let r2 = problem.radius_km * problem.radius_km;
-    problem
-        .instance
-        .demand
-        .iter()
-        .filter(|d| {
-            sites
-                .iter()
-                .any(|&j| d.at.distance2(problem.instance.sites[j]) <= r2)
-        })
-        .map(|d| d.weight)
-        .sum()
-}
-
 enum Baseline {
     Solved { objective: f64, seconds: f64 },
     TimedOut,
@@ -157,7 +141,7 @@ pub fn run(args: MclpBenchArgs) -> Result<()> {
         problem.check()?;
         let solution = evgrid_siting::solve(&problem, &options, &mut |_| {});
         let seconds = started.elapsed().as_secs_f64();
-        let recomputed = covered_weight(&problem, &solution.sites);
+        let recomputed = evgrid_siting::covered_weight(&problem, &solution.sites);
         if (recomputed - solution.objective).abs() > 1e-6 * recomputed.max(1.0) {
             anyhow::bail!(
                 "{name}: the solver says {} but its sites cover {recomputed}",

@@ -61,7 +61,7 @@ pub(crate) fn bar(steps: u64) -> ProgressBar {
     bar
 }
 
-fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 

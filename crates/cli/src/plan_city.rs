@@ -7,6 +7,8 @@ use anyhow::{bail, Context, Result};
 use evgrid_model::LatLng;
 use evgrid_registry::plan::{PlanRequest, PlanResult};
 
+use crate::coverage::pct;
+
 /// Options of the city plan.
 #[derive(clap::Args, Debug)]
 pub struct CityPlanArgs {
@@ -52,10 +54,6 @@ pub struct CityPlanArgs {
     /// Print the plan as JSON instead of text.
     #[arg(long)]
     json: bool,
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
 }
 
 /// Runs the city plan.

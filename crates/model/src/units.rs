@@ -132,6 +132,13 @@ impl WattHours {
         parse_fixed(&format!("{kwh}"), 3).map(Self)
     }
 
+    /// kWh as text with three decimals, e.g. `"12.345"`.
+    pub fn kwh_text(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let v = self.0.unsigned_abs();
+        format!("{sign}{}.{:03}", v / 1000, v % 1000)
+    }
+
     /// Kilowatt-hours as a number, for the wire and display only.
     pub fn kwh(self) -> f64 {
         self.0 as f64 / 1000.0
@@ -218,6 +225,8 @@ mod tests {
         assert_eq!(Fen::from_yuan_f64(0.07), Some(Fen(7)));
         assert_eq!(Fen::from_yuan_f64(0.005), None);
         assert_eq!(Fen(1230).yuan_text(), "12.30");
+        assert_eq!(WattHours(12_345).kwh_text(), "12.345");
+        assert_eq!(WattHours(5).kwh_text(), "0.005");
         assert_eq!(WattHours::from_kwh_f64(12.34), Some(WattHours(12_340)));
         assert_eq!(WattHours::from_kwh_f64(-1.0), None);
     }

@@ -13,4 +13,4 @@ mod solve;
 
 pub use cover::{Coverage, PointGrid};
 pub use instance::{read_params, BadLine, DemandPoint, Instance, InstanceError, Point, Problem};
-pub use solve::{brute_force, solve, Options, Phase, Progress, Solution};
+pub use solve::{brute_force, covered_weight, solve, Options, Phase, Progress, Solution};

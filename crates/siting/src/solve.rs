@@ -698,26 +698,32 @@ fn subgradient(hits: u32, lambda: f64, weight: i64) -> f64 {
     f64::from(hits) - y
 }
 
-/// The optimum by trying every set of `p` candidates: for tests on small instances.
-pub fn brute_force(problem: &Problem) -> (f64, Vec<usize>) {
+/// The weight within the radius of `sites` (indices into the instance's sites) or of a site
+/// already there, computed from the coordinates one pair at a time: the check of a solution
+/// that does not trust the coverage sets.
+pub fn covered_weight(problem: &Problem, sites: &[usize]) -> f64 {
     let instance = &problem.instance;
     let r2 = problem.radius_km * problem.radius_km;
-    let m = instance.sites.len();
-    let covered_by = |set: &[usize]| -> f64 {
-        instance
-            .demand
-            .iter()
-            .filter(|d| {
-                problem.existing.iter().any(|&e| d.at.distance2(e) <= r2)
-                    || set.iter().any(|&j| d.at.distance2(instance.sites[j]) <= r2)
-            })
-            .map(|d| d.weight)
-            .sum()
-    };
+    instance
+        .demand
+        .iter()
+        .filter(|d| {
+            problem.existing.iter().any(|&e| d.at.distance2(e) <= r2)
+                || sites
+                    .iter()
+                    .any(|&j| d.at.distance2(instance.sites[j]) <= r2)
+        })
+        .map(|d| d.weight)
+        .sum()
+}
+
+/// The optimum by trying every set of `p` candidates: for tests on small instances.
+pub fn brute_force(problem: &Problem) -> (f64, Vec<usize>) {
+    let m = problem.instance.sites.len();
     let mut best = (f64::MIN, Vec::new());
     let mut set: Vec<usize> = (0..problem.p).collect();
     loop {
-        let value = covered_by(&set);
+        let value = covered_weight(problem, &set);
         if value > best.0 {
             best = (value, set.clone());
         }

@@ -294,24 +294,6 @@ fn esc(text: &str) -> String {
         .collect()
 }
 
-fn yuan(fen: i64) -> String {
-    format!(
-        "{}{}.{:02}",
-        if fen < 0 { "-" } else { "" },
-        fen.abs() / 100,
-        fen.abs() % 100
-    )
-}
-
-fn kwh(wh: i64) -> String {
-    format!("{}.{:03}", wh / 1000, wh % 1000)
-}
-
-/// A price per kWh (hundredths of a fen) in yuan with 4 decimals.
-fn price(p: i64) -> String {
-    format!("{}.{:04}", p / 10_000, p % 10_000)
-}
-
 /// A printable receipt (HTML, Chinese and English) of one of your charges once its order has
 /// arrived: every time-of-use period with its energy, prices and money, and the totals.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/receipt", tag = "charging",
@@ -352,15 +334,17 @@ pub async fn receipt(
                 "<tr><td>{} – {}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
                 evgrid_model::time::format_china_local(p.starts_at),
                 evgrid_model::time::format_china_local(p.ends_at),
-                kwh(p.energy.0),
-                price(p.electricity_price.0),
-                price(p.service_price.0),
-                yuan(p.electricity_money.0),
-                yuan(p.service_money.0),
+                p.energy.kwh_text(),
+                p.electricity_price.yuan_text(),
+                p.service_price.yuan_text(),
+                p.electricity_money.yuan_text(),
+                p.service_money.yuan_text(),
             )
         })
         .collect();
-    let money = |m: Option<evgrid_model::Fen>| m.map_or_else(|| "–".to_owned(), |f| yuan(f.0));
+    let money = |m: Option<evgrid_model::Fen>| {
+        m.map_or_else(|| "–".to_owned(), evgrid_model::Fen::yuan_text)
+    };
     let dispute = order
         .dispute
         .as_deref()
@@ -397,7 +381,9 @@ pub async fn receipt(
         connector = esc(&order.connector_id),
         start = time(order.started_at),
         end = time(order.ended_at),
-        energy = order.energy.map_or_else(|| "–".to_owned(), |e| kwh(e.0)),
+        energy = order
+            .energy
+            .map_or_else(|| "–".to_owned(), evgrid_model::WattHours::kwh_text),
         electricity = money(order.electricity_money),
         service = money(order.service_money),
         total = money(order.total_money),
