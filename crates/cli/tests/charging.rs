@@ -354,3 +354,149 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         409
     );
 }
+
+/// The connectors of one station (`OPERATOR:STATION`) with their live status and its source.
+fn station_connectors(addr: SocketAddr, station: &str) -> Vec<(String, String, String)> {
+    let detail = get(addr, &format!("/api/v1/stations/{station}")).json();
+    let mut out = Vec::new();
+    for e in detail["equipment"].as_array().unwrap() {
+        for c in e["connectors"].as_array().unwrap() {
+            let field = |name: &str| {
+                c[name]
+                    .as_str()
+                    .or_else(|| c["live"][name].as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            out.push((
+                c["id"].as_str().unwrap().to_owned(),
+                field("status"),
+                field("status_source"),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_driver_charges_on_a_directly_connected_ocpp_charger() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let server = start(&["demo", "--no-faults", "--chargers", "24", "--data-dir", dir]);
+    let addr = server.addr;
+    let dora = register(addr, "dora");
+    let out = common::evgrid()
+        .args(["charger", "list", "--json", "--data-dir", dir])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let chargers: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!chargers.is_empty());
+    let stations: std::collections::BTreeSet<String> = chargers
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}",
+                c["operator_id"].as_str().unwrap(),
+                c["station_id"].as_str().unwrap()
+            )
+        })
+        .collect();
+
+    // A free connector, its status reported by the charger itself.
+    let free = wait_for(60, || {
+        stations.iter().find_map(|s| {
+            let operator = s.split_once(':').unwrap().0;
+            station_connectors(addr, s)
+                .into_iter()
+                .find(|(_, status, source)| status == "available" && source == "ocpp")
+                .map(|(c, _, _)| json!(format!("{operator}:{c}")))
+        })
+    })
+    .expect("an available OCPP connector");
+    let connector = free.as_str().unwrap().to_owned();
+
+    let a = start_charge(addr, &dora, Some("dora-1"), &connector);
+    assert_eq!(a.status, 201, "{}", a.text());
+    let charge = a.json();
+    assert_eq!(charge["channel"], "ocpp", "{charge}");
+    assert_eq!(charge["status"], "started", "{charge}");
+    let id = charge["id"].as_str().unwrap().to_owned();
+    let tag = charge["session_ref"].as_str().unwrap();
+    assert!(tag.starts_with("EVG") && tag.len() == 20, "{tag}");
+    // The same key: the same charge.
+    let again = start_charge(addr, &dora, Some("dora-1"), &connector);
+    assert_eq!((again.status, again.json()["id"].clone()), (200, json!(id)));
+
+    // The charger opens its transaction under the charge's id tag; energy rises.
+    let path = format!("/api/v1/sessions/{id}");
+    let first = wait_for(60, || {
+        let v = as_user(addr, &dora, "GET", &path).json();
+        (v["live"]["state"] == "charging" && v["live"]["energy"].as_i64().unwrap_or(0) > 0)
+            .then_some(v)
+    })
+    .expect("the transaction reports energy");
+    let transaction = first["session_ref"].as_str().unwrap().to_owned();
+    assert!(
+        transaction.contains(':'),
+        "linked to the transaction: {first}"
+    );
+    assert!(
+        first["live"]["total_money"].as_i64().unwrap() > 0,
+        "billed as it goes: {first}"
+    );
+    let e1 = first["live"]["energy"].as_i64().unwrap();
+    wait_for(60, || {
+        let v = as_user(addr, &dora, "GET", &path).json();
+        (v["live"]["energy"].as_i64().unwrap_or(0) > e1).then_some(v)
+    })
+    .expect("energy rises");
+
+    // A second start on the busy connector is refused by the charger, with its reason.
+    let busy = start_charge(addr, &dora, Some("dora-2"), &connector).json();
+    assert_eq!(busy["status"], "refused", "{busy}");
+    assert!(
+        busy["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused to start"),
+        "{busy}"
+    );
+
+    // Stop: the charger ends the transaction, evgrid's order is itemized by the tariff.
+    let stopped = as_user(addr, &dora, "POST", &format!("{path}/stop"));
+    assert_eq!(stopped.status, 200, "{}", stopped.text());
+    let done = wait_for(30, || {
+        let v = as_user(addr, &dora, "GET", &path).json();
+        (v["live"]["order_received_at"].is_i64()).then_some(v)
+    })
+    .expect("the transaction ends with an order");
+    let live = &done["live"];
+    assert_eq!(live["state"], "finished", "{done}");
+    assert!(live["dispute"].is_null(), "{done}");
+    let periods = live["periods"].as_array().unwrap();
+    assert!(!periods.is_empty());
+    let energy: i64 = periods.iter().map(|p| p["energy"].as_i64().unwrap()).sum();
+    assert_eq!(
+        energy,
+        live["energy"].as_i64().unwrap(),
+        "periods add up to the energy"
+    );
+    let money: i64 = periods
+        .iter()
+        .map(|p| p["electricity_money"].as_i64().unwrap() + p["service_money"].as_i64().unwrap())
+        .sum();
+    assert_eq!(money, live["total_money"].as_i64().unwrap());
+    for p in periods {
+        let e = p["energy"].as_i64().unwrap();
+        let price = p["electricity_price"].as_i64().unwrap();
+        assert_eq!(
+            p["electricity_money"].as_i64().unwrap(),
+            (e * price + 50_000) / 100_000
+        );
+    }
+    let orders = as_user(addr, &dora, "GET", "/api/v1/me/orders").json();
+    assert_eq!(orders[0]["id"], id.as_str());
+    let receipt = as_user(addr, &dora, "GET", &format!("{path}/receipt"));
+    assert_eq!(receipt.status, 200);
+}

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{LatLng, OperatorId, Power, PricePerKwh};
+use crate::{ChargePeriod, Fen, LatLng, OperatorId, Power, PricePerKwh, WattHours};
 
 /// The city's three-way split of charging infrastructure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -341,6 +341,75 @@ impl Tariff {
     pub fn period_at(&self, second: u32) -> Option<&TariffPeriod> {
         self.periods.iter().rev().find(|p| p.start_second <= second)
     }
+
+    /// The period in force at `at` (seconds since 1970) and the span of that period's window on
+    /// that day, `[start, end)` in seconds since 1970 (China time, UTC+8 all year).
+    fn window_at(&self, at: i64) -> Option<(&TariffPeriod, i64, i64)> {
+        let local = (at + 8 * 3600).rem_euclid(86_400);
+        let midnight = at - local;
+        let i = self
+            .periods
+            .iter()
+            .rposition(|p| i64::from(p.start_second) <= local)?;
+        let end = self
+            .periods
+            .get(i + 1)
+            .map_or(86_400, |p| i64::from(p.start_second));
+        let p = &self.periods[i];
+        Some((p, midnight + i64::from(p.start_second), midnight + end))
+    }
+
+    /// Adds `energy` charged between `from` and `to` (seconds since 1970) to a session's
+    /// itemized `periods`: shared across the tariff windows it spans by the time spent in each
+    /// (integer Wh, the remainder to the last window), merged into the last period when it is
+    /// the same window, and each touched period's money recomputed from its energy. This is how
+    /// evgrid bills a charge whose charger reports energy but no money (OCPP).
+    pub fn accrue(&self, periods: &mut Vec<ChargePeriod>, from: i64, to: i64, energy: WattHours) {
+        let to = to.max(from);
+        let span = (to - from).max(1);
+        let mut at = from;
+        let mut given = 0;
+        loop {
+            let Some((price, window_start, window_end)) = self.window_at(at) else {
+                return;
+            };
+            let piece_end = window_end.min(to);
+            let share = if piece_end >= to {
+                energy.0 - given
+            } else {
+                energy.0 * (piece_end - at) / span
+            };
+            given += share;
+            match periods.last_mut() {
+                Some(last)
+                    if last.starts_at >= window_start
+                        && last.ends_at <= window_end
+                        && last.electricity_price == price.electricity
+                        && last.service_price == price.service =>
+                {
+                    last.ends_at = last.ends_at.max(piece_end);
+                    last.energy = WattHours(last.energy.0 + share);
+                }
+                _ => periods.push(ChargePeriod {
+                    starts_at: at,
+                    ends_at: piece_end,
+                    electricity_price: price.electricity,
+                    service_price: price.service,
+                    energy: WattHours(share),
+                    electricity_money: Fen(0),
+                    service_money: Fen(0),
+                }),
+            }
+            if let Some(last) = periods.last_mut() {
+                last.electricity_money = last.electricity_price.cost(last.energy);
+                last.service_money = last.service_price.cost(last.energy);
+            }
+            if piece_end >= to {
+                return;
+            }
+            at = piece_end;
+        }
+    }
 }
 
 /// A charging station (充电站) as the registry holds it. Coordinates are WGS-84.
@@ -400,6 +469,32 @@ mod tests {
             assert_eq!(StationType(t).category(), Category::Dedicated);
         }
         assert_eq!(StationType::OTHER.category(), Category::Dedicated);
+    }
+
+    #[test]
+    fn energy_accrues_into_the_windows_it_spans() {
+        let p = |s, e| TariffPeriod {
+            start_second: s,
+            electricity: PricePerKwh::from_fen(e),
+            service: PricePerKwh::from_fen(40),
+        };
+        // Valley until 08:00 China time (00:00 UTC), then 90 fen.
+        let tariff = Tariff::new(vec![p(0, 30), p(8 * 3600, 90)]).unwrap();
+        let eight = 1_704_412_800; // 2024-01-05 08:00:00 China time
+        let mut periods = Vec::new();
+        tariff.accrue(&mut periods, eight - 1800, eight - 600, WattHours(2_000));
+        tariff.accrue(&mut periods, eight - 600, eight + 600, WattHours(3_001));
+        tariff.accrue(&mut periods, eight + 600, eight + 1200, WattHours(1_000));
+        assert_eq!(periods.len(), 2, "{periods:?}");
+        assert_eq!(periods[0].energy, WattHours(2_000 + 1_500));
+        assert_eq!(periods[1].energy, WattHours(1_501 + 1_000));
+        assert_eq!((periods[0].ends_at, periods[1].starts_at), (eight, eight));
+        assert_eq!(periods[1].ends_at, eight + 1200);
+        assert_eq!(periods[0].electricity_money, Fen(105)); // 3.5 kWh × 30 fen
+        assert_eq!(periods[1].electricity_money, Fen(225)); // 2.501 kWh × 90 fen = 225.09
+        assert_eq!(periods[1].service_money, Fen(100)); // 2.501 × 40 = 100.04
+        let total: i64 = periods.iter().map(|p| p.energy.0).sum();
+        assert_eq!(total, 6_001);
     }
 
     #[test]

@@ -43,6 +43,12 @@ impl PricePerKwh {
         format_fixed(self.0, 2)
     }
 
+    /// Money in fen for `energy` at this price, rounded half up
+    /// (Wh × 0.0001 yuan/kWh = 10⁻⁵ fen).
+    pub fn cost(self, energy: WattHours) -> Fen {
+        Fen((energy.0 * self.0 + 50_000).div_euclid(100_000))
+    }
+
     /// The price in yuan with four decimals, as T/CEC writes it, e.g. `"0.6123"`.
     pub fn yuan_text(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };

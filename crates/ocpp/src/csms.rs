@@ -81,6 +81,14 @@ pub trait Backend: Send + Sync {
         connector: Option<u32>,
         update: SessionUpdate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Notes which id tag (1.6 `idTag`, 2.0.1 `idToken`) a transaction runs under, so that a
+    /// charge the platform started remotely finds its transaction.
+    fn transaction_authorized(
+        &self,
+        charger: &str,
+        session_ref: &str,
+        id_tag: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// The energy register at the start of a session (Wh), as stored.
     fn meter_start(
         &self,
@@ -442,8 +450,9 @@ impl Connection {
                     .await
                     .map_err(internal)?;
                 let meter_start = p["meterStart"].as_i64().map(WattHours);
+                let session_ref = self.session_ref(&id.to_string());
                 let update = SessionUpdate {
-                    session_ref: self.session_ref(&id.to_string()),
+                    session_ref: session_ref.clone(),
                     state: Some(SessionState::Charging),
                     raw_state: Some(2),
                     started_at: Some(time_of(p, "timestamp")),
@@ -456,6 +465,12 @@ impl Connection {
                     .session(&self.charger, Some(connector), update)
                     .await
                     .map_err(internal)?;
+                if let Some(tag) = p["idTag"].as_str() {
+                    backend
+                        .transaction_authorized(&self.charger, &session_ref, tag)
+                        .await
+                        .map_err(internal)?;
+                }
                 Ok(json!({"transactionId": id, "idTagInfo": accepted}))
             }
             (Version::V16, "MeterValues") => {
@@ -525,7 +540,7 @@ impl Connection {
                 };
                 let charging = info.get("chargingState").and_then(Value::as_str);
                 let update = SessionUpdate {
-                    session_ref,
+                    session_ref: session_ref.clone(),
                     state: Some(match event {
                         "Ended" => SessionState::Finished,
                         _ if charging == Some("Charging") => SessionState::Charging,
@@ -554,6 +569,16 @@ impl Connection {
                     .session(&self.charger, connector, update)
                     .await
                     .map_err(internal)?;
+                if let Some(tag) = p
+                    .get("idToken")
+                    .and_then(|t| t.get("idToken"))
+                    .and_then(Value::as_str)
+                {
+                    backend
+                        .transaction_authorized(&self.charger, &session_ref, tag)
+                        .await
+                        .map_err(internal)?;
+                }
                 Ok(json!({}))
             }
             (Version::V201, "MeterValues") => Ok(json!({})),

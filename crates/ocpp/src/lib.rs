@@ -5,6 +5,7 @@
 //!
 //! This crate is the only place that knows OCPP.
 
+pub mod commands;
 pub mod csms;
 pub mod frame;
 pub mod hub;

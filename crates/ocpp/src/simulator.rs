@@ -86,12 +86,20 @@ struct Connector {
     register_wh: f64,
     started: Option<Instant>,
     seq_no: i64,
+    /// Started by the central system for someone (a driver's app): runs until stopped
+    /// remotely, never ended by the simulation's random events.
+    remote: bool,
 }
 
 /// Something to do after answering a command.
 #[derive(Debug)]
 enum Effect {
-    Start(u32),
+    /// Start on a connector, for an id tag (remote start) or a random card.
+    Start {
+        connector: u32,
+        id_tag: Option<String>,
+        remote_start_id: Option<i64>,
+    },
     Stop(String),
     Trigger(String),
 }
@@ -202,7 +210,16 @@ impl Charger {
                     .get(n.saturating_sub(1) as usize)
                     .is_some_and(|c| c.slot == Slot::Idle);
                 if free {
-                    self.effects.push_back(Effect::Start(n));
+                    let id_tag = p
+                        .get("idTag")
+                        .or_else(|| p.get("idToken").and_then(|t| t.get("idToken")))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    self.effects.push_back(Effect::Start {
+                        connector: n,
+                        id_tag,
+                        remote_start_id: p.get("remoteStartId").and_then(Value::as_i64),
+                    });
                     accepted
                 } else {
                     json!({"status": "Rejected"})
@@ -307,12 +324,19 @@ impl Charger {
         json!([{"timestamp": now(), "sampledValue": values}])
     }
 
-    async fn start(&mut self, n: u32) -> Result<(), SimError> {
+    async fn start(
+        &mut self,
+        n: u32,
+        id_tag: Option<String>,
+        remote_start_id: Option<i64>,
+    ) -> Result<(), SimError> {
         let i = n.saturating_sub(1) as usize;
         if self.connectors.get(i).is_none_or(|c| c.slot != Slot::Idle) {
             return Ok(());
         }
-        let tag = format!("SIM-{:04}", self.rng.next_u64() % 10_000);
+        let remote = id_tag.is_some();
+        let tag = id_tag.unwrap_or_else(|| format!("SIM-{:04}", self.rng.next_u64() % 10_000));
+        let token_type = if remote { "Central" } else { "ISO14443" };
         self.status(n, "Preparing").await?;
         let register = self.connectors[i].register_wh;
         let tx = if self.v16() {
@@ -324,16 +348,21 @@ impl Charger {
         } else {
             self.call(
                 "Authorize",
-                json!({"idToken": {"idToken": tag, "type": "ISO14443"}}),
+                json!({"idToken": {"idToken": tag, "type": token_type}}),
             )
             .await?;
             let tx = format!("{}-{n}-{}", self.id, self.next_id);
             let meter = self.meter(register, None);
+            let mut info = json!({"transactionId": tx, "chargingState": "Charging"});
+            if let Some(id) = remote_start_id {
+                info["remoteStartId"] = json!(id);
+            }
             self.call(
                 "TransactionEvent",
-                json!({"eventType": "Started", "timestamp": now(), "triggerReason": "Authorized", "seqNo": 0,
-                       "transactionInfo": {"transactionId": tx, "chargingState": "Charging"},
-                       "evse": {"id": n, "connectorId": 1}, "idToken": {"idToken": tag, "type": "ISO14443"},
+                json!({"eventType": "Started", "timestamp": now(),
+                       "triggerReason": if remote { "RemoteStart" } else { "Authorized" }, "seqNo": 0,
+                       "transactionInfo": info,
+                       "evse": {"id": n, "connectorId": 1}, "idToken": {"idToken": tag, "type": token_type},
                        "meterValue": meter}),
             )
             .await?;
@@ -344,6 +373,7 @@ impl Charger {
         c.transaction = Some(tx);
         c.started = Some(Instant::now());
         c.seq_no = 1;
+        c.remote = remote;
         self.counters.sessions.fetch_add(1, Ordering::Relaxed);
         self.status(n, "Charging").await
     }
@@ -369,6 +399,7 @@ impl Charger {
             .await?;
         }
         self.connectors[i].slot = Slot::Idle;
+        self.connectors[i].remote = false;
         self.connectors[i].started = None;
         self.status(n, "Finishing").await?;
         self.status(n, "Available").await
@@ -421,7 +452,8 @@ impl Charger {
                 self.connectors[i].slot = Slot::Faulted;
                 self.status(n, "Faulted").await
             }
-            Slot::Idle => self.start(n).await,
+            Slot::Idle => self.start(n, None, None).await,
+            Slot::Charging if self.connectors[i].remote => Ok(()),
             Slot::Charging => self.stop(i, "Local").await,
             Slot::Faulted => {
                 self.connectors[i].slot = Slot::Idle;
@@ -433,7 +465,11 @@ impl Charger {
     async fn effects(&mut self) -> Result<(), SimError> {
         while let Some(effect) = self.effects.pop_front() {
             match effect {
-                Effect::Start(n) => self.start(n).await?,
+                Effect::Start {
+                    connector,
+                    id_tag,
+                    remote_start_id,
+                } => self.start(connector, id_tag, remote_start_id).await?,
                 Effect::Stop(tx) => {
                     if let Some(i) = self
                         .connectors
@@ -547,6 +583,7 @@ pub async fn run_charger(
             register_wh: (rng.next_u64() % 1_000_000) as f64,
             started: None,
             seq_no: 0,
+            remote: false,
         })
         .collect();
     loop {

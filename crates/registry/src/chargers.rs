@@ -4,8 +4,9 @@
 
 use evgrid_model::charger::{connector_id, valid_charger_id};
 use evgrid_model::{
-    Charger, Connector, ConnectorType, Equipment, EquipmentType, LatLng, Operator, OperatorId,
-    Power, SessionUpdate, Station, StationKey, StationType,
+    Charger, Connector, ConnectorType, Equipment, EquipmentType, Fen, LatLng, Operator, OperatorId,
+    Power, Session, SessionState, SessionUpdate, Station, StationKey, StationType, Tariff,
+    WattHours,
 };
 use evgrid_ocpp::csms::{Backend, BackendError, BootInfo, StatusReport};
 use evgrid_store::{StatusRecord, StoreError};
@@ -237,15 +238,20 @@ impl Registry {
         OcppBackend {
             registry: self,
             charger,
+            tariff: tokio::sync::OnceCell::new(),
         }
     }
 }
 
-/// Stores what one connected charger reports.
+/// Stores what one connected charger reports, and bills its charges: an OCPP charger reports
+/// energy, not money, so each energy reading is priced with its station's time-of-use tariff
+/// as it arrives (the periods it falls in), and the transaction's end makes the order.
 #[derive(Debug)]
 pub struct OcppBackend<'a> {
     registry: &'a Registry,
     charger: Charger,
+    /// The station's tariff, read once per connection (`None`: no station or no tariff).
+    tariff: tokio::sync::OnceCell<Option<Tariff>>,
 }
 
 fn storage(e: StoreError) -> BackendError {
@@ -256,6 +262,83 @@ fn storage(e: StoreError) -> BackendError {
 }
 
 impl OcppBackend<'_> {
+    async fn tariff(&self) -> Result<Option<&Tariff>, BackendError> {
+        let tariff = self
+            .tariff
+            .get_or_try_init(|| async {
+                let Some(station_id) = &self.charger.station_id else {
+                    return Ok(None);
+                };
+                let key = StationKey {
+                    operator_id: self.charger.operator_id.clone(),
+                    station_id: station_id.clone(),
+                };
+                let station = self.registry.store().station(&key).await.map_err(storage)?;
+                Ok(station.and_then(|r| r.station.tariff))
+            })
+            .await?;
+        Ok(tariff.as_ref())
+    }
+
+    /// Prices the energy this update adds since the stored session, and at the transaction's
+    /// end makes the order (flagging a final reading below an earlier one, or none).
+    async fn bill(
+        &self,
+        update: &mut SessionUpdate,
+        previous: Option<&Session>,
+    ) -> Result<(), BackendError> {
+        let finished = update.state == Some(SessionState::Finished);
+        if update.energy.is_none() && !finished {
+            return Ok(());
+        }
+        let Some(tariff) = self.tariff().await? else {
+            return Ok(());
+        };
+        let now = update.ended_at.unwrap_or_else(evgrid_model::time::unix_now);
+        let mut periods = previous.map(|s| s.periods.clone()).unwrap_or_default();
+        let before = previous.and_then(|s| s.energy).unwrap_or(WattHours(0));
+        let mut dispute = None;
+        match update.energy {
+            Some(after) if after.0 > before.0 => {
+                let from = periods
+                    .last()
+                    .map(|p| p.ends_at)
+                    .or_else(|| previous.and_then(|s| s.started_at))
+                    .or(update.started_at)
+                    .unwrap_or(now)
+                    .min(now);
+                tariff.accrue(&mut periods, from, now, WattHours(after.0 - before.0));
+            }
+            Some(after) if after.0 < before.0 => {
+                update.energy = Some(before);
+                dispute = Some(format!(
+                    "the charger's reading ({} Wh) is below an earlier one ({} Wh); billed to the earlier one",
+                    after.0, before.0
+                ));
+            }
+            Some(_) => {}
+            None => {
+                update.energy = Some(before);
+                dispute = Some(
+                    "the charger sent no final meter reading; billed to its last reading".into(),
+                );
+            }
+        }
+        let electricity = periods.iter().map(|p| p.electricity_money.0).sum::<i64>();
+        let service = periods.iter().map(|p| p.service_money.0).sum::<i64>();
+        update.electricity_money = Some(Fen(electricity));
+        update.service_money = Some(Fen(service));
+        update.total_money = Some(Fen(electricity + service));
+        update.periods = Some(periods);
+        if finished {
+            update.is_order = true;
+            update.dispute = dispute;
+        } else if let Some(d) = dispute {
+            tracing::warn!(charger = %self.charger.id, session = %update.session_ref, "{d}");
+        }
+        Ok(())
+    }
+
     fn connector(&self, n: u32) -> Result<String, BackendError> {
         if n == 0 || n > self.charger.connectors.max(8) {
             return Err(BackendError::Invalid(format!(
@@ -314,17 +397,25 @@ impl Backend for OcppBackend<'_> {
         mut update: SessionUpdate,
     ) -> Result<(), BackendError> {
         let store = self.registry.store();
+        let previous = store
+            .session(&self.charger.operator_id, &update.session_ref)
+            .await
+            .map_err(storage)?;
         update.connector_id = match connector {
             Some(n) => self.connector(n)?,
-            None => store
-                .session(&self.charger.operator_id, &update.session_ref)
-                .await
-                .map_err(storage)?
-                .map(|s| s.connector_id)
+            None => previous
+                .as_ref()
+                .map(|s| s.connector_id.clone())
                 .ok_or_else(|| {
                     BackendError::Invalid(format!("unknown transaction {}", update.session_ref))
                 })?,
         };
+        if previous
+            .as_ref()
+            .is_none_or(|s| s.order_received_at.is_none())
+        {
+            self.bill(&mut update, previous.as_ref()).await?;
+        }
         // An OCPP message has no push key of its own: the session reference and the time of
         // the message make one, so a repeated message is not applied twice.
         let key_time = update
@@ -344,6 +435,24 @@ impl Backend for OcppBackend<'_> {
             .await
             .map(|_| ())
             .map_err(storage)
+    }
+
+    async fn transaction_authorized(
+        &self,
+        _charger: &str,
+        session_ref: &str,
+        id_tag: &str,
+    ) -> Result<(), BackendError> {
+        let linked = self
+            .registry
+            .store()
+            .link_driver_session(&self.charger.operator_id, id_tag, session_ref)
+            .await
+            .map_err(storage)?;
+        if linked {
+            tracing::info!(charger = %self.charger.id, session = session_ref, "a driver's remote start began its transaction");
+        }
+        Ok(())
     }
 
     async fn meter_start(

@@ -3,13 +3,20 @@
 //! asked, so a repeated request never starts a second charge; the live figures and the order
 //! come from the operator's own notifications (`charging_sessions`).
 //!
-//! Channel: T/CEC 102 (`query_equip_auth`, then `query_start_charge` with a `StartChargeSeq` of
-//! evgrid's OperatorID, the China time and 4 random digits; `query_stop_charge`). Chargers
-//! connected directly by OCPP are not started from here yet.
+//! Channels:
+//! - T/CEC 102 for an operator platform's connector: `query_equip_auth`, then
+//!   `query_start_charge` with a `StartChargeSeq` of evgrid's OperatorID, the China time and 4
+//!   random digits; `query_stop_charge`.
+//! - OCPP for a charger connected directly: remote start (1.6 RemoteStartTransaction, 2.0.1
+//!   RequestStartTransaction) under an id tag made for this charge (`EVG` + 17 hex digits). The
+//!   charge's reference is that tag until the charger opens its transaction under it; then it is
+//!   the transaction's (see `OcppBackend::transaction_authorized`). Remote stop by transaction id.
+//!   evgrid bills the transaction from the station's tariff (`OcppBackend`).
 
 use std::time::Duration;
 
-use evgrid_model::{DriverSession, OperatorId, Session, User};
+use evgrid_model::{Charger, DriverSession, OperatorId, Session, User};
+use evgrid_ocpp::hub::{CommandError, Hub};
 use serde::Serialize;
 
 use crate::Registry;
@@ -45,6 +52,25 @@ pub struct ChargeView {
     pub live: Option<Session>,
 }
 
+/// How evgrid reaches the operators and chargers on a driver's behalf.
+#[derive(Debug, Clone, Copy)]
+pub struct Channels<'a> {
+    /// evgrid's own OperatorID in T/CEC calls (and in `StartChargeSeq`).
+    pub platform: &'a OperatorId,
+    /// The connected OCPP chargers.
+    pub hub: &'a Hub,
+}
+
+/// The prefix of the id tags evgrid makes for drivers' OCPP charges.
+pub const ID_TAG_PREFIX: &str = "EVG";
+
+fn command_error(charger: &str, e: CommandError) -> String {
+    match e {
+        CommandError::Offline(_) => format!("charger {charger} is not connected"),
+        other => format!("charger {charger}: {other}"),
+    }
+}
+
 /// Longest accepted Idempotency-Key.
 pub const MAX_KEY_LEN: usize = 100;
 
@@ -77,16 +103,37 @@ impl Registry {
             .map_err(ChargeError::Unavailable)
     }
 
-    /// Starts a charge on `connector` (`OPERATORID:CONNECTORID`) for `user`, calling the operator
-    /// as `platform`. A key the user already used returns that charge (`false`): never a second
-    /// start.
+    /// The directly connected charger of an operator's connector (`CHARGER-N`), with `N`.
+    async fn ocpp_charger_of(
+        &self,
+        operator: &OperatorId,
+        connector_id: &str,
+    ) -> Result<Option<(Charger, u32)>, ChargeError> {
+        let Some((charger_id, n)) = connector_id.rsplit_once('-') else {
+            return Ok(None);
+        };
+        let Ok(n) = n.parse::<u32>() else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .charger(charger_id)
+            .await?
+            .filter(|c| c.operator_id == *operator && (1..=c.connectors).contains(&n))
+            .map(|c| (c, n)))
+    }
+
+    /// Starts a charge on `connector` (`OPERATORID:CONNECTORID`) for `user`, through the
+    /// operator's platform (T/CEC) or the charger itself (OCPP). A key the user already used
+    /// returns that charge (`false`): never a second start.
     pub async fn start_charge(
         &self,
-        platform: &OperatorId,
+        channels: Channels<'_>,
         user: &User,
         connector: &str,
         key: &str,
     ) -> Result<(ChargeView, bool), ChargeError> {
+        let platform = channels.platform;
         check_key(key)?;
         let bad = || {
             ChargeError::NotFound(format!(
@@ -104,21 +151,35 @@ impl Registry {
         {
             return Err(bad());
         }
-        let client = self.client(&operator, platform).await?;
+        let ocpp = self.ocpp_charger_of(&operator, connector_id).await?;
+        let client = match ocpp {
+            Some(_) => None,
+            None => Some(self.client(&operator, platform).await?),
+        };
+        let random_err = |e: std::io::Error| ChargeError::Unavailable(e.to_string());
         let mut stored = None;
         for _ in 0..5 {
-            let random =
-                crate::random_bytes(4).map_err(|e| ChargeError::Unavailable(e.to_string()))?;
+            let random = crate::random_bytes(4).map_err(random_err)?;
             let counter = u32::from_le_bytes([random[0], random[1], random[2], random[3]]);
             let now = evgrid_model::time::unix_now();
+            let (channel, session_ref) = match ocpp {
+                Some(_) => {
+                    let hex = crate::random_hex(9).map_err(random_err)?.to_uppercase();
+                    ("ocpp", format!("{ID_TAG_PREFIX}{}", &hex[..17]))
+                }
+                None => (
+                    "tcec",
+                    evgrid_tcec::business::new_seq(platform.as_str(), now, counter),
+                ),
+            };
             let charge = DriverSession {
                 id: crate::random_hex(16).map_err(|e| ChargeError::Unavailable(e.to_string()))?,
                 user_id: user.id,
                 idempotency_key: key.to_owned(),
                 operator_id: operator.as_str().to_owned(),
                 connector_id: connector_id.to_owned(),
-                channel: "tcec".into(),
-                session_ref: evgrid_tcec::business::new_seq(platform.as_str(), now, counter),
+                channel: channel.into(),
+                session_ref,
                 status: "requested".into(),
                 message: None,
                 created_at: now,
@@ -128,28 +189,31 @@ impl Registry {
                 break;
             }
         }
-        let (mut charge, created) = stored
+        let (charge, created) = stored
             .ok_or_else(|| ChargeError::Unavailable("no free StartChargeSeq; try again".into()))?;
         if created {
             let span = tracing::info_span!("start_charge", operator = %operator, connector = connector_id, seq = %charge.session_ref);
             let _enter = span.enter();
-            let outcome = match client.query_equip_auth(connector_id).await {
-                Err(e) => Err(format!("operator {operator} did not answer the check: {e}")),
-                Ok(a) if a.succ_stat != 0 => Err(format!(
-                    "operator {operator} says the connector is not ready (FailReason {})",
-                    a.fail_reason
-                )),
-                Ok(_) => match client
-                    .query_start_charge(&charge.session_ref, connector_id, None)
+            let outcome = match (&ocpp, &client) {
+                (Some((charger, n)), _) => {
+                    let remote_start_id = charge
+                        .id
+                        .get(..7)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .unwrap_or(1);
+                    self.remote_start(
+                        channels.hub,
+                        charger,
+                        *n,
+                        &charge.session_ref,
+                        remote_start_id,
+                    )
                     .await
-                {
-                    Err(e) => Err(format!("operator {operator} did not answer the start: {e}")),
-                    Ok(s) if s.succ_stat != 0 => Err(format!(
-                        "operator {operator} refused to start (FailReason {})",
-                        s.fail_reason
-                    )),
-                    Ok(_) => Ok(()),
-                },
+                }
+                (None, Some(client)) => {
+                    Self::tcec_start(client, &operator, connector_id, &charge.session_ref).await
+                }
+                (None, None) => Err(format!("operator {operator} cannot be reached")),
             };
             let (status, message) = match outcome {
                 Ok(()) => ("started", None),
@@ -159,11 +223,64 @@ impl Registry {
             self.store()
                 .set_driver_session_status(&charge.id, status, message.as_deref())
                 .await?;
-            charge.status = status.into();
-            charge.message = message;
         }
-        let live = self.store().session(&operator, &charge.session_ref).await?;
-        Ok((ChargeView { charge, live }, created))
+        Ok((self.charge(user, &charge.id).await?, created))
+    }
+
+    /// OCPP remote start of connector `n` under `id_tag`.
+    async fn remote_start(
+        &self,
+        hub: &Hub,
+        charger: &Charger,
+        n: u32,
+        id_tag: &str,
+        remote_start_id: u32,
+    ) -> Result<(), String> {
+        let version = hub
+            .version(&charger.id)
+            .ok_or_else(|| format!("charger {} is not connected", charger.id))?;
+        let (action, payload) = evgrid_ocpp::commands::remote_start(
+            version,
+            n,
+            id_tag,
+            i64::from(remote_start_id % 1_000_000_000),
+        );
+        let answer = hub
+            .call(&charger.id, action, payload, CALL_TIMEOUT)
+            .await
+            .map_err(|e| command_error(&charger.id, e))?;
+        match answer["status"].as_str() {
+            Some("Accepted") => Ok(()),
+            other => Err(format!(
+                "charger {} refused to start (status {})",
+                charger.id,
+                other.unwrap_or("missing")
+            )),
+        }
+    }
+
+    /// T/CEC `query_equip_auth`, then `query_start_charge`.
+    async fn tcec_start(
+        client: &evgrid_tcec::client::Client,
+        operator: &OperatorId,
+        connector_id: &str,
+        seq: &str,
+    ) -> Result<(), String> {
+        match client.query_equip_auth(connector_id).await {
+            Err(e) => Err(format!("operator {operator} did not answer the check: {e}")),
+            Ok(a) if a.succ_stat != 0 => Err(format!(
+                "operator {operator} says the connector is not ready (FailReason {})",
+                a.fail_reason
+            )),
+            Ok(_) => match client.query_start_charge(seq, connector_id, None).await {
+                Err(e) => Err(format!("operator {operator} did not answer the start: {e}")),
+                Ok(s) if s.succ_stat != 0 => Err(format!(
+                    "operator {operator} refused to start (FailReason {})",
+                    s.fail_reason
+                )),
+                Ok(_) => Ok(()),
+            },
+        }
     }
 
     /// A charge of `user` (admins and regulators see any).
@@ -202,7 +319,7 @@ impl Registry {
     /// Asks the operator to stop a started charge of `user`.
     pub async fn stop_charge(
         &self,
-        platform: &OperatorId,
+        channels: Channels<'_>,
         user: &User,
         id: &str,
     ) -> Result<ChargeView, ChargeError> {
@@ -222,9 +339,54 @@ impl Registry {
         }
         let operator = OperatorId::new(&view.charge.operator_id)
             .map_err(|e| ChargeError::Unavailable(e.to_string()))?;
-        let client = self.client(&operator, platform).await?;
+        if view.charge.channel == "ocpp" {
+            self.remote_stop(channels.hub, &view.charge.session_ref)
+                .await?;
+        } else {
+            self.tcec_stop(channels.platform, &operator, &view.charge)
+                .await?;
+        }
+        self.store()
+            .set_driver_session_status(id, "stop_requested", None)
+            .await?;
+        self.charge(user, id).await
+    }
+
+    /// OCPP remote stop of the transaction `session_ref` (`CHARGER:TRANSACTION`).
+    async fn remote_stop(&self, hub: &Hub, session_ref: &str) -> Result<(), ChargeError> {
+        let Some((charger, transaction)) = session_ref.split_once(':') else {
+            return Err(ChargeError::Conflict(
+                "the charger has not begun the transaction yet; try again in a moment".into(),
+            ));
+        };
+        let version = hub.version(charger).ok_or_else(|| {
+            ChargeError::Unavailable(format!("charger {charger} is not connected"))
+        })?;
+        let (action, payload) = evgrid_ocpp::commands::remote_stop(version, transaction)
+            .map_err(ChargeError::Unavailable)?;
+        let answer = hub
+            .call(charger, action, payload, CALL_TIMEOUT)
+            .await
+            .map_err(|e| ChargeError::Unavailable(command_error(charger, e)))?;
+        match answer["status"].as_str() {
+            Some("Accepted") => Ok(()),
+            other => Err(ChargeError::Conflict(format!(
+                "charger {charger} refused to stop (status {})",
+                other.unwrap_or("missing")
+            ))),
+        }
+    }
+
+    /// T/CEC `query_stop_charge`.
+    async fn tcec_stop(
+        &self,
+        platform: &OperatorId,
+        operator: &OperatorId,
+        charge: &DriverSession,
+    ) -> Result<(), ChargeError> {
+        let client = self.client(operator, platform).await?;
         let answer = client
-            .query_stop_charge(&view.charge.session_ref, &view.charge.connector_id)
+            .query_stop_charge(&charge.session_ref, &charge.connector_id)
             .await
             .map_err(|e| {
                 ChargeError::Unavailable(format!(
@@ -237,10 +399,7 @@ impl Registry {
                 answer.fail_reason
             )));
         }
-        self.store()
-            .set_driver_session_status(id, "stop_requested", None)
-            .await?;
-        self.charge(user, id).await
+        Ok(())
     }
 }
 

@@ -99,6 +99,14 @@ impl AppState {
     }
 
     /// Calls operator platforms as `operator` (evgrid's own OperatorID).
+    /// How drivers' charges reach operators (T/CEC, as evgrid's OperatorID) and chargers (OCPP).
+    pub fn charge_channels(&self) -> evgrid_registry::charging::Channels<'_> {
+        evgrid_registry::charging::Channels {
+            platform: &self.platform_operator,
+            hub: &self.ocpp.hub,
+        }
+    }
+
     pub fn with_platform_operator(mut self, operator: evgrid_model::OperatorId) -> Self {
         self.platform_operator = operator;
         self

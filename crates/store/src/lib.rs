@@ -672,6 +672,23 @@ impl Store {
         }
     }
 
+    /// Links a driver's charge started by OCPP remote start (whose reference is its id tag until
+    /// then) to the transaction the charger opened under that tag; `false` when no charge waits
+    /// for that tag.
+    pub async fn link_driver_session(
+        &self,
+        operator_id: &OperatorId,
+        id_tag: &str,
+        session_ref: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.link_driver_session(operator_id.as_str(), id_tag, session_ref)
+                    .await
+            }
+        }
+    }
+
     /// Sets how a driver's charge stands (`started`, `refused`, `stop_requested`).
     pub async fn set_driver_session_status(
         &self,

@@ -12,6 +12,8 @@ struct Memory {
     boots: Mutex<Vec<BootInfo>>,
     statuses: Mutex<Vec<StatusReport>>,
     sessions: Mutex<Vec<Stored>>,
+    /// (session reference, id tag) of each authorized transaction.
+    tags: Mutex<Vec<(String, String)>>,
 }
 
 impl Backend for Memory {
@@ -43,6 +45,18 @@ impl Backend for Memory {
             .lock()
             .unwrap()
             .push((connector, update, meter_start));
+        Ok(())
+    }
+    async fn transaction_authorized(
+        &self,
+        _charger: &str,
+        session_ref: &str,
+        id_tag: &str,
+    ) -> Result<(), BackendError> {
+        self.tags
+            .lock()
+            .unwrap()
+            .push((session_ref.to_owned(), id_tag.to_owned()));
         Ok(())
     }
     async fn meter_start(
@@ -100,6 +114,10 @@ async fn a_16_charge_is_stored_from_start_to_stop() {
     assert_eq!(sessions[2].1.state, Some(SessionState::Finished));
     assert_eq!(sessions[2].1.stop_reason, Some(1));
     assert_eq!(sessions[2].1.session_ref, format!("CP1:{tx}"));
+    assert_eq!(
+        *m.tags.lock().unwrap(),
+        vec![(format!("CP1:{tx}"), "TAG1".to_owned())]
+    );
 }
 
 #[tokio::test]
@@ -107,7 +125,8 @@ async fn a_201_transaction_event_series_is_stored() {
     let m = Memory::default();
     let mut c = Connection::new("CS2", Version::V201);
     let started = r#"[2,"a","TransactionEvent",{"eventType":"Started","timestamp":"2024-01-05T08:00:00Z","triggerReason":"Authorized","seqNo":0,
-        "transactionInfo":{"transactionId":"T-9","chargingState":"Charging"},"evse":{"id":1,"connectorId":1},
+        "transactionInfo":{"transactionId":"T-9","chargingState":"Charging","remoteStartId":7},"evse":{"id":1,"connectorId":1},
+        "idToken":{"idToken":"EVG0123","type":"Central"},
         "meterValue":[{"timestamp":"2024-01-05T08:00:00Z","sampledValue":[{"value":2000}]}]}]"#;
     assert_eq!(answer(&mut c, &m, started).await[0], 3);
     let ended = r#"[2,"b","TransactionEvent",{"eventType":"Ended","timestamp":"2024-01-05T09:00:00Z","triggerReason":"RemoteStop","seqNo":1,
@@ -121,6 +140,10 @@ async fn a_201_transaction_event_series_is_stored() {
     );
     assert_eq!(sessions[1].1.energy, Some(WattHours(10_500)));
     assert_eq!(sessions[1].1.state, Some(SessionState::Finished));
+    assert_eq!(
+        *m.tags.lock().unwrap(),
+        vec![("CS2:T-9".to_owned(), "EVG0123".to_owned())]
+    );
 }
 
 #[tokio::test]

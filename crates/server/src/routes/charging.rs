@@ -89,7 +89,7 @@ pub async fn start(
         body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
     let (view, created) = state
         .registry
-        .start_charge(&state.platform_operator, user, &body.connector_id, key)
+        .start_charge(state.charge_channels(), user, &body.connector_id, key)
         .await
         .map_err(charge_error)?;
     let status = if created {
@@ -146,7 +146,7 @@ pub async fn stop(
     let user = caller.require(crate::auth::ANYONE)?;
     let view = state
         .registry
-        .stop_charge(&state.platform_operator, user, &id)
+        .stop_charge(state.charge_channels(), user, &id)
         .await
         .map_err(charge_error)?;
     Ok(Json(view).into_response())

@@ -248,113 +248,43 @@ pub enum ChargerCommand {
 }
 
 fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Value), ApiError> {
-    use serde_json::json;
-    let v16 = version == Version::V16;
+    use evgrid_ocpp::commands;
     let (action, payload) = match c {
-        ChargerCommand::RemoteStart { connector, id_tag } if v16 => (
-            "RemoteStartTransaction",
-            json!({"connectorId": connector, "idTag": id_tag}),
+        ChargerCommand::RemoteStart { connector, id_tag } => commands::remote_start(
+            version,
+            *connector,
+            id_tag,
+            evgrid_model::time::unix_now().rem_euclid(1_000_000_000),
         ),
-        ChargerCommand::RemoteStart { connector, id_tag } => (
-            "RequestStartTransaction",
-            json!({"evseId": connector, "remoteStartId": evgrid_model::time::unix_now().rem_euclid(1_000_000_000),
-                   "idToken": {"idToken": id_tag, "type": "Central"}}),
-        ),
-        ChargerCommand::RemoteStop { transaction_id } if v16 => {
-            let id: i64 = transaction_id.parse().map_err(|_| {
-                ApiError::BadRequest("an OCPP 1.6 transaction_id is an integer".into())
-            })?;
-            ("RemoteStopTransaction", json!({"transactionId": id}))
+        ChargerCommand::RemoteStop { transaction_id } => {
+            commands::remote_stop(version, transaction_id).map_err(ApiError::BadRequest)?
         }
-        ChargerCommand::RemoteStop { transaction_id } => (
-            "RequestStopTransaction",
-            json!({"transactionId": transaction_id}),
-        ),
-        ChargerCommand::Unlock { connector } if v16 => {
-            ("UnlockConnector", json!({"connectorId": connector}))
-        }
-        ChargerCommand::Unlock { connector } => (
-            "UnlockConnector",
-            json!({"evseId": connector, "connectorId": 1}),
-        ),
-        ChargerCommand::Reset { kind } => {
-            let kind = match kind.as_str() {
-                "soft" => {
-                    if v16 {
-                        "Soft"
-                    } else {
-                        "OnIdle"
-                    }
-                }
-                "hard" => {
-                    if v16 {
-                        "Hard"
-                    } else {
-                        "Immediate"
-                    }
-                }
-                other => {
-                    return Err(ApiError::BadRequest(format!(
-                        "reset kind {other:?} is soft or hard"
-                    )))
-                }
-            };
-            ("Reset", json!({"type": kind}))
-        }
+        ChargerCommand::Unlock { connector } => commands::unlock(version, *connector),
+        ChargerCommand::Reset { kind } => match kind.as_str() {
+            "soft" => commands::reset(version, false),
+            "hard" => commands::reset(version, true),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "reset kind {other:?} is soft or hard"
+                )))
+            }
+        },
         ChargerCommand::ChangeAvailability {
             connector,
             operative,
-        } if v16 => (
-            "ChangeAvailability",
-            json!({"connectorId": connector, "type": if *operative { "Operative" } else { "Inoperative" }}),
-        ),
-        ChargerCommand::ChangeAvailability {
-            connector,
-            operative,
-        } => {
-            let mut p =
-                json!({"operationalStatus": if *operative { "Operative" } else { "Inoperative" }});
-            if *connector > 0 {
-                p["evse"] = json!({"id": connector});
-            }
-            ("ChangeAvailability", p)
-        }
-        ChargerCommand::TriggerMessage { message, connector } if v16 => {
-            let mut p = json!({"requestedMessage": message});
-            if let Some(n) = connector {
-                p["connectorId"] = json!(n);
-            }
-            ("TriggerMessage", p)
-        }
+        } => commands::change_availability(version, *connector, *operative),
         ChargerCommand::TriggerMessage { message, connector } => {
-            let mut p = json!({"requestedMessage": message});
-            if let Some(n) = connector {
-                p["evse"] = json!({"id": n});
-            }
-            ("TriggerMessage", p)
+            commands::trigger_message(version, message, *connector)
         }
         ChargerCommand::Reserve {
             connector,
             id_tag,
             expiry,
             reservation_id,
-        } if v16 => (
-            "ReserveNow",
-            json!({"connectorId": connector, "expiryDate": expiry, "idTag": id_tag, "reservationId": reservation_id}),
-        ),
-        ChargerCommand::Reserve {
-            connector,
-            id_tag,
-            expiry,
-            reservation_id,
-        } => (
-            "ReserveNow",
-            json!({"id": reservation_id, "expiryDateTime": expiry, "evseId": connector, "idToken": {"idToken": id_tag, "type": "Central"}}),
-        ),
-        ChargerCommand::CancelReservation { reservation_id } => (
-            "CancelReservation",
-            json!({"reservationId": reservation_id}),
-        ),
+        } => commands::reserve(version, *connector, id_tag, expiry, *reservation_id),
+        ChargerCommand::CancelReservation { reservation_id } => {
+            commands::cancel_reservation(*reservation_id)
+        }
         ChargerCommand::Ocpp { action, payload } => return Ok((action.clone(), payload.clone())),
     };
     Ok((action.to_owned(), payload))

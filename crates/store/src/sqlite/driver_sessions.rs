@@ -124,4 +124,22 @@ impl SqliteStore {
             .await?;
         Ok(())
     }
+
+    pub(crate) async fn link_driver_session(
+        &self,
+        operator_id: &str,
+        id_tag: &str,
+        session_ref: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE driver_sessions SET session_ref = $3
+             WHERE operator_id = $1 AND session_ref = $2 AND channel = 'ocpp'",
+        )
+        .bind(operator_id)
+        .bind(id_tag)
+        .bind(session_ref)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }

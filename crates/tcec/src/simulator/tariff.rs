@@ -2,7 +2,7 @@
 //! shared by time spent in each period, money per period from its prices, all in integers so
 //! that the periods add up to the totals exactly.
 
-use evgrid_model::{Fen, PricePerKwh, WattHours};
+use evgrid_model::{PricePerKwh, WattHours};
 
 use crate::business::ChargeDetail;
 use crate::time::china_datetime;
@@ -46,12 +46,6 @@ fn day_periods(policies: &[PolicyInfo]) -> Vec<DayPeriod> {
         });
     }
     periods
-}
-
-/// Money in fen of `energy` at `price`, rounded half up.
-pub fn cost(energy: WattHours, price: PricePerKwh) -> Fen {
-    // Wh × (0.0001 yuan/kWh) = 1e-7 yuan = 1e-5 fen.
-    Fen((energy.0 * price.0 + 50_000) / 100_000)
 }
 
 /// The tariff in force at `at` (seconds since 1970).
@@ -113,8 +107,8 @@ pub fn itemize(
                 elec_price: p.electricity.0 as f64 / 10_000.0,
                 sevice_price: p.service.0 as f64 / 10_000.0,
                 detail_power: wh.kwh(),
-                detail_elec_money: cost(wh, p.electricity).yuan(),
-                detail_sevice_money: cost(wh, p.service).yuan(),
+                detail_elec_money: p.electricity.cost(wh).yuan(),
+                detail_sevice_money: p.service.cost(wh).yuan(),
             }
         })
         .collect()
@@ -124,6 +118,7 @@ pub fn itemize(
 mod tests {
     use super::*;
     use crate::time::parse_china_datetime;
+    use evgrid_model::Fen;
 
     fn policies() -> Vec<PolicyInfo> {
         [
@@ -169,7 +164,7 @@ mod tests {
 
     #[test]
     fn money_rounds_half_up_to_the_fen() {
-        assert_eq!(cost(WattHours(1_005), PricePerKwh(10_000)), Fen(101));
-        assert_eq!(cost(WattHours(1_004), PricePerKwh(10_000)), Fen(100));
+        assert_eq!(PricePerKwh(10_000).cost(WattHours(1_005)), Fen(101));
+        assert_eq!(PricePerKwh(10_000).cost(WattHours(1_004)), Fen(100));
     }
 }
