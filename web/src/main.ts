@@ -16,7 +16,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     payment: '支付方式', tariff: '分时电价 (分/千瓦时)', period: '时段', elec: '电费', service: '服务费', total: '合计',
     equipment: '充电设备', power: '功率', type: '类型', loading: '加载中…', outside: '市域外', lang: 'EN',
     status: '状态', st_available: '空闲', st_charging: '充电中', st_occupied: '占用', st_reserved: '已预约',
-    st_offline: '离线', st_faulted: '故障', st_unknown: '未上报', stale: '已过期', dashboard: '监管看板',
+    st_offline: '离线', st_faulted: '故障', st_unknown: '未上报', stale: '已过期', dashboard: '监管看板', driver_app: '一站式充电',
   },
   en: {
     title: 'Ganzhou charging information platform', piles: 'piles', stations: 'stations', connectors: 'connectors',
@@ -26,7 +26,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     elec: 'Electricity', service: 'Service', total: 'Total', equipment: 'Equipment', power: 'Power', type: 'Type',
     loading: 'Loading…', outside: 'outside the city', lang: '中文',
     status: 'Status', st_available: 'available', st_charging: 'charging', st_occupied: 'occupied',
-    st_reserved: 'reserved', st_offline: 'offline', st_faulted: 'faulted', st_unknown: 'not reported', stale: 'stale', dashboard: 'Regulator dashboard',
+    st_reserved: 'reserved', st_offline: 'offline', st_faulted: 'faulted', st_unknown: 'not reported', stale: 'stale', dashboard: 'Regulator dashboard', driver_app: 'Charge (drivers)',
   },
 };
 

@@ -146,3 +146,16 @@ pub struct DriverSession {
     pub message: Option<String>,
     pub created_at: i64,
 }
+
+/// Where a charge takes place, for the driver's screens and receipt: the station and its
+/// operator as the registry holds them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChargePlace {
+    /// `OPERATORID:STATIONID`.
+    pub station_id: String,
+    pub station_name: String,
+    pub address: String,
+    pub operator_name: String,
+    /// The connector's rated power, W.
+    pub power_w: i64,
+}

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use evgrid_model::{Charger, DriverSession, OperatorId, Session, User};
+use evgrid_model::{ChargePlace, Charger, DriverSession, OperatorId, Session, User};
 use evgrid_ocpp::hub::{CommandError, Hub};
 use serde::Serialize;
 
@@ -50,6 +50,8 @@ pub struct ChargeView {
     pub charge: DriverSession,
     /// The operator's session: state, energy (Wh), money (fen), periods, order.
     pub live: Option<Session>,
+    /// The station and operator of the connector.
+    pub place: Option<ChargePlace>,
 }
 
 /// How evgrid reaches the operators and chargers on a driver's behalf.
@@ -297,21 +299,31 @@ impl Registry {
                     )
             })
             .ok_or_else(|| ChargeError::NotFound(format!("no charge {id:?} of yours")))?;
-        let operator = OperatorId::new(&charge.operator_id)
-            .map_err(|e| ChargeError::Unavailable(e.to_string()))?;
-        let live = self.store().session(&operator, &charge.session_ref).await?;
-        Ok(ChargeView { charge, live })
+        self.view(charge).await
+    }
+
+    /// A charge with its operator's live figures and its place.
+    async fn view(&self, charge: DriverSession) -> Result<ChargeView, ChargeError> {
+        let live = match OperatorId::new(&charge.operator_id) {
+            Ok(op) => self.store().session(&op, &charge.session_ref).await?,
+            Err(_) => None,
+        };
+        let place = self
+            .store()
+            .charge_place(&charge.operator_id, &charge.connector_id)
+            .await?;
+        Ok(ChargeView {
+            charge,
+            live,
+            place,
+        })
     }
 
     /// The user's charges, newest first, with their live figures.
     pub async fn charges_of(&self, user: &User) -> Result<Vec<ChargeView>, ChargeError> {
         let mut out = Vec::new();
         for charge in self.store().driver_sessions_of(user.id).await? {
-            let live = match OperatorId::new(&charge.operator_id) {
-                Ok(op) => self.store().session(&op, &charge.session_ref).await?,
-                Err(_) => None,
-            };
-            out.push(ChargeView { charge, live });
+            out.push(self.view(charge).await?);
         }
         Ok(out)
     }

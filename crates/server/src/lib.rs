@@ -251,6 +251,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::ocpp::get_charger))
         .routes(routes!(web::index))
         .routes(routes!(web::dashboard))
+        .routes(routes!(web::driver_app))
         .routes(routes!(web::asset))
         .split_for_parts();
     // The T/CEC interfaces live under the configured base path, in the router and the document.

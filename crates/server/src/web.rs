@@ -8,7 +8,8 @@ use crate::ApiError;
 
 const INDEX_HTML: &str = include_str!("../../../web/dist/index.html");
 const DASHBOARD_HTML: &str = include_str!("../../../web/dist/dashboard.html");
-const ASSETS: [(&str, &str, &[u8]); 4] = [
+const DRIVER_HTML: &str = include_str!("../../../web/dist/driver.html");
+const ASSETS: [(&str, &str, &[u8]); 6] = [
     (
         "app.js",
         "text/javascript; charset=utf-8",
@@ -28,6 +29,16 @@ const ASSETS: [(&str, &str, &[u8]); 4] = [
         "dashboard.css",
         "text/css; charset=utf-8",
         include_bytes!("../../../web/dist/dashboard.css"),
+    ),
+    (
+        "driver.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/dist/driver.js"),
+    ),
+    (
+        "driver.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../web/dist/driver.css"),
     ),
 ];
 
@@ -60,6 +71,21 @@ pub async fn dashboard() -> Response {
         .into_response()
 }
 
+/// The driver's app: find a charger near you (map or list, filters), its live status and
+/// prices, start, follow and stop a charge, orders and receipts. Phone-width, zh-CN and English.
+#[utoipa::path(get, path = "/app", tag = "system",
+    responses((status = 200, description = "The driver's app (HTML)", content_type = "text/html")))]
+pub async fn driver_app() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        DRIVER_HTML,
+    )
+        .into_response()
+}
+
 /// The pages' assets (documentation-only type: the handler matches the name itself).
 #[allow(dead_code)]
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -72,11 +98,15 @@ pub enum AssetName {
     DashboardJs,
     #[serde(rename = "dashboard.css")]
     DashboardCss,
+    #[serde(rename = "driver.js")]
+    DriverJs,
+    #[serde(rename = "driver.css")]
+    DriverCss,
 }
 
 /// The page's script and style sheet.
 #[utoipa::path(get, path = "/assets/{file}", tag = "system",
-    params(("file" = AssetName, Path, description = "app.js, app.css, dashboard.js or dashboard.css")),
+    params(("file" = AssetName, Path, description = "app.js, app.css, dashboard.js, dashboard.css, driver.js or driver.css")),
     responses(
         (status = 200, description = "The asset"),
         (status = 404, description = "No such asset", body = crate::Problem, content_type = "application/problem+json"),

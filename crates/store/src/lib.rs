@@ -689,6 +689,17 @@ impl Store {
         }
     }
 
+    /// The station and operator of an operator's connector.
+    pub async fn charge_place(
+        &self,
+        operator_id: &str,
+        connector_id: &str,
+    ) -> Result<Option<evgrid_model::ChargePlace>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.charge_place(operator_id, connector_id).await,
+        }
+    }
+
     /// Sets how a driver's charge stands (`started`, `refused`, `stop_requested`).
     pub async fn set_driver_session_status(
         &self,

@@ -32,9 +32,10 @@ pub struct ChargeDoc {
     pub id: String,
     pub operator_id: String,
     pub connector_id: String,
-    /// `tcec`: through the operator's platform.
+    /// `tcec`: through the operator's platform; `ocpp`: the charger connected directly.
     pub channel: String,
-    /// The operator's reference (T/CEC StartChargeSeq).
+    /// The operator's reference: T/CEC StartChargeSeq; OCPP `CHARGER:TRANSACTION` once the
+    /// charger opened its transaction (the charge's id tag until then).
     pub session_ref: String,
     /// requested, started, refused (see `message`) or stop_requested.
     pub status: String,
@@ -44,6 +45,10 @@ pub struct ChargeDoc {
     /// failed), energy (Wh), SoC, money so far (fen), periods and the order.
     #[schema(value_type = Option<Object>)]
     pub live: Option<serde_json::Value>,
+    /// The station (`station_id`, `station_name`, `address`), `operator_name` and the
+    /// connector's `power_w`.
+    #[schema(value_type = Option<Object>)]
+    pub place: Option<serde_json::Value>,
 }
 
 fn charge_error(e: ChargeError) -> ApiError {
@@ -361,7 +366,8 @@ pub async fn receipt(
 <body><h1>充电订单 Charging receipt</h1>
 <table>
 <tr><th>订单 Order</th><td>{order_ref}</td></tr>
-<tr><th>运营商 Operator</th><td>{operator}</td></tr>
+<tr><th>运营商 Operator</th><td>{operator_name} ({operator})</td></tr>
+<tr><th>充电站 Station</th><td>{station}<br><small>{address}</small></td></tr>
 <tr><th>充电接口 Connector</th><td>{connector}</td></tr>
 <tr><th>开始 Start (北京时间 China time)</th><td>{start}</td></tr>
 <tr><th>结束 End</th><td>{end}</td></tr>
@@ -378,6 +384,9 @@ pub async fn receipt(
         id = esc(&id),
         order_ref = esc(&order.session_ref),
         operator = esc(&order.operator_id),
+        operator_name = esc(view.place.as_ref().map_or("", |p| p.operator_name.as_str())),
+        station = esc(view.place.as_ref().map_or("", |p| p.station_name.as_str())),
+        address = esc(view.place.as_ref().map_or("", |p| p.address.as_str())),
         connector = esc(&order.connector_id),
         start = time(order.started_at),
         end = time(order.ended_at),

@@ -142,4 +142,34 @@ impl SqliteStore {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+
+    pub(crate) async fn charge_place(
+        &self,
+        operator_id: &str,
+        connector_id: &str,
+    ) -> Result<Option<evgrid_model::ChargePlace>, StoreError> {
+        let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT s.operator_id || ':' || s.station_id, s.name, s.address, o.name, c.power_w
+             FROM connectors c
+             JOIN stations s ON s.id = c.station_pk
+             JOIN operators o ON o.operator_id = s.operator_id
+             WHERE c.operator_id = $1 AND c.connector_id = $2
+             LIMIT 1",
+        )
+        .bind(operator_id)
+        .bind(connector_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(station_id, station_name, address, operator_name, power_w)| {
+                evgrid_model::ChargePlace {
+                    station_id,
+                    station_name,
+                    address,
+                    operator_name,
+                    power_w,
+                }
+            },
+        ))
+    }
 }
