@@ -63,4 +63,4 @@ bash scripts/regulator-check.sh "$root/target/debug/evgrid"
 
 step "browser tests (headless chromium against evgrid demo)"
 cd "$root/web"
-EVGRID_BIN="$root/target/debug/evgrid" node --test test/
+EVGRID_BIN="$root/target/debug/evgrid" node --test --test-concurrency=1 test/

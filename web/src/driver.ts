@@ -27,6 +27,9 @@ const TEXT: Record<Lang, Record<string, string>> = {
     no_orders: '还没有充电记录', dispute: '对账不一致: ', logged_in_as: '', now: '当前', busy_hint: '可能被占用, 由运营商确认',
     via_ocpp: '直连 OCPP', via_tcec: '运营商平台 T/CEC', loading: '加载中…', login_needed: '请先登录',
     bad_login: '用户名或密码错误', taken: '用户名已被注册', power: '功率', price_unknown: '未公布',
+    reserve: '预约 15 分钟', reserved_until: '已预约, 保留至 ', reserve_failed: '预约失败: ', my_reservations: '我的预约',
+    cancel: '取消预约', r_reserved: '保留中', r_refused: '被拒绝', r_cancelled: '已取消', r_used: '已使用', r_expired: '已过期',
+    r_requested: '请求中',
   },
   en: {
     brand: 'One-stop charging', lang: '中文', free_now: 'Free now', any_current: 'AC/DC', dc: 'DC fast', ac: 'AC',
@@ -51,6 +54,9 @@ const TEXT: Record<Lang, Record<string, string>> = {
     now: 'now', busy_hint: 'may be in use; the operator decides', via_ocpp: 'direct OCPP', via_tcec: 'operator platform T/CEC',
     loading: 'Loading…', login_needed: 'Please log in first', bad_login: 'Wrong username or password',
     taken: 'That username is taken', power: 'Power', price_unknown: 'not published',
+    reserve: 'Reserve 15 min', reserved_until: 'Reserved until ', reserve_failed: 'Could not reserve: ',
+    my_reservations: 'My reservations', cancel: 'Cancel', r_reserved: 'held', r_refused: 'refused',
+    r_cancelled: 'cancelled', r_used: 'used', r_expired: 'expired', r_requested: 'requested',
   },
 };
 
@@ -272,11 +278,13 @@ async function showStation(id: string) {
       return `<li class="connector" data-connector="${esc(full)}" data-status="${esc(status)}" data-current="${esc(c.current)}" data-source="${esc(c.status_source ?? '')}">
         <div><b>${esc(c.name ?? c.id)}</b> <span class="muted small">${esc(String(c.current).toUpperCase())} · ${c.power_kw} kW · ${esc(t('t_' + c.connector_type))}${via ? ` · ${via}` : ''}</span></div>
         <div class="row"><span class="st ${esc(status)}">${c.status_stale ? t('stale') : t('st_' + (c.status ?? 'unknown'))}</span>
+        ${c.status_source === 'ocpp' && c.status === 'available' && !c.status_stale && me ? `<button type="button" class="reserve">${t('reserve')}</button>` : ''}
         ${canStart ? `<button type="button" class="start ${c.status === 'available' && !c.status_stale ? 'primary' : ''}" title="${c.status === 'available' ? '' : esc(t('busy_hint'))}">${me ? t('start_charge') : t('login_to_charge')}</button>` : ''}</div></li>`;
     }).join('')}</ul>
     <p class="muted small">${esc(s.remark ?? '')}</p>`;
   el.querySelectorAll<HTMLElement>('.connector').forEach((li) => {
     li.querySelector('button.start')?.addEventListener('click', () => startCharge(li.dataset.connector!, li.querySelector('button.start') as HTMLButtonElement));
+    li.querySelector('button.reserve')?.addEventListener('click', () => reserve(li.dataset.connector!, li.querySelector('button.reserve') as HTMLButtonElement));
   });
   w.evgridStation = s;
 }
@@ -300,6 +308,22 @@ async function startCharge(connector: string, button: HTMLButtonElement) {
     error.textContent = t('start_failed') + (e as Error).message;
     error.hidden = false;
   } finally {
+    button.disabled = false;
+  }
+}
+
+async function reserve(connector: string, button: HTMLButtonElement) {
+  const error = $('start-error');
+  error.hidden = true;
+  button.disabled = true;
+  try {
+    const r = await postJson('/api/v1/reservations', { connector_id: connector, minutes: 15 });
+    if (r.status !== 'reserved') throw new Error(r.message ?? r.status);
+    button.textContent = t('reserved_until') + chinaTime(r.expires_at).slice(6);
+    button.classList.add('held');
+  } catch (e) {
+    error.textContent = t('reserve_failed') + (e as Error).message;
+    error.hidden = false;
     button.disabled = false;
   }
 }
@@ -380,7 +404,15 @@ async function showOrders() {
   if (!me) { location.hash = '#/login?next=%23%2Forders'; return; }
   const list = $('orders-list');
   list.innerHTML = `<li class="muted">${t('loading')}</li>`;
-  const charges: any[] = await api('/api/v1/me/sessions');
+  const [charges, reservations]: any[][] = await Promise.all([api('/api/v1/me/sessions'), api('/api/v1/me/reservations')]);
+  const held = reservations.filter((r) => r.status === 'reserved');
+  $('reservations').hidden = held.length === 0;
+  $('reservations-list').innerHTML = held.map((r) => `<li class="reservation" data-id="${esc(r.id)}"><div class="row"><b>${esc(r.connector_id)}</b><span>${t('reserved_until')}${chinaTime(r.expires_at).slice(6)}</span>
+      <button type="button" class="cancel">${t('cancel')}</button></div></li>`).join('');
+  $('reservations-list').querySelectorAll<HTMLElement>('.reservation').forEach((li) => li.querySelector('button.cancel')!.addEventListener('click', async () => {
+    await api(`/api/v1/reservations/${encodeURIComponent(li.dataset.id!)}`, { method: 'DELETE' }).catch(() => undefined);
+    void showOrders();
+  }));
   list.innerHTML = charges.length
     ? charges.map((c) => `<li class="order" data-id="${esc(c.id)}"><div class="row"><b>${esc(c.place?.station_name ?? c.connector_id)}</b><b class="n">${yuan(c.live?.total_money)}</b></div>
         <div class="row muted small"><span>${chinaTime(c.live?.started_at ?? c.created_at, true)}</span><span>${kwh(c.live?.energy)} kWh</span>

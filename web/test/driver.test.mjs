@@ -77,7 +77,7 @@ async function register(page, username) {
 
 /** Opens the list near a point with the given filters, and returns the station ids listed. */
 async function listNear(page, { lat, lng }, filters = {}) {
-  await page.goto(`${base}app?lat=${lat}&lng=${lng}#/list`);
+  await page.goto(`${base}app?lat=${lat}&lng=${lng}&at=${Date.now()}#/list`); // a new document each time
   await page.waitForFunction(() => window.evgridAppReady === true && window.evgridView === 'list');
   await page.waitForSelector('.station-card, #results .muted:not(:empty)');
   for (const [id, value] of Object.entries(filters)) {
@@ -91,8 +91,19 @@ async function listNear(page, { lat, lng }, filters = {}) {
 
 const kwhShown = (page) => page.$eval('#c-kwh', (el) => Number(el.textContent));
 
-/** Starts on the first connector of the listed stations matching `want`; returns the charge id. */
-async function startOnFirst(page, shot, stations, want) {
+/** Starts on the first connector of the listed stations matching `want`; returns the charge id.
+ * Statuses arrive with the operators' pushes: when none matches yet, lists again (`relist`). */
+async function startOnFirst(page, shot, stations, want, relist = async () => stations) {
+  for (let round = 0; round < 6; round += 1) {
+    const id = await tryStations(page, shot, stations, want);
+    if (id) return id;
+    await page.waitForTimeout(5000);
+    stations = await relist();
+  }
+  throw new Error(`no station listed had a free ${JSON.stringify(want)} connector`);
+}
+
+async function tryStations(page, shot, stations, want) {
   for (const id of stations) {
     await page.click(`.station-card[data-id="${id}"]`);
     await page.waitForFunction((sid) => window.evgridView === 'station' && window.evgridStation?.id === sid, id);
@@ -107,7 +118,7 @@ async function startOnFirst(page, shot, stations, want) {
     await page.goBack();
     await page.waitForSelector('.station-card');
   }
-  throw new Error(`no station listed had a free ${JSON.stringify(want)} connector`);
+  return null;
 }
 
 /** Watches the charge: energy shown and rising; then stops it and checks the itemized order. */
@@ -154,7 +165,8 @@ test('a driver registers, finds a free DC charger of an operator platform near a
     // Every station listed has a free connector (the filter), all within the page's list.
     const free = await page.$$eval('.station-card .free', (els) => els.map((e) => Number(e.textContent)));
     assert.ok(free.every((n) => n > 0), `free counts ${free}`);
-    const id = await startOnFirst(page, shot, stations, { source: 'tcec', current: 'dc' });
+    const near = { lat: 25.8306, lng: 114.9328 };
+    const id = await startOnFirst(page, shot, stations, { source: 'tcec', current: 'dc' }, () => listNear(page, near, { 'f-current': 'dc' }));
     assert.ok(id);
     const charge = await chargeStopAndCheckOrder(page, shot, { charging: '充电中', stop: '停止充电', finished: '已结束' });
     assert.equal(charge.channel, 'tcec');
@@ -182,7 +194,20 @@ test('the same in English, on a charger connected directly by OCPP', async () =>
     assert.ok(id);
     const charge = await chargeStopAndCheckOrder(page, shot, { charging: 'Charging', stop: 'Stop charging', finished: 'Finished' });
     assert.equal(charge.channel, 'ocpp');
-    assert.equal(await page.textContent('#order h3'), 'Order');
+    // Reserve a free connector of the station, see it under My reservations, cancel it.
+    await page.goto(`${base}app#/station/${stationId}`);
+    await page.waitForFunction((sid) => window.evgridStation?.id === sid, stationId);
+    const free = await page.$eval('.connector button.reserve', (b) => b.closest('.connector').dataset.connector);
+    await page.click(`.connector[data-connector="${free}"] button.reserve`);
+    await page.waitForFunction((c) => document.querySelector(`.connector[data-connector="${c}"] button.reserve`).textContent.startsWith('Reserved until'), free, { timeout: 40_000 });
+    await shot('reserved');
+    await page.click('a[data-tab="orders"]');
+    await page.waitForSelector('#reservations:not([hidden]) .reservation');
+    assert.equal(await page.$$eval('.reservation', (lis) => lis.length), 1);
+    await page.click('.reservation button.cancel');
+    await page.waitForSelector('#reservations[hidden]', { state: 'attached' });
+    const mine = await page.evaluate(async () => (await fetch('/api/v1/me/reservations')).json());
+    assert.deepEqual(mine.map((r) => r.status), ['cancelled']);
   });
 });
 

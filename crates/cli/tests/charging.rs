@@ -499,4 +499,115 @@ fn a_driver_charges_on_a_directly_connected_ocpp_charger() {
     assert_eq!(orders[0]["id"], id.as_str());
     let receipt = as_user(addr, &dora, "GET", &format!("{path}/receipt"));
     assert_eq!(receipt.status, 200);
+
+    // Reservations: the connector is held for dora (the charger reports it reserved), refused
+    // to someone else, and dora's charge runs under the reservation.
+    let reserve = |token: &str, body: Value| {
+        request_with(
+            addr,
+            "POST",
+            "/api/v1/reservations",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {token}")),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    let station_of = |c: &str| {
+        let (operator, connector_id) = c.split_once(':').unwrap();
+        let charger = connector_id.rsplit_once('-').unwrap().0;
+        let c = chargers.iter().find(|x| x["id"] == charger).unwrap();
+        format!("{operator}:{}", c["station_id"].as_str().unwrap())
+    };
+    let status_of = |c: &str| {
+        let id = c.split_once(':').unwrap().1;
+        station_connectors(addr, &station_of(c))
+            .into_iter()
+            .find(|(x, _, _)| x == id)
+            .map(|(_, s, _)| s)
+            .unwrap()
+    };
+    wait_for(30, || {
+        (status_of(&connector) == "available").then_some(json!(true))
+    })
+    .expect("the connector is free again");
+    for bad in [
+        json!({"connector_id": connector, "minutes": 2}),
+        json!({"connector_id": connector, "minutes": 31}),
+        json!({"connector_id": connector, "extra": 1}),
+        json!({"minutes": 10}),
+    ] {
+        assert_eq!(reserve(&dora, bad.clone()).status, 400, "{bad}");
+    }
+    assert_eq!(
+        reserve(&dora, json!({"connector_id": "EVGSYN001:NOPE-1"})).status,
+        404
+    );
+    let tcec = connectors(addr, "EVGSYN002");
+    let tcec_answer = reserve(&dora, json!({"connector_id": tcec[0].0}));
+    assert_eq!(tcec_answer.status, 409, "{}", tcec_answer.text());
+    assert!(tcec_answer.text().contains("no reservation"));
+
+    let held = reserve(&dora, json!({"connector_id": connector, "minutes": 10}));
+    assert_eq!(held.status, 201, "{}", held.text());
+    let held = held.json();
+    assert_eq!(held["status"], "reserved", "{held}");
+    let expires = held["expires_at"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((expires - now - 600).abs() <= 5, "expires in 10 minutes");
+    wait_for(20, || {
+        (status_of(&connector) == "reserved").then_some(json!(true))
+    })
+    .expect("the charger reports the connector reserved");
+    // Someone else cannot take it: the charger refuses the start.
+    let eve = register(addr, "eve");
+    let theirs = start_charge(addr, &eve, Some("eve-1"), &connector).json();
+    assert_eq!(theirs["status"], "refused", "{theirs}");
+    assert_eq!(
+        as_user(
+            addr,
+            &eve,
+            "DELETE",
+            &format!("/api/v1/reservations/{}", held["id"].as_str().unwrap())
+        )
+        .status,
+        404,
+        "not eve's to cancel"
+    );
+    // Dora's own start uses the reservation.
+    let mine = start_charge(addr, &dora, Some("dora-3"), &connector).json();
+    assert_eq!(mine["status"], "started", "{mine}");
+    let listed = as_user(addr, &dora, "GET", "/api/v1/me/reservations").json();
+    assert_eq!(listed[0]["status"], "used", "{listed}");
+    let path = format!("/api/v1/sessions/{}", mine["id"].as_str().unwrap());
+    wait_for(60, || {
+        let v = as_user(addr, &dora, "GET", &path).json();
+        (v["live"]["state"] == "charging").then_some(v)
+    })
+    .expect("the reserved charge runs");
+    assert_eq!(
+        as_user(addr, &dora, "POST", &format!("{path}/stop")).status,
+        200
+    );
+
+    // A reservation cancelled frees the connector.
+    wait_for(30, || {
+        (status_of(&connector) == "available").then_some(json!(true))
+    })
+    .expect("free after the stop");
+    let second = reserve(&dora, json!({"connector_id": connector})).json();
+    assert_eq!(second["status"], "reserved", "{second}");
+    let cancel = format!("/api/v1/reservations/{}", second["id"].as_str().unwrap());
+    let cancelled = as_user(addr, &dora, "DELETE", &cancel);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text());
+    assert_eq!(cancelled.json()["status"], "cancelled");
+    assert_eq!(as_user(addr, &dora, "DELETE", &cancel).status, 409);
+    wait_for(20, || {
+        (status_of(&connector) == "available").then_some(json!(true))
+    })
+    .expect("the charger frees the connector");
 }

@@ -65,7 +65,8 @@ fn drivers_search_near_a_point_and_along_a_route() {
     for s in ok(&format!("{base}&open_now=true")) {
         assert_eq!(s["open_now"], true);
     }
-    // DC only: every station has a DC pile (checked on its detail).
+    // DC only: every station has a DC pile (checked on its detail), and the connectors it
+    // counts are its DC ones (as free counts are: a free AC connector is no use to a DC car).
     for s in ok(&format!("{base}&current=dc")).iter().take(5) {
         let id = s["station_id"].as_str().unwrap();
         let detail = get(addr, &format!("/api/v1/stations/{id}")).json();
@@ -74,6 +75,14 @@ fn drivers_search_near_a_point_and_along_a_route() {
             .unwrap()
             .iter()
             .any(|e| e["equipment_type"] == "dc"));
+        let dc = detail["equipment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["connectors"].as_array().unwrap())
+            .filter(|c| c["current"] == "dc")
+            .count();
+        assert_eq!(s["connectors"].as_u64().unwrap() as usize, dc, "{s}");
     }
 
     // Along the road from the city centre to 于都: within the corridor, ordered along it.

@@ -26,7 +26,9 @@ pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::{CredentialsError, OperatorCredentials};
 pub use ids::{IdError, OperatorId, StationKey};
 pub use region::{County, Township};
-pub use session::{ChargePeriod, ChargePlace, DriverSession, Session, SessionState, SessionUpdate};
+pub use session::{
+    ChargePeriod, ChargePlace, DriverSession, Reservation, Session, SessionState, SessionUpdate,
+};
 pub use station::{
     Category, Connector, ConnectorStatus, ConnectorType, CurrentKind, Equipment, EquipmentType,
     Operator, Station, StationType, Tariff, TariffError, TariffPeriod,

@@ -159,3 +159,32 @@ pub struct ChargePlace {
     /// The connector's rated power, W.
     pub power_w: i64,
 }
+
+/// A connector a driver reserved through evgrid (OCPP ReserveNow), until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reservation {
+    /// evgrid's id of the reservation (random hex).
+    pub id: String,
+    #[serde(skip)]
+    pub user_id: i64,
+    pub operator_id: String,
+    pub connector_id: String,
+    /// The id tag the charger holds the connector for (the driver's charge runs under it).
+    #[serde(skip)]
+    pub id_tag: String,
+    /// The reservation's number at the charger (OCPP `reservationId`).
+    pub ocpp_id: i64,
+    /// `requested`, `reserved`, `refused` (see `message`), `cancelled`, `used` or, once
+    /// `expires_at` passed while reserved, `expired`.
+    pub status: String,
+    pub message: Option<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+impl Reservation {
+    /// Whether the connector is still held for the driver at `now`.
+    pub fn active_at(&self, now: i64) -> bool {
+        self.status == "reserved" && now < self.expires_at
+    }
+}

@@ -89,6 +89,8 @@ struct Connector {
     /// Started by the central system for someone (a driver's app): runs until stopped
     /// remotely, never ended by the simulation's random events.
     remote: bool,
+    /// A reservation: its id, the id tag it holds the connector for, until when.
+    reserved: Option<(i64, String, Instant)>,
 }
 
 /// Something to do after answering a command.
@@ -102,6 +104,8 @@ enum Effect {
     },
     Stop(String),
     Trigger(String),
+    /// Report a connector's status.
+    Status(u32, &'static str),
 }
 
 type Socket =
@@ -205,16 +209,22 @@ impl Charger {
         let answer = match action {
             "RemoteStartTransaction" | "RequestStartTransaction" => {
                 let n = connector_of(p);
+                let id_tag = p
+                    .get("idTag")
+                    .or_else(|| p.get("idToken").and_then(|t| t.get("idToken")))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                // Free, and not held for someone else's reservation.
                 let free = self
                     .connectors
                     .get(n.saturating_sub(1) as usize)
-                    .is_some_and(|c| c.slot == Slot::Idle);
+                    .is_some_and(|c| {
+                        c.slot == Slot::Idle
+                            && c.reserved
+                                .as_ref()
+                                .is_none_or(|(_, tag, _)| Some(tag) == id_tag.as_ref())
+                    });
                 if free {
-                    let id_tag = p
-                        .get("idTag")
-                        .or_else(|| p.get("idToken").and_then(|t| t.get("idToken")))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
                     self.effects.push_back(Effect::Start {
                         connector: n,
                         id_tag,
@@ -243,12 +253,56 @@ impl Charger {
                 }
             }
             "UnlockConnector" => json!({"status": "Unlocked"}),
-            "Reset"
-            | "ChangeAvailability"
-            | "ReserveNow"
-            | "CancelReservation"
-            | "ClearCache"
-            | "ChangeConfiguration" => accepted,
+            "ReserveNow" => {
+                let n = connector_of(p);
+                let id = p
+                    .get("reservationId")
+                    .or_else(|| p.get("id"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let tag = p
+                    .get("idTag")
+                    .or_else(|| p.get("idToken").and_then(|t| t.get("idToken")))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let expiry = p
+                    .get("expiryDate")
+                    .or_else(|| p.get("expiryDateTime"))
+                    .and_then(Value::as_str)
+                    .and_then(evgrid_model::time::parse_rfc3339)
+                    .map(|t| t - evgrid_model::time::unix_now());
+                match self.connectors.get_mut(n.saturating_sub(1) as usize) {
+                    Some(c) if c.slot == Slot::Faulted => json!({"status": "Faulted"}),
+                    Some(c) if c.slot != Slot::Idle || c.reserved.is_some() => {
+                        json!({"status": "Occupied"})
+                    }
+                    Some(c) => {
+                        let seconds = u64::try_from(expiry.unwrap_or(0)).unwrap_or(0);
+                        c.reserved = Some((id, tag, Instant::now() + Duration::from_secs(seconds)));
+                        self.effects.push_back(Effect::Status(n, "Reserved"));
+                        accepted
+                    }
+                    None => json!({"status": "Rejected"}),
+                }
+            }
+            "CancelReservation" => {
+                let id = p["reservationId"].as_i64().unwrap_or(0);
+                match self
+                    .connectors
+                    .iter()
+                    .position(|c| c.reserved.as_ref().is_some_and(|(r, _, _)| *r == id))
+                {
+                    Some(i) => {
+                        self.connectors[i].reserved = None;
+                        self.effects
+                            .push_back(Effect::Status(i as u32 + 1, "Available"));
+                        accepted
+                    }
+                    None => json!({"status": "Rejected"}),
+                }
+            }
+            "Reset" | "ChangeAvailability" | "ClearCache" | "ChangeConfiguration" => accepted,
             "TriggerMessage" => {
                 let m = p["requestedMessage"]
                     .as_str()
@@ -335,6 +389,8 @@ impl Charger {
             return Ok(());
         }
         let remote = id_tag.is_some();
+        // A reservation for this tag is used by the charge (1.6 names it in StartTransaction).
+        let reservation = self.connectors[i].reserved.take().map(|(id, _, _)| id);
         let tag = id_tag.unwrap_or_else(|| format!("SIM-{:04}", self.rng.next_u64() % 10_000));
         let token_type = if remote { "Central" } else { "ISO14443" };
         self.status(n, "Preparing").await?;
@@ -342,7 +398,13 @@ impl Charger {
         let tx = if self.v16() {
             self.call("Authorize", json!({"idTag": tag})).await?;
             let a = self
-                .call("StartTransaction", json!({"connectorId": n, "idTag": tag, "meterStart": register.round() as i64, "timestamp": now()}))
+                .call("StartTransaction", {
+                    let mut p = json!({"connectorId": n, "idTag": tag, "meterStart": register.round() as i64, "timestamp": now()});
+                    if let Some(id) = reservation {
+                        p["reservationId"] = json!(id);
+                    }
+                    p
+                })
                 .await?;
             a["transactionId"].as_i64().unwrap_or(0).to_string()
         } else {
@@ -445,8 +507,22 @@ impl Charger {
 
     /// Something happens on a random connector.
     async fn event(&mut self) -> Result<(), SimError> {
+        // Reservations past their expiry free their connector.
+        for i in 0..self.connectors.len() {
+            if self.connectors[i]
+                .reserved
+                .as_ref()
+                .is_some_and(|(_, _, until)| *until <= Instant::now())
+            {
+                self.connectors[i].reserved = None;
+                self.status(i as u32 + 1, "Available").await?;
+            }
+        }
         let i = (self.rng.next_u64() % self.connectors.len() as u64) as usize;
         let n = i as u32 + 1;
+        if self.connectors[i].reserved.is_some() {
+            return Ok(());
+        }
         match self.connectors[i].slot {
             Slot::Idle if self.rng.unit() < self.options.fault_share => {
                 self.connectors[i].slot = Slot::Faulted;
@@ -479,6 +555,7 @@ impl Charger {
                         self.stop(i, "Remote").await?;
                     }
                 }
+                Effect::Status(n, status) => self.status(n, status).await?,
                 Effect::Trigger(m) => match m.as_str() {
                     "Heartbeat" => {
                         self.call("Heartbeat", json!({})).await?;
@@ -584,6 +661,7 @@ pub async fn run_charger(
             started: None,
             seq_no: 0,
             remote: false,
+            reserved: None,
         })
         .collect();
     loop {

@@ -66,7 +66,16 @@ pub struct Channels<'a> {
 /// The prefix of the id tags evgrid makes for drivers' OCPP charges.
 pub const ID_TAG_PREFIX: &str = "EVG";
 
-fn command_error(charger: &str, e: CommandError) -> String {
+/// A fresh id tag for a driver's OCPP charge or reservation: `EVG` + 17 hex digits (20
+/// characters, the longest 1.6 `idTag`).
+pub(crate) fn new_id_tag() -> Result<String, ChargeError> {
+    let hex = crate::random_hex(9)
+        .map_err(|e| ChargeError::Unavailable(e.to_string()))?
+        .to_uppercase();
+    Ok(format!("{ID_TAG_PREFIX}{}", &hex[..17]))
+}
+
+pub(crate) fn command_error(charger: &str, e: CommandError) -> String {
     match e {
         CommandError::Offline(_) => format!("charger {charger} is not connected"),
         other => format!("charger {charger}: {other}"),
@@ -105,8 +114,32 @@ impl Registry {
             .map_err(ChargeError::Unavailable)
     }
 
+    /// The operator and connector of `OPERATORID:CONNECTORID`, checked to exist.
+    pub(crate) async fn resolve_connector(
+        &self,
+        connector: &str,
+    ) -> Result<(OperatorId, String), ChargeError> {
+        let bad = || {
+            ChargeError::NotFound(format!(
+                "no connector {connector:?}; connector ids look like OPERATORID:CONNECTORID"
+            ))
+        };
+        let (operator, connector_id) = connector.split_once(':').ok_or_else(bad)?;
+        let operator = OperatorId::new(operator).map_err(|_| bad())?;
+        if !self
+            .store()
+            .connector_ids(&operator)
+            .await?
+            .iter()
+            .any(|c| c == connector_id)
+        {
+            return Err(bad());
+        }
+        Ok((operator, connector_id.to_owned()))
+    }
+
     /// The directly connected charger of an operator's connector (`CHARGER-N`), with `N`.
-    async fn ocpp_charger_of(
+    pub(crate) async fn ocpp_charger_of(
         &self,
         operator: &OperatorId,
         connector_id: &str,
@@ -137,23 +170,23 @@ impl Registry {
     ) -> Result<(ChargeView, bool), ChargeError> {
         let platform = channels.platform;
         check_key(key)?;
-        let bad = || {
-            ChargeError::NotFound(format!(
-                "no connector {connector:?}; connector ids look like OPERATORID:CONNECTORID"
-            ))
-        };
-        let (operator, connector_id) = connector.split_once(':').ok_or_else(bad)?;
-        let operator = OperatorId::new(operator).map_err(|_| bad())?;
-        if !self
-            .store()
-            .connector_ids(&operator)
-            .await?
-            .iter()
-            .any(|c| c == connector_id)
-        {
-            return Err(bad());
-        }
+        let (operator, connector_id) = self.resolve_connector(connector).await?;
+        let connector_id = connector_id.as_str();
         let ocpp = self.ocpp_charger_of(&operator, connector_id).await?;
+        // A connector the driver reserved is held for the reservation's id tag: charge under it.
+        let reservation = match ocpp {
+            Some(_) => {
+                self.store()
+                    .active_reservation(
+                        user.id,
+                        operator.as_str(),
+                        connector_id,
+                        evgrid_model::time::unix_now(),
+                    )
+                    .await?
+            }
+            None => None,
+        };
         let client = match ocpp {
             Some(_) => None,
             None => Some(self.client(&operator, platform).await?),
@@ -164,12 +197,10 @@ impl Registry {
             let random = crate::random_bytes(4).map_err(random_err)?;
             let counter = u32::from_le_bytes([random[0], random[1], random[2], random[3]]);
             let now = evgrid_model::time::unix_now();
-            let (channel, session_ref) = match ocpp {
-                Some(_) => {
-                    let hex = crate::random_hex(9).map_err(random_err)?.to_uppercase();
-                    ("ocpp", format!("{ID_TAG_PREFIX}{}", &hex[..17]))
-                }
-                None => (
+            let (channel, session_ref) = match (&ocpp, &reservation) {
+                (Some(_), Some(r)) => ("ocpp", r.id_tag.clone()),
+                (Some(_), None) => ("ocpp", new_id_tag()?),
+                (None, _) => (
                     "tcec",
                     evgrid_tcec::business::new_seq(platform.as_str(), now, counter),
                 ),
@@ -222,6 +253,11 @@ impl Registry {
                 Err(m) => ("refused", Some(m)),
             };
             tracing::info!(status, ?message, "driver's start");
+            if let (Some(r), "started") = (&reservation, status) {
+                self.store()
+                    .set_reservation_status(&r.id, "used", None)
+                    .await?;
+            }
             self.store()
                 .set_driver_session_status(&charge.id, status, message.as_deref())
                 .await?;

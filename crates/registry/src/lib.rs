@@ -15,6 +15,7 @@ pub mod plan;
 pub mod poller;
 pub mod quality;
 pub mod regulator;
+pub mod reservations;
 pub mod search;
 pub mod targets;
 mod tcec_backend;

@@ -64,15 +64,22 @@ impl Registry {
     async fn live_hits(
         &self,
         hits: Vec<(IndexedStation, f64, Option<f64>)>,
+        filter: &SearchFilter,
         driver: &DriverFilter,
         k: usize,
     ) -> Result<Vec<DriverHit>, RegistryError> {
+        // Count (and call free) only the connectors the driver's conditions allow.
+        let counted = evgrid_store::stats::ConnectorCriteria {
+            connector_type: filter.connector_type.map(|t| t.0),
+            dc: filter.current.map(|c| c == evgrid_model::CurrentKind::Dc),
+            min_power_w: filter.min_power.map(|p| i64::from(p.0)),
+        };
         let now = evgrid_model::time::unix_now();
         let second = china_second_of_day(now);
         let pks: Vec<i64> = hits.iter().map(|(s, _, _)| s.pk).collect();
         let live = self
             .store()
-            .station_live(&pks, now, DEFAULT_STALE_AFTER_SECONDS)
+            .station_live(&pks, now, DEFAULT_STALE_AFTER_SECONDS, &counted)
             .await?;
         let mut out: Vec<DriverHit> = hits
             .into_iter()
@@ -132,7 +139,7 @@ impl Registry {
             .into_iter()
             .map(|h| (h.station, h.distance_m, None))
             .collect();
-        self.live_hits(hits, driver, k).await
+        self.live_hits(hits, filter, driver, k).await
     }
 
     /// Stations within `corridor_m` of a route (WGS-84 points in order), ordered along it (or
@@ -183,7 +190,7 @@ impl Registry {
                 (off <= corridor_m).then_some((station, off, Some(along)))
             })
             .collect();
-        self.live_hits(hits, driver, k).await
+        self.live_hits(hits, filter, driver, k).await
     }
 }
 

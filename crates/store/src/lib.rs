@@ -700,6 +700,64 @@ impl Store {
         }
     }
 
+    /// Stores a new reservation; `false` when its id tag is taken (make another).
+    pub async fn insert_reservation(
+        &self,
+        r: &evgrid_model::Reservation,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.insert_reservation(r).await,
+        }
+    }
+
+    /// A reservation by its id.
+    pub async fn reservation(
+        &self,
+        id: &str,
+    ) -> Result<Option<evgrid_model::Reservation>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.reservation(id).await,
+        }
+    }
+
+    /// A user's reservations, newest first.
+    pub async fn reservations_of(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<evgrid_model::Reservation>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.reservations_of(user_id).await,
+        }
+    }
+
+    /// The user's reservation of a connector that still holds at `now`.
+    pub async fn active_reservation(
+        &self,
+        user_id: i64,
+        operator_id: &str,
+        connector_id: &str,
+        now: i64,
+    ) -> Result<Option<evgrid_model::Reservation>, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.active_reservation(user_id, operator_id, connector_id, now)
+                    .await
+            }
+        }
+    }
+
+    /// Sets how a reservation stands (`reserved`, `refused`, `cancelled`, `used`).
+    pub async fn set_reservation_status(
+        &self,
+        id: &str,
+        status: &str,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_reservation_status(id, status, message).await,
+        }
+    }
+
     /// Sets how a driver's charge stands (`started`, `refused`, `stop_requested`).
     pub async fn set_driver_session_status(
         &self,
@@ -749,14 +807,16 @@ impl Store {
     /// Live availability, opening hours and tariff of stations (by row id), for a driver's
     /// search; statuses older than their operator's interval (or `default_stale_after`) are
     /// counted as stale, not free.
+    /// `counted` narrows the connectors counted to those a driver asked for.
     pub async fn station_live(
         &self,
         pks: &[i64],
         now: i64,
         default_stale_after: i64,
+        counted: &stats::ConnectorCriteria,
     ) -> Result<Vec<stats::StationLive>, StoreError> {
         match self {
-            Store::Sqlite(s) => s.station_live(pks, now, default_stale_after).await,
+            Store::Sqlite(s) => s.station_live(pks, now, default_stale_after, counted).await,
         }
     }
 

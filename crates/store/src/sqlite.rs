@@ -25,6 +25,7 @@ use crate::{
 mod accounts;
 mod chargers;
 mod driver_sessions;
+mod reservations;
 mod sessions;
 mod stats;
 

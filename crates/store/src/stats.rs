@@ -108,6 +108,17 @@ pub struct ProgressRow {
     pub source: String,
 }
 
+/// Which connectors a driver's search counts (all when every field is `None`): the search's
+/// connector conditions, so that "3 of 8 free" means free connectors the driver can use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectorCriteria {
+    /// T/CEC `ConnectorType` code.
+    pub connector_type: Option<i32>,
+    /// DC (`true`) or AC (`false`).
+    pub dc: Option<bool>,
+    pub min_power_w: Option<i64>,
+}
+
 /// What a driver's search needs of a station beyond the index: live availability, hours,
 /// tariff.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use crate::params::Params;
 use crate::{ApiError, AppState};
 
 /// Who may start charges: drivers (and admins, for support).
-const DRIVERS: &[Role] = &[Role::Driver, Role::Admin];
+pub(crate) const DRIVERS: &[Role] = &[Role::Driver, Role::Admin];
 
 /// A start request.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,7 +51,7 @@ pub struct ChargeDoc {
     pub place: Option<serde_json::Value>,
 }
 
-fn charge_error(e: ChargeError) -> ApiError {
+pub(crate) fn charge_error(e: ChargeError) -> ApiError {
     match e {
         ChargeError::Invalid(m) => ApiError::BadRequest(m),
         ChargeError::NotFound(m) => ApiError::NotFound(m),
@@ -63,8 +63,10 @@ fn charge_error(e: ChargeError) -> ApiError {
 
 /// Starts a charge on any operator's connector. The `Idempotency-Key` header is required: the
 /// same key again answers the same charge (200) and never starts a second one. The charge is
-/// stored before the operator is asked (T/CEC query_equip_auth, then query_start_charge); a
-/// refusal is answered as the charge with `status` `refused` and the operator's reason.
+/// stored before the operator is asked (T/CEC query_equip_auth, then query_start_charge), or
+/// the charger (OCPP remote start under an id tag made for the charge, or the one of your
+/// reservation of that connector); a refusal is answered as the charge with `status` `refused`
+/// and the reason.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "charging",
     security(("bearer" = []), ("session" = [])),
     request_body = StartBody,
@@ -132,12 +134,13 @@ pub async fn get(
     Ok(Json(view).into_response())
 }
 
-/// Asks the operator to stop one of your charges (T/CEC query_stop_charge).
+/// Asks the operator (T/CEC query_stop_charge) or the charger (OCPP remote stop) to stop one of
+/// your charges.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/stop", tag = "charging",
     security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "The charge's id")),
     responses(
-        (status = 200, description = "The operator accepted the stop", body = ChargeDoc),
+        (status = 200, description = "The operator or charger accepted the stop", body = ChargeDoc),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such charge of yours", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Nothing to stop, or the operator refused", body = crate::Problem, content_type = "application/problem+json"),

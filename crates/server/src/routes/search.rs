@@ -161,8 +161,9 @@ pub struct DriverItem {
     pub distance_m: f64,
     /// Along the route: where the station's nearest point of the route lies from its start.
     pub along_m: Option<f64>,
+    /// Connectors that meet the query's connector conditions (all without any).
     pub connectors: i64,
-    /// Connectors free now (status `available`, reported within the operator's interval).
+    /// Of those, free now (status `available`, reported within the operator's interval).
     pub free: i64,
     /// Connectors whose status is too old to trust: never counted as free.
     pub stale: i64,
@@ -258,7 +259,7 @@ fn driver_answer(hits: Vec<DriverHit>, coord: CoordSystem) -> Response {
         ("lng" = f64, Query, minimum = -180, maximum = 180, description = "Longitude (alias: lon)"),
         ("radius_m" = Option<f64>, Query, minimum = 1, maximum = 100000, description = "Search radius, metres (default 5000)"),
         ("k" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many (default 20)"),
-        ("free_now" = Option<bool>, Query, description = "Only stations with a connector free now"),
+        ("free_now" = Option<bool>, Query, description = "Only stations with a connector free now that meets the connector conditions (connector_type, current, min_power_kw)"),
         ("open_now" = Option<bool>, Query, description = "Only stations open now by their reported hours"),
         ("max_price_fen" = Option<f64>, Query, minimum = 0, maximum = 100000, description = "Electricity + service now at most this, fen per kWh"),
         ("sort" = Option<SortParam>, Query, description = "distance (default) or price"),
@@ -327,7 +328,7 @@ pub struct RouteQuery {
     request_body = RouteQuery,
     params(
         ("k" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many (default 20)"),
-        ("free_now" = Option<bool>, Query, description = "Only stations with a connector free now"),
+        ("free_now" = Option<bool>, Query, description = "Only stations with a connector free now that meets the connector conditions (connector_type, current, min_power_kw)"),
         ("open_now" = Option<bool>, Query, description = "Only stations open now by their reported hours"),
         ("max_price_fen" = Option<f64>, Query, minimum = 0, maximum = 100000, description = "Electricity + service now at most this, fen per kWh"),
         ("sort" = Option<SortParam>, Query, description = "distance (along the route, default) or price"),

@@ -382,6 +382,7 @@ impl SqliteStore {
         pks: &[i64],
         now: i64,
         default_stale_after: i64,
+        counted: &crate::stats::ConnectorCriteria,
     ) -> Result<Vec<crate::stats::StationLive>, StoreError> {
         let ids = format!(
             "[{}]",
@@ -395,6 +396,9 @@ impl SqliteStore {
                         AND cs.observed_at < $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0)
              FROM stations s
              LEFT JOIN connectors c ON c.station_pk = s.id
+               AND ($4 IS NULL OR c.connector_type = $4)
+               AND ($5 IS NULL OR (c.connector_type = 4) = $5)
+               AND ($6 IS NULL OR c.power_w >= $6)
              LEFT JOIN connector_status cs
                ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
              LEFT JOIN operator_credentials oc ON oc.operator_id = s.operator_id
@@ -404,6 +408,9 @@ impl SqliteStore {
         .bind(&ids)
         .bind(now)
         .bind(default_stale_after)
+        .bind(counted.connector_type)
+        .bind(counted.dc)
+        .bind(counted.min_power_w)
         .fetch_all(&self.pool)
         .await?;
         let periods: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
