@@ -29,7 +29,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     bad_login: '用户名或密码错误', taken: '用户名已被注册', power: '功率', price_unknown: '未公布',
     reserve: '预约 15 分钟', reserved_until: '已预约, 保留至 ', reserve_failed: '预约失败: ', my_reservations: '我的预约',
     cancel: '取消预约', r_reserved: '保留中', r_refused: '被拒绝', r_cancelled: '已取消', r_used: '已使用', r_expired: '已过期',
-    r_requested: '请求中',
+    r_requested: '请求中', export_xlsx: '导出订单 (Excel)',
   },
   en: {
     brand: 'One-stop charging', lang: '中文', free_now: 'Free now', any_current: 'AC/DC', dc: 'DC fast', ac: 'AC',
@@ -57,6 +57,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     reserve: 'Reserve 15 min', reserved_until: 'Reserved until ', reserve_failed: 'Could not reserve: ',
     my_reservations: 'My reservations', cancel: 'Cancel', r_reserved: 'held', r_refused: 'refused',
     r_cancelled: 'cancelled', r_used: 'used', r_expired: 'expired', r_requested: 'requested',
+    export_xlsx: 'Export orders (Excel)',
   },
 };
 

@@ -5,36 +5,23 @@
 // On failure, a screenshot of each main screen reached is saved under web/test-output/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { bin, startDemo, launchBrowser } from '../testkit.mjs';
 
-const bin = process.env.EVGRID_BIN || resolve('../target/release/evgrid');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
-let server, base, browser, dataDir;
+let demo, base, browser, dataDir;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'evgrid-driver-'));
-  server = spawn(bin, ['demo', '--no-faults', '--chargers', '24', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  base = await new Promise((ok, fail) => {
-    const lines = createInterface({ input: server.stdout });
-    lines.on('line', (l) => { const m = l.match(/^evgrid serving (http:\/\/[^/]+\/)/); if (m) ok(m[1]); });
-    server.on('exit', (code) => fail(new Error(`evgrid exited ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  demo = await startDemo(['--no-faults', '--chargers', '24']);
+  ({ base, dataDir } = demo);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
-  rmSync(dataDir, { recursive: true, force: true });
+  demo?.stop();
 });
 
 const api = async (path) => (await fetch(new URL(path, base))).json();

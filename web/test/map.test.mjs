@@ -2,36 +2,20 @@
 // EVGRID_BIN names the binary (default: ../target/release/evgrid).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { startDemo, launchBrowser } from '../testkit.mjs';
 
-const bin = process.env.EVGRID_BIN || resolve('../target/release/evgrid');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-let server, base, browser, dataDir;
+let demo, base, browser;
 const REGULATOR_PASSWORD = 'regulator-browser-test';
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'evgrid-web-'));
-  server = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn', EVGRID_DEMO_REGULATOR_PASSWORD: REGULATOR_PASSWORD } });
-  base = await new Promise((ok, fail) => {
-    const lines = createInterface({ input: server.stdout });
-    lines.on('line', (l) => { const m = l.match(/^evgrid serving (http:\/\/[^/]+\/)/); if (m) ok(m[1]); });
-    server.on('exit', (code) => fail(new Error(`evgrid exited ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  demo = await startDemo([], { EVGRID_DEMO_REGULATOR_PASSWORD: REGULATOR_PASSWORD });
+  base = demo.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
-  rmSync(dataDir, { recursive: true, force: true });
+  demo?.stop();
 });
 
 async function openMap(viewport) {

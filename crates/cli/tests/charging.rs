@@ -335,6 +335,28 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         .as_array()
         .unwrap()
         .is_empty());
+    // The orders as a table for Excel: CSV and XLSX.
+    let csv = as_user(addr, &alice, "GET", "/api/v1/me/orders?format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let text = csv.text();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .expect("the order's row")
+        .split(',')
+        .collect();
+    let column = header.iter().position(|h| *h == "total_yuan").unwrap();
+    let yuan: f64 = row[column].parse().unwrap();
+    assert!((yuan * 100.0 - total as f64).abs() < 1e-6, "{row:?}");
+    let xlsx = as_user(addr, &alice, "GET", "/api/v1/me/orders?format=xlsx");
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.body.starts_with(b"PK"), "an XLSX (zip) file");
+    assert_eq!(
+        as_user(addr, &alice, "GET", "/api/v1/me/orders?format=pdf").status,
+        400
+    );
     let receipt = as_user(addr, &alice, "GET", &format!("{path}/receipt"));
     assert_eq!(receipt.status, 200);
     assert!(receipt.content_type.starts_with("text/html"));

@@ -193,13 +193,14 @@ impl Registry {
         };
         let random_err = |e: std::io::Error| ChargeError::Unavailable(e.to_string());
         let mut stored = None;
-        for _ in 0..5 {
+        for attempt in 0..5 {
             let random = crate::random_bytes(4).map_err(random_err)?;
             let counter = u32::from_le_bytes([random[0], random[1], random[2], random[3]]);
             let now = evgrid_model::time::unix_now();
             let (channel, session_ref) = match (&ocpp, &reservation) {
-                (Some(_), Some(r)) => ("ocpp", r.id_tag.clone()),
-                (Some(_), None) => ("ocpp", new_id_tag()?),
+                // The reservation's tag, unless an earlier (refused) charge took it.
+                (Some(_), Some(r)) if attempt == 0 => ("ocpp", r.id_tag.clone()),
+                (Some(_), _) => ("ocpp", new_id_tag()?),
                 (None, _) => (
                     "tcec",
                     evgrid_tcec::business::new_seq(platform.as_str(), now, counter),
@@ -253,7 +254,12 @@ impl Registry {
                 Err(m) => ("refused", Some(m)),
             };
             tracing::info!(status, ?message, "driver's start");
-            if let (Some(r), "started") = (&reservation, status) {
+            if let (Some(r), "started") = (
+                reservation
+                    .as_ref()
+                    .filter(|r| r.id_tag == charge.session_ref),
+                status,
+            ) {
                 self.store()
                     .set_reservation_status(&r.id, "used", None)
                     .await?;
@@ -449,6 +455,53 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// A driver's orders as a table (CSV, XLSX): one row per order, money in yuan with 2 decimals.
+pub fn orders_table(orders: &[ChargeView]) -> evgrid_report::Table {
+    use evgrid_report::Kind;
+    let mut t = evgrid_report::Table::new(
+        "orders",
+        &[
+            ("id", "订单 Charge", Kind::Text),
+            ("start", "开始 Start (China time)", Kind::Text),
+            ("end", "结束 End", Kind::Text),
+            ("station", "充电站 Station", Kind::Text),
+            ("operator", "运营商 Operator", Kind::Text),
+            ("connector", "充电接口 Connector", Kind::Text),
+            ("channel", "渠道 Channel", Kind::Text),
+            ("order_ref", "运营商订单号 Operator's order id", Kind::Text),
+            ("energy_kwh", "电量 kWh", Kind::Number),
+            ("electricity_yuan", "电费 Electricity ¥", Kind::Number),
+            ("service_yuan", "服务费 Service ¥", Kind::Number),
+            ("total_yuan", "合计 Total ¥", Kind::Number),
+            ("dispute", "对账 Reconciliation", Kind::Text),
+        ],
+    );
+    let time = |t: Option<i64>| t.map(evgrid_model::time::format_china_local);
+    let yuan = |m: Option<evgrid_model::Fen>| m.map(evgrid_model::Fen::yuan);
+    for o in orders {
+        let live = o.live.as_ref();
+        t.push(vec![
+            o.charge.id.clone().into(),
+            time(live.and_then(|s| s.started_at)).into(),
+            time(live.and_then(|s| s.ended_at)).into(),
+            o.place.as_ref().map(|p| p.station_name.clone()).into(),
+            o.place
+                .as_ref()
+                .map_or_else(|| o.charge.operator_id.clone(), |p| p.operator_name.clone())
+                .into(),
+            o.charge.connector_id.clone().into(),
+            o.charge.channel.clone().into(),
+            live.map(|s| s.session_ref.clone()).into(),
+            live.and_then(|s| s.energy).map(|e| e.kwh()).into(),
+            yuan(live.and_then(|s| s.electricity_money)).into(),
+            yuan(live.and_then(|s| s.service_money)).into(),
+            yuan(live.and_then(|s| s.total_money)).into(),
+            live.and_then(|s| s.dispute.clone()).into(),
+        ]);
+    }
+    t
 }
 
 #[cfg(test)]

@@ -259,11 +259,17 @@ pub async fn events(
 /// Your charges whose order has arrived from the operator, newest first: energy per
 /// time-of-use period, electricity and service money in fen, total, start and end, and the
 /// operator's order reference (`session_ref`). `live.dispute` says when evgrid's check of the
-/// order against the operator's reconciliation found a mismatch.
+/// order against the operator's reconciliation found a mismatch. `format=csv|xlsx` downloads
+/// them as a table (one row per order, money in yuan) that opens in Excel.
 #[utoipa::path(get, path = "/api/v1/me/orders", tag = "charging",
     security(("bearer" = []), ("session" = [])),
+    params(("format" = Option<crate::export::TableFormatParam>, Query, description = "json (default), csv or xlsx")),
     responses(
-        (status = 200, description = "Your orders", body = Vec<ChargeDoc>),
+        (status = 200, description = "Your orders", content(
+            (Vec<ChargeDoc> = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
     ))]
@@ -273,6 +279,8 @@ pub async fn orders(
     p: Params,
 ) -> Result<Response, ApiError> {
     let user = caller.require(crate::auth::ANYONE)?;
+    let mut p = p;
+    let format = crate::export::format_param(&mut p, false);
     p.finish()?;
     let list: Vec<_> = state
         .registry
@@ -286,7 +294,9 @@ pub async fn orders(
                 .is_some_and(|s| s.order_received_at.is_some())
         })
         .collect();
-    Ok(Json(list).into_response())
+    crate::export::respond(format, &list, || {
+        evgrid_registry::charging::orders_table(&list)
+    })
 }
 
 fn esc(text: &str) -> String {
