@@ -29,7 +29,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     bad_login: '用户名或密码错误', taken: '用户名已被注册', power: '功率', price_unknown: '未公布',
     reserve: '预约 15 分钟', reserved_until: '已预约, 保留至 ', reserve_failed: '预约失败: ', my_reservations: '我的预约',
     cancel: '取消预约', r_reserved: '保留中', r_refused: '被拒绝', r_cancelled: '已取消', r_used: '已使用', r_expired: '已过期',
-    r_requested: '请求中', export_xlsx: '导出订单 (Excel)',
+    r_requested: '请求中', export_xlsx: '导出订单 (Excel)', near_me: '我附近', along_to: '沿途至 ', along: '沿途',
   },
   en: {
     brand: 'One-stop charging', lang: '中文', free_now: 'Free now', any_current: 'AC/DC', dc: 'DC fast', ac: 'AC',
@@ -57,7 +57,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     reserve: 'Reserve 15 min', reserved_until: 'Reserved until ', reserve_failed: 'Could not reserve: ',
     my_reservations: 'My reservations', cancel: 'Cancel', r_reserved: 'held', r_refused: 'refused',
     r_cancelled: 'cancelled', r_used: 'used', r_expired: 'expired', r_requested: 'requested',
-    export_xlsx: 'Export orders (Excel)',
+    export_xlsx: 'Export orders (Excel)', near_me: 'Near me', along_to: 'On the way to ', along: 'along the way',
   },
 };
 
@@ -105,8 +105,9 @@ let events: EventSource | null = null;
 let ticker: number | undefined;
 const w = window as any;
 
-function filterQuery(radiusM: number, lat = position.lat, lng = position.lng): string {
-  const q = new URLSearchParams({ lat: lat.toFixed(6), lng: lng.toFixed(6), radius_m: String(Math.round(radiusM)), k: '100', category: 'public' });
+/** The driver's filters as query parameters (shared by the search near a point and along a route). */
+function filterParams(): URLSearchParams {
+  const q = new URLSearchParams({ k: '100', category: 'public' });
   if ($<HTMLInputElement>('f-free').checked) q.set('free_now', 'true');
   if ($<HTMLInputElement>('f-open').checked) q.set('open_now', 'true');
   const current = $<HTMLSelectElement>('f-current').value;
@@ -120,7 +121,22 @@ function filterQuery(radiusM: number, lat = position.lat, lng = position.lng): s
   const operator = $<HTMLInputElement>('f-operator').value.trim().split(' ')[0];
   if (/^[A-Za-z0-9]{9}$/.test(operator)) q.set('operator', operator.toUpperCase());
   q.set('sort', $<HTMLSelectElement>('f-sort').value);
+  return q;
+}
+function filterQuery(radiusM: number, lat = position.lat, lng = position.lng): string {
+  const q = filterParams();
+  q.set('lat', lat.toFixed(6));
+  q.set('lng', lng.toFixed(6));
+  q.set('radius_m', String(Math.round(radiusM)));
   return `/api/v1/search/stations?${q}`;
+}
+/** County seats, the destinations offered for a search along the way. */
+let seats: { code: string; name_zh: string; name_pinyin: string; seat_lat: number; seat_lng: number }[] = [];
+function renderDestinations() {
+  const select = $<HTMLSelectElement>('f-route');
+  const chosen = select.value;
+  select.innerHTML = `<option value="">${t('near_me')}</option>` + seats.map((c) => `<option value="${c.code}">${t('along_to')}${esc(lang === 'zh' ? c.name_zh : c.name_pinyin)}</option>`).join('');
+  select.value = chosen;
 }
 
 function availability(s: any): 'ok' | 'busy' | 'stale' {
@@ -132,9 +148,16 @@ const COLORS = { ok: '#1a9850', busy: '#f28e2b', stale: '#9aa4ad' };
 // ---- list -------------------------------------------------------------------------------------
 let listRadius = 5000;
 async function loadList() {
-  $('near').textContent = `${t('near')} ${position.lat.toFixed(4)}, ${position.lng.toFixed(4)} · ${listRadius / 1000} ${t('km')}`;
+  const destination = seats.find((c) => c.code === $<HTMLSelectElement>('f-route').value);
+  $('near').textContent = destination
+    ? `${t('along_to')}${lang === 'zh' ? destination.name_zh : destination.name_pinyin} · 2 ${t('km')}`
+    : `${t('near')} ${position.lat.toFixed(4)}, ${position.lng.toFixed(4)} · ${listRadius / 1000} ${t('km')}`;
   $('results').innerHTML = `<li class="muted">${t('loading')}</li>`;
-  const answer = await api(filterQuery(listRadius));
+  const answer = destination
+    ? await postJson(`/api/v1/search/route?${filterParams()}`, {
+      points: [{ lat: position.lat, lng: position.lng }, { lat: destination.seat_lat, lng: destination.seat_lng }], corridor_m: 2000,
+    })
+    : await api(filterQuery(listRadius));
   results = answer.items;
   rememberOperators(results);
   renderList();
@@ -142,7 +165,7 @@ async function loadList() {
 function renderList() {
   $('results').innerHTML = results.length
     ? results.map((s) => `<li class="station-card" data-id="${esc(s.station_id)}" data-availability="${availability(s)}">
-        <div class="row"><b class="name">${esc(s.name)}</b><span class="dist">${(s.distance_m / 1000).toFixed(1)} ${t('km')}</span></div>
+        <div class="row"><b class="name">${esc(s.name)}</b><span class="dist">${s.along_m != null ? `${(s.along_m / 1000).toFixed(1)} ${t('km')} ${t('along')} · ` : ''}${(s.distance_m / 1000).toFixed(1)} ${t('km')}</span></div>
         <div class="row"><span class="pill ${availability(s)}"><b class="free">${s.free}</b>/${s.connectors} ${t('free_of')}${s.stale ? ` · ${s.stale} ${t('stale')}` : ''}</span>
         <span>${s.price_now_fen_per_kwh != null ? `${(s.price_now_fen_per_kwh / 100).toFixed(2)} ${t('yuan_kwh')}` : t('price_unknown')}</span>
         <span class="${s.open_now === false ? 'closed' : ''}">${s.open_now === false ? t('closed') : esc(s.business_hours ?? '')}</span></div>
@@ -499,10 +522,13 @@ $('lang').addEventListener('click', () => {
   lang = lang === 'zh' ? 'en' : 'zh';
   localStorage.setItem('evgrid.lang', lang);
   applyLanguage();
-  if (currentView === 'list') renderList();
+  renderDestinations();
+  if (currentView === 'list') void loadList();
   else if (currentView === 'station' || currentView === 'orders') void route();
   else if (currentView === 'charge') renderCharge();
 });
+$('f-route').addEventListener('change', () => { if (currentView !== 'list') location.hash = '#/list'; else void loadList(); });
+api('/api/v1/regions').then((r) => { seats = r.counties; renderDestinations(); }).catch(() => undefined);
 for (const id of ['f-free', 'f-current', 'f-type', 'f-power', 'f-open', 'f-price', 'f-operator', 'f-sort']) {
   $(id).addEventListener('change', () => { if (currentView === 'list') void loadList(); else if (currentView === 'map') void loadMapStations(); });
 }

@@ -157,6 +157,17 @@ test('a driver registers, finds a free DC charger of an operator platform near a
     assert.ok(id);
     const charge = await chargeStopAndCheckOrder(page, shot, { charging: '充电中', stop: '停止充电', finished: '已结束' });
     assert.equal(charge.channel, 'tcec');
+    // On the way to 于都: stations within 2 km of the road there, in order along it.
+    await page.click('a[data-tab="list"]');
+    await page.waitForSelector('.station-card');
+    const along = page.waitForResponse((r) => r.url().includes('/api/v1/search/route'));
+    await page.selectOption('#f-route', '360731');
+    assert.equal((await along).status(), 200);
+    await page.waitForFunction(() => document.getElementById('near').textContent.startsWith('沿途至 于都县'));
+    const positions = await page.$$eval('.station-card .dist', (els) => els.map((e) => Number(e.textContent.split(' ')[0])));
+    assert.ok(positions.length > 0, 'stations along the way');
+    assert.ok(positions.every((p, i) => i === 0 || p >= positions[i - 1]), `ordered along the route: ${positions}`);
+    await shot('along-route');
     // The map view shows the stations around, coloured by availability, on the offline base layer.
     await page.click('a[data-tab="map"]');
     await page.waitForFunction(() => window.evgridReady === true && window.evgridMapStations > 0, null, { timeout: 60_000 });
