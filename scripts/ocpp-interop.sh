@@ -11,7 +11,8 @@ ensure_venv websockets "websockets==15.0.1"
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$bin" charger add --data-dir "$work/data" --id CP16-INTEROP --password interop-password-16 \
-  --station OCPP-INTEROP --lat 25.8306 --lng 114.9328 --name "OCPP interop site" --connectors 2 >/dev/null
+  --station OCPP-INTEROP --lat 25.8306 --lng 114.9328 --name "OCPP interop site" --connectors 2 \
+  --tariff "00:00=0.80+0.40" >/dev/null
 "$bin" charger add --data-dir "$work/data" --id CS201-INTEROP --password interop-password-201 \
   --station OCPP-INTEROP --connectors 1 --dc --power-kw 60 >/dev/null
 # The platform's REST calls (charger state, commands) as an admin.

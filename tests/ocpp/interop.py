@@ -2,7 +2,9 @@
 """Charge points written on the PyPI `ocpp` package (The Mobility House) against a running
 evgrid: OCPP 1.6 and 2.0.1 happy paths (boot, status, authorize, a transaction with meter values,
 stop), remote start and stop sent through evgrid's REST API, then raw bad frames each answered
-with its CALLERROR and nothing stored. Shares no code with evgrid.
+with its CALLERROR and nothing stored; and a driver's charge through evgrid's driver API on each
+charge point (remote start under evgrid's id tag, the transaction linked to the driver's charge,
+remote stop, the order billed with the station's tariff). Shares no code with evgrid.
 
 Usage: interop.py HTTP_BASE CP16_ID CP16_PASSWORD CS201_ID CS201_PASSWORD [HTTPS_BASE CA_PEM]
 (with HTTPS_BASE, also security profile 2: TLS with the server certificate checked, plus Basic)
@@ -65,6 +67,30 @@ def api(method, path, body=None, login=True):
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
+
+
+def driver_api(token, method, path, body=None, headers=None):
+    """A REST call as a driver (bearer token)."""
+    h = {"content-type": "application/json", "Authorization": "Bearer " + token, **(headers or {})}
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(HTTP.rstrip("/") + path, data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=40) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def new_driver(name):
+    status, _ = api("POST", "/api/v1/auth/register", {"username": name, "password": "a driver password"}, login=False)
+    assert status == 201, status
+    status, session = api("POST", "/api/v1/auth/login", {"username": name, "password": "a driver password"}, login=False)
+    assert status == 200, session
+    return session["token"]
+
+
+# The interop station's tariff (scripts/ocpp-interop.sh): 0.80 + 0.40 yuan/kWh all day.
+FEN_PER_KWH = 120
 
 
 def basic(user, password):
@@ -247,6 +273,72 @@ async def v201():
             check(answer[0] == 4 and answer[2] == code, f"2.0.1 bad frame, {what}: CALLERROR {answer[2] if len(answer) > 2 else answer}")
 
 
+async def driver_charge_16():
+    """A driver starts a charge on the 1.6 charge point's connector 2 through evgrid."""
+    token = await asyncio.to_thread(new_driver, "interop-driver-16")
+    async with connect(f"{WS}/ocpp/{CP16}", subprotocols=["ocpp1.6"], additional_headers=basic(CP16, PW16)) as ws:
+        cp = CP16Impl(CP16, ws)
+        loop = asyncio.create_task(cp.start())
+        await cp.call(call16.BootNotification(charge_point_vendor="PyPI-ocpp", charge_point_model="interop-16"))
+        await cp.call(call16.StatusNotification(connector_id=2, error_code="NoError", status="Available", timestamp=now()))
+        status, charge = await asyncio.to_thread(driver_api, token, "POST", "/api/v1/sessions",
+                                                 {"connector_id": f"EVGRID000:{CP16}-2"}, {"Idempotency-Key": "interop-16-1"})
+        check(status == 201 and charge["status"] == "started" and charge["channel"] == "ocpp",
+              f"1.6 driver: the charge starts through the charger ({status} {charge.get('status')} {charge.get('message')})")
+        tag = charge["session_ref"]
+        check(cp.remote_started == (tag, 2), f"1.6 driver: RemoteStartTransaction for connector 2 under evgrid's tag {tag}")
+        start = await cp.call(call16.StartTransaction(connector_id=2, id_tag=tag, meter_start=2000, timestamp=now()))
+        tx = start.transaction_id
+        await cp.call(call16.MeterValues(connector_id=2, transaction_id=tx, meter_value=[
+            {"timestamp": now(), "sampledValue": [{"value": "6000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]))
+        status, seen = await asyncio.to_thread(driver_api, token, "GET", f"/api/v1/sessions/{charge['id']}")
+        check(status == 200 and seen["session_ref"] == f"{CP16}:{tx}" and seen["live"]["energy"] == 4000,
+              f"1.6 driver: the transaction is the driver's charge, 4000 Wh so far ({seen.get('session_ref')})")
+        check(seen["live"]["total_money"] == 4 * FEN_PER_KWH, f"1.6 driver: cost so far {seen['live']['total_money']} fen")
+        status, stopped = await asyncio.to_thread(driver_api, token, "POST", f"/api/v1/sessions/{charge['id']}/stop")
+        check(status == 200 and getattr(cp, "remote_stopped", None) == tx, f"1.6 driver: stop reaches the charger as RemoteStopTransaction ({status})")
+        await cp.call(call16.StopTransaction(meter_stop=12000, timestamp=now(), transaction_id=tx, reason="Remote"))
+        status, done = await asyncio.to_thread(driver_api, token, "GET", f"/api/v1/sessions/{charge['id']}")
+        live = done["live"]
+        check(live["state"] == "finished" and live["order_received_at"] is not None and live["energy"] == 10000,
+              "1.6 driver: the order: finished, 10 kWh")
+        check(live["total_money"] == 10 * FEN_PER_KWH and live["electricity_money"] + live["service_money"] == live["total_money"],
+              f"1.6 driver: billed {live['total_money']} fen = 10 kWh x {FEN_PER_KWH}")
+        loop.cancel()
+
+
+async def driver_charge_201():
+    """A driver charges on the 2.0.1 station, whose events name no id token (remoteStartId only)."""
+    token = await asyncio.to_thread(new_driver, "interop-driver-201")
+    async with connect(f"{WS}/ocpp/{CS201}", subprotocols=["ocpp2.0.1"], additional_headers=basic(CS201, PW201)) as ws:
+        cp = CS201Impl(CS201, ws)
+        loop = asyncio.create_task(cp.start())
+        await cp.call(call201.BootNotification(charging_station={"model": "interop-201", "vendorName": "PyPI-ocpp"}, reason="PowerUp"))
+        await cp.call(call201.StatusNotification(timestamp=now(), connector_status="Available", evse_id=1, connector_id=1))
+        status, charge = await asyncio.to_thread(driver_api, token, "POST", "/api/v1/sessions",
+                                                 {"connector_id": f"EVGRID000:{CS201}-1"}, {"Idempotency-Key": "interop-201-1"})
+        check(status == 201 and charge["status"] == "started", f"2.0.1 driver: the charge starts ({status} {charge.get('message')})")
+        check(cp.remote_started and cp.remote_started[0] == charge["session_ref"] and cp.remote_started[1] == 1,
+              "2.0.1 driver: RequestStartTransaction under evgrid's tag")
+        remote_id = cp.remote_started[2]
+        await cp.call(call201.TransactionEvent(event_type="Started", timestamp=now(), trigger_reason="RemoteStart", seq_no=0,
+                                               transaction_info={"transactionId": "TX-DRIVER", "chargingState": "Charging", "remoteStartId": remote_id},
+                                               evse={"id": 1, "connectorId": 1},
+                                               meter_value=[{"timestamp": now(), "sampledValue": [{"value": 1000.0}]}]))
+        status, seen = await asyncio.to_thread(driver_api, token, "GET", f"/api/v1/sessions/{charge['id']}")
+        check(seen["session_ref"] == f"{CS201}:TX-DRIVER", f"2.0.1 driver: linked by remoteStartId {remote_id} ({seen['session_ref']})")
+        status, _ = await asyncio.to_thread(driver_api, token, "POST", f"/api/v1/sessions/{charge['id']}/stop")
+        check(status == 200 and getattr(cp, "remote_stopped", None) == "TX-DRIVER", "2.0.1 driver: stop reaches the charger")
+        await cp.call(call201.TransactionEvent(event_type="Ended", timestamp=now(), trigger_reason="RemoteStop", seq_no=1,
+                                               transaction_info={"transactionId": "TX-DRIVER", "stoppedReason": "Remote"},
+                                               meter_value=[{"timestamp": now(), "sampledValue": [{"value": 6000.0}]}]))
+        status, done = await asyncio.to_thread(driver_api, token, "GET", f"/api/v1/sessions/{charge['id']}")
+        live = done["live"]
+        check(live["order_received_at"] is not None and live["energy"] == 5000 and live["total_money"] == 5 * FEN_PER_KWH,
+              f"2.0.1 driver: the order: 5 kWh, {live['total_money']} fen")
+        loop.cancel()
+
+
 async def tls():
     """Security profile 2: TLS (server certificate verified) and HTTP Basic."""
     context = ssl.create_default_context(cafile=CA)
@@ -269,6 +361,8 @@ async def main():
     await refused("/ocpp/NOT-REGISTERED", ["ocpp1.6"], {}, "unknown charger refused")
     await v16()
     await v201()
+    await driver_charge_16()
+    await driver_charge_201()
     status, _ = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CP16}/commands", {"command": "unlock", "connector": 1})
     check(status == 409, "a command to a charger that is not connected is a 409")
     if TLS_BASE:

@@ -43,6 +43,11 @@ pub enum ChargerCommand {
         /// A DC charger (default AC).
         #[arg(long)]
         dc: bool,
+        /// The station's time-of-use prices, yuan per kWh, China time:
+        /// `HH:MM=ELECTRICITY+SERVICE,...` from 00:00, e.g.
+        /// `00:00=0.33+0.60,08:00=0.95+0.60,22:00=0.33+0.60`. Drivers' charges are billed with it.
+        #[arg(long)]
+        tariff: Option<String>,
         #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -77,8 +82,14 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
             name,
             power_kw,
             dc,
+            tariff,
             data_dir,
         } => {
+            let tariff = tariff
+                .as_deref()
+                .map(evgrid_model::Tariff::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--tariff: {e}"))?;
             let place = match (lat, lng) {
                 (Some(lat), Some(lng)) => {
                     if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lng) {
@@ -103,6 +114,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 connectors,
                 power_kw,
                 dc,
+                tariff,
             };
             let c = registry.add_charger(spec).await?;
             println!(

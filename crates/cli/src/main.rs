@@ -401,6 +401,7 @@ async fn demo_chargers(
                 connectors: u32::try_from(e.connectors.len()).unwrap_or(1),
                 power_kw: e.power.0 / 1000,
                 dc: e.equipment_type == evgrid_model::EquipmentType::DC,
+                tariff: None,
             };
             registry.add_charger(spec).await?;
         }

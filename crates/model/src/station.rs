@@ -337,6 +337,33 @@ impl Tariff {
         Ok(Self { periods })
     }
 
+    /// Reads a tariff written as `HH:MM=ELECTRICITY+SERVICE` periods in yuan per kWh, separated
+    /// by commas, e.g. `00:00=0.33+0.60,08:00=0.95+0.60,22:00=0.33+0.60` (China time; the first
+    /// period starts at 00:00).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let periods = text
+            .split(',')
+            .map(|part| {
+                let part = part.trim();
+                let bad = || format!("{part:?} is not HH:MM=ELECTRICITY+SERVICE (yuan/kWh)");
+                let (time, prices) = part.split_once('=').ok_or_else(bad)?;
+                let (h, m) = time.split_once(':').ok_or_else(bad)?;
+                let (h, m): (u32, u32) =
+                    (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+                if h > 23 || m > 59 {
+                    return Err(bad());
+                }
+                let (e, sv) = prices.split_once('+').ok_or_else(bad)?;
+                Ok(TariffPeriod {
+                    start_second: h * 3600 + m * 60,
+                    electricity: PricePerKwh::parse_yuan(e.trim()).ok_or_else(bad)?,
+                    service: PricePerKwh::parse_yuan(sv.trim()).ok_or_else(bad)?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Self::new(periods).map_err(|e| e.to_string())
+    }
+
     /// The period in force at `second` after local midnight.
     pub fn period_at(&self, second: u32) -> Option<&TariffPeriod> {
         self.periods.iter().rev().find(|p| p.start_second <= second)
@@ -495,6 +522,25 @@ mod tests {
         assert_eq!(periods[1].service_money, Fen(100)); // 2.501 × 40 = 100.04
         let total: i64 = periods.iter().map(|p| p.energy.0).sum();
         assert_eq!(total, 6_001);
+    }
+
+    #[test]
+    fn tariffs_read_from_text() {
+        let t = Tariff::parse("00:00=0.33+0.60, 08:00=0.95+0.6").unwrap();
+        assert_eq!(t.periods.len(), 2);
+        assert_eq!(t.periods[1].start_second, 8 * 3600);
+        assert_eq!(t.periods[1].electricity, PricePerKwh::from_fen(95));
+        assert_eq!(t.periods[1].service, PricePerKwh::from_fen(60));
+        for bad in [
+            "",
+            "08:00=0.9+0.6",
+            "00:00=0.9",
+            "24:00=1+1",
+            "00:00=x+1",
+            "00:00=1+1,00:00=1+1",
+        ] {
+            assert!(Tariff::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -81,13 +81,13 @@ pub trait Backend: Send + Sync {
         connector: Option<u32>,
         update: SessionUpdate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
-    /// Notes which id tag (1.6 `idTag`, 2.0.1 `idToken`) a transaction runs under, so that a
-    /// charge the platform started remotely finds its transaction.
-    fn transaction_authorized(
+    /// Notes who a transaction runs for, so that a charge the platform started remotely finds
+    /// its transaction.
+    fn transaction_started_by(
         &self,
         charger: &str,
         session_ref: &str,
-        id_tag: &str,
+        by: StartedBy<'_>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// The energy register at the start of a session (Wh), as stored.
     fn meter_start(
@@ -95,6 +95,16 @@ pub trait Backend: Send + Sync {
         charger: &str,
         session_ref: &str,
     ) -> impl Future<Output = Result<Option<WattHours>, BackendError>> + Send;
+}
+
+/// Who a transaction runs for, as the charger said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartedBy<'a> {
+    /// The id tag (1.6 `idTag`, 2.0.1 `idToken.idToken`) it was authorized with.
+    IdTag(&'a str),
+    /// 2.0.1: the `remoteStartId` of the RequestStartTransaction that started it, when the
+    /// event names no id token.
+    RemoteStart(i64),
 }
 
 /// What the transport should do after a frame.
@@ -467,7 +477,7 @@ impl Connection {
                     .map_err(internal)?;
                 if let Some(tag) = p["idTag"].as_str() {
                     backend
-                        .transaction_authorized(&self.charger, &session_ref, tag)
+                        .transaction_started_by(&self.charger, &session_ref, StartedBy::IdTag(tag))
                         .await
                         .map_err(internal)?;
                 }
@@ -569,13 +579,19 @@ impl Connection {
                     .session(&self.charger, connector, update)
                     .await
                     .map_err(internal)?;
-                if let Some(tag) = p
+                let by = p
                     .get("idToken")
                     .and_then(|t| t.get("idToken"))
                     .and_then(Value::as_str)
-                {
+                    .map(StartedBy::IdTag)
+                    .or_else(|| {
+                        info.get("remoteStartId")
+                            .and_then(Value::as_i64)
+                            .map(StartedBy::RemoteStart)
+                    });
+                if let Some(by) = by {
                     backend
-                        .transaction_authorized(&self.charger, &session_ref, tag)
+                        .transaction_started_by(&self.charger, &session_ref, by)
                         .await
                         .map_err(internal)?;
                 }

@@ -8,7 +8,7 @@ use evgrid_model::{
     Power, Session, SessionState, SessionUpdate, Station, StationKey, StationType, Tariff,
     WattHours,
 };
-use evgrid_ocpp::csms::{Backend, BackendError, BootInfo, StatusReport};
+use evgrid_ocpp::csms::{Backend, BackendError, BootInfo, StartedBy, StatusReport};
 use evgrid_store::{StatusRecord, StoreError};
 use sha2::{Digest, Sha256};
 
@@ -52,6 +52,9 @@ pub struct ChargerSpec {
     pub connectors: u32,
     pub power_kw: u32,
     pub dc: bool,
+    /// The station's time-of-use tariff (replaces the one it has); evgrid bills the charger's
+    /// transactions with it.
+    pub tariff: Option<Tariff>,
 }
 
 /// The outcome of a charger's login.
@@ -175,6 +178,9 @@ impl Registry {
                 (None, Some(place)) => new_station(&spec, station_id, place),
                 (None, None) => return Err(ChargerError::NoStation(key.to_string())),
             };
+            if let Some(tariff) = &spec.tariff {
+                station.tariff = Some(tariff.clone());
+            }
             station.equipment.retain(|e| e.id != spec.id);
             station.equipment.push(equipment(&spec));
             let operator = Operator {
@@ -437,18 +443,28 @@ impl Backend for OcppBackend<'_> {
             .map_err(storage)
     }
 
-    async fn transaction_authorized(
+    async fn transaction_started_by(
         &self,
         _charger: &str,
         session_ref: &str,
-        id_tag: &str,
+        by: StartedBy<'_>,
     ) -> Result<(), BackendError> {
-        let linked = self
-            .registry
-            .store()
-            .link_driver_session(&self.charger.operator_id, id_tag, session_ref)
-            .await
-            .map_err(storage)?;
+        let store = self.registry.store();
+        let operator = &self.charger.operator_id;
+        let linked = match by {
+            StartedBy::IdTag(tag) => store.link_driver_session(operator, tag, session_ref).await,
+            StartedBy::RemoteStart(id) => {
+                match crate::charging::id_tag_prefix_of_remote_start(id) {
+                    Some(prefix) => {
+                        store
+                            .link_driver_session_by_prefix(operator, &prefix, session_ref)
+                            .await
+                    }
+                    None => Ok(false),
+                }
+            }
+        }
+        .map_err(storage)?;
         if linked {
             tracing::info!(charger = %self.charger.id, session = session_ref, "a driver's remote start began its transaction");
         }

@@ -10,7 +10,9 @@
 //! - OCPP for a charger connected directly: remote start (1.6 RemoteStartTransaction, 2.0.1
 //!   RequestStartTransaction) under an id tag made for this charge (`EVG` + 17 hex digits). The
 //!   charge's reference is that tag until the charger opens its transaction under it; then it is
-//!   the transaction's (see `OcppBackend::transaction_authorized`). Remote stop by transaction id.
+//!   the transaction's (see `OcppBackend::transaction_started_by`; 2.0.1's `remoteStartId` is
+//!   the tag's first 7 hex digits, for chargers whose events name no id token). Remote stop by
+//!   transaction id.
 //!   evgrid bills the transaction from the station's tariff (`OcppBackend`).
 
 use std::time::Duration;
@@ -73,6 +75,21 @@ pub(crate) fn new_id_tag() -> Result<String, ChargeError> {
         .map_err(|e| ChargeError::Unavailable(e.to_string()))?
         .to_uppercase();
     Ok(format!("{ID_TAG_PREFIX}{}", &hex[..17]))
+}
+
+/// The `remoteStartId` of a charge's id tag: its first 7 hex digits (below 2^28).
+fn remote_start_id(id_tag: &str) -> i64 {
+    id_tag
+        .get(ID_TAG_PREFIX.len()..ID_TAG_PREFIX.len() + 7)
+        .and_then(|h| i64::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
+}
+
+/// The id tag prefix (`EVG` + 7 hex digits) of the charge a `remoteStartId` came from.
+pub(crate) fn id_tag_prefix_of_remote_start(id: i64) -> Option<String> {
+    (0..1 << 28)
+        .contains(&id)
+        .then(|| format!("{ID_TAG_PREFIX}{id:07X}"))
 }
 
 pub(crate) fn command_error(charger: &str, e: CommandError) -> String {
@@ -230,19 +247,8 @@ impl Registry {
             let _enter = span.enter();
             let outcome = match (&ocpp, &client) {
                 (Some((charger, n)), _) => {
-                    let remote_start_id = charge
-                        .id
-                        .get(..7)
-                        .and_then(|h| u32::from_str_radix(h, 16).ok())
-                        .unwrap_or(1);
-                    self.remote_start(
-                        channels.hub,
-                        charger,
-                        *n,
-                        &charge.session_ref,
-                        remote_start_id,
-                    )
-                    .await
+                    self.remote_start(channels.hub, charger, *n, &charge.session_ref)
+                        .await
                 }
                 (None, Some(client)) => {
                     Self::tcec_start(client, &operator, connector_id, &charge.session_ref).await
@@ -278,17 +284,12 @@ impl Registry {
         charger: &Charger,
         n: u32,
         id_tag: &str,
-        remote_start_id: u32,
     ) -> Result<(), String> {
         let version = hub
             .version(&charger.id)
             .ok_or_else(|| format!("charger {} is not connected", charger.id))?;
-        let (action, payload) = evgrid_ocpp::commands::remote_start(
-            version,
-            n,
-            id_tag,
-            i64::from(remote_start_id % 1_000_000_000),
-        );
+        let (action, payload) =
+            evgrid_ocpp::commands::remote_start(version, n, id_tag, remote_start_id(id_tag));
         let answer = hub
             .call(&charger.id, action, payload, CALL_TIMEOUT)
             .await
@@ -507,6 +508,17 @@ pub fn orders_table(orders: &[ChargeView]) -> evgrid_report::Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remote_start_id_leads_back_to_its_tag() {
+        let tag = new_id_tag().unwrap();
+        assert_eq!(tag.len(), 20);
+        let prefix = id_tag_prefix_of_remote_start(remote_start_id(&tag)).unwrap();
+        assert!(tag.starts_with(&prefix), "{tag} {prefix}");
+        assert_eq!(prefix.len(), 10);
+        assert!(id_tag_prefix_of_remote_start(-1).is_none());
+        assert!(id_tag_prefix_of_remote_start(1 << 28).is_none());
+    }
 
     #[test]
     fn keys_are_short_visible_ascii() {

@@ -689,6 +689,22 @@ impl Store {
         }
     }
 
+    /// Links the driver's OCPP charge whose id tag starts with `prefix` and still waits for its
+    /// transaction (2.0.1 `remoteStartId`) to `session_ref`.
+    pub async fn link_driver_session_by_prefix(
+        &self,
+        operator_id: &OperatorId,
+        prefix: &str,
+        session_ref: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.link_driver_session_by_prefix(operator_id.as_str(), prefix, session_ref)
+                    .await
+            }
+        }
+    }
+
     /// The station and operator of an operator's connector.
     pub async fn charge_place(
         &self,

@@ -47,16 +47,17 @@ impl Backend for Memory {
             .push((connector, update, meter_start));
         Ok(())
     }
-    async fn transaction_authorized(
+    async fn transaction_started_by(
         &self,
         _charger: &str,
         session_ref: &str,
-        id_tag: &str,
+        by: StartedBy<'_>,
     ) -> Result<(), BackendError> {
-        self.tags
-            .lock()
-            .unwrap()
-            .push((session_ref.to_owned(), id_tag.to_owned()));
+        let by = match by {
+            StartedBy::IdTag(tag) => tag.to_owned(),
+            StartedBy::RemoteStart(id) => format!("remote start {id}"),
+        };
+        self.tags.lock().unwrap().push((session_ref.to_owned(), by));
         Ok(())
     }
     async fn meter_start(
@@ -133,16 +134,25 @@ async fn a_201_transaction_event_series_is_stored() {
         "transactionInfo":{"transactionId":"T-9","stoppedReason":"Remote"},
         "meterValue":[{"timestamp":"2024-01-05T09:00:00Z","sampledValue":[{"value":12.5,"unitOfMeasure":{"unit":"kWh"}}]}]}]"#;
     assert_eq!(answer(&mut c, &m, ended).await[0], 3);
-    let sessions = m.sessions.lock().unwrap();
-    assert_eq!(
-        (sessions[0].0, sessions[0].2),
-        (Some(1), Some(WattHours(2000)))
-    );
-    assert_eq!(sessions[1].1.energy, Some(WattHours(10_500)));
-    assert_eq!(sessions[1].1.state, Some(SessionState::Finished));
+    {
+        let sessions = m.sessions.lock().unwrap();
+        assert_eq!(
+            (sessions[0].0, sessions[0].2),
+            (Some(1), Some(WattHours(2000)))
+        );
+        assert_eq!(sessions[1].1.energy, Some(WattHours(10_500)));
+        assert_eq!(sessions[1].1.state, Some(SessionState::Finished));
+    }
+    // Started by a remote start whose event names no id token: the remoteStartId tells.
+    let remote = r#"[2,"c","TransactionEvent",{"eventType":"Started","timestamp":"2024-01-05T10:00:00Z","triggerReason":"RemoteStart","seqNo":0,
+        "transactionInfo":{"transactionId":"T-10","chargingState":"Charging","remoteStartId":42},"evse":{"id":1,"connectorId":1}}]"#;
+    assert_eq!(answer(&mut c, &m, remote).await[0], 3);
     assert_eq!(
         *m.tags.lock().unwrap(),
-        vec![("CS2:T-9".to_owned(), "EVG0123".to_owned())]
+        vec![
+            ("CS2:T-9".to_owned(), "EVG0123".to_owned()),
+            ("CS2:T-10".to_owned(), "remote start 42".to_owned())
+        ]
     );
 }
 

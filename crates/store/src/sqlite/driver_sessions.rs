@@ -172,4 +172,27 @@ impl SqliteStore {
             },
         ))
     }
+
+    pub(crate) async fn link_driver_session_by_prefix(
+        &self,
+        operator_id: &str,
+        prefix: &str,
+        session_ref: &str,
+    ) -> Result<bool, StoreError> {
+        // Only a charge still waiting for its transaction (its reference is its id tag).
+        let done = sqlx::query(
+            "UPDATE driver_sessions SET session_ref = $3
+             WHERE id = (SELECT id FROM driver_sessions
+                         WHERE operator_id = $1 AND channel = 'ocpp' AND instr(session_ref, ':') = 0
+                           AND status IN ('requested', 'started')
+                           AND substr(session_ref, 1, length($2)) = $2
+                         ORDER BY created_at DESC LIMIT 1)",
+        )
+        .bind(operator_id)
+        .bind(prefix)
+        .bind(session_ref)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }
