@@ -406,7 +406,8 @@ async function showCharge(id: string) {
   renderCharge();
   events = new EventSource(`/api/v1/sessions/${encodeURIComponent(id)}/events`);
   events.addEventListener('charge', (e) => { charge = JSON.parse((e as MessageEvent).data); renderCharge(); });
-  events.addEventListener('error', () => { if (charge?.live?.order_received_at != null) events?.close(); });
+  // The server ends the stream once the order is in (or the start was refused): do not reconnect.
+  events.addEventListener('error', () => { if (charge?.live?.order_received_at != null || charge?.status === 'refused') events?.close(); });
   ticker = window.setInterval(renderCharge, 1000);
 }
 $('c-stop').addEventListener('click', async () => {

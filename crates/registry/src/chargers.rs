@@ -298,6 +298,12 @@ impl OcppBackend<'_> {
             return Ok(());
         }
         let Some(tariff) = self.tariff().await? else {
+            // Nothing to price with: the end still makes the order, energy only, flagged.
+            if finished {
+                update.is_order = true;
+                update.dispute =
+                    Some("the station has no tariff: the charge's energy is not priced".into());
+            }
             return Ok(());
         };
         let now = update.ended_at.unwrap_or_else(evgrid_model::time::unix_now);
