@@ -61,6 +61,29 @@ const TEXT: Record<Lang, Record<string, string>> = {
   },
 };
 
+/** The server's reasons (English) in Chinese: the known openings are translated, the rest
+ * (operator ids, FailReason codes) kept. */
+const ZH_REASONS: [RegExp, string][] = [
+  [/^operator (\w+) says the connector is not ready: the gun is not plugged in/, '运营商 $1: 充电枪未插好'],
+  [/^operator (\w+) says the connector is not ready: the equipment check failed/, '运营商 $1: 设备检测未通过, 充电枪未就绪'],
+  [/^operator (\w+) says the connector is not ready/, '运营商 $1: 充电枪未就绪'],
+  [/^operator (\w+) refused to (start|stop): equipment not found/, '运营商 $1 拒绝操作: 设备不存在'],
+  [/^operator (\w+) refused to (start|stop): equipment offline/, '运营商 $1 拒绝操作: 设备离线'],
+  [/^operator (\w+) refused to stop: already stopped/, '运营商 $1: 充电已停止'],
+  [/^operator (\w+) refused to (start|stop)/, '运营商 $1 拒绝操作'],
+  [/^operator (\w+) did not answer/, '运营商 $1 未响应, 请稍后再试'],
+  [/^operator (\w+) takes no calls from evgrid.*/, '运营商 $1 尚未开通互联互通充电'],
+  [/^charger (\S+) is not connected/, '充电桩 $1 不在线'],
+  [/^charger (\S+) refused to start/, '充电桩 $1 拒绝启动 (可能已被占用或预约)'],
+  [/^charger (\S+) refused the reservation/, '充电桩 $1 拒绝预约 (可能已被占用)'],
+  [/^the charger has not begun the transaction yet.*/, '充电桩尚未开始充电, 请稍后再试'],
+];
+function reason(text: string): string {
+  if (lang !== 'zh') return text;
+  const known = ZH_REASONS.find(([re]) => re.test(text));
+  return known ? text.replace(known[0], known[1]) : text;
+}
+
 let lang: Lang = (localStorage.getItem('evgrid.lang') as Lang) || 'zh';
 const t = (key: string) => TEXT[lang][key] ?? key;
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -323,13 +346,13 @@ async function startCharge(connector: string, button: HTMLButtonElement) {
     const charge = await postJson('/api/v1/sessions', { connector_id: connector }, { 'idempotency-key': startKeys.get(connector)! });
     startKeys.delete(connector);
     if (charge.status === 'refused') {
-      error.textContent = t('start_failed') + (charge.message ?? '');
+      error.textContent = t('start_failed') + reason(charge.message ?? '');
       error.hidden = false;
       return;
     }
     location.hash = `#/charge/${charge.id}`;
   } catch (e) {
-    error.textContent = t('start_failed') + (e as Error).message;
+    error.textContent = t('start_failed') + reason((e as Error).message);
     error.hidden = false;
   } finally {
     button.disabled = false;
@@ -346,7 +369,7 @@ async function reserve(connector: string, button: HTMLButtonElement) {
     button.textContent = t('reserved_until') + chinaTime(r.expires_at).slice(6);
     button.classList.add('held');
   } catch (e) {
-    error.textContent = t('reserve_failed') + (e as Error).message;
+    error.textContent = t('reserve_failed') + reason((e as Error).message);
     error.hidden = false;
     button.disabled = false;
   }
@@ -362,7 +385,7 @@ function renderCharge() {
   $('c-connector').textContent = `${place?.operator_name ?? charge.operator_id} · ${charge.connector_id} · ${charge.channel === 'ocpp' ? 'OCPP' : 'T/CEC'}`;
   const msg = $('c-message');
   msg.hidden = !charge.message;
-  msg.textContent = charge.message ? t('start_failed') + charge.message : '';
+  msg.textContent = charge.message ? t('start_failed') + reason(charge.message) : '';
   const state = live?.state;
   $('c-state').textContent = state ? t('l_' + state) : charge.status === 'refused' ? t('s_refused') : t('waiting');
   $('c-state').dataset.state = state ?? charge.status;
@@ -417,7 +440,7 @@ $('c-stop').addEventListener('click', async () => {
     charge = await api(`/api/v1/sessions/${encodeURIComponent(charge.id)}/stop`, { method: 'POST' });
     renderCharge();
   } catch (e) {
-    $('c-message').textContent = t('stop_failed') + (e as Error).message;
+    $('c-message').textContent = t('stop_failed') + reason((e as Error).message);
     $('c-message').hidden = false;
   } finally {
     button.disabled = false;

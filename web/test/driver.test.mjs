@@ -245,12 +245,12 @@ test('a start the operator refuses says why, in Chinese and in English', async (
     await register(page, 'driver-refused');
     let zh = null;
     for (let i = 0; i < 4 && !zh; i += 1) zh = await tapStartOnBusy(page, shot);
-    assert.match(zh ?? '', /^启动失败: operator \w+ says the connector is not ready/);
+    assert.match(zh ?? '', /^启动失败: 运营商 EVGSYN\d{3}: .*充电枪未(就绪|插好) \(FailReason \d+\)$/);
     await page.click('#lang');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
     let en = null;
     for (let i = 0; i < 4 && !en; i += 1) en = await tapStartOnBusy(page, shot);
-    assert.match(en ?? '', /^Could not start: operator \w+ says the connector is not ready/);
+    assert.match(en ?? '', /^Could not start: operator EVGSYN\d{3} says the connector is not ready: .+ \(FailReason \d+\)$/);
     await shot('refused');
     // The refusals are in the driver's history, as refused.
     const mine = await page.evaluate(async () => (await fetch('/api/v1/me/sessions')).json());
