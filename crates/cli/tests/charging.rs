@@ -632,4 +632,28 @@ fn a_driver_charges_on_a_directly_connected_ocpp_charger() {
         (status_of(&connector) == "available").then_some(json!(true))
     })
     .expect("the charger frees the connector");
+
+    // Dora's history a page at a time, newest first, with the total in a header.
+    let all = as_user(addr, &dora, "GET", "/api/v1/me/sessions");
+    let every = all.json();
+    let count = every.as_array().unwrap().len();
+    assert!(count >= 3, "{every}");
+    let total_header = |a: &common::Answer| {
+        a.header("x-total-count")
+            .map(|v| v.parse::<usize>().unwrap())
+    };
+    assert_eq!(total_header(&all), Some(count));
+    let second = as_user(addr, &dora, "GET", "/api/v1/me/sessions?page=2&page_size=1");
+    assert_eq!(second.json()[0]["id"], every[1]["id"]);
+    assert_eq!(total_header(&second), Some(count));
+    let orders = as_user(addr, &dora, "GET", "/api/v1/me/orders?page_size=1");
+    assert_eq!(orders.json().as_array().unwrap().len(), 1);
+    assert!(
+        total_header(&orders).unwrap() >= 2,
+        "two charges ended with an order"
+    );
+    assert_eq!(
+        as_user(addr, &dora, "GET", "/api/v1/me/sessions?page_size=0").status,
+        400
+    );
 }

@@ -372,13 +372,24 @@ impl Registry {
         })
     }
 
-    /// The user's charges, newest first, with their live figures.
-    pub async fn charges_of(&self, user: &User) -> Result<Vec<ChargeView>, ChargeError> {
-        let mut out = Vec::new();
-        for charge in self.store().driver_sessions_of(user.id).await? {
+    /// A page of the user's charges (only those with an order, with `orders_only`), newest
+    /// first, with their live figures; and how many there are in all.
+    pub async fn charges_of(
+        &self,
+        user: &User,
+        orders_only: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<ChargeView>, i64), ChargeError> {
+        let (charges, total) = self
+            .store()
+            .driver_sessions_of(user.id, orders_only, offset, limit)
+            .await?;
+        let mut out = Vec::with_capacity(charges.len());
+        for charge in charges {
             out.push(self.view(charge).await?);
         }
-        Ok(out)
+        Ok((out, total))
     }
 
     /// Asks the operator to stop a started charge of `user`.

@@ -662,13 +662,20 @@ impl Store {
         }
     }
 
-    /// A user's charges, newest first.
+    /// A page of a user's charges (only those whose order arrived, with `orders_only`), newest
+    /// first, and how many there are in all.
     pub async fn driver_sessions_of(
         &self,
         user_id: i64,
-    ) -> Result<Vec<evgrid_model::DriverSession>, StoreError> {
+        orders_only: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<evgrid_model::DriverSession>, i64), StoreError> {
         match self {
-            Store::Sqlite(s) => s.driver_sessions_of(user_id).await,
+            Store::Sqlite(s) => {
+                s.driver_sessions_of(user_id, orders_only, offset, limit)
+                    .await
+            }
         }
     }
 

@@ -160,11 +160,36 @@ pub async fn stop(
     Ok(Json(view).into_response())
 }
 
-/// Your charges, newest first.
+/// Largest page of a driver's charges or orders (JSON); a download takes up to `MAX_EXPORT`.
+const MAX_PAGE_SIZE: i64 = 200;
+const MAX_EXPORT: i64 = 10_000;
+
+/// Reads `page` and `page_size` (default `default_size`, at most `max`): offset and limit.
+fn paging(p: &mut Params, default_size: i64, max: i64) -> (i64, i64) {
+    let page = p.integer(&["page"], 1..=1_000_000).unwrap_or(1);
+    let size = p.integer(&["page_size"], 1..=max).unwrap_or(default_size);
+    ((page - 1) * size, size)
+}
+
+/// A list answer with its total in `X-Total-Count`.
+fn with_total(response: Response, total: i64) -> Response {
+    let mut response = response;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&total.to_string()) {
+        response.headers_mut().insert("x-total-count", v);
+    }
+    response
+}
+
+/// Your charges, newest first, a page at a time (`X-Total-Count` says how many in all).
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "charging",
     security(("bearer" = []), ("session" = [])),
+    params(
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "Page number (default 1)"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Charges per page (default 50)"),
+    ),
     responses(
-        (status = 200, description = "Your charges", body = Vec<ChargeDoc>),
+        (status = 200, description = "Your charges", body = Vec<ChargeDoc>,
+         headers(("x-total-count" = i64, description = "How many charges in all"))),
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
     ))]
@@ -174,13 +199,15 @@ pub async fn mine(
     p: Params,
 ) -> Result<Response, ApiError> {
     let user = caller.require(crate::auth::ANYONE)?;
+    let mut p = p;
+    let (offset, limit) = paging(&mut p, 50, MAX_PAGE_SIZE);
     p.finish()?;
-    let list = state
+    let (list, total) = state
         .registry
-        .charges_of(user)
+        .charges_of(user, false, offset, limit)
         .await
         .map_err(charge_error)?;
-    Ok(Json(list).into_response())
+    Ok(with_total(Json(list).into_response(), total))
 }
 
 /// Whether nothing more will happen to a charge: refused, or the operator's session ended.
@@ -260,10 +287,15 @@ pub async fn events(
 /// time-of-use period, electricity and service money in fen, total, start and end, and the
 /// operator's order reference (`session_ref`). `live.dispute` says when evgrid's check of the
 /// order against the operator's reconciliation found a mismatch. `format=csv|xlsx` downloads
-/// them as a table (one row per order, money in yuan) that opens in Excel.
+/// them as a table (one row per order, money in yuan) that opens in Excel. A page at a time
+/// (`X-Total-Count` says how many in all); a download holds up to 10,000 orders by default.
 #[utoipa::path(get, path = "/api/v1/me/orders", tag = "charging",
     security(("bearer" = []), ("session" = [])),
-    params(("format" = Option<crate::export::TableFormatParam>, Query, description = "json (default), csv or xlsx")),
+    params(
+        ("format" = Option<crate::export::TableFormatParam>, Query, description = "json (default), csv or xlsx"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "Page number (default 1)"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "Orders per page (default 50; for a csv or xlsx download 10,000)"),
+    ),
     responses(
         (status = 200, description = "Your orders", content(
             (Vec<ChargeDoc> = "application/json"),
@@ -281,22 +313,21 @@ pub async fn orders(
     let user = caller.require(crate::auth::ANYONE)?;
     let mut p = p;
     let format = crate::export::format_param(&mut p, false);
+    let default_size = match format {
+        crate::export::Format::Json => 50,
+        _ => MAX_EXPORT,
+    };
+    let (offset, limit) = paging(&mut p, default_size, MAX_EXPORT);
     p.finish()?;
-    let list: Vec<_> = state
+    let (list, total) = state
         .registry
-        .charges_of(user)
+        .charges_of(user, true, offset, limit)
         .await
-        .map_err(charge_error)?
-        .into_iter()
-        .filter(|c| {
-            c.live
-                .as_ref()
-                .is_some_and(|s| s.order_received_at.is_some())
-        })
-        .collect();
-    crate::export::respond(format, &list, || {
+        .map_err(charge_error)?;
+    let response = crate::export::respond(format, &list, || {
         evgrid_registry::charging::orders_table(&list)
-    })
+    })?;
+    Ok(with_total(response, total))
 }
 
 fn esc(text: &str) -> String {

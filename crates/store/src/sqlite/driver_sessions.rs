@@ -100,14 +100,36 @@ impl SqliteStore {
     pub(crate) async fn driver_sessions_of(
         &self,
         user_id: i64,
-    ) -> Result<Vec<DriverSession>, StoreError> {
+        orders_only: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<DriverSession>, i64), StoreError> {
+        // A charge's order is the operator's session row with its order received.
+        let from = "FROM driver_sessions d
+             WHERE d.user_id = $1
+               AND (NOT $2 OR EXISTS (SELECT 1 FROM charging_sessions cs
+                    WHERE cs.operator_id = d.operator_id AND cs.session_ref = d.session_ref
+                      AND cs.order_received_at IS NOT NULL))";
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM driver_sessions WHERE user_id = $1 ORDER BY created_at DESC, id"
+            "SELECT {columns} {from} ORDER BY d.created_at DESC, d.id LIMIT $3 OFFSET $4"
         ))
         .bind(user_id)
+        .bind(orders_only)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(session).collect())
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {from}"))
+            .bind(user_id)
+            .bind(orders_only)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((rows.into_iter().map(session).collect(), total))
     }
 
     pub(crate) async fn set_driver_session_status(
