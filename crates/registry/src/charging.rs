@@ -20,6 +20,7 @@ use std::time::Duration;
 use evgrid_model::{ChargePlace, Charger, DriverSession, OperatorId, Session, User};
 use evgrid_ocpp::hub::{CommandError, Hub};
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::Registry;
 
@@ -244,22 +245,25 @@ impl Registry {
             .ok_or_else(|| ChargeError::Unavailable("no free StartChargeSeq; try again".into()))?;
         if created {
             let span = tracing::info_span!("start_charge", operator = %operator, connector = connector_id, seq = %charge.session_ref);
-            let _enter = span.enter();
-            let outcome = match (&ocpp, &client) {
-                (Some((charger, n)), _) => {
-                    self.remote_start(channels.hub, charger, *n, &charge.session_ref)
-                        .await
+            let outcome = async {
+                match (&ocpp, &client) {
+                    (Some((charger, n)), _) => {
+                        self.remote_start(channels.hub, charger, *n, &charge.session_ref)
+                            .await
+                    }
+                    (None, Some(client)) => {
+                        Self::tcec_start(client, &operator, connector_id, &charge.session_ref).await
+                    }
+                    (None, None) => Err(format!("operator {operator} cannot be reached")),
                 }
-                (None, Some(client)) => {
-                    Self::tcec_start(client, &operator, connector_id, &charge.session_ref).await
-                }
-                (None, None) => Err(format!("operator {operator} cannot be reached")),
-            };
+            }
+            .instrument(span.clone())
+            .await;
             let (status, message) = match outcome {
                 Ok(()) => ("started", None),
                 Err(m) => ("refused", Some(m)),
             };
-            tracing::info!(status, ?message, "driver's start");
+            span.in_scope(|| tracing::info!(status, ?message, "driver's start"));
             if let (Some(r), "started") = (
                 reservation
                     .as_ref()

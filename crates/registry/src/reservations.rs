@@ -6,6 +6,7 @@
 
 use evgrid_model::{Reservation, User};
 use evgrid_ocpp::hub::Hub;
+use tracing::Instrument;
 
 use crate::charging::{command_error, new_id_tag, ChargeError, CALL_TIMEOUT};
 use crate::Registry;
@@ -72,31 +73,34 @@ impl Registry {
         let mut r = reservation
             .ok_or_else(|| ChargeError::Unavailable("no free id tag; try again".into()))?;
         let span = tracing::info_span!("reserve", operator = %operator, charger = %charger.id, connector = n);
-        let _enter = span.enter();
-        let outcome = match hub.version(&charger.id) {
-            None => Err(format!("charger {} is not connected", charger.id)),
-            Some(version) => {
-                let expiry = evgrid_model::time::format_rfc3339(r.expires_at);
-                let (action, payload) =
-                    evgrid_ocpp::commands::reserve(version, n, &r.id_tag, &expiry, r.ocpp_id);
-                match hub.call(&charger.id, action, payload, CALL_TIMEOUT).await {
-                    Err(e) => Err(command_error(&charger.id, e)),
-                    Ok(answer) => match answer["status"].as_str() {
-                        Some("Accepted") => Ok(()),
-                        other => Err(format!(
-                            "charger {} refused the reservation (status {})",
-                            charger.id,
-                            other.unwrap_or("missing")
-                        )),
-                    },
+        let outcome = async {
+            match hub.version(&charger.id) {
+                None => Err(format!("charger {} is not connected", charger.id)),
+                Some(version) => {
+                    let expiry = evgrid_model::time::format_rfc3339(r.expires_at);
+                    let (action, payload) =
+                        evgrid_ocpp::commands::reserve(version, n, &r.id_tag, &expiry, r.ocpp_id);
+                    match hub.call(&charger.id, action, payload, CALL_TIMEOUT).await {
+                        Err(e) => Err(command_error(&charger.id, e)),
+                        Ok(answer) => match answer["status"].as_str() {
+                            Some("Accepted") => Ok(()),
+                            other => Err(format!(
+                                "charger {} refused the reservation (status {})",
+                                charger.id,
+                                other.unwrap_or("missing")
+                            )),
+                        },
+                    }
                 }
             }
-        };
+        }
+        .instrument(span.clone())
+        .await;
         let (status, message) = match outcome {
             Ok(()) => ("reserved", None),
             Err(m) => ("refused", Some(m)),
         };
-        tracing::info!(status, ?message, "driver's reservation");
+        span.in_scope(|| tracing::info!(status, ?message, "driver's reservation"));
         self.store()
             .set_reservation_status(&r.id, status, message.as_deref())
             .await?;
