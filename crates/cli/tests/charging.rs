@@ -271,6 +271,51 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         .as_array()
         .unwrap()
         .is_empty());
+    // Nor the connector's operator; operators and regulators start and reserve nothing.
+    common::add_user(
+        data.path(),
+        "op1",
+        "operator",
+        Some("EVGSYN001"),
+        "operator password 1",
+    );
+    common::add_user(
+        data.path(),
+        "reg1",
+        "regulator",
+        None,
+        "regulator password 1",
+    );
+    let operator = login(addr, "op1", "operator password 1");
+    let regulator = login(addr, "reg1", "regulator password 1");
+    for (method, path) in [
+        ("GET", format!("/api/v1/sessions/{id}")),
+        ("POST", format!("/api/v1/sessions/{id}/stop")),
+        ("GET", format!("/api/v1/sessions/{id}/receipt")),
+    ] {
+        assert_eq!(
+            as_user(addr, &operator, method, &path).status,
+            404,
+            "{path}"
+        );
+    }
+    for token in [&operator, &regulator] {
+        assert_eq!(
+            start_charge(addr, token, Some("not-a-driver"), &connector).status,
+            403
+        );
+        let reserve = request_with(
+            addr,
+            "POST",
+            "/api/v1/reservations",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {token}")),
+            ],
+            json!({"connector_id": connector}).to_string().as_bytes(),
+        );
+        assert_eq!(reserve.status, 403);
+    }
 
     // The operator's live figures arrive: charging, energy rising.
     let path = format!("/api/v1/sessions/{id}");
