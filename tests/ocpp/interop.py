@@ -49,29 +49,11 @@ def now():
 TOKEN = None
 
 
-def api(method, path, body=None, login=True):
-    """A REST call, as the admin named by EVGRID_API_USER / EVGRID_API_PASSWORD."""
-    global TOKEN
-    headers = {"content-type": "application/json"}
-    if login and TOKEN is None:
-        status, session = api("POST", "/api/v1/auth/login", {
-            "username": os.environ["EVGRID_API_USER"], "password": os.environ["EVGRID_API_PASSWORD"]}, login=False)
-        assert status == 200, session
-        TOKEN = session["token"]
-    if login:
-        headers["Authorization"] = "Bearer " + TOKEN
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(HTTP.rstrip("/") + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=40) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def driver_api(token, method, path, body=None, headers=None):
-    """A REST call as a driver (bearer token)."""
-    h = {"content-type": "application/json", "Authorization": "Bearer " + token, **(headers or {})}
+def request(method, path, body=None, token=None, headers=None):
+    """A REST call (with a bearer token when given): (status, JSON answer)."""
+    h = {"content-type": "application/json", **(headers or {})}
+    if token:
+        h["Authorization"] = "Bearer " + token
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(HTTP.rstrip("/") + path, data=data, method=method, headers=h)
     try:
@@ -79,6 +61,22 @@ def driver_api(token, method, path, body=None, headers=None):
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
+
+
+def api(method, path, body=None, login=True):
+    """A REST call, as the admin named by EVGRID_API_USER / EVGRID_API_PASSWORD."""
+    global TOKEN
+    if login and TOKEN is None:
+        status, session = request("POST", "/api/v1/auth/login", {
+            "username": os.environ["EVGRID_API_USER"], "password": os.environ["EVGRID_API_PASSWORD"]})
+        assert status == 200, session
+        TOKEN = session["token"]
+    return request(method, path, body, TOKEN if login else None)
+
+
+def driver_api(token, method, path, body=None, headers=None):
+    """A REST call as a driver (bearer token)."""
+    return request(method, path, body, token, headers)
 
 
 def new_driver(name):
