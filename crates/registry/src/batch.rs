@@ -64,7 +64,10 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Job>) {
         while jobs.len() < MAX_BATCH {
             // Wait for company only while the batch is small: a busy queue fills it anyway.
             let next = if jobs.len() < LINGER_BELOW {
-                tokio::time::timeout_at(until, rx.recv()).await.ok().flatten()
+                tokio::time::timeout_at(until, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
             } else {
                 rx.try_recv().ok()
             };
