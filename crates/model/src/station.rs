@@ -372,7 +372,7 @@ impl Tariff {
     /// The period in force at `at` (seconds since 1970) and the span of that period's window on
     /// that day, `[start, end)` in seconds since 1970 (China time, UTC+8 all year).
     fn window_at(&self, at: i64) -> Option<(&TariffPeriod, i64, i64)> {
-        let local = (at + 8 * 3600).rem_euclid(86_400);
+        let local = i64::from(crate::time::china_second_of_day(at));
         let midnight = at - local;
         let i = self
             .periods

@@ -49,6 +49,12 @@ fn civil_time(unix_seconds: i64) -> (i64, i64, i64, i64, i64, i64) {
     (y, m, d, secs / 3600, (secs / 60) % 60, secs % 60)
 }
 
+/// Seconds after local midnight in the city (Asia/Shanghai, UTC+8 all year): where a
+/// time-of-use tariff or opening hours stand at `unix_seconds`.
+pub fn china_second_of_day(unix_seconds: i64) -> u32 {
+    u32::try_from((unix_seconds + 8 * 3600).rem_euclid(86_400)).unwrap_or(0)
+}
+
 /// China local time (Asia/Shanghai, UTC+8 all year) as `YYYY-MM-DD HH:MM:SS`, for people.
 pub fn format_china_local(unix_seconds: i64) -> String {
     let (y, m, d, h, mi, s) = civil_time(unix_seconds + 8 * 3600);
@@ -93,6 +99,13 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn china_second_of_day_is_utc_plus_8() {
+        assert_eq!(china_second_of_day(0), 8 * 3600);
+        assert_eq!(china_second_of_day(16 * 3600), 0);
+        assert_eq!(china_second_of_day(-1), 8 * 3600 - 1);
+    }
 
     #[test]
     fn china_local_time_is_utc_plus_8_across_midnight() {

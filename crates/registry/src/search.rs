@@ -46,10 +46,7 @@ pub struct DriverHit {
     pub along_m: Option<f64>,
 }
 
-/// Seconds after local midnight in the city (UTC+8).
-pub fn china_second_of_day(unix: i64) -> u32 {
-    u32::try_from((unix + 8 * 3600).rem_euclid(86_400)).unwrap_or(0)
-}
+pub use evgrid_model::time::china_second_of_day;
 
 fn price_at(live: &StationLive, second: u32) -> Option<PricePerKwh> {
     live.tariff
@@ -247,7 +244,5 @@ mod tests {
         let total = leg + evgrid_model::distance_m(route[1], route[2]);
         assert!((off - 11_119.0).abs() < 60.0, "{off}");
         assert!((along - total).abs() < 60.0);
-        assert_eq!(china_second_of_day(0), 8 * 3600);
-        assert_eq!(china_second_of_day(16 * 3600), 0);
     }
 }

@@ -50,7 +50,7 @@ fn day_periods(policies: &[PolicyInfo]) -> Vec<DayPeriod> {
 
 /// The tariff in force at `at` (seconds since 1970).
 fn period_at(periods: &[DayPeriod], at: i64) -> (usize, i64) {
-    let local = (at + 8 * 3600).rem_euclid(86_400);
+    let local = i64::from(evgrid_model::time::china_second_of_day(at));
     let idx = periods
         .iter()
         .rposition(|p| p.start <= local)
