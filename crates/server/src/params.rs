@@ -123,6 +123,16 @@ impl Params {
         Some(v)
     }
 
+    /// `page` (from 1, default 1) and `page_size` (1 to `max`, default `default_size`): the page
+    /// number and size.
+    pub fn page(&mut self, default_size: i64, max: i64) -> (i64, i64) {
+        let page = self.integer(&["page"], 1..=1_000_000).unwrap_or(1);
+        let size = self
+            .integer(&["page_size"], 1..=max)
+            .unwrap_or(default_size);
+        (page, size)
+    }
+
     /// A required value: records "is required" when absent.
     pub fn required<T>(&mut self, name: &str, value: Option<T>) -> Option<T> {
         if value.is_none() && !self.errors.iter().any(|e| e.parameter == name) {

@@ -166,8 +166,7 @@ const MAX_EXPORT: i64 = 10_000;
 
 /// Reads `page` and `page_size` (default `default_size`, at most `max`): offset and limit.
 fn paging(p: &mut Params, default_size: i64, max: i64) -> (i64, i64) {
-    let page = p.integer(&["page"], 1..=1_000_000).unwrap_or(1);
-    let size = p.integer(&["page_size"], 1..=max).unwrap_or(default_size);
+    let (page, size) = p.page(default_size, max);
     ((page - 1) * size, size)
 }
 

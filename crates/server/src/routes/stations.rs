@@ -57,10 +57,7 @@ pub async fn list_stations(
     if category.as_ref().is_some_and(|c| c.len() > 1) {
         p.error("category", "give one category");
     }
-    let page = p.integer(&["page"], 1..=1_000_000).unwrap_or(1);
-    let page_size = p
-        .integer(&["page_size"], 1..=MAX_PAGE_SIZE)
-        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let (page, page_size) = p.page(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     p.finish()?;
     let filter = StationListFilter {
         county_code: county,
