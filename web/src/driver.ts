@@ -294,15 +294,16 @@ async function showStation(id: string) {
   el.innerHTML = `<p class="muted">${t('loading')}</p>`;
   const s = await api(`/api/v1/stations/${encodeURIComponent(id)}`);
   const hit = results.find((r) => r.station_id === id);
-  const nowSecond = ((Date.now() / 1000 + 8 * 3600) % 86400);
+  // The period in force now, China time (its `start`/`end` are HH:MM:SS, the end exclusive).
+  const nowSecond = (Date.now() / 1000 + 8 * 3600) % 86400;
+  const seconds = (hms: string) => { const [h, m] = hms.split(':').map(Number); return h * 3600 + m * 60; };
+  const nowPrice = s.tariff?.periods.find((p: any) => nowSecond >= seconds(p.start) && nowSecond < seconds(p.end));
   const schedule = s.tariff
     ? `<table class="schedule"><tr><th>${t('period')}</th><th class="n">${t('elec_fee')}</th><th class="n">${t('service_fee')}</th><th class="n">${t('total')} ${t('yuan_kwh')}</th></tr>${s.tariff.periods.map((p: any) => {
-        const [h1, m1] = p.start.split(':').map(Number); const [h2, m2] = p.end.split(':').map(Number);
-        const now = nowSecond >= h1 * 3600 + m1 * 60 && nowSecond < h2 * 3600 + m2 * 60;
+        const now = p === nowPrice;
         return `<tr class="${now ? 'now' : ''}"><td>${p.start.slice(0, 5)}–${p.end.slice(0, 5)}${now ? ` <b>← ${t('now')}</b>` : ''}</td><td class="n">${(p.electricity_fen_per_kwh / 100).toFixed(2)}</td><td class="n">${(p.service_fen_per_kwh / 100).toFixed(2)}</td><td class="n">${(p.total_fen_per_kwh / 100).toFixed(2)}</td></tr>`;
       }).join('')}</table>`
     : `<p>${esc(s.electricity_fee_text ?? t('price_unknown'))} ${esc(s.service_fee_text ?? '')}</p>`;
-  const nowPrice = s.tariff?.periods.find((p: any) => { const [h1, m1] = p.start.split(':').map(Number); const [h2, m2] = p.end.split(':').map(Number); return nowSecond >= h1 * 3600 + m1 * 60 && nowSecond < h2 * 3600 + m2 * 60; });
   const connectors = s.equipment.flatMap((e: any) => e.connectors.map((c: any) => ({ ...c, pile: e })));
   el.innerHTML = `
     <h2 id="station-name">${esc(s.name)}</h2>
