@@ -564,7 +564,7 @@ impl Store {
     pub async fn put_statuses_of_many(
         &self,
         statuses: &[(OperatorId, StatusRecord)],
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.put_statuses_of_many(statuses).await,
         }

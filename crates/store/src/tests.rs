@@ -404,3 +404,84 @@ async fn regulator_statistics_add_up() {
         .unwrap();
     assert_eq!(store.progress().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_status_batch_is_one_transaction_that_keeps_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let op = OperatorId::new("MA01D1QR8").unwrap();
+    // A second operator's connectors are not in the catalogue; the status table takes them
+    // (the OCPP side checks connectors before it writes).
+    let other = OperatorId::new("MA02D1QR8").unwrap();
+    // More rows than one INSERT statement holds, so the batch spans several statements.
+    let mut batch: Vec<(OperatorId, StatusRecord)> = (0..450)
+        .map(|i| (other.clone(), status(&format!("X{i:03}"), 500)))
+        .collect();
+    batch.push((op.clone(), status("AE0C1", 200)));
+    store.put_statuses_of_many(&batch).await.unwrap();
+    assert_eq!(store.operator_statuses(&other).await.unwrap().len(), 450);
+
+    // An older observation does not overwrite a newer one; a newer one does.
+    let older = status_at("AE0C1", evgrid_model::ConnectorStatus::Available, 100);
+    let newer = status_at("X000", evgrid_model::ConnectorStatus::Faulted, 600);
+    store
+        .put_statuses_of_many(&[(op.clone(), older), (other.clone(), newer)])
+        .await
+        .unwrap();
+    let a = store.operator_statuses(&op).await.unwrap();
+    assert_eq!(
+        (a[0].observed_at, a[0].status),
+        (200, evgrid_model::ConnectorStatus::Charging)
+    );
+    let x = store.operator_statuses(&other).await.unwrap();
+    let x0 = x.iter().find(|s| s.connector_id == "X000").unwrap();
+    assert_eq!(
+        (x0.observed_at, x0.status),
+        (600, evgrid_model::ConnectorStatus::Faulted)
+    );
+
+    // A row the database refuses, in the batch's second statement: nothing of the batch stays,
+    // and the writer's connection is left outside any transaction for the next writer.
+    let side = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("evgrid.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_broken BEFORE INSERT ON connector_status
+         WHEN NEW.connector_id = 'BROKEN' BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+    )
+    .execute(&side)
+    .await
+    .unwrap();
+    let mut bad: Vec<(OperatorId, StatusRecord)> = (0..450)
+        .map(|i| (other.clone(), status(&format!("Y{i:03}"), 700)))
+        .collect();
+    bad.push((other.clone(), status("BROKEN", 700)));
+    let err = store.put_statuses_of_many(&bad).await.unwrap_err();
+    assert!(err.to_string().contains("refused by test"), "{err}");
+    let after = store.operator_statuses(&other).await.unwrap();
+    assert_eq!(after.len(), 450, "none of the refused batch's rows stayed");
+    assert!(after.iter().all(|s| !s.connector_id.starts_with('Y')));
+    store
+        .put_statuses_of_many(&[(op.clone(), status("AE1C1", 800))])
+        .await
+        .unwrap();
+    store
+        .put_statuses(&op, &[status("AE0C1", 900)])
+        .await
+        .unwrap();
+    let a = store.operator_statuses(&op).await.unwrap();
+    assert_eq!(a.len(), 2);
+    assert!(a
+        .iter()
+        .any(|s| s.connector_id == "AE1C1" && s.observed_at == 800));
+    assert!(a
+        .iter()
+        .any(|s| s.connector_id == "AE0C1" && s.observed_at == 900));
+}
