@@ -27,6 +27,11 @@ pub enum BenchCommand {
     /// OCPP: idle connections (RSS per connection), chargers sending status (msg/s, latency,
     /// CPU per message), and the same load on a Python `ocpp` central system as the baseline.
     Ocpp(crate::bench_ocpp::OcppArgs),
+    /// The floor of `bench ocpp`: a minimal OCPP-J responder (WebSocket on loopback, each
+    /// frame parsed as JSON, every CALL answered with an empty CALLRESULT, nothing validated or
+    /// stored), started by `bench ocpp` as a process of its own; prints `listening on ADDR`.
+    #[command(hide = true)]
+    OcppFloor,
     /// Coverage: nearest-station distance for every 100 m cell of the city against 20,000 and
     /// 1,000,000 stations, with scipy's cKDTree as the baseline.
     Coverage(crate::bench_coverage::CoverageBenchArgs),
@@ -587,6 +592,7 @@ pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()>
         BenchCommand::Nearest(args) => nearest(args, runtime),
         BenchCommand::Tcec(args) => crate::bench_tcec::run(args, runtime),
         BenchCommand::Ocpp(args) => crate::bench_ocpp::run(args, runtime),
+        BenchCommand::OcppFloor => runtime.block_on(crate::bench_ocpp::serve_floor()),
         BenchCommand::Coverage(args) => crate::bench_coverage::run(args),
         BenchCommand::Mclp(args) => crate::bench_mclp::run(args),
     }

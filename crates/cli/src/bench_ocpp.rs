@@ -4,7 +4,11 @@
 //! StatusNotification (stored) every interval: messages acknowledged per second, latency
 //! p50/p99, the server's CPU time per message; (c) the same load against a minimal central
 //! system written on the Python `ocpp` package (tests/ocpp/baseline_csms.py, no storage), in the
-//! same run, with the ratios. Connections come from several loopback source addresses.
+//! same run, with the ratios; (d) the same load against a floor: a minimal Rust responder on the
+//! same WebSocket library and runtime (frames parsed, every CALL answered `{}`, no validation, no
+//! storage), i.e. what loopback TCP, the WebSocket and the runtime alone cost per message on this
+//! machine, which bounds the CPU ratio any central system could show against the baseline here.
+//! Connections come from several loopback source addresses.
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -37,6 +41,9 @@ pub struct OcppArgs {
     /// Skip the Python baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Skip the floor (the minimal Rust responder).
+    #[arg(long)]
+    no_floor: bool,
     /// Also write the table to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -123,6 +130,60 @@ fn start_python(root: &std::path::Path) -> Result<Server> {
             path: "/".into(),
         },
     })
+}
+
+fn start_floor() -> Result<Server> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["bench", "ocpp-floor"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let rest = wait_for_line(&mut child, "listening on ")?;
+    Ok(Server {
+        child,
+        target: Target {
+            addr: rest.trim().parse()?,
+            path: "/".into(),
+        },
+    })
+}
+
+/// The floor responder (`evgrid bench ocpp-floor`): accepts WebSockets on 127.0.0.1 (any path,
+/// subprotocol `ocpp1.6`) and answers every CALL with an empty CALLRESULT.
+pub async fn serve_floor() -> Result<()> {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening on {}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let offer = |_: &Request, mut response: Response| {
+                response.headers_mut().insert(
+                    "Sec-WebSocket-Protocol",
+                    "ocpp1.6".parse().expect("header value"),
+                );
+                Ok(response)
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, offer).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let Ok(serde_json::Value::Array(frame)) = serde_json::from_str(&text) else {
+                    continue;
+                };
+                if frame.first().and_then(serde_json::Value::as_u64) == Some(2) {
+                    let id = frame.get(1).cloned().unwrap_or_default();
+                    let answer = serde_json::json!([3, id, {}]).to_string();
+                    if ws.send(Message::Text(answer.into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// The process's resident memory, bytes.
@@ -339,6 +400,9 @@ async fn load(
     )
 }
 
+/// The floor's name in the table.
+const FLOOR: &str = "floor: Rust, WebSocket + JSON only";
+
 /// Runs the benchmark.
 pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     runtime.block_on(async {
@@ -385,6 +449,12 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
                 Err(e) => line(format!("(Python baseline skipped: {e})")),
             }
         }
+        if !args.no_floor {
+            match start_floor() {
+                Ok(f) => systems.push((FLOOR, f)),
+                Err(e) => line(format!("(floor skipped: {e})")),
+            }
+        }
         for (name, server) in &systems {
             let pid = server.child.id();
             let (sockets, failed) = open_many(&server.target, "LOAD", args.chargers).await;
@@ -410,13 +480,13 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         }
         if results.iter().any(|r| r.0.starts_with("Python")) {
             line(String::new());
-            line("| interval s | msg/s evgrid ÷ Python | CPU per message Python ÷ evgrid |".into());
-            line("|---:|---:|---:|".into());
+            line("| interval s | msg/s evgrid ÷ Python | CPU per message Python ÷ evgrid | Python ÷ floor (the most any central system could show here) |".into());
+            line("|---:|---:|---:|---:|".into());
+            let of = |prefix: &str, interval: f64| results.iter().find(|r| r.0.starts_with(prefix) && r.1 == interval);
             for interval in &args.intervals {
-                let e = results.iter().find(|r| r.0.starts_with("evgrid") && r.1 == *interval);
-                let p = results.iter().find(|r| r.0.starts_with("Python") && r.1 == *interval);
-                if let (Some(e), Some(p)) = (e, p) {
-                    line(format!("| {interval} | {:.2} | {:.1} |", e.2 / p.2.max(1e-9), p.3 / e.3.max(1e-9)));
+                if let (Some(e), Some(p)) = (of("evgrid", *interval), of("Python", *interval)) {
+                    let floor = of(FLOOR, *interval).map_or("–".to_owned(), |f| format!("{:.1}", p.3 / f.3.max(1e-9)));
+                    line(format!("| {interval} | {:.2} | {:.1} | {floor} |", e.2 / p.2.max(1e-9), p.3 / e.3.max(1e-9)));
                 }
             }
         }

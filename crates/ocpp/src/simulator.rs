@@ -1,7 +1,10 @@
 //! Simulated chargers: real OCPP-J clients over WebSocket (1.6 or 2.0.1) that boot, send
 //! heartbeats and status changes, run charging sessions with meter values, fault now and then,
-//! and answer the central system's commands (remote start/stop, unlock, reset, availability,
-//! trigger message, reservations).
+//! and answer the central system's commands: remote start/stop, unlock, reset (the charger
+//! reboots), availability, trigger message, reservations, configuration (1.6 keys, 2.0.1
+//! variables and base report), smart charging, local authorization list, diagnostics and
+//! firmware updates (their status notifications follow; nothing is really uploaded or
+//! downloaded).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +22,9 @@ use tokio_tungstenite::tungstenite::Message;
 use evgrid_model::rng::SplitMix64 as Rng;
 
 use crate::frame::{ErrorCode, Frame, FrameError, Version};
+
+mod device;
+use device::Device;
 
 /// How simulated chargers behave.
 #[derive(Debug, Clone)]
@@ -76,6 +82,20 @@ enum Slot {
     Idle,
     Charging,
     Faulted,
+    /// Made inoperative by ChangeAvailability.
+    Unavailable,
+}
+
+impl Slot {
+    /// The 1.6 status name of a connector in this state.
+    fn status(self) -> &'static str {
+        match self {
+            Slot::Idle => "Available",
+            Slot::Charging => "Charging",
+            Slot::Faulted => "Faulted",
+            Slot::Unavailable => "Unavailable",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -91,6 +111,8 @@ struct Connector {
     remote: bool,
     /// A reservation: its id, the id tag it holds the connector for, until when.
     reserved: Option<(i64, String, Instant)>,
+    /// ChangeAvailability Inoperative arrived during a charge: unavailable once it ends.
+    inoperative_after_charge: bool,
 }
 
 /// Something to do after answering a command.
@@ -106,6 +128,10 @@ enum Effect {
     Trigger(String),
     /// Report a connector's status.
     Status(u32, &'static str),
+    /// Send this CALL (a notification that follows a command).
+    Send(&'static str, Value),
+    /// Reboot: end the charges, close the connection, connect and boot again.
+    Reset,
 }
 
 type Socket =
@@ -122,6 +148,8 @@ enum SimError {
     Closed,
     #[error("stopped")]
     Stopped,
+    #[error("reset by the central system")]
+    Reset,
 }
 
 struct Charger {
@@ -133,7 +161,19 @@ struct Charger {
     effects: VecDeque<Effect>,
     rng: Rng,
     counters: Arc<ChargerCounters>,
+    /// Settings, charging profiles, local list.
+    device: Device,
 }
+
+/// The messages a TriggerMessage may ask for (1.6 and 2.0.1 names).
+const TRIGGERABLE: [&str; 6] = [
+    "Heartbeat",
+    "StatusNotification",
+    "BootNotification",
+    "MeterValues",
+    "FirmwareStatusNotification",
+    "DiagnosticsStatusNotification",
+];
 
 fn now() -> String {
     format_rfc3339(evgrid_model::time::unix_now())
@@ -274,6 +314,7 @@ impl Charger {
                     .map(|t| t - evgrid_model::time::unix_now());
                 match self.connectors.get_mut(n.saturating_sub(1) as usize) {
                     Some(c) if c.slot == Slot::Faulted => json!({"status": "Faulted"}),
+                    Some(c) if c.slot == Slot::Unavailable => json!({"status": "Unavailable"}),
                     Some(c) if c.slot != Slot::Idle || c.reserved.is_some() => {
                         json!({"status": "Occupied"})
                     }
@@ -302,14 +343,63 @@ impl Charger {
                     None => json!({"status": "Rejected"}),
                 }
             }
-            "Reset" | "ChangeAvailability" | "ClearCache" | "ChangeConfiguration" => accepted,
+            "Reset" => {
+                self.effects.push_back(Effect::Reset);
+                accepted
+            }
+            "ChangeAvailability" => self.change_availability(p),
+            "ClearCache" => accepted,
+            "GetConfiguration" => self.device.get_configuration(p),
+            "ChangeConfiguration" => self.device.change_configuration(p),
+            "GetVariables" => self.device.get_variables(p),
+            "SetVariables" => self.device.set_variables(p),
+            "GetBaseReport" => {
+                let report = self.device.report(p["requestId"].as_i64().unwrap_or(0));
+                self.effects.push_back(Effect::Send("NotifyReport", report));
+                accepted
+            }
+            "SetChargingProfile" => {
+                let charging = connector_of(p)
+                    .checked_sub(1)
+                    .and_then(|i| self.connectors.get(i as usize))
+                    .is_some_and(|c| c.slot == Slot::Charging);
+                let count = self.connectors.len() as u32;
+                self.device.set_charging_profile(p, count, charging)
+            }
+            "ClearChargingProfile" => self.device.clear_charging_profile(p),
+            "GetCompositeSchedule" => self.device.composite_schedule(p),
+            "SendLocalList" => self.device.send_local_list(p),
+            "GetLocalListVersion" => self.device.local_list_version(),
+            "DataTransfer" => json!({"status": "UnknownVendorId"}),
+            "GetDiagnostics" => {
+                for status in ["Uploading", "Uploaded"] {
+                    self.effects.push_back(Effect::Send(
+                        "DiagnosticsStatusNotification",
+                        json!({ "status": status }),
+                    ));
+                }
+                json!({"fileName": format!("{}-diagnostics.log", self.id)})
+            }
+            "UpdateFirmware" => {
+                for status in ["Downloading", "Downloaded", "Installing", "Installed"] {
+                    self.effects.push_back(Effect::Send(
+                        "FirmwareStatusNotification",
+                        json!({ "status": status }),
+                    ));
+                }
+                json!({})
+            }
             "TriggerMessage" => {
                 let m = p["requestedMessage"]
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                self.effects.push_back(Effect::Trigger(m));
-                accepted
+                if TRIGGERABLE.contains(&m.as_str()) {
+                    self.effects.push_back(Effect::Trigger(m));
+                    accepted
+                } else {
+                    json!({"status": "NotImplemented"})
+                }
             }
             other => {
                 let e = FrameError::new(
@@ -331,6 +421,51 @@ impl Charger {
             .to_text(),
         )
         .await
+    }
+
+    /// ChangeAvailability (1.6 `connectorId` and `type`, 2.0.1 `evse` and `operationalStatus`;
+    /// connector 0 or no EVSE: the whole charger). A charging connector turns inoperative when
+    /// its charge ends (`Scheduled`).
+    fn change_availability(&mut self, p: &Value) -> Value {
+        let operative = p
+            .get("type")
+            .or_else(|| p.get("operationalStatus"))
+            .and_then(Value::as_str)
+            == Some("Operative");
+        let n = p
+            .get("connectorId")
+            .or_else(|| p.get("evse").and_then(|e| e.get("id")))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let targets: Vec<usize> = match n {
+            0 => (0..self.connectors.len()).collect(),
+            n if n <= self.connectors.len() => vec![n - 1],
+            _ => return json!({"status": "Rejected"}),
+        };
+        let mut scheduled = false;
+        for i in targets {
+            let c = &mut self.connectors[i];
+            let next = match (operative, c.slot) {
+                (true, Slot::Unavailable) => Slot::Idle,
+                (false, Slot::Charging) => {
+                    c.inoperative_after_charge = true;
+                    scheduled = true;
+                    continue;
+                }
+                (false, _) => Slot::Unavailable,
+                (true, other) => {
+                    c.inoperative_after_charge = false;
+                    other
+                }
+            };
+            if next != c.slot {
+                c.slot = next;
+                c.reserved = None;
+                self.effects
+                    .push_back(Effect::Status(i as u32 + 1, next.status()));
+            }
+        }
+        json!({"status": if scheduled { "Scheduled" } else { "Accepted" }})
     }
 
     async fn status(&mut self, n: u32, status: &str) -> Result<(), SimError> {
@@ -356,8 +491,9 @@ impl Charger {
         if answer["status"] != "Accepted" {
             return Err(SimError::Refused(format!("boot {}", answer["status"])));
         }
-        for n in 1..=self.connectors.len() as u32 {
-            self.status(n, "Available").await?;
+        for i in 0..self.connectors.len() {
+            let status = self.connectors[i].slot.status();
+            self.status(i as u32 + 1, status).await?;
         }
         Ok(())
     }
@@ -455,16 +591,22 @@ impl Charger {
             let meter = self.meter(register, None);
             self.call(
                 "TransactionEvent",
-                json!({"eventType": "Ended", "timestamp": now(), "triggerReason": if reason == "Remote" { "RemoteStop" } else { "StopAuthorized" },
+                json!({"eventType": "Ended", "timestamp": now(), "triggerReason": match reason { "Remote" => "RemoteStop", "ImmediateReset" => "ResetCommand", _ => "StopAuthorized" },
                        "seqNo": seq, "transactionInfo": {"transactionId": tx, "stoppedReason": reason}, "meterValue": meter}),
             )
             .await?;
         }
-        self.connectors[i].slot = Slot::Idle;
-        self.connectors[i].remote = false;
-        self.connectors[i].started = None;
+        let c = &mut self.connectors[i];
+        c.slot = if std::mem::take(&mut c.inoperative_after_charge) {
+            Slot::Unavailable
+        } else {
+            Slot::Idle
+        };
+        c.remote = false;
+        c.started = None;
+        let after = c.slot.status();
         self.status(n, "Finishing").await?;
-        self.status(n, "Available").await
+        self.status(n, after).await
     }
 
     async fn meter_tick(&mut self) -> Result<(), SimError> {
@@ -473,7 +615,7 @@ impl Charger {
                 continue;
             }
             let add = f64::from(self.options.power_w)
-                * self.options.meter_interval.as_secs_f64()
+                * self.device.meter_interval().as_secs_f64()
                 * self.options.speedup
                 / 3600.0;
             self.connectors[i].register_wh += add;
@@ -535,6 +677,8 @@ impl Charger {
                 self.connectors[i].slot = Slot::Idle;
                 self.status(n, "Available").await
             }
+            // Out of service until the central system makes it operative again.
+            Slot::Unavailable => Ok(()),
         }
     }
 
@@ -556,21 +700,42 @@ impl Charger {
                     }
                 }
                 Effect::Status(n, status) => self.status(n, status).await?,
+                Effect::Send(action, payload) => {
+                    self.call(action, payload).await?;
+                }
+                Effect::Reset => {
+                    let reason = if self.v16() {
+                        "SoftReset"
+                    } else {
+                        "ImmediateReset"
+                    };
+                    for i in 0..self.connectors.len() {
+                        if self.connectors[i].slot == Slot::Charging {
+                            self.stop(i, reason).await?;
+                        }
+                    }
+                    return Err(SimError::Reset);
+                }
                 Effect::Trigger(m) => match m.as_str() {
                     "Heartbeat" => {
                         self.call("Heartbeat", json!({})).await?;
                     }
                     "StatusNotification" => {
                         for i in 0..self.connectors.len() {
-                            let s = match self.connectors[i].slot {
-                                Slot::Idle => "Available",
-                                Slot::Charging => "Charging",
-                                Slot::Faulted => "Faulted",
-                            };
+                            let s = self.connectors[i].slot.status();
                             self.status(i as u32 + 1, s).await?;
                         }
                     }
                     "BootNotification" => self.boot().await?,
+                    "MeterValues" => self.meter_tick().await?,
+                    "FirmwareStatusNotification" => {
+                        self.call("FirmwareStatusNotification", json!({"status": "Idle"}))
+                            .await?;
+                    }
+                    "DiagnosticsStatusNotification" => {
+                        self.call("DiagnosticsStatusNotification", json!({"status": "Idle"}))
+                            .await?;
+                    }
                     _ => {}
                 },
             }
@@ -584,8 +749,8 @@ impl Charger {
         let mean = self.options.event_interval.as_secs_f64().max(0.1);
         let mut next_event =
             tokio::time::Instant::now() + Duration::from_secs_f64(mean * (0.2 + self.rng.unit()));
-        let mut next_meter = tokio::time::Instant::now() + self.options.meter_interval;
-        let mut next_heartbeat = tokio::time::Instant::now() + Duration::from_secs(300);
+        let mut next_meter = tokio::time::Instant::now() + self.device.meter_interval();
+        let mut next_heartbeat = tokio::time::Instant::now() + self.device.heartbeat_interval();
         loop {
             self.effects().await?;
             tokio::select! {
@@ -603,11 +768,11 @@ impl Charger {
                 }
                 () = tokio::time::sleep_until(next_meter) => {
                     self.meter_tick().await?;
-                    next_meter = tokio::time::Instant::now() + self.options.meter_interval;
+                    next_meter = tokio::time::Instant::now() + self.device.meter_interval();
                 }
                 () = tokio::time::sleep_until(next_heartbeat) => {
                     self.call("Heartbeat", json!({})).await?;
-                    next_heartbeat = tokio::time::Instant::now() + Duration::from_secs(300);
+                    next_heartbeat = tokio::time::Instant::now() + self.device.heartbeat_interval();
                 }
                 _ = stop.changed() => return Err(SimError::Stopped),
             }
@@ -662,8 +827,10 @@ pub async fn run_charger(
             seq_no: 0,
             remote: false,
             reserved: None,
+            inoperative_after_charge: false,
         })
         .collect();
+    let mut device = Device::new(options.version, connectors.max(1), options.meter_interval);
     loop {
         if *stop.borrow() {
             return;
@@ -679,18 +846,30 @@ pub async fn run_charger(
                     effects: VecDeque::new(),
                     rng: Rng(rng.next_u64()),
                     counters: counters.clone(),
+                    device: device.clone(),
                 };
                 let outcome = charger.run(&mut stop).await;
                 state = charger.connectors;
+                device = charger.device.clone();
                 for c in &mut state {
-                    // A charge interrupted by a lost connection is over for the simulation.
-                    c.slot = Slot::Idle;
+                    // A charge interrupted by a lost connection is over for the simulation;
+                    // a connector made inoperative stays so.
                     c.transaction = None;
+                    c.slot = match c.slot {
+                        Slot::Unavailable => Slot::Unavailable,
+                        _ if std::mem::take(&mut c.inoperative_after_charge) => Slot::Unavailable,
+                        _ => Slot::Idle,
+                    };
                 }
                 match outcome {
                     Err(SimError::Stopped) => {
                         let _ = charger.socket.close(None).await;
                         return;
+                    }
+                    Err(SimError::Reset) => {
+                        // A reboot: the connection closes cleanly, the charger comes back.
+                        let _ = charger.socket.close(None).await;
+                        tracing::debug!(charger = %id, "simulated charger: rebooting");
                     }
                     Err(e) => {
                         tracing::debug!(charger = %id, error = %e, "simulated charger: connection ended")
