@@ -157,10 +157,12 @@ pub async fn serve_floor() -> Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
+            // The callback's error type is tungstenite's, large or not.
+            #[allow(clippy::result_large_err)]
             let offer = |_: &Request, mut response: Response| {
                 response.headers_mut().insert(
                     "Sec-WebSocket-Protocol",
-                    "ocpp1.6".parse().expect("header value"),
+                    tokio_tungstenite::tungstenite::http::HeaderValue::from_static("ocpp1.6"),
                 );
                 Ok(response)
             };
