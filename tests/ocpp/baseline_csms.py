@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """The baseline for `evgrid bench ocpp`: a minimal OCPP 1.6 central system written on the PyPI
 `ocpp` package (its documented pattern), answering BootNotification, Heartbeat,
-StatusNotification and MeterValues without storing anything. Prints "listening on HOST:PORT"."""
+StatusNotification, StartTransaction and MeterValues without storing anything. Prints "listening on HOST:PORT"."""
 import asyncio
+import itertools
 from datetime import datetime, timezone
 
 import websockets
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint
 from ocpp.v16 import call_result
+
+
+TRANSACTION_IDS = itertools.count(1)
 
 
 class CentralSystemCP(ChargePoint):
@@ -28,6 +32,10 @@ class CentralSystemCP(ChargePoint):
     @on("MeterValues")
     def meter(self, **kwargs):
         return call_result.MeterValues()
+
+    @on("StartTransaction")
+    def start_transaction(self, **kwargs):
+        return call_result.StartTransaction(transaction_id=next(TRANSACTION_IDS), id_tag_info={"status": "Accepted"})
 
 
 async def handler(ws):

@@ -1,8 +1,9 @@
 //! `evgrid bench ocpp`: the OCPP central system under load on loopback, against a server
 //! process of its own (so its memory and CPU can be read from /proc): (a) idle connections held
 //! after BootNotification, with the server's RSS per connection; (b) chargers each sending a
-//! StatusNotification (stored) every interval: messages acknowledged per second, latency
-//! p50/p99, the server's CPU time per message; (c) the same load against a minimal central
+//! StatusNotification (stored) every interval, or with `--message meter-values` a MeterValues
+//! of the transaction each opened first (stored, billed): messages acknowledged per second,
+//! latency p50/p99, the server's CPU time per message; (c) the same load against a minimal central
 //! system written on the Python `ocpp` package (tests/ocpp/baseline_csms.py, no storage), in the
 //! same run, with the ratios; (d) the same load against a floor: a minimal Rust responder on the
 //! same WebSocket library and runtime (frames parsed, every CALL answered `{}`, no validation, no
@@ -44,9 +45,31 @@ pub struct OcppArgs {
     /// Skip the floor (the minimal Rust responder).
     #[arg(long)]
     no_floor: bool,
+    /// What each charger sends in the load phases.
+    #[arg(long, value_enum, default_value = "status")]
+    message: LoadMessage,
     /// Also write the table to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+/// The message of the load phases.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LoadMessage {
+    /// StatusNotification, Available and Charging in turn.
+    Status,
+    /// MeterValues of a transaction opened before the phases (StartTransaction), the energy
+    /// register rising by 100 Wh a message.
+    MeterValues,
+}
+
+impl LoadMessage {
+    fn label(self) -> &'static str {
+        match self {
+            LoadMessage::Status => "StatusNotification",
+            LoadMessage::MeterValues => "MeterValues",
+        }
+    }
 }
 
 /// Where chargers connect: address and path before the charger id.
@@ -224,15 +247,21 @@ async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
     Ok(ws)
 }
 
-async fn call(ws: &mut Socket, id: &str, action: &str, payload: serde_json::Value) -> Result<()> {
+/// Sends a CALL; returns the CALLRESULT's payload.
+async fn call(
+    ws: &mut Socket,
+    id: &str,
+    action: &str,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value> {
     let text = serde_json::json!([2, id, action, payload]).to_string();
     ws.send(Message::Text(text.into())).await?;
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(t))) => {
-                let v: serde_json::Value = serde_json::from_str(&t)?;
+                let mut v: serde_json::Value = serde_json::from_str(&t)?;
                 if v[0] == 3 && v[1] == id {
-                    return Ok(());
+                    return Ok(v[2].take());
                 }
                 if v[0] == 4 {
                     bail!("CALLERROR {}", v[2]);
@@ -255,6 +284,42 @@ async fn boot(server: &Target, id: &str, i: usize) -> Result<Socket> {
     )
     .await?;
     Ok(ws)
+}
+
+/// Opens a transaction on connector 1 of every socket (20 at a time); returns their ids, in
+/// the sockets' order.
+async fn open_transactions(sockets: Vec<Socket>) -> Result<(Vec<Socket>, Vec<i64>)> {
+    let mut out = Vec::with_capacity(sockets.len());
+    let mut sockets = sockets.into_iter();
+    loop {
+        let chunk: Vec<Socket> = sockets.by_ref().take(20).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let tasks: Vec<_> = chunk
+            .into_iter()
+            .map(|mut ws| {
+                tokio::spawn(async move {
+                    let answer = call(
+                        &mut ws,
+                        "t",
+                        "StartTransaction",
+                        serde_json::json!({"connectorId": 1, "idTag": "BENCH", "meterStart": 0,
+                                           "timestamp": evgrid_model::time::format_rfc3339(evgrid_model::time::unix_now())}),
+                    )
+                    .await?;
+                    let id = answer["transactionId"]
+                        .as_i64()
+                        .context("StartTransaction answered without a transaction id")?;
+                    anyhow::Ok((ws, id))
+                })
+            })
+            .collect();
+        for t in tasks {
+            out.push(t.await??);
+        }
+    }
+    Ok(out.into_iter().unzip())
 }
 
 /// Opens `n` connections (64 at a time), each booted; returns them and how many failed.
@@ -310,10 +375,12 @@ struct Load {
     server_cpu_s: f64,
 }
 
-/// Every socket sends a StatusNotification every `interval` seconds for `seconds`.
+/// Every socket sends a StatusNotification, or a MeterValues of its transaction
+/// (`transactions[i]`), every `interval` seconds for `seconds`.
 async fn load(
     server_pid: u32,
     sockets: Vec<Socket>,
+    transactions: &[i64],
     interval: f64,
     seconds: f64,
 ) -> (Load, Vec<Socket>) {
@@ -328,6 +395,7 @@ async fn load(
     for (i, mut ws) in sockets.into_iter().enumerate() {
         let (latencies, acknowledged, failed) =
             (latencies.clone(), acknowledged.clone(), failed.clone());
+        let transaction = transactions.get(i).copied();
         tasks.push(tokio::spawn(async move {
             let phase = Duration::from_secs_f64(interval * i as f64 / n as f64);
             let mut next = start + phase;
@@ -336,21 +404,30 @@ async fn load(
             while next < end {
                 tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
                 k += 1;
-                let status = if k.is_multiple_of(2) {
-                    "Available"
-                } else {
-                    "Charging"
+                let (action, payload) = match transaction {
+                    Some(tx) => (
+                        "MeterValues",
+                        serde_json::json!({"connectorId": 1, "transactionId": tx, "meterValue": [{
+                            "timestamp": evgrid_model::time::format_rfc3339(evgrid_model::time::unix_now()),
+                            "sampledValue": [{"value": (k * 100).to_string(),
+                                              "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}),
+                    ),
+                    None => {
+                        let status = if k.is_multiple_of(2) {
+                            "Available"
+                        } else {
+                            "Charging"
+                        };
+                        (
+                            "StatusNotification",
+                            serde_json::json!({"connectorId": 1, "errorCode": "NoError", "status": status}),
+                        )
+                    }
                 };
                 let t = Instant::now();
-                let sent = call(
-                    &mut ws,
-                    &format!("s{k}"),
-                    "StatusNotification",
-                    serde_json::json!({"connectorId": 1, "errorCode": "NoError", "status": status}),
-                )
-                .await;
+                let sent = call(&mut ws, &format!("s{k}"), action, payload).await;
                 match sent {
-                    Ok(()) => {
+                    Ok(_) => {
                         mine.push(t.elapsed().as_secs_f64() * 1000.0);
                         acknowledged.fetch_add(1, Ordering::Relaxed);
                     }
@@ -416,7 +493,7 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
             out.push_str(&s);
             out.push('\n');
         };
-        line(format!("OCPP 1.6 central system on loopback, {} CPU cores shared by server and load generator", std::thread::available_parallelism().map_or(0, |n| n.get())));
+        line(format!("OCPP 1.6 central system on loopback, {} CPU cores shared by server and load generator; load: {}", std::thread::available_parallelism().map_or(0, |n| n.get()), args.message.label()));
         line(String::new());
         // (a) idle connections.
         let server = start_evgrid(dir.path())?;
@@ -463,9 +540,14 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
             if failed > 0 {
                 line(format!("({name}: {failed} of {} chargers could not connect)", args.chargers));
             }
-            let mut sockets = sockets;
+            let (mut sockets, transactions) = match args.message {
+                LoadMessage::Status => (sockets, Vec::new()),
+                LoadMessage::MeterValues => open_transactions(sockets)
+                    .await
+                    .with_context(|| format!("{name}: opening the transactions"))?,
+            };
             for interval in &args.intervals {
-                let (l, back) = load(pid, sockets, *interval, args.seconds).await;
+                let (l, back) = load(pid, sockets, &transactions, *interval, args.seconds).await;
                 sockets = back;
                 let rate = l.acknowledged as f64 / l.seconds;
                 let per_msg = l.server_cpu_s / l.acknowledged.max(1) as f64 * 1e6;

@@ -61,6 +61,14 @@ pub fn connector_id(charger: &str, n: u32) -> String {
     format!("{charger}-{n}")
 }
 
+/// The charger of a connector id made by [`connector_id`] (`CHARGER-N` → `CHARGER`); `None`
+/// for an id of another shape.
+pub fn charger_of_connector(connector: &str) -> Option<&str> {
+    let (charger, n) = connector.rsplit_once('-')?;
+    (!charger.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(charger)
+}
+
 /// Checks a charge point id: 1 to 48 characters, letters, digits, `-`, `_`, `.`.
 pub fn valid_charger_id(id: &str) -> bool {
     !id.is_empty()
@@ -68,4 +76,18 @@ pub fn valid_charger_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connector_id_names_its_charger() {
+        assert_eq!(charger_of_connector(&connector_id("CP-7", 2)), Some("CP-7"));
+        assert_eq!(charger_of_connector("CP1-12"), Some("CP1"));
+        for other in ["CP1", "CP1-", "-1", "CP1-A", "AE0C1"] {
+            assert_eq!(charger_of_connector(other), None, "{other}");
+        }
+    }
 }

@@ -96,98 +96,163 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// One protocol push of statuses waiting for its group commit.
-struct PushJob {
-    operator_id: String,
-    interface: String,
-    time_stamp: String,
-    seq: String,
-    statuses: Vec<StatusRecord>,
-    done: oneshot::Sender<Result<bool, StoreError>>,
-}
-
-/// Group commit of status pushes (T/CEC): each push keeps its own outcome (applied, duplicate,
-/// or refused for an unknown connector) inside one transaction shared with the pushes that
-/// arrive at the same time.
-#[derive(Debug, Default)]
-pub(crate) struct PushBatcher {
-    queue: OnceLock<mpsc::Sender<PushJob>>,
-}
-
-impl PushBatcher {
-    /// Applies one push with others waiting at the same time; returns after the commit.
-    pub(crate) async fn apply(
-        &self,
+/// Work that commits in groups: many jobs in one transaction, each with its own outcome.
+pub(crate) trait GroupJob: Send + Sized + 'static {
+    /// What one job's caller gets back.
+    type Outcome: Send + 'static;
+    /// Rows the job writes (a group holds up to [`MAX_BATCH`]).
+    fn rows(&self) -> usize {
+        1
+    }
+    /// Writes the jobs in one transaction: one outcome per job, in order, or `Err` when the
+    /// transaction failed as a whole (nothing stored).
+    fn write(
         store: &Store,
-        push: &evgrid_store::PushKey<'_>,
-        statuses: Vec<StatusRecord>,
-    ) -> Result<bool, StoreError> {
+        jobs: &[Self],
+    ) -> impl std::future::Future<Output = Result<Vec<Result<Self::Outcome, StoreError>>, StoreError>>
+           + Send;
+}
+
+type Queued<J> = (
+    J,
+    oneshot::Sender<Result<<J as GroupJob>::Outcome, StoreError>>,
+);
+
+/// Group commit of [`GroupJob`]s: a job waits for the transaction in progress plus its own, and
+/// shares its commit with the jobs that arrived meanwhile.
+#[derive(Debug)]
+pub(crate) struct GroupCommit<J: GroupJob> {
+    queue: OnceLock<mpsc::Sender<Queued<J>>>,
+}
+
+impl<J: GroupJob> Default for GroupCommit<J> {
+    fn default() -> Self {
+        Self {
+            queue: OnceLock::new(),
+        }
+    }
+}
+
+impl<J: GroupJob> GroupCommit<J> {
+    /// Runs one job with the others waiting at the same time; returns after the commit.
+    pub(crate) async fn run(&self, store: &Store, job: J) -> Result<J::Outcome, StoreError> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(1024);
-            tokio::spawn(write_pushes(store.clone(), rx));
+            tokio::spawn(write_groups::<J>(store.clone(), rx));
             tx
         });
         let (done, result) = oneshot::channel();
-        let job = PushJob {
+        let stopped = || StoreError::Batch("the writer stopped".into());
+        queue.send((job, done)).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_groups<J: GroupJob>(store: Store, mut rx: mpsc::Receiver<Queued<J>>) {
+    while let Some(first) = rx.recv().await {
+        let mut rows = first.0.rows();
+        let mut queued = vec![first];
+        while rows < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => {
+                    rows += next.0.rows();
+                    queued.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let (jobs, waiting): (Vec<J>, Vec<_>) = queued.into_iter().unzip();
+        match J::write(&store, &jobs).await {
+            Ok(outcomes) => {
+                for (done, outcome) in waiting.into_iter().zip(outcomes) {
+                    let _ = done.send(outcome);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = jobs.len(), "group not stored");
+                let message = e.to_string();
+                for done in waiting {
+                    let _ = done.send(Err(StoreError::Batch(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One protocol push of statuses (T/CEC): applied, a duplicate, or refused for an unknown
+/// connector, inside a transaction shared with the pushes that arrive at the same time.
+#[derive(Debug)]
+pub(crate) struct PushJob {
+    pub(crate) operator_id: String,
+    pub(crate) interface: String,
+    pub(crate) time_stamp: String,
+    pub(crate) seq: String,
+    pub(crate) statuses: Vec<StatusRecord>,
+}
+
+impl PushJob {
+    fn key(&self) -> evgrid_store::PushKey<'_> {
+        evgrid_store::PushKey {
+            operator_id: &self.operator_id,
+            interface: &self.interface,
+            time_stamp: &self.time_stamp,
+            seq: &self.seq,
+        }
+    }
+
+    /// The job of a push.
+    pub(crate) fn new(push: &evgrid_store::PushKey<'_>, statuses: Vec<StatusRecord>) -> Self {
+        Self {
             operator_id: push.operator_id.to_owned(),
             interface: push.interface.to_owned(),
             time_stamp: push.time_stamp.to_owned(),
             seq: push.seq.to_owned(),
             statuses,
-            done,
-        };
-        queue
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Batch("the status writer stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Batch("the status writer stopped".into()))?
+        }
     }
 }
 
-async fn write_pushes(store: Store, mut rx: mpsc::Receiver<PushJob>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        let mut rows = jobs[0].statuses.len();
-        while rows < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => {
-                    rows += job.statuses.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
+impl GroupJob for PushJob {
+    type Outcome = bool;
+
+    fn rows(&self) -> usize {
+        self.statuses.len()
+    }
+
+    async fn write(
+        store: &Store,
+        jobs: &[Self],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         let pushes: Vec<(evgrid_store::PushKey<'_>, &[StatusRecord])> = jobs
             .iter()
-            .map(|j| {
-                (
-                    evgrid_store::PushKey {
-                        operator_id: &j.operator_id,
-                        interface: &j.interface,
-                        time_stamp: &j.time_stamp,
-                        seq: &j.seq,
-                    },
-                    j.statuses.as_slice(),
-                )
-            })
+            .map(|j| (j.key(), j.statuses.as_slice()))
             .collect();
-        let outcome = store.apply_statuses_many(&pushes).await;
-        drop(pushes);
-        match outcome {
-            Ok(results) => {
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.done.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, pushes = jobs.len(), "status pushes not stored");
-                let message = e.to_string();
-                for job in jobs {
-                    let _ = job.done.send(Err(StoreError::Batch(message.clone())));
-                }
-            }
-        }
+        store.apply_statuses_many(&pushes).await
+    }
+}
+
+/// One message about a charging session (OCPP), merged in a transaction shared with the
+/// messages that arrive at the same time: under load one fsync serves many chargers' meter
+/// values instead of one each.
+#[derive(Debug)]
+pub(crate) struct SessionJob {
+    pub(crate) push: PushJob,
+    pub(crate) update: evgrid_model::SessionUpdate,
+}
+
+impl GroupJob for SessionJob {
+    type Outcome = bool;
+
+    fn rows(&self) -> usize {
+        1 + self.update.periods.as_ref().map_or(0, Vec::len)
+    }
+
+    async fn write(
+        store: &Store,
+        jobs: &[Self],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        let messages: Vec<(evgrid_store::PushKey<'_>, &evgrid_model::SessionUpdate)> =
+            jobs.iter().map(|j| (j.push.key(), &j.update)).collect();
+        store.apply_sessions_many(&messages).await
     }
 }

@@ -442,8 +442,8 @@ impl Backend for OcppBackend<'_> {
             time_stamp: &key_time,
             seq: &format!("{}:{seq}", update.session_ref),
         };
-        store
-            .apply_session(&push, &update)
+        self.registry
+            .apply_session_grouped(&push, update)
             .await
             .map(|_| ())
             .map_err(storage)

@@ -199,7 +199,9 @@ pub struct Registry {
     /// Group commit of statuses from many connections.
     statuses: batch::StatusBatcher,
     /// Group commit of protocol pushes of statuses.
-    pushes: batch::PushBatcher,
+    pushes: batch::GroupCommit<batch::PushJob>,
+    /// Group commit of OCPP session messages (meter values, transaction events).
+    sessions: batch::GroupCommit<batch::SessionJob>,
     /// Population grids and coverage reports already computed.
     coverage: coverage::CoverageCache,
     /// Siting plans run in the background.
@@ -226,7 +228,28 @@ impl Registry {
         push: &evgrid_store::PushKey<'_>,
         statuses: Vec<evgrid_store::StatusRecord>,
     ) -> Result<bool, RegistryError> {
-        Ok(self.pushes.apply(&self.store, push, statuses).await?)
+        Ok(self
+            .pushes
+            .run(&self.store, batch::PushJob::new(push, statuses))
+            .await?)
+    }
+
+    /// Merges one session message (see [`Store::apply_session`]) in a transaction shared with
+    /// the messages that arrive at the same time; returns after the commit.
+    pub(crate) async fn apply_session_grouped(
+        &self,
+        push: &evgrid_store::PushKey<'_>,
+        update: evgrid_model::SessionUpdate,
+    ) -> Result<bool, StoreError> {
+        self.sessions
+            .run(
+                &self.store,
+                batch::SessionJob {
+                    push: batch::PushJob::new(push, Vec::new()),
+                    update,
+                },
+            )
+            .await
     }
 
     /// Seconds after which this operator's statuses are stale: its own setting or the default.
@@ -263,7 +286,8 @@ impl Registry {
             max_clock_skew: None,
             polls: std::sync::Mutex::default(),
             statuses: batch::StatusBatcher::default(),
-            pushes: batch::PushBatcher::default(),
+            pushes: batch::GroupCommit::default(),
+            sessions: batch::GroupCommit::default(),
             coverage: coverage::CoverageCache::default(),
             plans: plan::PlanJobs::default(),
             logins: accounts::LoginLimiter::default(),

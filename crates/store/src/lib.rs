@@ -357,6 +357,18 @@ impl Store {
         }
     }
 
+    /// [`Store::apply_session`] for many messages in one transaction (one commit), each with
+    /// its own outcome; a refused one leaves no trace. `Err` when the transaction itself
+    /// failed (nothing of the batch is stored).
+    pub async fn apply_sessions_many(
+        &self,
+        messages: &[(PushKey<'_>, &evgrid_model::SessionUpdate)],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.apply_sessions_many(messages).await,
+        }
+    }
+
     /// A stored charging session with its periods.
     pub async fn session(
         &self,

@@ -485,3 +485,56 @@ async fn a_status_batch_is_one_transaction_that_keeps_the_newest() {
         .iter()
         .any(|s| s.connector_id == "AE0C1" && s.observed_at == 900));
 }
+
+#[tokio::test]
+async fn session_messages_grouped_keep_their_own_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let key = |seq: &'static str| PushKey {
+        operator_id: "MA01D1QR8",
+        interface: "ocpp",
+        time_stamp: "100",
+        seq,
+    };
+    let update = |session: &str, connector: &str, wh: i64| evgrid_model::SessionUpdate {
+        session_ref: session.into(),
+        connector_id: connector.into(),
+        state: Some(evgrid_model::SessionState::Charging),
+        started_at: Some(100),
+        energy: Some(evgrid_model::WattHours(wh)),
+        source: "ocpp",
+        ..evgrid_model::SessionUpdate::default()
+    };
+    let (good, unknown, later) = (
+        update("T1", "AE0C1", 500),
+        update("T2", "NOPE", 700),
+        update("T1", "AE0C1", 900),
+    );
+    let results = store
+        .apply_sessions_many(&[
+            (key("1"), &good),
+            (key("2"), &unknown),
+            (key("1"), &good),
+            (key("3"), &later),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(true)));
+    assert!(matches!(&results[1], Err(StoreError::Unknown(m)) if m.contains("NOPE")));
+    assert!(
+        matches!(results[2], Ok(false)),
+        "a repeated message is not applied twice"
+    );
+    assert!(matches!(results[3], Ok(true)));
+    let op = OperatorId::new("MA01D1QR8").unwrap();
+    let t1 = store.session(&op, "T1").await.unwrap().unwrap();
+    assert_eq!(t1.energy, Some(evgrid_model::WattHours(900)));
+    assert!(store.session(&op, "T2").await.unwrap().is_none());
+    // The refused message's key was not kept: corrected, it is applied.
+    let fixed = update("T2", "AE1C1", 700);
+    assert!(store.apply_session(&key("2"), &fixed).await.unwrap());
+}

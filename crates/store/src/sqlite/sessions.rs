@@ -16,127 +16,36 @@ impl SqliteStore {
         u: &SessionUpdate,
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
-        if !record_push(&mut tx, push).await? {
-            return Ok(false);
-        }
-        // A connector of a station, or of a directly connected charger not yet placed.
-        let known: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2
-             UNION ALL
-             SELECT 0 FROM chargers WHERE operator_id = $1 AND substr($2, 1, length(charger_id) + 1) = charger_id || '-'
-             LIMIT 1",
-        )
-        .bind(push.operator_id)
-        .bind(&u.connector_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if known.is_none() {
-            return Err(StoreError::Unknown(format!(
-                "unknown ConnectorID {} for operator {}",
-                u.connector_id, push.operator_id
-            )));
-        }
-        let existing: Option<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT connector_id, order_received_at FROM charging_sessions
-             WHERE operator_id = $1 AND session_ref = $2",
-        )
-        .bind(push.operator_id)
-        .bind(&u.session_ref)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((connector, order_at)) = &existing {
-            if *connector != u.connector_id {
-                return Err(StoreError::Unknown(format!(
-                    "session {} is on connector {connector}, not {}",
-                    u.session_ref, u.connector_id
-                )));
-            }
-            // After the final order, only a corrected order changes the figures.
-            if order_at.is_some() && !u.is_order {
-                tx.commit().await?;
-                return Ok(true);
-            }
-        }
-        let now = unix_now();
-        let state = u.state.unwrap_or(SessionState::Starting);
-        sqlx::query(
-            "INSERT INTO charging_sessions (operator_id, session_ref, connector_id, state, state_rank,
-               raw_state, started_at, ended_at, updated_at, energy_wh, soc, electricity_fen,
-               service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source,
-               meter_start_wh)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21)
-             ON CONFLICT (operator_id, session_ref) DO UPDATE SET
-               state = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
-                            THEN excluded.state ELSE charging_sessions.state END,
-               state_rank = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
-                            THEN excluded.state_rank ELSE charging_sessions.state_rank END,
-               raw_state = COALESCE(excluded.raw_state, charging_sessions.raw_state),
-               started_at = COALESCE(excluded.started_at, charging_sessions.started_at),
-               ended_at = COALESCE(excluded.ended_at, charging_sessions.ended_at),
-               updated_at = excluded.updated_at,
-               energy_wh = COALESCE(excluded.energy_wh, charging_sessions.energy_wh),
-               soc = COALESCE(excluded.soc, charging_sessions.soc),
-               electricity_fen = COALESCE(excluded.electricity_fen, charging_sessions.electricity_fen),
-               service_fen = COALESCE(excluded.service_fen, charging_sessions.service_fen),
-               total_fen = COALESCE(excluded.total_fen, charging_sessions.total_fen),
-               stop_reason = COALESCE(excluded.stop_reason, charging_sessions.stop_reason),
-               fail_reason = COALESCE(excluded.fail_reason, charging_sessions.fail_reason),
-               order_received_at = COALESCE(excluded.order_received_at, charging_sessions.order_received_at),
-               meter_start_wh = COALESCE(charging_sessions.meter_start_wh, excluded.meter_start_wh),
-               dispute = CASE WHEN excluded.order_received_at IS NOT NULL THEN excluded.dispute
-                              ELSE charging_sessions.dispute END",
-        )
-        .bind(push.operator_id)
-        .bind(&u.session_ref)
-        .bind(&u.connector_id)
-        .bind(state.as_str())
-        .bind(state.rank())
-        .bind(u.raw_state)
-        .bind(u.started_at)
-        .bind(u.ended_at)
-        .bind(now)
-        .bind(u.energy.map(|e| e.0))
-        .bind(u.soc)
-        .bind(u.electricity_money.map(|m| m.0))
-        .bind(u.service_money.map(|m| m.0))
-        .bind(u.total_money.map(|m| m.0))
-        .bind(u.stop_reason)
-        .bind(u.fail_reason)
-        .bind(u.is_order.then_some(now))
-        .bind(&u.dispute)
-        .bind(u.source)
-        .bind(u.state.is_some())
-        .bind(u.meter_start.map(|m| m.0))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(periods) = &u.periods {
-            sqlx::query("DELETE FROM charging_periods WHERE operator_id = $1 AND session_ref = $2")
-                .bind(push.operator_id)
-                .bind(&u.session_ref)
-                .execute(&mut *tx)
-                .await?;
-            for (i, p) in periods.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO charging_periods (operator_id, session_ref, period_no, starts_at,
-                       ends_at, electricity_price, service_price, energy_wh, electricity_fen, service_fen)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(push.operator_id)
-                .bind(&u.session_ref)
-                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                .bind(p.starts_at)
-                .bind(p.ends_at)
-                .bind(p.electricity_price.0)
-                .bind(p.service_price.0)
-                .bind(p.energy.0)
-                .bind(p.electricity_money.0)
-                .bind(p.service_money.0)
-                .execute(&mut *tx)
-                .await?;
+        let applied = apply_session_in(&mut tx, push, u).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// [`SqliteStore::apply_session`] for many messages in one transaction (one commit, one
+    /// fsync), each in its own savepoint: a refused one leaves no trace, each keeps its outcome.
+    pub(crate) async fn apply_sessions_many(
+        &self,
+        messages: &[(PushKey<'_>, &SessionUpdate)],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        use sqlx::Connection;
+        let mut tx = self.writer.begin().await?;
+        let mut out = Vec::with_capacity(messages.len());
+        for (push, update) in messages {
+            let mut savepoint = tx.begin().await?;
+            match apply_session_in(&mut savepoint, push, update).await {
+                Ok(applied) => {
+                    savepoint.commit().await?;
+                    out.push(Ok(applied));
+                }
+                Err(StoreError::Unknown(m)) => {
+                    savepoint.rollback().await?;
+                    out.push(Err(StoreError::Unknown(m)));
+                }
+                Err(e) => return Err(e),
             }
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(out)
     }
 
     pub(crate) async fn session(
@@ -312,4 +221,134 @@ impl SqliteStore {
             )
             .collect())
     }
+}
+
+/// Records the push and merges one session message inside `tx` (see
+/// [`SqliteStore::apply_session`]); the caller commits.
+async fn apply_session_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    push: &PushKey<'_>,
+    u: &SessionUpdate,
+) -> Result<bool, StoreError> {
+    if !record_push(tx, push).await? {
+        return Ok(false);
+    }
+    // A connector of a station, or of a directly connected charger not yet placed (found by
+    // its key: matching the connector id against every charger's was a scan per message).
+    let known: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2
+         UNION ALL
+         SELECT 0 FROM chargers WHERE charger_id = $3 AND operator_id = $1
+         LIMIT 1",
+    )
+    .bind(push.operator_id)
+    .bind(&u.connector_id)
+    .bind(evgrid_model::charger::charger_of_connector(&u.connector_id))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if known.is_none() {
+        return Err(StoreError::Unknown(format!(
+            "unknown ConnectorID {} for operator {}",
+            u.connector_id, push.operator_id
+        )));
+    }
+    let existing: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT connector_id, order_received_at FROM charging_sessions
+         WHERE operator_id = $1 AND session_ref = $2",
+    )
+    .bind(push.operator_id)
+    .bind(&u.session_ref)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((connector, order_at)) = &existing {
+        if *connector != u.connector_id {
+            return Err(StoreError::Unknown(format!(
+                "session {} is on connector {connector}, not {}",
+                u.session_ref, u.connector_id
+            )));
+        }
+        // After the final order, only a corrected order changes the figures.
+        if order_at.is_some() && !u.is_order {
+            return Ok(true);
+        }
+    }
+    let now = unix_now();
+    let state = u.state.unwrap_or(SessionState::Starting);
+    sqlx::query(
+        "INSERT INTO charging_sessions (operator_id, session_ref, connector_id, state, state_rank,
+           raw_state, started_at, ended_at, updated_at, energy_wh, soc, electricity_fen,
+           service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source,
+           meter_start_wh)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21)
+         ON CONFLICT (operator_id, session_ref) DO UPDATE SET
+           state = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
+                        THEN excluded.state ELSE charging_sessions.state END,
+           state_rank = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
+                        THEN excluded.state_rank ELSE charging_sessions.state_rank END,
+           raw_state = COALESCE(excluded.raw_state, charging_sessions.raw_state),
+           started_at = COALESCE(excluded.started_at, charging_sessions.started_at),
+           ended_at = COALESCE(excluded.ended_at, charging_sessions.ended_at),
+           updated_at = excluded.updated_at,
+           energy_wh = COALESCE(excluded.energy_wh, charging_sessions.energy_wh),
+           soc = COALESCE(excluded.soc, charging_sessions.soc),
+           electricity_fen = COALESCE(excluded.electricity_fen, charging_sessions.electricity_fen),
+           service_fen = COALESCE(excluded.service_fen, charging_sessions.service_fen),
+           total_fen = COALESCE(excluded.total_fen, charging_sessions.total_fen),
+           stop_reason = COALESCE(excluded.stop_reason, charging_sessions.stop_reason),
+           fail_reason = COALESCE(excluded.fail_reason, charging_sessions.fail_reason),
+           order_received_at = COALESCE(excluded.order_received_at, charging_sessions.order_received_at),
+           meter_start_wh = COALESCE(charging_sessions.meter_start_wh, excluded.meter_start_wh),
+           dispute = CASE WHEN excluded.order_received_at IS NOT NULL THEN excluded.dispute
+                          ELSE charging_sessions.dispute END",
+    )
+    .bind(push.operator_id)
+    .bind(&u.session_ref)
+    .bind(&u.connector_id)
+    .bind(state.as_str())
+    .bind(state.rank())
+    .bind(u.raw_state)
+    .bind(u.started_at)
+    .bind(u.ended_at)
+    .bind(now)
+    .bind(u.energy.map(|e| e.0))
+    .bind(u.soc)
+    .bind(u.electricity_money.map(|m| m.0))
+    .bind(u.service_money.map(|m| m.0))
+    .bind(u.total_money.map(|m| m.0))
+    .bind(u.stop_reason)
+    .bind(u.fail_reason)
+    .bind(u.is_order.then_some(now))
+    .bind(&u.dispute)
+    .bind(u.source)
+    .bind(u.state.is_some())
+    .bind(u.meter_start.map(|m| m.0))
+    .execute(&mut **tx)
+    .await?;
+    if let Some(periods) = &u.periods {
+        sqlx::query("DELETE FROM charging_periods WHERE operator_id = $1 AND session_ref = $2")
+            .bind(push.operator_id)
+            .bind(&u.session_ref)
+            .execute(&mut **tx)
+            .await?;
+        for (i, p) in periods.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO charging_periods (operator_id, session_ref, period_no, starts_at,
+                   ends_at, electricity_price, service_price, energy_wh, electricity_fen, service_fen)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(push.operator_id)
+            .bind(&u.session_ref)
+            .bind(i64::try_from(i).unwrap_or(i64::MAX))
+            .bind(p.starts_at)
+            .bind(p.ends_at)
+            .bind(p.electricity_price.0)
+            .bind(p.service_price.0)
+            .bind(p.energy.0)
+            .bind(p.electricity_money.0)
+            .bind(p.service_money.0)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(true)
 }
