@@ -74,11 +74,15 @@ pub trait Backend: Send + Sync {
         charger: &str,
     ) -> impl Future<Output = Result<i64, BackendError>> + Send;
     /// Merges a session update; `connector` is the connector number when the message names it
-    /// (the update's `connector_id` is left empty for the backend to fill).
+    /// (the update's `connector_id` is left empty for the backend to fill). `register` is the
+    /// energy register the message read (Wh): the backend sets the update's energy to
+    /// [`energy_since`] the session's meter start (the update's own at the start, else the
+    /// stored one it reads anyway), so the message costs one read of the session, not two.
     fn session(
         &self,
         charger: &str,
         connector: Option<u32>,
+        register: Option<WattHours>,
         update: SessionUpdate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// Notes who a transaction runs for, so that a charge the platform started remotely finds
@@ -89,12 +93,14 @@ pub trait Backend: Send + Sync {
         session_ref: &str,
         by: StartedBy<'_>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
-    /// The energy register at the start of a session (Wh), as stored.
-    fn meter_start(
-        &self,
-        charger: &str,
-        session_ref: &str,
-    ) -> impl Future<Output = Result<Option<WattHours>, BackendError>> + Send;
+}
+
+/// Energy delivered since the start of a session: the register read now minus the register at
+/// the start (never below zero), when both are known.
+pub fn energy_since(register: Option<WattHours>, start: Option<WattHours>) -> Option<WattHours> {
+    register
+        .zip(start)
+        .map(|(r, s)| WattHours((r.0 - s.0).max(0)))
 }
 
 /// Who a transaction runs for, as the charger said.
@@ -472,7 +478,7 @@ impl Connection {
                     ..SessionUpdate::default()
                 };
                 backend
-                    .session(&self.charger, Some(connector), update)
+                    .session(&self.charger, Some(connector), meter_start, update)
                     .await
                     .map_err(internal)?;
                 if let Some(tag) = p["idTag"].as_str() {
@@ -487,21 +493,19 @@ impl Connection {
                 if let Some(tx) = p.get("transactionId").and_then(Value::as_i64) {
                     let session_ref = self.session_ref(&tx.to_string());
                     let (register, soc) = meter_readings(p.get("meterValue"));
-                    let start = backend
-                        .meter_start(&self.charger, &session_ref)
-                        .await
-                        .map_err(internal)?;
                     let update = SessionUpdate {
                         session_ref,
-                        energy: register
-                            .zip(start)
-                            .map(|(r, s)| WattHours((r.0 - s.0).max(0))),
                         soc,
                         source: "ocpp",
                         ..SessionUpdate::default()
                     };
                     backend
-                        .session(&self.charger, u32_of(p.get("connectorId")), update)
+                        .session(
+                            &self.charger,
+                            u32_of(p.get("connectorId")),
+                            register,
+                            update,
+                        )
                         .await
                         .map_err(internal)?;
                 }
@@ -510,17 +514,12 @@ impl Connection {
             (Version::V16, "StopTransaction") => {
                 let session_ref =
                     self.session_ref(&p["transactionId"].as_i64().unwrap_or(0).to_string());
-                let start = backend
-                    .meter_start(&self.charger, &session_ref)
-                    .await
-                    .map_err(internal)?;
                 let stop = p["meterStop"].as_i64().map(WattHours);
                 let update = SessionUpdate {
                     session_ref,
                     state: Some(SessionState::Finished),
                     raw_state: Some(4),
                     ended_at: Some(time_of(p, "timestamp")),
-                    energy: stop.zip(start).map(|(r, s)| WattHours((r.0 - s.0).max(0))),
                     stop_reason: Some(stop_reason_code(
                         p.get("reason").and_then(Value::as_str).unwrap_or("Local"),
                     )),
@@ -528,7 +527,7 @@ impl Connection {
                     ..SessionUpdate::default()
                 };
                 backend
-                    .session(&self.charger, None, update)
+                    .session(&self.charger, None, stop, update)
                     .await
                     .map_err(internal)?;
                 Ok(json!({"idTagInfo": accepted}))
@@ -540,14 +539,6 @@ impl Connection {
                 let event = p["eventType"].as_str().unwrap_or_default();
                 let (register, soc) = meter_readings(p.get("meterValue"));
                 let at = time_of(p, "timestamp");
-                let start = if event == "Started" {
-                    register
-                } else {
-                    backend
-                        .meter_start(&self.charger, &session_ref)
-                        .await
-                        .map_err(internal)?
-                };
                 let charging = info.get("chargingState").and_then(Value::as_str);
                 let update = SessionUpdate {
                     session_ref: session_ref.clone(),
@@ -559,9 +550,6 @@ impl Connection {
                     }),
                     started_at: (event == "Started").then_some(at),
                     ended_at: (event == "Ended").then_some(at),
-                    energy: register
-                        .zip(start)
-                        .map(|(r, s)| WattHours((r.0 - s.0).max(0))),
                     soc,
                     stop_reason: (event == "Ended").then(|| {
                         stop_reason_code(
@@ -570,13 +558,13 @@ impl Connection {
                                 .unwrap_or("Local"),
                         )
                     }),
-                    meter_start: if event == "Started" { start } else { None },
+                    meter_start: if event == "Started" { register } else { None },
                     source: "ocpp",
                     ..SessionUpdate::default()
                 };
                 let connector = u32_of(p.get("evse").and_then(|e| e.get("id")));
                 backend
-                    .session(&self.charger, connector, update)
+                    .session(&self.charger, connector, register, update)
                     .await
                     .map_err(internal)?;
                 let by = p

@@ -406,6 +406,7 @@ impl Backend for OcppBackend<'_> {
         &self,
         _charger: &str,
         connector: Option<u32>,
+        register: Option<evgrid_model::WattHours>,
         mut update: SessionUpdate,
     ) -> Result<(), BackendError> {
         let store = self.registry.store();
@@ -413,6 +414,12 @@ impl Backend for OcppBackend<'_> {
             .session(&self.charger.operator_id, &update.session_ref)
             .await
             .map_err(storage)?;
+        let meter_start = update
+            .meter_start
+            .or_else(|| previous.as_ref().and_then(|s| s.meter_start));
+        if let Some(energy) = evgrid_ocpp::csms::energy_since(register, meter_start) {
+            update.energy = Some(energy);
+        }
         update.connector_id = match connector {
             Some(n) => self.connector(n)?,
             None => previous
@@ -475,20 +482,6 @@ impl Backend for OcppBackend<'_> {
             tracing::info!(charger = %self.charger.id, session = session_ref, "a driver's remote start began its transaction");
         }
         Ok(())
-    }
-
-    async fn meter_start(
-        &self,
-        _charger: &str,
-        session_ref: &str,
-    ) -> Result<Option<evgrid_model::WattHours>, BackendError> {
-        Ok(self
-            .registry
-            .store()
-            .session(&self.charger.operator_id, session_ref)
-            .await
-            .map_err(storage)?
-            .and_then(|s| s.meter_start))
     }
 }
 

@@ -320,12 +320,28 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
         source: "ocpp",
         ..evgrid_model::SessionUpdate::default()
     };
-    backend.session("NEW_1", Some(1), update).await.unwrap();
+    let start = Some(evgrid_model::WattHours(500));
+    backend
+        .session("NEW_1", Some(1), start, update)
+        .await
+        .unwrap();
     let s = r.store().session(&op, "NEW_1:7").await.unwrap().unwrap();
     assert_eq!(
-        (s.connector_id.as_str(), s.meter_start),
-        ("NEW_1-1", Some(evgrid_model::WattHours(500)))
+        (s.connector_id.as_str(), s.meter_start, s.energy),
+        ("NEW_1-1", start, Some(evgrid_model::WattHours(0)))
     );
+    // A later reading: the energy since the stored meter start.
+    let reading = evgrid_model::SessionUpdate {
+        session_ref: "NEW_1:7".into(),
+        source: "ocpp",
+        ..evgrid_model::SessionUpdate::default()
+    };
+    backend
+        .session("NEW_1", None, Some(evgrid_model::WattHours(2_250)), reading)
+        .await
+        .unwrap();
+    let s = r.store().session(&op, "NEW_1:7").await.unwrap().unwrap();
+    assert_eq!(s.energy, Some(evgrid_model::WattHours(1_750)));
     // A connector id of another charger that only looks alike is refused.
     let other = evgrid_model::SessionUpdate {
         session_ref: "X:1".into(),

@@ -38,9 +38,20 @@ impl Backend for Memory {
         &self,
         _charger: &str,
         connector: Option<u32>,
-        update: SessionUpdate,
+        register: Option<WattHours>,
+        mut update: SessionUpdate,
     ) -> Result<(), BackendError> {
-        let meter_start = update.meter_start;
+        let meter_start = update.meter_start.or_else(|| {
+            self.sessions
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, u, m)| u.session_ref == update.session_ref && m.is_some())
+                .and_then(|(_, _, m)| *m)
+        });
+        if let Some(energy) = energy_since(register, meter_start) {
+            update.energy = Some(energy);
+        }
         self.sessions
             .lock()
             .unwrap()
@@ -59,19 +70,6 @@ impl Backend for Memory {
         };
         self.tags.lock().unwrap().push((session_ref.to_owned(), by));
         Ok(())
-    }
-    async fn meter_start(
-        &self,
-        _charger: &str,
-        session_ref: &str,
-    ) -> Result<Option<WattHours>, BackendError> {
-        Ok(self
-            .sessions
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(_, u, m)| u.session_ref == session_ref && m.is_some())
-            .and_then(|(_, _, m)| *m))
     }
 }
 
