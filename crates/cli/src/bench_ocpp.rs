@@ -172,7 +172,8 @@ fn start_floor() -> Result<Server> {
 }
 
 /// The floor responder (`evgrid bench ocpp-floor`): accepts WebSockets on 127.0.0.1 (any path,
-/// subprotocol `ocpp1.6`) and answers every CALL with an empty CALLRESULT.
+/// subprotocol `ocpp1.6`) and answers every CALL with an empty CALLRESULT (StartTransaction
+/// with a transaction id).
 pub async fn serve_floor() -> Result<()> {
     use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -201,7 +202,15 @@ pub async fn serve_floor() -> Result<()> {
                 };
                 if frame.first().and_then(serde_json::Value::as_u64) == Some(2) {
                     let id = frame.get(1).cloned().unwrap_or_default();
-                    let answer = serde_json::json!([3, id, {}]).to_string();
+                    // A transaction needs its id (the meter-values load opens one first).
+                    let payload = if frame.get(2).and_then(serde_json::Value::as_str)
+                        == Some("StartTransaction")
+                    {
+                        serde_json::json!({"transactionId": 1, "idTagInfo": {"status": "Accepted"}})
+                    } else {
+                        serde_json::json!({})
+                    };
+                    let answer = serde_json::json!([3, id, payload]).to_string();
                     if ws.send(Message::Text(answer.into())).await.is_err() {
                         break;
                     }

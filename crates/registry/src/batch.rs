@@ -100,6 +100,8 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Job>) {
 pub(crate) trait GroupJob: Send + Sized + 'static {
     /// What one job's caller gets back.
     type Outcome: Send + 'static;
+    /// How long a group that starts small waits for company (see [`LINGER`]); none by default.
+    const LINGER: Option<std::time::Duration> = None;
     /// Rows the job writes (a group holds up to [`MAX_BATCH`]).
     fn rows(&self) -> usize {
         1
@@ -152,13 +154,23 @@ async fn write_groups<J: GroupJob>(store: Store, mut rx: mpsc::Receiver<Queued<J
     while let Some(first) = rx.recv().await {
         let mut rows = first.0.rows();
         let mut queued = vec![first];
+        let until = J::LINGER.map(|l| tokio::time::Instant::now() + l);
         while rows < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => {
+            let next = match until {
+                Some(until) if queued.len() < LINGER_BELOW => {
+                    tokio::time::timeout_at(until, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                _ => rx.try_recv().ok(),
+            };
+            match next {
+                Some(next) => {
                     rows += next.0.rows();
                     queued.push(next);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         let (jobs, waiting): (Vec<J>, Vec<_>) = queued.into_iter().unzip();
@@ -242,6 +254,7 @@ pub(crate) struct SessionJob {
 
 impl GroupJob for SessionJob {
     type Outcome = bool;
+    const LINGER: Option<std::time::Duration> = Some(LINGER);
 
     fn rows(&self) -> usize {
         1 + self.update.periods.as_ref().map_or(0, Vec::len)

@@ -22,26 +22,19 @@ impl SqliteStore {
     }
 
     /// [`SqliteStore::apply_session`] for many messages in one transaction (one commit, one
-    /// fsync), each in its own savepoint: a refused one leaves no trace, each keeps its outcome.
+    /// fsync), each keeping its outcome; a refused one leaves no trace (it is refused before it
+    /// writes). `Err` if the transaction fails as a whole: nothing of the batch is stored.
     pub(crate) async fn apply_sessions_many(
         &self,
         messages: &[(PushKey<'_>, &SessionUpdate)],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        use sqlx::Connection;
         let mut tx = self.writer.begin().await?;
         let mut out = Vec::with_capacity(messages.len());
         for (push, update) in messages {
-            let mut savepoint = tx.begin().await?;
-            match apply_session_in(&mut savepoint, push, update).await {
-                Ok(applied) => {
-                    savepoint.commit().await?;
-                    out.push(Ok(applied));
-                }
-                Err(StoreError::Unknown(m)) => {
-                    savepoint.rollback().await?;
-                    out.push(Err(StoreError::Unknown(m)));
-                }
+            match apply_session_in(&mut tx, push, update).await {
+                Err(StoreError::Unknown(m)) => out.push(Err(StoreError::Unknown(m))),
                 Err(e) => return Err(e),
+                applied => out.push(applied),
             }
         }
         tx.commit().await?;
@@ -230,47 +223,44 @@ async fn apply_session_in(
     push: &PushKey<'_>,
     u: &SessionUpdate,
 ) -> Result<bool, StoreError> {
-    if !record_push(tx, push).await? {
-        return Ok(false);
-    }
-    // A connector of a station, or of a directly connected charger not yet placed (found by
-    // its key: matching the connector id against every charger's was a scan per message).
-    let known: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM connectors WHERE operator_id = $1 AND connector_id = $2
-         UNION ALL
-         SELECT 0 FROM chargers WHERE charger_id = $3 AND operator_id = $1
-         LIMIT 1",
-    )
-    .bind(push.operator_id)
-    .bind(&u.connector_id)
-    .bind(evgrid_model::charger::charger_of_connector(&u.connector_id))
-    .fetch_optional(&mut **tx)
-    .await?;
-    if known.is_none() {
+    // Everything that can refuse the message is checked before anything is written, so a
+    // refused message leaves no trace without a savepoint of its own. In one query: whether
+    // the connector is known (a station's, or a directly connected charger's not yet placed,
+    // found by its key), and the session's connector and order time if it exists.
+    let (known, session_connector, order_at): (bool, Option<String>, Option<i64>) =
+        sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM connectors WHERE operator_id = $1 AND connector_id = $2
+                            UNION ALL
+                            SELECT 1 FROM chargers WHERE charger_id = $3 AND operator_id = $1),
+                    (SELECT connector_id FROM charging_sessions WHERE operator_id = $1 AND session_ref = $4),
+                    (SELECT order_received_at FROM charging_sessions WHERE operator_id = $1 AND session_ref = $4)",
+        )
+        .bind(push.operator_id)
+        .bind(&u.connector_id)
+        .bind(evgrid_model::charger::charger_of_connector(&u.connector_id))
+        .bind(&u.session_ref)
+        .fetch_one(&mut **tx)
+        .await?;
+    if !known {
         return Err(StoreError::Unknown(format!(
             "unknown ConnectorID {} for operator {}",
             u.connector_id, push.operator_id
         )));
     }
-    let existing: Option<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT connector_id, order_received_at FROM charging_sessions
-         WHERE operator_id = $1 AND session_ref = $2",
-    )
-    .bind(push.operator_id)
-    .bind(&u.session_ref)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((connector, order_at)) = &existing {
+    if let Some(connector) = &session_connector {
         if *connector != u.connector_id {
             return Err(StoreError::Unknown(format!(
                 "session {} is on connector {connector}, not {}",
                 u.session_ref, u.connector_id
             )));
         }
-        // After the final order, only a corrected order changes the figures.
-        if order_at.is_some() && !u.is_order {
-            return Ok(true);
-        }
+    }
+    if !record_push(tx, push).await? {
+        return Ok(false);
+    }
+    // After the final order, only a corrected order changes the figures.
+    if order_at.is_some() && !u.is_order {
+        return Ok(true);
     }
     let now = unix_now();
     let state = u.state.unwrap_or(SessionState::Starting);
@@ -330,24 +320,34 @@ async fn apply_session_in(
             .bind(&u.session_ref)
             .execute(&mut **tx)
             .await?;
-        for (i, p) in periods.iter().enumerate() {
-            sqlx::query(
+        if !periods.is_empty() {
+            // All periods in one statement (anonymous parameters, see `status_upsert_sql`).
+            let mut sql = String::from(
                 "INSERT INTO charging_periods (operator_id, session_ref, period_no, starts_at,
                    ends_at, electricity_price, service_price, energy_wh, electricity_fen, service_fen)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(push.operator_id)
-            .bind(&u.session_ref)
-            .bind(i64::try_from(i).unwrap_or(i64::MAX))
-            .bind(p.starts_at)
-            .bind(p.ends_at)
-            .bind(p.electricity_price.0)
-            .bind(p.service_price.0)
-            .bind(p.energy.0)
-            .bind(p.electricity_money.0)
-            .bind(p.service_money.0)
-            .execute(&mut **tx)
-            .await?;
+                 VALUES ",
+            );
+            for i in 0..periods.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            }
+            let mut q = sqlx::query(&sql);
+            for (i, p) in periods.iter().enumerate() {
+                q = q
+                    .bind(push.operator_id)
+                    .bind(&u.session_ref)
+                    .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                    .bind(p.starts_at)
+                    .bind(p.ends_at)
+                    .bind(p.electricity_price.0)
+                    .bind(p.service_price.0)
+                    .bind(p.energy.0)
+                    .bind(p.electricity_money.0)
+                    .bind(p.service_money.0);
+            }
+            q.execute(&mut **tx).await?;
         }
     }
     Ok(true)
