@@ -46,8 +46,18 @@ impl SqliteStore {
         operator_id: &OperatorId,
         session_ref: &str,
     ) -> Result<Option<Session>, StoreError> {
+        // The session and its periods in one query (one hand-off to SQLite's thread instead
+        // of two: this read is on the way of every OCPP meter message).
         let Some(r) = sqlx::query(
-            "SELECT * FROM charging_sessions WHERE operator_id = $1 AND session_ref = $2",
+            "SELECT s.*,
+                    (SELECT group_concat(row, ';') FROM (
+                       SELECT starts_at || ',' || ends_at || ',' || electricity_price || ',' ||
+                              service_price || ',' || energy_wh || ',' || electricity_fen || ',' ||
+                              service_fen AS row
+                       FROM charging_periods p
+                       WHERE p.operator_id = s.operator_id AND p.session_ref = s.session_ref
+                       ORDER BY period_no)) AS period_rows
+             FROM charging_sessions s WHERE s.operator_id = $1 AND s.session_ref = $2",
         )
         .bind(operator_id.as_str())
         .bind(session_ref)
@@ -57,27 +67,34 @@ impl SqliteStore {
             return Ok(None);
         };
         let state: String = r.try_get("state")?;
-        let periods = sqlx::query(
-            "SELECT * FROM charging_periods WHERE operator_id = $1 AND session_ref = $2
-             ORDER BY period_no",
-        )
-        .bind(operator_id.as_str())
-        .bind(session_ref)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|p| {
-            Ok(ChargePeriod {
-                starts_at: p.try_get("starts_at")?,
-                ends_at: p.try_get("ends_at")?,
-                electricity_price: PricePerKwh(p.try_get("electricity_price")?),
-                service_price: PricePerKwh(p.try_get("service_price")?),
-                energy: WattHours(p.try_get("energy_wh")?),
-                electricity_money: Fen(p.try_get("electricity_fen")?),
-                service_money: Fen(p.try_get("service_fen")?),
+        let period_rows: Option<String> = r.try_get("period_rows")?;
+        let periods = period_rows
+            .as_deref()
+            .unwrap_or_default()
+            .split(';')
+            .filter(|row| !row.is_empty())
+            .map(|row| {
+                let n: Vec<i64> = row
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| corrupt("charging_periods", format!("row {row}")))?;
+                let [starts_at, ends_at, electricity, service, wh, electricity_fen, service_fen] =
+                    n[..]
+                else {
+                    return Err(corrupt("charging_periods", format!("row {row}")));
+                };
+                Ok(ChargePeriod {
+                    starts_at,
+                    ends_at,
+                    electricity_price: PricePerKwh(electricity),
+                    service_price: PricePerKwh(service),
+                    energy: WattHours(wh),
+                    electricity_money: Fen(electricity_fen),
+                    service_money: Fen(service_fen),
+                })
             })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Some(Session {
             operator_id: r.try_get("operator_id")?,
             session_ref: r.try_get("session_ref")?,
