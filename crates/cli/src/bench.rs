@@ -24,8 +24,9 @@ pub enum BenchCommand {
     Nearest(NearestArgs),
     /// T/CEC status pushes: 16 operator clients on loopback, acknowledged = committed.
     Tcec(crate::bench_tcec::TcecArgs),
-    /// OCPP: idle connections (RSS per connection), chargers sending status (msg/s, latency,
-    /// CPU per message), and the same load on a Python `ocpp` central system as the baseline.
+    /// OCPP: idle connections (RSS per connection), chargers sending status or meter values
+    /// (msg/s, latency, CPU per message), and the same load on a Python `ocpp` central system as
+    /// the baseline and on a minimal Rust responder as the floor.
     Ocpp(crate::bench_ocpp::OcppArgs),
     /// The floor of `bench ocpp`: a minimal OCPP-J responder (WebSocket on loopback, each
     /// frame parsed as JSON, every CALL answered with an empty CALLRESULT, nothing validated or
