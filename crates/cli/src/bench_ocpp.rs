@@ -140,24 +140,20 @@ fn start_python(root: &std::path::Path) -> Result<Server> {
     if !python.exists() {
         bail!("no .venv with the ocpp package (run scripts/ocpp-interop.sh once)");
     }
-    let mut child = Command::new(python)
-        .arg(root.join("tests/ocpp/baseline_csms.py"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let rest = wait_for_line(&mut child, "listening on ")?;
-    Ok(Server {
-        child,
-        target: Target {
-            addr: rest.trim().parse()?,
-            path: "/".into(),
-        },
-    })
+    let mut python = Command::new(python);
+    python.arg(root.join("tests/ocpp/baseline_csms.py"));
+    start_listening(python)
 }
 
 fn start_floor() -> Result<Server> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["bench", "ocpp-floor"])
+    let mut floor = Command::new(std::env::current_exe()?);
+    floor.args(["bench", "ocpp-floor"]);
+    start_listening(floor)
+}
+
+/// Starts a central system that prints `listening on ADDR` once it listens (any path).
+fn start_listening(mut command: Command) -> Result<Server> {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;

@@ -98,23 +98,19 @@ async fn upsert_status(
     operator_id: &str,
     st: &StatusRecord,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
-           lock_status, observed_at, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
-           raw_status = excluded.raw_status, park_status = excluded.park_status,
-           lock_status = excluded.lock_status, observed_at = excluded.observed_at,
-           source = excluded.source",
+    let row = [(operator_id, st)];
+    bind_statuses(
+        sqlx::query(
+            "INSERT INTO connector_status (operator_id, connector_id, status, raw_status, park_status,
+               lock_status, observed_at, source)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (operator_id, connector_id) DO UPDATE SET status = excluded.status,
+               raw_status = excluded.raw_status, park_status = excluded.park_status,
+               lock_status = excluded.lock_status, observed_at = excluded.observed_at,
+               source = excluded.source",
+        ),
+        &row,
     )
-    .bind(operator_id)
-    .bind(&st.connector_id)
-    .bind(st.status.as_str())
-    .bind(st.raw_status)
-    .bind(st.park_status)
-    .bind(st.lock_status)
-    .bind(st.observed_at)
-    .bind(&st.source)
     .execute(&mut **tx)
     .await?;
     Ok(())
