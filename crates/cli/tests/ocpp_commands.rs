@@ -1,7 +1,8 @@
 //! The platform's commands to directly connected chargers, over the API, on `evgrid demo` with
 //! one simulated 1.6 charger and one 2.0.1 station: every command of the OCPP issue is sent,
 //! answered by the charger, and where it changes something the change is seen (configuration
-//! read back, composite schedule from the profiles set, local list version, a connector out of
+//! read back, composite schedule from the profiles set, local list version, firmware and
+//! diagnostics progress and the base report among the charger's notices, a connector out of
 //! service and back, a reset that makes the charger boot again).
 #![allow(clippy::unwrap_used)]
 
@@ -66,6 +67,19 @@ fn first_connector(api: &Api, id: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Waits until the charger's notices (`GET /api/v1/chargers/{id}`) hold `kind` saying `detail`.
+fn wait_for_notice(api: &Api, id: &str, kind: &str, detail: &str) {
+    wait_for(30, || {
+        let c = api.charger(id);
+        c["notices"]
+            .as_array()?
+            .iter()
+            .any(|n| n["kind"] == kind && n["detail"] == detail)
+            .then_some(c)
+    })
+    .unwrap_or_else(|| panic!("{id}: notice {kind} {detail}"));
 }
 
 /// Makes connector 1 inoperative (at once, or after its charge), then operative again.
@@ -264,6 +278,9 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         (200, &json!("Unlocked")),
         "{body}"
     );
+    // The notifications that follow reach the charger's page.
+    wait_for_notice(&api, cp16, "DiagnosticsStatusNotification", "Uploaded");
+    wait_for_notice(&api, cp16, "FirmwareStatusNotification", "Installed");
     // An action the charger does not implement comes back as its CALLERROR.
     let (status, body) = api.command(
         cp16,
@@ -314,6 +331,7 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         )["status"],
         "Accepted"
     );
+    wait_for_notice(&api, cs201, "NotifyReport", "report 3 part 0: 6 variables");
     let list = json!({"versionNumber": 2, "updateType": "Full", "localAuthorizationList": [
         {"idToken": {"idToken": "CARD-0002", "type": "ISO14443"}, "idTokenInfo": {"status": "Accepted"}}]});
     assert_eq!(api.ocpp(cs201, "SendLocalList", list)["status"], "Accepted");

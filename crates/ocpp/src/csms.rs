@@ -85,6 +85,14 @@ pub trait Backend: Send + Sync {
         register: Option<WattHours>,
         update: SessionUpdate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Keeps something the charger reported about itself (`kind` is the action:
+    /// firmware, diagnostics or log upload progress, a security event, a report's arrival).
+    fn notice(
+        &self,
+        charger: &str,
+        kind: &str,
+        detail: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// Notes who a transaction runs for, so that a charge the platform started remotely finds
     /// its transaction.
     fn transaction_started_by(
@@ -226,6 +234,25 @@ fn meter_readings(meter_values: Option<&Value>) -> (Option<WattHours>, Option<f6
         }
     }
     (energy, soc)
+}
+
+/// What a notice says, in a line: the status, a security event's type and information, or a
+/// report's part and size.
+fn notice_detail(action: &str, p: &Value) -> String {
+    let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
+    match action {
+        "SecurityEventNotification" => match text("techInfo") {
+            "" => text("type").to_owned(),
+            info => format!("{}: {info}", text("type")),
+        },
+        "NotifyReport" => format!(
+            "report {} part {}: {} variables",
+            p["requestId"],
+            p["seqNo"],
+            p["reportData"].as_array().map_or(0, Vec::len)
+        ),
+        _ => text("status").to_owned(),
+    }
 }
 
 fn time_of(payload: &Value, field: &str) -> i64 {
@@ -591,12 +618,18 @@ impl Connection {
                 _,
                 "FirmwareStatusNotification"
                 | "DiagnosticsStatusNotification"
-                | "NotifyReport"
-                | "SecurityEventNotification"
-                | "NotifyEvent"
                 | "LogStatusNotification"
-                | "NotifyMonitoringReport",
-            ) => Ok(json!({})),
+                | "SecurityEventNotification"
+                | "NotifyReport",
+            ) => {
+                let detail = notice_detail(action, p);
+                backend
+                    .notice(&self.charger, action, &detail)
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({}))
+            }
+            (_, "NotifyEvent" | "NotifyMonitoringReport") => Ok(json!({})),
             (_, other) => Err((
                 ErrorCode::NotSupported,
                 format!("{other} is a valid OCPP action that evgrid does not support"),

@@ -456,6 +456,14 @@ impl Backend for OcppBackend<'_> {
             .map_err(storage)
     }
 
+    async fn notice(&self, charger: &str, kind: &str, detail: &str) -> Result<(), BackendError> {
+        self.registry
+            .store()
+            .add_charger_notice(charger, evgrid_model::time::unix_now(), kind, detail)
+            .await
+            .map_err(storage)
+    }
+
     async fn transaction_started_by(
         &self,
         _charger: &str,

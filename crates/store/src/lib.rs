@@ -16,6 +16,21 @@ use evgrid_model::{
 
 pub use sqlite::SqliteStore;
 
+/// Notices kept per charger.
+pub const CHARGER_NOTICES_KEPT: i64 = 100;
+
+/// Something a charger reported about itself: firmware or diagnostics progress, a log upload,
+/// a security event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChargerNotice {
+    /// When it arrived (Unix seconds).
+    pub at: i64,
+    /// What kind: the OCPP action, e.g. `FirmwareStatusNotification`.
+    pub kind: String,
+    /// What it said, e.g. `Installed` or a security event's type and information.
+    pub detail: String,
+}
+
 /// What went wrong in the store, with what to do next where there is something to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -468,6 +483,27 @@ impl Store {
                 s.charger_booted(id, vendor, model, serial, firmware, version)
                     .await
             }
+        }
+    }
+
+    /// Keeps what a charger reported about itself (firmware, diagnostics, logs, security
+    /// events); the latest [`CHARGER_NOTICES_KEPT`] per charger stay.
+    pub async fn add_charger_notice(
+        &self,
+        charger: &str,
+        at: i64,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.add_charger_notice(charger, at, kind, detail).await,
+        }
+    }
+
+    /// A charger's notices, newest first.
+    pub async fn charger_notices(&self, charger: &str) -> Result<Vec<ChargerNotice>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.charger_notices(charger).await,
         }
     }
 

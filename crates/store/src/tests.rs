@@ -538,3 +538,29 @@ async fn session_messages_grouped_keep_their_own_outcomes() {
     let fixed = update("T2", "AE1C1", 700);
     assert!(store.apply_session(&key("2"), &fixed).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_chargers_notices_keep_the_latest_hundred() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    for i in 0..105 {
+        store
+            .add_charger_notice(
+                "CP1",
+                1000 + i,
+                "FirmwareStatusNotification",
+                &format!("n{i}"),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .add_charger_notice("CP2", 5, "SecurityEventNotification", "other")
+        .await
+        .unwrap();
+    let notices = store.charger_notices("CP1").await.unwrap();
+    assert_eq!(notices.len(), crate::CHARGER_NOTICES_KEPT as usize);
+    assert_eq!((notices[0].at, notices[0].detail.as_str()), (1104, "n104"));
+    assert_eq!(notices[99].detail, "n5");
+    assert_eq!(store.charger_notices("CP2").await.unwrap().len(), 1);
+}

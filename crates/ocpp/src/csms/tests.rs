@@ -14,6 +14,8 @@ struct Memory {
     sessions: Mutex<Vec<Stored>>,
     /// (session reference, id tag) of each authorized transaction.
     tags: Mutex<Vec<(String, String)>>,
+    /// (kind, detail) of each notice.
+    notices: Mutex<Vec<(String, String)>>,
 }
 
 impl Backend for Memory {
@@ -56,6 +58,13 @@ impl Backend for Memory {
             .lock()
             .unwrap()
             .push((connector, update, meter_start));
+        Ok(())
+    }
+    async fn notice(&self, _charger: &str, kind: &str, detail: &str) -> Result<(), BackendError> {
+        self.notices
+            .lock()
+            .unwrap()
+            .push((kind.to_owned(), detail.to_owned()));
         Ok(())
     }
     async fn transaction_started_by(
@@ -254,5 +263,55 @@ async fn answers_to_commands_are_matched_and_checked() {
             id,
             result: Err(("InternalError".into(), "boom".into()))
         }
+    );
+}
+
+#[tokio::test]
+async fn what_a_charger_reports_about_itself_is_kept() {
+    let m = Memory::default();
+    let mut c = Connection::new("CP1", Version::V16);
+    for (i, text) in [r#"{"status":"Installed"}"#, r#"{"status":"Uploaded"}"#]
+        .iter()
+        .enumerate()
+    {
+        let action = [
+            "FirmwareStatusNotification",
+            "DiagnosticsStatusNotification",
+        ][i];
+        let a = answer(&mut c, &m, &format!(r#"[2,"{i}","{action}",{text}]"#)).await;
+        assert_eq!(a[0], 3, "{a}");
+    }
+    let mut c = Connection::new("CS1", Version::V201);
+    let a = answer(
+        &mut c,
+        &m,
+        r#"[2,"9","SecurityEventNotification",{"type":"InvalidCsmsCertificate","timestamp":"2026-11-26T08:00:00Z","techInfo":"expired"}]"#,
+    )
+    .await;
+    assert_eq!(a[0], 3, "{a}");
+    // A notice that breaks the schema is refused and not kept.
+    let bad = answer(
+        &mut c,
+        &m,
+        r#"[2,"10","SecurityEventNotification",{"type":"X"}]"#,
+    )
+    .await;
+    assert_eq!(bad[0], 4, "{bad}");
+    assert_eq!(
+        *m.notices.lock().unwrap(),
+        [
+            (
+                "FirmwareStatusNotification".to_owned(),
+                "Installed".to_owned()
+            ),
+            (
+                "DiagnosticsStatusNotification".to_owned(),
+                "Uploaded".to_owned()
+            ),
+            (
+                "SecurityEventNotification".to_owned(),
+                "InvalidCsmsCertificate: expired".to_owned()
+            ),
+        ]
     );
 }

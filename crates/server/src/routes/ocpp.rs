@@ -350,7 +350,9 @@ pub async fn command(
 }
 
 /// A directly connected charger: its registration, whether it is connected now, its
-/// connectors' live status and its latest charging sessions (energy in Wh). For the charger
+/// connectors' live status, its latest charging sessions (energy in Wh) and what it reported
+/// about itself (firmware and diagnostics progress, log uploads, security events, reports;
+/// the latest 100, newest first). For the charger
 /// operator's own users, regulators and admins.
 #[utoipa::path(get, path = "/api/v1/chargers/{id}", tag = "ocpp",
     security(("bearer" = []), ("session" = [])),
@@ -392,6 +394,7 @@ pub async fn get_charger(
     let sessions = store
         .recent_sessions(&charger.operator_id, &format!("{}-", charger.id), 20)
         .await?;
+    let notices = store.charger_notices(&charger.id).await?;
     let online = state.ocpp.hub.version(&id).map(Version::label);
     Ok(Json(serde_json::json!({
         "charger": charger,
@@ -399,5 +402,6 @@ pub async fn get_charger(
         "connected_with": online,
         "connectors": connectors,
         "sessions": sessions,
+        "notices": notices,
     })))
 }

@@ -98,6 +98,51 @@ impl SqliteStore {
         Ok(())
     }
 
+    pub(crate) async fn add_charger_notice(
+        &self,
+        charger: &str,
+        at: i64,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO charger_notices (charger_id, at, kind, detail) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(charger)
+        .bind(at)
+        .bind(kind)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM charger_notices WHERE charger_id = $1 AND id <= COALESCE(
+               (SELECT id FROM charger_notices WHERE charger_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2), -1)",
+        )
+        .bind(charger)
+        .bind(crate::CHARGER_NOTICES_KEPT)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn charger_notices(
+        &self,
+        charger: &str,
+    ) -> Result<Vec<crate::ChargerNotice>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT at, kind, detail FROM charger_notices WHERE charger_id = $1 ORDER BY id DESC",
+        )
+        .bind(charger)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, kind, detail)| crate::ChargerNotice { at, kind, detail })
+            .collect())
+    }
+
     pub(crate) async fn new_transaction_id(&self, charger: &str) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ocpp_transactions (charger_id, created_at) VALUES ($1, $2) RETURNING id",
