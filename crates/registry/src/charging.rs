@@ -319,22 +319,14 @@ impl Registry {
             Err(e) => Err(format!("operator {operator} did not answer the check: {e}")),
             Ok(a) if a.succ_stat != 0 => Err(format!(
                 "operator {operator} says the connector is not ready: {} (FailReason {})",
-                match a.fail_reason {
-                    1 => "the gun is not plugged in",
-                    2 => "the equipment check failed",
-                    _ => "the operator's own reason",
-                },
+                a.fail_meaning(),
                 a.fail_reason
             )),
             Ok(_) => match client.query_start_charge(seq, connector_id, None).await {
                 Err(e) => Err(format!("operator {operator} did not answer the start: {e}")),
                 Ok(s) if s.succ_stat != 0 => Err(format!(
                     "operator {operator} refused to start: {} (FailReason {})",
-                    match s.fail_reason {
-                        1 => "equipment not found",
-                        2 => "equipment offline",
-                        _ => "the operator's own reason",
-                    },
+                    s.fail_meaning(),
                     s.fail_reason
                 )),
                 Ok(_) => Ok(()),
@@ -476,12 +468,7 @@ impl Registry {
         if answer.succ_stat != 0 {
             return Err(ChargeError::Conflict(format!(
                 "operator {operator} refused to stop: {} (FailReason {})",
-                match answer.fail_reason {
-                    1 => "equipment not found",
-                    2 => "equipment offline",
-                    3 => "already stopped",
-                    _ => "the operator's own reason",
-                },
+                answer.fail_meaning(),
                 answer.fail_reason
             )));
         }

@@ -126,6 +126,29 @@ pub struct EquipAuthResult {
     pub fail_reason: i32,
 }
 
+impl EquipAuthResult {
+    /// What the `FailReason` of a failed check means (§5.7).
+    pub fn fail_meaning(&self) -> &'static str {
+        match self.fail_reason {
+            1 => "the gun is not plugged in",
+            2 => "the equipment check failed",
+            _ => OWN_REASON,
+        }
+    }
+}
+
+/// A `FailReason` the standard leaves to the operator.
+const OWN_REASON: &str = "the operator's own reason";
+
+/// The `FailReason` codes that start and stop answers share (§5.9, §5.13).
+fn equipment_fail_meaning(code: i32) -> &'static str {
+    match code {
+        1 => "equipment not found",
+        2 => "equipment offline",
+        _ => OWN_REASON,
+    }
+}
+
 /// `query_equip_business_policy` request (§5.8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -169,6 +192,13 @@ pub struct StartChargeResult {
     pub connector_id: String,
     pub succ_stat: i32,
     pub fail_reason: i32,
+}
+
+impl StartChargeResult {
+    /// What the `FailReason` of a refused start means (§5.9).
+    pub fn fail_meaning(&self) -> &'static str {
+        equipment_fail_meaning(self.fail_reason)
+    }
 }
 
 /// `notification_start_charge_result` (§5.10).
@@ -269,6 +299,16 @@ pub struct StopChargeResult {
     pub start_charge_seq_stat: i32,
     pub succ_stat: i32,
     pub fail_reason: i32,
+}
+
+impl StopChargeResult {
+    /// What the `FailReason` of a refused stop means (§5.13).
+    pub fn fail_meaning(&self) -> &'static str {
+        match self.fail_reason {
+            3 => "already stopped",
+            code => equipment_fail_meaning(code),
+        }
+    }
 }
 
 /// `notification_stop_charge_result` (§5.14).
@@ -687,5 +727,40 @@ mod tests {
         let u = session_from_status(&s).unwrap();
         assert_eq!(u.electricity_money, Some(Fen(390)));
         assert_eq!(u.state, Some(SessionState::Charging));
+    }
+}
+
+#[cfg(test)]
+mod fail_reason_tests {
+    use super::*;
+
+    #[test]
+    fn fail_reasons_say_what_the_standard_means() {
+        let auth = |fail_reason| EquipAuthResult {
+            equip_auth_seq: String::new(),
+            connector_id: String::new(),
+            succ_stat: 1,
+            fail_reason,
+        };
+        let start = |fail_reason| StartChargeResult {
+            start_charge_seq: String::new(),
+            start_charge_seq_stat: 0,
+            connector_id: String::new(),
+            succ_stat: 1,
+            fail_reason,
+        };
+        let stop = |fail_reason| StopChargeResult {
+            start_charge_seq: String::new(),
+            start_charge_seq_stat: 0,
+            succ_stat: 1,
+            fail_reason,
+        };
+        assert_eq!(auth(1).fail_meaning(), "the gun is not plugged in");
+        assert_eq!(auth(2).fail_meaning(), "the equipment check failed");
+        assert_eq!(start(2).fail_meaning(), "equipment offline");
+        assert_eq!(start(3).fail_meaning(), "the operator's own reason");
+        assert_eq!(stop(1).fail_meaning(), "equipment not found");
+        assert_eq!(stop(3).fail_meaning(), "already stopped");
+        assert_eq!(stop(9).fail_meaning(), "the operator's own reason");
     }
 }
