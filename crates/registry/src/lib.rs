@@ -197,7 +197,7 @@ pub struct Registry {
     /// The poller's state per operator.
     polls: std::sync::Mutex<HashMap<OperatorId, poller::PollStatus>>,
     /// Group commit of statuses from many connections.
-    statuses: batch::StatusBatcher,
+    statuses: batch::GroupCommit<batch::StatusJob>,
     /// Group commit of protocol pushes of statuses.
     pushes: batch::GroupCommit<batch::PushJob>,
     /// Group commit of OCPP session messages (meter values, transaction events).
@@ -218,7 +218,11 @@ impl Registry {
         operator: &OperatorId,
         record: evgrid_store::StatusRecord,
     ) -> Result<(), RegistryError> {
-        Ok(self.statuses.put(&self.store, operator, record).await?)
+        let job = batch::StatusJob {
+            operator: operator.clone(),
+            record,
+        };
+        Ok(self.statuses.run(&self.store, job).await?)
     }
 
     /// Applies a protocol push of statuses (recorded for duplicate detection), committed
@@ -285,7 +289,7 @@ impl Registry {
             traffic_flushing: std::sync::atomic::AtomicBool::new(false),
             max_clock_skew: None,
             polls: std::sync::Mutex::default(),
-            statuses: batch::StatusBatcher::default(),
+            statuses: batch::GroupCommit::default(),
             pushes: batch::GroupCommit::default(),
             sessions: batch::GroupCommit::default(),
             coverage: coverage::CoverageCache::default(),
