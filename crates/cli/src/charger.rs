@@ -103,7 +103,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 (None, None) => None,
                 _ => bail!("give both --lat and --lng"),
             };
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             let spec = ChargerSpec {
                 id,
                 password,

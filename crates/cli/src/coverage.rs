@@ -1,15 +1,14 @@
 //! `evgrid coverage`: the regulator's figures from the data directory, printed, written as a
 //! workbook and drawn as a map.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::output::pct;
 use anyhow::{bail, Context, Result};
 use evgrid_geo::coverage::CoverageOptions;
 use evgrid_geo::field::{NearestField, Raster};
 use evgrid_geo::MultiPolygon;
 use evgrid_model::LatLng;
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `evgrid coverage`.
 #[derive(clap::Args, Debug)]
@@ -47,24 +46,6 @@ pub struct CoverageArgs {
     json: bool,
 }
 
-pub(crate) fn bar(steps: u64) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(steps)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
-pub(crate) fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
 /// Runs the command.
 pub async fn run(args: CoverageArgs) -> Result<()> {
     if !evgrid_registry::coverage::GRID_M_RANGE.contains(&args.grid_m) {
@@ -74,9 +55,9 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
         bail!("--radius-km must be more than 0 and at most 100");
     }
     let steps = 3 + u64::from(args.out.is_some()) + u64::from(args.map.is_some());
-    let bar = bar(steps);
+    let bar = crate::output::bar(steps);
     bar.set_message("opening the registry");
-    let registry = crate::open_registry(&args.data_dir).await?;
+    let registry = crate::open::open_registry(&args.data_dir).await?;
     let data = registry.reference();
     let county = match &args.region {
         None => None,
@@ -118,13 +99,13 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
         bar.set_message(format!("writing {}", out.display()));
         let tables = registry.regulator_tables(&report).await?;
         let bytes = evgrid_report::workbook(&tables)?;
-        crate::write_atomically(out, &bytes)?;
+        crate::output::write_atomically(out, &bytes)?;
         bar.inc(1);
     }
     if let Some(map) = &args.map {
         bar.set_message(format!("drawing {}", map.display()));
         let png = draw_map(&registry, &report, county.as_deref(), &args)?;
-        crate::write_atomically(map, &png)?;
+        crate::output::write_atomically(map, &png)?;
         bar.inc(1);
     }
     bar.finish_and_clear();

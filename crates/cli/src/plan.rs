@@ -3,11 +3,11 @@
 //! --new-piles N` plans the city's next piles from the data directory.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use evgrid_siting::{Instance, Options, Phase, Problem, Progress, Solution};
-use indicatif::ProgressBar;
+use evgrid_siting::{Instance, Options, Problem, Solution};
+
+use crate::output::solver_progress;
 use serde::Serialize;
 
 /// Options of `evgrid plan`.
@@ -132,45 +132,15 @@ fn read_problem(args: &MclpArgs) -> Result<Problem> {
     Ok(problem)
 }
 
-/// A progress bar fed by the solver's reports.
-pub(crate) fn solver_progress(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
-    move |p: Progress| {
-        let phase = match p.phase {
-            Phase::Coverage => "coverage sets",
-            Phase::Greedy => "lazy greedy",
-            Phase::LocalSearch => "local search",
-            Phase::Bound => "upper bound",
-            Phase::Improve => "improving",
-            Phase::Done => "done",
-        };
-        bar.set_position((p.fraction * 1000.0) as u64);
-        if p.upper_bound.is_finite() {
-            bar.set_message(format!(
-                "{phase}: covered {:.0}, bound {:.0}",
-                p.objective, p.upper_bound
-            ));
-        } else {
-            bar.set_message(format!("{phase}: covered {:.0}", p.objective));
-        }
-    }
-}
-
 pub(crate) fn options(seed: u64, time_limit: f64, max_stall: usize) -> Result<Options> {
-    if !(time_limit.is_finite() && time_limit > 0.0) {
-        bail!("--time-limit must be a positive number of seconds");
-    }
-    Ok(Options {
-        seed,
-        time_limit: Duration::from_secs_f64(time_limit),
-        max_stall,
-        ..Options::default()
-    })
+    Options::with_limits(seed, time_limit, max_stall)
+        .context("--time-limit must be a positive number of seconds")
 }
 
 fn solve_to_file(problem: &Problem, args: &MclpArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let options = options(args.seed, args.time_limit, args.max_stall)?;
-    let bar = crate::coverage::bar(1000);
+    let bar = crate::output::bar(1000);
     let solution = evgrid_siting::solve(problem, &options, &mut solver_progress(&bar));
     bar.finish_and_clear();
     let file = solution_file(
@@ -179,7 +149,7 @@ fn solve_to_file(problem: &Problem, args: &MclpArgs) -> Result<()> {
         args.seed,
         started.elapsed().as_secs_f64(),
     );
-    crate::write_atomically(&args.out, &serde_json::to_vec_pretty(&file)?)?;
+    crate::output::write_atomically(&args.out, &serde_json::to_vec_pretty(&file)?)?;
     println!(
         "{} sites, covered {} of {} ({:.2}%), upper bound {} (gap {:.3}%{}), {:.2} s{}; written to {}",
         problem.p,

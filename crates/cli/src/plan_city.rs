@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use evgrid_model::LatLng;
 use evgrid_registry::plan::{PlanRequest, PlanResult};
 
-use crate::coverage::pct;
+use crate::output::pct;
 
 /// Options of the city plan.
 #[derive(clap::Args, Debug)]
@@ -71,29 +71,29 @@ pub async fn run(args: CityPlanArgs) -> Result<()> {
         seed: args.seed,
         time_limit_s: args.time_limit,
     };
-    let registry = crate::open_registry(&args.data_dir).await?;
-    let bar = crate::coverage::bar(1000);
+    let registry = crate::open::open_registry(&args.data_dir).await?;
+    let bar = crate::output::bar(1000);
     let r2 = registry.clone();
     let bar2 = bar.clone();
     let plan = tokio::task::spawn_blocking(move || {
-        r2.plan(&request, &mut crate::plan::solver_progress(&bar2))
+        r2.plan(&request, &mut crate::output::solver_progress(&bar2))
     })
     .await?
     .context("planning")?;
     bar.finish_and_clear();
     let tables = evgrid_registry::plan::plan_tables(&plan);
     if let Some(out) = &args.out {
-        crate::write_atomically(out, &evgrid_report::workbook(&tables)?)?;
+        crate::output::write_atomically(out, &evgrid_report::workbook(&tables)?)?;
     }
     if let Some(path) = &args.geojson {
         let sites = tables
             .iter()
             .find(|t| t.name == "proposed sites")
             .context("the sites table")?;
-        crate::write_atomically(path, &serde_json::to_vec_pretty(&sites.to_geojson()?)?)?;
+        crate::output::write_atomically(path, &serde_json::to_vec_pretty(&sites.to_geojson()?)?)?;
     }
     if let Some(path) = &args.map {
-        crate::write_atomically(path, &draw(&registry, &plan, &args)?)?;
+        crate::output::write_atomically(path, &draw(&registry, &plan, &args)?)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
+use evgrid_sim::tcec::{self as simulator, OperatorPlatform, Sim, SimulatorOptions};
 use evgrid_store::Store;
-use evgrid_tcec::simulator::{self, OperatorPlatform, Sim, SimulatorOptions};
 
 /// The platform's own OperatorID unless configured (`--platform-operator-id`).
 pub const DEFAULT_PLATFORM_OPERATOR_ID: &str = evgrid_server::DEFAULT_PLATFORM_OPERATOR;
@@ -30,7 +30,7 @@ pub enum SimulateCommand {
         #[arg(long, default_value_t = 7)]
         count: usize,
         /// Seed of the synthetic network (the demo's by default, so the station ids match).
-        #[arg(long, default_value_t = crate::DEMO_SEED)]
+        #[arg(long, default_value_t = crate::demo::DEMO_SEED)]
         seed: u64,
         #[command(flatten)]
         behaviour: Behaviour,
@@ -101,8 +101,8 @@ pub fn charger_options(
     event_seconds: u64,
     meter_seconds: u64,
     seed: u64,
-) -> evgrid_ocpp::simulator::ChargerSimOptions {
-    let mut o = evgrid_ocpp::simulator::ChargerSimOptions::new(csms, version);
+) -> evgrid_sim::ocpp::ChargerSimOptions {
+    let mut o = evgrid_sim::ocpp::ChargerSimOptions::new(csms, version);
     o.password = password;
     o.event_interval = Duration::from_secs(event_seconds.max(1));
     o.meter_interval = Duration::from_secs(meter_seconds.max(1));
@@ -113,12 +113,12 @@ pub fn charger_options(
 /// Starts simulated chargers; returns their shared counters.
 pub fn start_chargers(
     ids: &[(String, u32)],
-    options: &evgrid_ocpp::simulator::ChargerSimOptions,
+    options: &evgrid_sim::ocpp::ChargerSimOptions,
     stop: &tokio::sync::watch::Receiver<bool>,
-) -> Arc<evgrid_ocpp::simulator::ChargerCounters> {
-    let counters = Arc::new(evgrid_ocpp::simulator::ChargerCounters::default());
+) -> Arc<evgrid_sim::ocpp::ChargerCounters> {
+    let counters = Arc::new(evgrid_sim::ocpp::ChargerCounters::default());
     for (id, connectors) in ids {
-        tokio::spawn(evgrid_ocpp::simulator::run_charger(
+        tokio::spawn(evgrid_sim::ocpp::run_charger(
             id.clone(),
             *connectors,
             options.clone(),
@@ -369,7 +369,7 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
         return Ok(());
     };
     OperatorId::new(&platform_operator_id).context("--platform-operator-id")?;
-    let data = crate::reference()?;
+    let data = crate::open::reference()?;
     let network = evgrid_synth::generate(&data, seed);
     let platforms = demo_platforms(&network, &platform_operator_id, count.clamp(1, 7));
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -28,7 +28,7 @@ pub enum TargetsCommand {
 pub async fn run(command: TargetsCommand) -> Result<()> {
     match command {
         TargetsCommand::List { data_dir, json } => {
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             let rows = registry.target_statuses().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -66,7 +66,7 @@ pub async fn run(command: TargetsCommand) -> Result<()> {
             Ok(())
         }
         TargetsCommand::Import { data_dir, file } => {
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             match registry.import_progress(&file).await {
                 Ok(n) => {
                     println!("imported {n} progress figure(s) from {}", file.display());

@@ -73,7 +73,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (random_password()?, true),
             };
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             let user = registry
                 .add_user(&username, &password, role, operator.as_ref())
                 .await?;
@@ -92,7 +92,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (random_password()?, true),
             };
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             if !registry.set_password(&username, &password).await? {
                 bail!("no user {username:?}");
             }
@@ -103,7 +103,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
             Ok(())
         }
         UserCommand::List { data_dir } => {
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             for u in registry.store().users().await? {
                 let op = u
                     .operator_id
@@ -114,7 +114,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
             Ok(())
         }
         UserCommand::Remove { username, data_dir } => {
-            let registry = crate::open_registry(&data_dir).await?;
+            let registry = crate::open::open_registry(&data_dir).await?;
             if !registry.store().remove_user(&username).await? {
                 bail!("no user {username:?}");
             }

@@ -10,6 +10,5 @@ pub mod csms;
 pub mod frame;
 pub mod hub;
 pub mod schema;
-pub mod simulator;
 
 pub use frame::{ErrorCode, Frame, FrameError, Version};

@@ -63,6 +63,22 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults with a seed, a time limit in seconds and a stall limit; `None` when the time
+    /// limit is not a positive number of seconds.
+    pub fn with_limits(seed: u64, time_limit_seconds: f64, max_stall: usize) -> Option<Self> {
+        if !(time_limit_seconds.is_finite() && time_limit_seconds > 0.0) {
+            return None;
+        }
+        Some(Options {
+            seed,
+            time_limit: Duration::from_secs_f64(time_limit_seconds),
+            max_stall,
+            ..Options::default()
+        })
+    }
+}
+
 /// The phase a progress report comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

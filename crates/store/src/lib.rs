@@ -4,7 +4,6 @@
 //! This crate is the only one that knows SQL. Writes of a batch happen in one transaction: a
 //! batch is stored whole or not at all, and a caller hears "stored" only after the commit.
 
-pub mod postgis_bench;
 mod sqlite;
 pub mod stats;
 

@@ -15,7 +15,6 @@ pub mod crypto;
 pub mod envelope;
 pub mod gate;
 pub mod platform;
-pub mod simulator;
 pub mod time;
 pub mod wire;
 

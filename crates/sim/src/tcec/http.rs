@@ -12,15 +12,15 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
 use super::{unix_now, Charge, Sim};
-use crate::business::{
+use evgrid_tcec::business::{
     check_seq, BusinessPolicy, BusinessPolicyResult, ChargeStatusQuery, ConnectorStats,
     ConnectorStatusInfo, EquipAuth, EquipAuthResult, EquipmentStats, QueryStationStats,
     QueryStationStatus, QueryStationsInfo, StartCharge, StartChargeResult, StationStats,
     StationStatsResult, StationStatusInfo, StationStatusResult, StopCharge, StopChargeResult,
 };
-use crate::envelope::{Refusal, Ret};
-use crate::gate::{bad_data, business, respond, verify, Checked, Verified, MAX_BODY_BYTES};
-use crate::time::{parse_china_date, parse_china_datetime};
+use evgrid_tcec::envelope::{Refusal, Ret};
+use evgrid_tcec::gate::{bad_data, business, respond, verify, Checked, Verified, MAX_BODY_BYTES};
+use evgrid_tcec::time::{parse_china_date, parse_china_datetime};
 
 /// The base path the simulated operators serve.
 pub const BASE_PATH: &str = "/evcs/v1/";
@@ -185,11 +185,12 @@ fn stations_info(sim: &Sim, q: &QueryStationsInfo) -> Result<Vec<u8>, Refusal> {
         None => None,
     };
     // Every station was last changed when the simulator started.
-    let changed: Vec<&crate::wire::StationInfo> = if since.is_some_and(|t| t >= sim.started_unix) {
-        Vec::new()
-    } else {
-        sim.op.stations.iter().collect()
-    };
+    let changed: Vec<&evgrid_tcec::wire::StationInfo> =
+        if since.is_some_and(|t| t >= sim.started_unix) {
+            Vec::new()
+        } else {
+            sim.op.stations.iter().collect()
+        };
     let size = usize::try_from(page_size).unwrap_or(10);
     let page_count = changed.len().div_ceil(size).max(1);
     let first = usize::try_from(page_no - 1)

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Options of the OCPP benchmark.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct OcppArgs {
     /// Idle connections to hold (limited by the open-file limit; see the README).
     #[arg(long, default_value_t = 15_000)]
@@ -54,7 +54,7 @@ pub struct OcppArgs {
 }
 
 /// The message of the load phases.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LoadMessage {
     /// StatusNotification, Available and Charging in turn.
     Status,
@@ -218,7 +218,7 @@ pub async fn serve_floor() -> Result<()> {
 
 /// The process's resident memory, bytes.
 fn rss(pid: u32) -> u64 {
-    crate::bench::proc_status_kib(&pid.to_string(), "VmRSS").map_or(0, |kb| kb * 1024)
+    crate::measure::proc_status_kib(&pid.to_string(), "VmRSS").map_or(0, |kb| kb * 1024)
 }
 
 /// The process's CPU time (user + system), seconds.

@@ -23,13 +23,13 @@ use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId, WattHours};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::business::{
+use evgrid_tcec::business::{
     ChargeOrder, ChargeStatus, ConnectorStatusInfo, StartChargeNotice, StopChargeNotice,
 };
-use crate::client::{Client, ClientError, Defects};
-use crate::gate::{BackendError, Gate};
-use crate::time::china_datetime;
-use crate::wire::StationInfo;
+use evgrid_tcec::client::{Client, ClientError, Defects};
+use evgrid_tcec::gate::{BackendError, Gate};
+use evgrid_tcec::time::china_datetime;
+use evgrid_tcec::wire::StationInfo;
 
 pub use http::{BASE_PATH, OPERATOR_INTERFACES};
 
@@ -98,7 +98,7 @@ impl SimulatorOptions {
             speedup: 30.0,
             fault_share: 0.0,
             hang: None,
-            token_seconds: crate::gate::TOKEN_SECONDS,
+            token_seconds: evgrid_tcec::gate::TOKEN_SECONDS,
             push_timeout: Duration::from_secs(10),
             retry_pause: Duration::from_millis(500),
         }
@@ -487,7 +487,9 @@ impl Sim {
 }
 
 /// Electricity and service money of itemized periods, in fen.
-fn totals(details: &[crate::business::ChargeDetail]) -> (evgrid_model::Fen, evgrid_model::Fen) {
+fn totals(
+    details: &[evgrid_tcec::business::ChargeDetail],
+) -> (evgrid_model::Fen, evgrid_model::Fen) {
     let fen = |y: f64| evgrid_model::Fen::from_yuan_f64(y).map_or(0, |f| f.0);
     (
         evgrid_model::Fen(details.iter().map(|d| fen(d.detail_elec_money)).sum()),
@@ -558,8 +560,9 @@ pub async fn start(
     options: SimulatorOptions,
     stop: watch::Receiver<bool>,
 ) -> Result<Arc<Sim>, SimError> {
-    let keys = crate::crypto::KeySet::new(&op.data_secret, &op.data_secret_iv, &op.sig_secret)
-        .map_err(|e| SimError::Settings(e.to_string()))?;
+    let keys =
+        evgrid_tcec::crypto::KeySet::new(&op.data_secret, &op.data_secret_iv, &op.sig_secret)
+            .map_err(|e| SimError::Settings(e.to_string()))?;
     let client = Client::new(
         &options.platform_url,
         &op.operator_id,

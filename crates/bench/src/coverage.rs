@@ -39,7 +39,7 @@ fn reset_peak() {
 
 /// The process's peak RSS since the last reset, MiB.
 fn peak_mib() -> f64 {
-    crate::bench::proc_status_kib("self", "VmHWM").map_or(0.0, |kb| kb as f64 / 1024.0)
+    crate::measure::proc_status_kib("self", "VmHWM").map_or(0.0, |kb| kb as f64 / 1024.0)
 }
 
 struct Baseline {
@@ -118,7 +118,7 @@ pub fn run(args: CoverageBenchArgs) -> Result<()> {
     }
     let mut table = format!(
         "### Nearest-station distance for every cell of the city\n\nMachine: {}. {} cells of {} m (the 18 county polygons, rasterized in {raster_s:.2} s); stations spread like the synthetic network (1.5 km jitter). evgrid: row-wise lower envelope over latitude strips, {} threads; baseline: scipy cKDTree on 3-D unit vectors, `query(workers=-1)` in batches of 500,000 (Python {}), build and query timed, file reading not. Peak memory: the process's peak RSS during the step (evgrid's includes the raster and the points it already held).\n\n| stations | evgrid s | evgrid peak MiB | scipy s | scipy peak MiB | speed-up | max difference |\n|---:|---:|---:|---:|---:|---:|---:|\n",
-        crate::bench::machine(),
+        crate::measure::machine(),
         cells,
         args.cell_m,
         args.threads,
@@ -126,7 +126,7 @@ pub fn run(args: CoverageBenchArgs) -> Result<()> {
     );
     for &n in &args.stations {
         eprintln!("generating {n} stations...");
-        let points: Vec<LatLng> = crate::bench::synthetic_points(n, 7)?.1;
+        let points: Vec<LatLng> = crate::nearest::synthetic_points(n, 7)?.1;
         reset_peak();
         let t = Instant::now();
         let field = NearestField::new(&points);

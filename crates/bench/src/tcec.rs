@@ -14,10 +14,10 @@ use evgrid_tcec::client::Client;
 use evgrid_tcec::crypto::KeySet;
 use serde_json::json;
 
-use crate::bench::{machine, micros, percentile};
+use crate::measure::{machine, micros, percentile};
 
 /// Options of the T/CEC benchmark.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct TcecArgs {
     /// Concurrent operator clients.
     #[arg(long, default_value_t = 16)]

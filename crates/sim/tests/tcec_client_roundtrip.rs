@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use evgrid_sim::tcec::{self as simulator, OperatorPlatform, SimulatorOptions};
 use evgrid_tcec::client::{Client, ClientError};
 use evgrid_tcec::crypto::KeySet;
-use evgrid_tcec::simulator::{self, OperatorPlatform, SimulatorOptions};
 use evgrid_tcec::wire::StationInfo;
 
 const PLATFORM: &str = "EVGRID000";
@@ -15,7 +15,7 @@ const PLATFORM_SECRET: &str = "platform-secret-0001";
 /// `n` stations made from the fixture, with ids S0000.., each with its three connectors.
 fn stations(n: usize) -> Vec<StationInfo> {
     let base: StationInfo =
-        serde_json::from_str(include_str!("fixtures/station_info.json")).unwrap();
+        serde_json::from_str(include_str!("../../tcec/tests/fixtures/station_info.json")).unwrap();
     (0..n)
         .map(|i| {
             let mut s = base.clone();

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use evgrid_model::rng::SplitMix64 as Rng;
 
-use crate::frame::{ErrorCode, Frame, FrameError, Version};
+use evgrid_ocpp::frame::{ErrorCode, Frame, FrameError, Version};
 
 mod device;
 use device::Device;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use evgrid_model::time::format_rfc3339;
 use serde_json::{json, Value};
 
-use crate::frame::Version;
+use evgrid_ocpp::frame::Version;
 
 /// Mains voltage used to turn amperes into watts in a composite schedule.
 const VOLTS: f64 = 230.0;
@@ -484,7 +484,7 @@ impl Device {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::schema::{validate, Direction};
+    use evgrid_ocpp::schema::{validate, Direction};
 
     fn valid(version: Version, action: &str, direction: Direction, v: &Value) {
         validate(version, action, direction, v).unwrap_or_else(|e| panic!("{action} {v}: {e}"));

@@ -103,11 +103,12 @@ pub fn run(args: MclpBenchArgs) -> Result<()> {
             args.dir.display()
         );
     }
-    let options = crate::plan::options(
+    let options = evgrid_siting::Options::with_limits(
         args.seed,
         args.time_limit,
         evgrid_siting::Options::default().max_stall,
-    )?;
+    )
+    .context("--time-limit must be a positive number of seconds")?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -194,7 +195,7 @@ pub fn run(args: MclpBenchArgs) -> Result<()> {
     }
     println!("{table}");
     if let Some(out) = &args.out {
-        crate::write_atomically(out, table.as_bytes())?;
+        std::fs::write(out, &table).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
 }

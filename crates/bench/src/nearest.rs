@@ -9,40 +9,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::measure::{machine, micros, percentile};
+use crate::postgis::PostgisCluster;
 use anyhow::{Context, Result};
-use clap::Subcommand;
 use evgrid_geo::{EntryAttrs, Filter, ReferenceData, SpatialIndex};
 use evgrid_model::{LatLng, StationKey};
 use evgrid_registry::{IndexRow, Registry};
-use evgrid_store::postgis_bench::PostgisCluster;
 use evgrid_synth::Rng;
 
-/// Which benchmark.
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// k=10 nearest: in-process (1 and 2 threads), HTTP (64 keep-alive connections), PostGIS baseline (1 and 2 clients).
-    Nearest(NearestArgs),
-    /// T/CEC status pushes: 16 operator clients on loopback, acknowledged = committed.
-    Tcec(crate::bench_tcec::TcecArgs),
-    /// OCPP: idle connections (RSS per connection), chargers sending status or meter values
-    /// (msg/s, latency, CPU per message), and the same load on a Python `ocpp` central system as
-    /// the baseline and on a minimal Rust responder as the floor.
-    Ocpp(crate::bench_ocpp::OcppArgs),
-    /// The floor of `bench ocpp`: a minimal OCPP-J responder (WebSocket on loopback, each
-    /// frame parsed as JSON, every CALL answered with an empty CALLRESULT, nothing validated or
-    /// stored), started by `bench ocpp` as a process of its own; prints `listening on ADDR`.
-    #[command(hide = true)]
-    OcppFloor,
-    /// Coverage: nearest-station distance for every 100 m cell of the city against 20,000 and
-    /// 1,000,000 stations, with scipy's cKDTree as the baseline.
-    Coverage(crate::bench_coverage::CoverageBenchArgs),
-    /// MCLP siting: every instance of a benchmark directory (e.g. ../shared/bench/mclp) against
-    /// its best known objective, with spopt's MCLP (CBC) as the baseline.
-    Mclp(crate::bench_mclp::MclpBenchArgs),
-}
-
 /// Options of the nearest benchmark.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct NearestArgs {
     /// Points (connectors) in the index.
     #[arg(long, default_value_t = 1_000_000)]
@@ -86,14 +62,6 @@ struct Row {
     p99_ms: f64,
 }
 
-pub(crate) fn percentile(sorted_us: &[u32], p: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
-    f64::from(sorted_us[i]) / 1000.0
-}
-
 fn row(engine: &str, clients: usize, elapsed: Duration, mut lat_us: Vec<u32>) -> Row {
     lat_us.sort_unstable();
     Row {
@@ -104,10 +72,6 @@ fn row(engine: &str, clients: usize, elapsed: Duration, mut lat_us: Vec<u32>) ->
         p50_ms: percentile(&lat_us, 0.5),
         p99_ms: percentile(&lat_us, 0.99),
     }
-}
-
-pub(crate) fn micros(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
 /// One benchmark point: id, position, what it offers.
@@ -308,7 +272,7 @@ async fn http_client(
 }
 
 async fn postgis_clients(
-    pool: &evgrid_store::postgis_bench::PgPool,
+    pool: &crate::postgis::PgPool,
     queries: &[LatLng],
     k: usize,
     clients: usize,
@@ -341,45 +305,8 @@ async fn postgis_clients(
     Ok((start.elapsed(), all))
 }
 
-/// A `kB` field (`VmRSS`, `VmHWM`, …) of a process's `/proc/PID/status`; `pid` may be `self`.
-pub(crate) fn proc_status_kib(pid: &str, field: &str) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| {
-            l.strip_prefix(field)
-                .is_some_and(|rest| rest.starts_with(':'))
-        })?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-pub(crate) fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or_else(String::new, |kb| format!(", {} GiB", kb / 1024 / 1024));
-    format!("{cores} cores ({cpu}){mem}")
-}
-
 /// Runs the nearest benchmark.
-fn nearest(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
+pub fn run(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     eprintln!(
         "generating {} points spread like the Ganzhou network...",
         args.points
@@ -585,16 +512,4 @@ fn report(
         s.push('\n');
     }
     s
-}
-
-/// Runs a benchmark.
-pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()> {
-    match which {
-        BenchCommand::Nearest(args) => nearest(args, runtime),
-        BenchCommand::Tcec(args) => crate::bench_tcec::run(args, runtime),
-        BenchCommand::Ocpp(args) => crate::bench_ocpp::run(args, runtime),
-        BenchCommand::OcppFloor => runtime.block_on(crate::bench_ocpp::serve_floor()),
-        BenchCommand::Coverage(args) => crate::bench_coverage::run(args),
-        BenchCommand::Mclp(args) => crate::bench_mclp::run(args),
-    }
 }

@@ -4,9 +4,9 @@
 
 use evgrid_model::{PricePerKwh, WattHours};
 
-use crate::business::ChargeDetail;
-use crate::time::china_datetime;
-use crate::wire::PolicyInfo;
+use evgrid_tcec::business::ChargeDetail;
+use evgrid_tcec::time::china_datetime;
+use evgrid_tcec::wire::PolicyInfo;
 
 /// Seconds since midnight of an `HHmmss` period start.
 fn seconds_of_day(hhmmss: &str) -> Option<i64> {
@@ -117,8 +117,8 @@ pub fn itemize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::parse_china_datetime;
     use evgrid_model::Fen;
+    use evgrid_tcec::time::parse_china_datetime;
 
     fn policies() -> Vec<PolicyInfo> {
         [

@@ -1,0 +1,269 @@
+//! `evgrid demo`: on an empty data directory, synthesize and import the Ganzhou network; then
+//! serve it with simulated operator platforms (T/CEC) and chargers (OCPP), and the regulator's
+//! demo account.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use evgrid_registry::Registry;
+
+use crate::import::{print_report, run_import};
+use crate::serve::{open_serving_registry, serve_registry, start_poller, ServeArgs};
+use crate::{simulate, user};
+
+/// The seed of the demo network (the city's reporting date).
+pub(crate) const DEMO_SEED: u64 = 20_220_701;
+
+/// The demo's directly connected chargers: the piles of some synthetic public stations, whose
+/// operators connect those sites by OCPP instead of through their platforms (so the city's
+/// totals stay as they are). Registered on first use, without password (the demo accepts
+/// them). Returns (charger id, connectors) and the stations they take (`OPERATOR:STATION`).
+async fn demo_chargers(
+    registry: &Registry,
+    network: &evgrid_synth::Network,
+    count: u32,
+) -> Result<(Vec<(String, u32)>, std::collections::HashSet<String>)> {
+    let mut chargers = Vec::new();
+    let mut stations = std::collections::HashSet::new();
+    for s in network
+        .stations
+        .iter()
+        .filter(|s| s.category() == evgrid_model::Category::Public)
+        .step_by(7)
+    {
+        if chargers.len() >= count as usize {
+            break;
+        }
+        stations.insert(format!("{}:{}", s.operator_id, s.id));
+        for e in &s.equipment {
+            chargers.push((s.clone(), e.clone()));
+        }
+    }
+    let known = registry.store().chargers().await?;
+    let fresh = chargers
+        .iter()
+        .any(|(_, e)| !known.iter().any(|c| c.id == e.id));
+    if fresh {
+        eprintln!(
+            "registering {} piles of {} synthetic stations as directly connected OCPP chargers",
+            chargers.len(),
+            stations.len()
+        );
+        for (s, e) in &chargers {
+            let spec = evgrid_registry::chargers::ChargerSpec {
+                id: e.id.clone(),
+                password: None,
+                operator_id: s.operator_id.clone(),
+                operator_name: None,
+                station_id: Some(s.id.clone()),
+                place: None,
+                connectors: u32::try_from(e.connectors.len()).unwrap_or(1),
+                power_kw: e.power.0 / 1000,
+                dc: e.equipment_type == evgrid_model::EquipmentType::DC,
+                tariff: None,
+            };
+            registry.add_charger(spec).await?;
+        }
+    }
+    let ids = chargers
+        .into_iter()
+        .map(|(_, e)| (e.id, u32::try_from(e.connectors.len()).unwrap_or(1)))
+        .collect();
+    Ok((ids, stations))
+}
+
+/// What the demo runs besides the server.
+pub(crate) struct DemoOptions {
+    pub simulate: bool,
+    pub faults: bool,
+    pub chargers: u32,
+    pub regulator_password: Option<String>,
+}
+
+/// The demo's regulator account: made on first start (with the given or a random password),
+/// its password reset when one is given; printed and kept in DATA_DIR/demo-accounts.txt.
+async fn demo_regulator(
+    registry: &Registry,
+    data_dir: &Path,
+    password: Option<String>,
+) -> Result<()> {
+    const NAME: &str = "regulator";
+    let file = data_dir.join("demo-accounts.txt");
+    let exists = registry.store().user_login(NAME).await?.is_some();
+    let password = match (exists, password) {
+        (false, given) => {
+            let p = match given {
+                Some(p) => p,
+                None => user::random_password()?,
+            };
+            registry
+                .add_user(NAME, &p, evgrid_model::Role::Regulator, None)
+                .await?;
+            p
+        }
+        (true, Some(p)) => {
+            registry.set_password(NAME, &p).await?;
+            p
+        }
+        (true, None) => {
+            println!("dashboard login: see {} (user {NAME})", file.display());
+            return Ok(());
+        }
+    };
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options
+            .open(&file)
+            .with_context(|| format!("writing {}", file.display()))?;
+        writeln!(
+            f,
+            "# evgrid demo accounts (the dashboard at /dashboard)\n{NAME} {password}"
+        )?;
+    }
+    println!(
+        "dashboard login: {NAME} / {password} (kept in {})",
+        file.display()
+    );
+    Ok(())
+}
+
+pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) -> Result<()> {
+    let DemoOptions {
+        simulate,
+        faults,
+        chargers,
+        regulator_password,
+    } = options;
+    let registry = open_serving_registry(&args).await?;
+    // The network the simulators play (and, on an empty data directory, the one imported).
+    let network = evgrid_synth::generate(registry.reference(), seed);
+    if registry.station_count() == 0 {
+        let dir = args.data_dir.join("synthetic-network");
+        eprintln!(
+            "empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}",
+            dir.display()
+        );
+        network
+            .write(&dir, registry.reference())
+            .context("writing the synthetic network")?;
+        let report = run_import(&registry, &[dir], None).await?;
+        print_report(&report, false);
+        if !report.committed {
+            bail!("the synthetic network did not import; this is a bug");
+        }
+    } else {
+        eprintln!(
+            "data directory holds {} stations; serving them",
+            registry.station_count()
+        );
+    }
+    demo_regulator(&registry, &args.data_dir, regulator_password).await?;
+    // The demo accepts unknown OCPP chargers and pulls every minute unless told otherwise.
+    args.accept_unknown_chargers = true;
+    if args.poll_interval == 300 {
+        args.poll_interval = 60;
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (charger_ids, ocpp_stations) = if simulate && chargers > 0 {
+        demo_chargers(&registry, &network, chargers).await?
+    } else {
+        (Vec::new(), std::collections::HashSet::new())
+    };
+    let platforms = if simulate {
+        let names: Vec<(evgrid_model::OperatorId, String)> = network
+            .operators
+            .iter()
+            .map(|o| (o.id.clone(), o.name_zh.clone()))
+            .collect();
+        // An operator registered with its own secrets (not the demo's) is not simulated.
+        let mut kept = Vec::new();
+        for mut p in simulate::demo_platforms(&network, &args.platform_operator_id, 7) {
+            // Sites connected by OCPP are not behind the operator's platform.
+            p.stations.retain(|s| {
+                !ocpp_stations.contains(&format!("{}:{}", s.operator_id, s.station_id))
+            });
+            let id = evgrid_model::OperatorId::new(&p.operator_id)?;
+            match registry.store().credentials(&id).await? {
+                Some(c) if !simulate::is_demo_registration(&c) => {
+                    eprintln!("{id} is registered with its own credentials: not simulated");
+                }
+                _ => kept.push(p),
+            }
+        }
+        Some((kept, names))
+    } else {
+        None
+    };
+    let behaviour = simulate::Behaviour {
+        interval_ms: 1000,
+        changes_per_round: 10,
+        sample_seconds: 5,
+        fault_share: if faults { 0.02 } else { 0.0 },
+        hang_operator: faults.then(|| "EVGSYN007".to_owned()),
+        hang_after: 90,
+        hang_for: 120,
+    };
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let base_path = args.tcec_base_path.clone();
+    let poller_registry = registry.clone();
+    let poller_args = args.clone();
+    let sims_stop = stopped.clone();
+    tokio::spawn(async move {
+        let Ok(addr) = bound_rx.await else { return };
+        if let Some((platforms, names)) = platforms {
+            let url = format!("http://{addr}{base_path}");
+            match simulate::start(platforms, &url, seed, &behaviour, 0, sims_stop).await {
+                Ok(sims) => {
+                    if let Err(e) = simulate::register(poller_registry.store(), &sims, &names).await
+                    {
+                        tracing::error!(error = %e, "demo: registering the simulated operators");
+                    }
+                    eprintln!(
+                        "{} simulated operator platforms: T/CEC servers on {} pushing to {url}{}",
+                        sims.len(),
+                        sims.iter()
+                            .map(|(_, u)| u.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if faults {
+                            " (2% faulty pushes; EVGSYN007 stops answering from 90 s to 210 s)"
+                        } else {
+                            ""
+                        }
+                    );
+                    // Each simulator's tasks hold it; they run until the stop signal.
+                }
+                Err(e) => tracing::error!(error = %e, "demo: starting the simulated operators"),
+            }
+        }
+        if !charger_ids.is_empty() {
+            let csms = format!("ws://{addr}/ocpp/");
+            let half = charger_ids.len() / 2;
+            for (ids, version) in [
+                (&charger_ids[..half], evgrid_ocpp::Version::V16),
+                (&charger_ids[half..], evgrid_ocpp::Version::V201),
+            ] {
+                let options = simulate::charger_options(&csms, version, None, 30, 15, seed);
+                simulate::start_chargers(ids, &options, &stopped);
+            }
+            eprintln!(
+                "{} simulated OCPP chargers (half 1.6, half 2.0.1) connect to {csms}",
+                charger_ids.len()
+            );
+        }
+        if let Err(e) = start_poller(&poller_registry, &poller_args, stopped) {
+            tracing::error!(error = %e, "demo: starting the poller");
+        }
+    });
+    let served = serve_registry(registry, &args, move |addr| {
+        let _ = bound_tx.send(addr);
+    })
+    .await;
+    let _ = stop.send(true);
+    served
+}

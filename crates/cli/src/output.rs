@@ -1,0 +1,75 @@
+//! What the commands show and write: progress bars, percentages, files written atomically.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use evgrid_siting::{Phase, Progress};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees half a
+/// file and a failed run leaves no file behind.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    // A temporary file is private (0600); the output is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// A progress bar of `steps` on stderr (hidden when stderr is not a terminal).
+pub(crate) fn bar(steps: u64) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(steps)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A share as a percentage with one decimal.
+pub(crate) fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A progress bar fed by the solver's reports.
+pub(crate) fn solver_progress(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
+    move |p: Progress| {
+        let phase = match p.phase {
+            Phase::Coverage => "coverage sets",
+            Phase::Greedy => "lazy greedy",
+            Phase::LocalSearch => "local search",
+            Phase::Bound => "upper bound",
+            Phase::Improve => "improving",
+            Phase::Done => "done",
+        };
+        bar.set_position((p.fraction * 1000.0) as u64);
+        if p.upper_bound.is_finite() {
+            bar.set_message(format!(
+                "{phase}: covered {:.0}, bound {:.0}",
+                p.objective, p.upper_bound
+            ));
+        } else {
+            bar.set_message(format!("{phase}: covered {:.0}", p.objective));
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `evgrid serve`: the API, the map and the protocol endpoints over a data directory, with the
+//! poller of operator platforms and the daily snapshots.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use evgrid_registry::Registry;
+
+use crate::open::open_registry_dir;
+
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "EVGRID_LISTEN")]
+    pub listen: SocketAddr,
+    /// Data directory holding the SQLite database.
+    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Base path of the T/CEC 102 interfaces that operator platforms call.
+    #[arg(long, default_value = evgrid_server::DEFAULT_TCEC_BASE_PATH, env = "EVGRID_TCEC_BASE_PATH")]
+    pub tcec_base_path: String,
+    /// The platform's own T/CEC OperatorID, used when it calls operator platforms.
+    #[arg(long, default_value = crate::simulate::DEFAULT_PLATFORM_OPERATOR_ID, env = "EVGRID_PLATFORM_OPERATOR_ID")]
+    pub platform_operator_id: String,
+    /// Seconds between pulls from each operator platform that has a base URL (0: never pull).
+    #[arg(long, default_value_t = 300, env = "EVGRID_POLL_INTERVAL")]
+    pub poll_interval: u64,
+    /// Seconds before a call to an operator platform is given up.
+    #[arg(long, default_value_t = 30)]
+    poll_timeout: u64,
+    /// Also serve HTTPS/WSS on this address (OCPP security profile 2), with --tls-cert and
+    /// --tls-key.
+    #[arg(long, env = "EVGRID_TLS_LISTEN", requires_all = ["tls_cert", "tls_key"])]
+    tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for --tls-listen.
+    #[arg(long, env = "EVGRID_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-listen.
+    #[arg(long, env = "EVGRID_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Accept OCPP chargers that are not registered (as chargers of the platform's OperatorID,
+    /// without a station until placed).
+    #[arg(long, env = "EVGRID_ACCEPT_UNKNOWN_CHARGERS")]
+    pub accept_unknown_chargers: bool,
+    /// A parent total of piles (e.g. the province's) that statistics give the city's share of.
+    #[arg(long, env = "EVGRID_PARENT_PILES", value_parser = clap::value_parser!(i64).range(1..))]
+    parent_piles: Option<i64>,
+    /// The parent total's name, e.g. 江西省.
+    #[arg(long, env = "EVGRID_PARENT_NAME", default_value = "parent")]
+    parent_name: String,
+    /// Refuse T/CEC requests whose TimeStamp is more than this many seconds from the
+    /// server's clock (China time). Not enforced unless given; the standard sets no window.
+    #[arg(long, env = "EVGRID_TCEC_MAX_CLOCK_SKEW")]
+    tcec_max_clock_skew: Option<i64>,
+}
+
+pub(crate) async fn open_serving_registry(args: &ServeArgs) -> Result<Arc<Registry>> {
+    evgrid_model::OperatorId::new(&args.platform_operator_id).context("--platform-operator-id")?;
+    let registry = open_registry_dir(&args.data_dir)
+        .await?
+        .with_max_clock_skew(args.tcec_max_clock_skew);
+    Ok(Arc::new(registry))
+}
+
+/// Starts pulling from operator platforms, unless disabled.
+pub(crate) fn start_poller(
+    registry: &Arc<Registry>,
+    args: &ServeArgs,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    if args.poll_interval == 0 {
+        return Ok(());
+    }
+    let mut options = evgrid_registry::poller::PollOptions::new(evgrid_model::OperatorId::new(
+        &args.platform_operator_id,
+    )?);
+    options.interval = std::time::Duration::from_secs(args.poll_interval);
+    options.timeout = std::time::Duration::from_secs(args.poll_timeout.max(1));
+    options.max_backoff = options.interval.saturating_mul(12).max(options.interval);
+    options.discover_every = options.interval.min(std::time::Duration::from_secs(10));
+    tokio::spawn(evgrid_registry::poller::run(
+        registry.clone(),
+        options,
+        stop,
+    ));
+    Ok(())
+}
+
+/// Binds, tells `on_bound` the address (before the URL is printed), and serves until Ctrl-C.
+pub(crate) async fn serve_registry(
+    registry: Arc<Registry>,
+    args: &ServeArgs,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let listen = args.listen;
+    let state = evgrid_server::AppState::new(registry.clone())
+        .with_tcec_base_path(&args.tcec_base_path)
+        .map_err(anyhow::Error::msg)
+        .context("--tcec-base-path")?;
+    let state = match args.parent_piles {
+        Some(piles) => state.with_parent_total(&args.parent_name, piles),
+        None => state,
+    };
+    let state =
+        state.with_platform_operator(evgrid_model::OperatorId::new(&args.platform_operator_id)?);
+    let state = if args.accept_unknown_chargers {
+        state.accept_unknown_chargers(evgrid_model::OperatorId::new(&args.platform_operator_id)?)
+    } else {
+        state
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!("binding {listen}; is another server using the port? (--listen)")
+        })?;
+    let addr = listener.local_addr()?;
+    if let (Some(tls_addr), Some(cert), Some(key)) =
+        (args.tls_listen, &args.tls_cert, &args.tls_key)
+    {
+        let tls = evgrid_server::tls::Tls::from_pem_files(cert, key)
+            .map_err(anyhow::Error::msg)
+            .context("--tls-cert/--tls-key")?;
+        let tls_listener = tokio::net::TcpListener::bind(tls_addr)
+            .await
+            .with_context(|| format!("binding {tls_addr} (--tls-listen)"))?;
+        let tls_bound = tls_listener.local_addr()?;
+        println!("evgrid serving https://{tls_bound}/ (TLS; OCPP at wss://{tls_bound}/ocpp/)");
+        tokio::spawn(evgrid_server::tls::serve_tls(
+            tls_listener,
+            state.clone(),
+            tls,
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ));
+    }
+    registry.keep_daily_snapshots();
+    registry.warm_coverage();
+    on_bound(addr);
+    let stations = registry.station_count();
+    // The URL goes to stdout (for people and scripts); logs go to stderr.
+    println!("evgrid serving http://{addr}/ ({stations} stations; API document at http://{addr}/api/openapi.json)");
+    evgrid_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving HTTP")?;
+    registry
+        .flush_message_counts()
+        .await
+        .context("writing the message counts")?;
+    Ok(())
+}
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let registry = open_serving_registry(&args).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    start_poller(&registry, &args, stopped)?;
+    let served = serve_registry(registry, &args, |_| {}).await;
+    let _ = stop.send(true);
+    served
+}
