@@ -228,7 +228,7 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
     let operator = evgrid_model::OperatorId::new("EVGSYN001").unwrap();
     let session = wait_for(30, || {
         runtime
-            .block_on(store.session(&operator, &seq))
+            .block_on(store.charging_session(&operator, &seq))
             .unwrap()
             .filter(|s| s.order_received_at.is_some())
     })

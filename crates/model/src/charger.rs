@@ -78,6 +78,21 @@ pub fn valid_charger_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// Notices kept per charger.
+pub const CHARGER_NOTICES_KEPT: i64 = 100;
+
+/// Something a charger reported about itself: firmware or diagnostics progress, a log upload,
+/// a security event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChargerNotice {
+    /// When it arrived (Unix seconds).
+    pub at: i64,
+    /// What kind: the OCPP action, e.g. `FirmwareStatusNotification`.
+    pub kind: String,
+    /// What it said, e.g. `Installed` or a security event's type and information.
+    pub detail: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,27 +11,38 @@ pub mod coords;
 pub mod credentials;
 pub mod hours;
 pub mod ids;
+pub mod network;
+pub mod quality;
 pub mod region;
 pub mod rng;
 pub mod session;
 pub mod station;
+pub mod stats;
+pub mod status;
 pub mod time;
 pub mod units;
 pub mod validation;
 pub mod whole;
 
 pub use account::{Role, User};
-pub use charger::Charger;
+pub use charger::{Charger, ChargerNotice, CHARGER_NOTICES_KEPT};
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::{CredentialsError, OperatorCredentials};
 pub use ids::{IdError, OperatorId, StationKey};
+pub use network::{
+    CategoryCounts, Counts, IndexRow, PlacedStation, RegionCounts, StationListFilter,
+    StationRecord, StationSummary,
+};
+pub use quality::{OrderCheck, PushKey, TrafficRow};
 pub use region::{County, Township};
 pub use session::{
-    ChargePeriod, ChargePlace, DriverSession, Reservation, Session, SessionState, SessionUpdate,
+    Channel, Charge, ChargePeriod, ChargePlace, ChargeStatus, ChargingSession, Reservation,
+    ReservationStatus, SessionState, SessionUpdate,
 };
 pub use station::{
     Category, Connector, ConnectorStatus, ConnectorType, CurrentKind, Equipment, EquipmentType,
     Operator, Station, StationType, Tariff, TariffError, TariffPeriod,
 };
+pub use status::{StatusRecord, StatusSource};
 pub use units::{Fen, Power, PricePerKwh, WattHours};
 pub use validation::FieldError;

@@ -1,6 +1,7 @@
-//! Charging sessions: one charge on one connector, from start to the final order, whichever
-//! protocol reported it (T/CEC order notifications now, OCPP transactions later). Money in fen,
-//! energy in Wh, times in seconds since 1970.
+//! Charging: an operator's *charging session* ([`ChargingSession`], one charge on one connector
+//! from start to the final order, whichever protocol reported it), a driver's *charge*
+//! ([`Charge`], started through evgrid, linked to the operator's session) and a driver's
+//! [`Reservation`]. Money in fen, energy in Wh, times in seconds since 1970.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +68,7 @@ pub struct ChargePeriod {
 }
 
 /// What one message says about a session; `None` leaves the stored value as it is.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionUpdate {
     /// The session's reference in its channel (T/CEC `StartChargeSeq`, OCPP transaction id).
     pub session_ref: String,
@@ -95,13 +96,39 @@ pub struct SessionUpdate {
     pub dispute: Option<String>,
     /// The charger's energy register when the session started (OCPP meter start).
     pub meter_start: Option<WattHours>,
-    /// `tcec`, `ocpp`.
-    pub source: &'static str,
+    /// Which protocol reported it.
+    pub source: Channel,
 }
 
-/// A session as stored.
+impl SessionUpdate {
+    /// An update from `source` that says nothing yet (fill in what the message says).
+    pub fn reported_by(source: Channel) -> Self {
+        SessionUpdate {
+            session_ref: String::new(),
+            connector_id: String::new(),
+            state: None,
+            raw_state: None,
+            started_at: None,
+            ended_at: None,
+            energy: None,
+            soc: None,
+            electricity_money: None,
+            service_money: None,
+            total_money: None,
+            stop_reason: None,
+            fail_reason: None,
+            periods: None,
+            is_order: false,
+            dispute: None,
+            meter_start: None,
+            source,
+        }
+    }
+}
+
+/// An operator's charging session as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Session {
+pub struct ChargingSession {
     pub operator_id: String,
     pub session_ref: String,
     pub connector_id: String,
@@ -122,11 +149,76 @@ pub struct Session {
     pub periods: Vec<ChargePeriod>,
 }
 
+/// The channel through which evgrid reaches a connector: an operator's platform (T/CEC 102) or
+/// the charger itself (OCPP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Tcec,
+    Ocpp,
+}
+
+impl Channel {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Tcec => "tcec",
+            Channel::Ocpp => "ocpp",
+        }
+    }
+
+    /// The channel of a stored name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "tcec" => Some(Channel::Tcec),
+            "ocpp" => Some(Channel::Ocpp),
+            _ => None,
+        }
+    }
+}
+
+/// How a driver's charge stands on evgrid's side (the live figures are the operator's session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    /// Stored; the operator or charger is being asked.
+    Requested,
+    /// The operator or charger accepted the start.
+    Started,
+    /// The start was refused (the reason is in the charge's message).
+    Refused,
+    /// The driver asked to stop and the operator or charger was asked.
+    StopRequested,
+}
+
+impl ChargeStatus {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Requested => "requested",
+            ChargeStatus::Started => "started",
+            ChargeStatus::Refused => "refused",
+            ChargeStatus::StopRequested => "stop_requested",
+        }
+    }
+
+    /// The status of a stored name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "requested" => ChargeStatus::Requested,
+            "started" => ChargeStatus::Started,
+            "refused" => ChargeStatus::Refused,
+            "stop_requested" => ChargeStatus::StopRequested,
+            _ => return None,
+        })
+    }
+}
+
 /// A charge a driver started through evgrid: whose it is, through which channel, and how the
-/// start went. The live figures and the order are the operator's [`Session`] with the same
-/// operator and `session_ref`.
+/// start went. The live figures and the order are the operator's [`ChargingSession`] with the
+/// same operator and `session_ref`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DriverSession {
+pub struct Charge {
     /// evgrid's id of the charge (random hex).
     pub id: String,
     #[serde(skip)]
@@ -136,12 +228,11 @@ pub struct DriverSession {
     pub idempotency_key: String,
     pub operator_id: String,
     pub connector_id: String,
-    /// `tcec` (an operator platform) or `ocpp` (a charger connected directly).
-    pub channel: String,
+    /// An operator platform or a charger connected directly.
+    pub channel: Channel,
     /// The charge's reference in its channel (T/CEC `StartChargeSeq`).
     pub session_ref: String,
-    /// `requested`, `started`, `refused` or `stop_requested`.
-    pub status: String,
+    pub status: ChargeStatus,
     /// Why a start was refused, in words.
     pub message: Option<String>,
     pub created_at: i64,
@@ -174,17 +265,61 @@ pub struct Reservation {
     pub id_tag: String,
     /// The reservation's number at the charger (OCPP `reservationId`).
     pub ocpp_id: i64,
-    /// `requested`, `reserved`, `refused` (see `message`), `cancelled`, `used` or, once
-    /// `expires_at` passed while reserved, `expired`.
-    pub status: String,
+    /// How it stands; `Expired` once `expires_at` passed while reserved.
+    pub status: ReservationStatus,
     pub message: Option<String>,
     pub expires_at: i64,
     pub created_at: i64,
 }
 
+/// How a reservation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReservationStatus {
+    /// Stored; the charger is being asked.
+    Requested,
+    /// The charger holds the connector.
+    Reserved,
+    /// The charger refused (the reason is in the message).
+    Refused,
+    /// The driver cancelled it.
+    Cancelled,
+    /// The driver's charge started under it.
+    Used,
+    /// Its time passed while reserved (never stored: seen when read).
+    Expired,
+}
+
+impl ReservationStatus {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationStatus::Requested => "requested",
+            ReservationStatus::Reserved => "reserved",
+            ReservationStatus::Refused => "refused",
+            ReservationStatus::Cancelled => "cancelled",
+            ReservationStatus::Used => "used",
+            ReservationStatus::Expired => "expired",
+        }
+    }
+
+    /// The status of a stored name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "requested" => ReservationStatus::Requested,
+            "reserved" => ReservationStatus::Reserved,
+            "refused" => ReservationStatus::Refused,
+            "cancelled" => ReservationStatus::Cancelled,
+            "used" => ReservationStatus::Used,
+            "expired" => ReservationStatus::Expired,
+            _ => return None,
+        })
+    }
+}
+
 impl Reservation {
     /// Whether the connector is still held for the driver at `now`.
     pub fn active_at(&self, now: i64) -> bool {
-        self.status == "reserved" && now < self.expires_at
+        self.status == ReservationStatus::Reserved && now < self.expires_at
     }
 }

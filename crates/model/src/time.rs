@@ -61,6 +61,12 @@ pub fn format_china_local(unix_seconds: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
+/// The China (UTC+8) calendar day of a time, `YYYY-MM-DD`: the day statistics and snapshots
+/// are kept by.
+pub fn china_day(unix_seconds: i64) -> String {
+    format_china_local(unix_seconds)[..10].to_owned()
+}
+
 /// Reads an RFC 3339 date-time (any offset, fraction ignored) as seconds since 1970.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();

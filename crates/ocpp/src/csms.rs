@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use evgrid_model::time::{format_rfc3339, parse_rfc3339};
-use evgrid_model::{ConnectorStatus, SessionState, SessionUpdate, WattHours};
+use evgrid_model::{Channel, ConnectorStatus, SessionState, SessionUpdate, WattHours};
 use serde_json::{json, Value};
 
 use crate::frame::{ErrorCode, Frame, FrameError, Version};
@@ -501,8 +501,7 @@ impl Connection {
                     started_at: Some(time_of(p, "timestamp")),
                     energy: Some(WattHours(0)),
                     meter_start,
-                    source: "ocpp",
-                    ..SessionUpdate::default()
+                    ..SessionUpdate::reported_by(Channel::Ocpp)
                 };
                 backend
                     .session(&self.charger, Some(connector), meter_start, update)
@@ -523,8 +522,7 @@ impl Connection {
                     let update = SessionUpdate {
                         session_ref,
                         soc,
-                        source: "ocpp",
-                        ..SessionUpdate::default()
+                        ..SessionUpdate::reported_by(Channel::Ocpp)
                     };
                     backend
                         .session(
@@ -550,8 +548,7 @@ impl Connection {
                     stop_reason: Some(stop_reason_code(
                         p.get("reason").and_then(Value::as_str).unwrap_or("Local"),
                     )),
-                    source: "ocpp",
-                    ..SessionUpdate::default()
+                    ..SessionUpdate::reported_by(Channel::Ocpp)
                 };
                 backend
                     .session(&self.charger, None, stop, update)
@@ -586,8 +583,7 @@ impl Connection {
                         )
                     }),
                     meter_start: if event == "Started" { register } else { None },
-                    source: "ocpp",
-                    ..SessionUpdate::default()
+                    ..SessionUpdate::reported_by(Channel::Ocpp)
                 };
                 let connector = u32_of(p.get("evse").and_then(|e| e.get("id")));
                 backend

@@ -191,7 +191,7 @@ impl Registry {
         let token = random_hex(32).map_err(|e| AccountError::Hash(e.to_string()))?;
         let expires_at = now + SESSION_SECONDS;
         self.store()
-            .add_user_session(&token_hash(&token), user.id, now, expires_at)
+            .add_login(&token_hash(&token), user.id, now, expires_at)
             .await?;
         Ok(Login {
             token,
@@ -207,13 +207,13 @@ impl Registry {
         }
         Ok(self
             .store()
-            .session_user(&token_hash(token), unix_now())
+            .login_user(&token_hash(token), unix_now())
             .await?)
     }
 
     /// Ends a session; false when the token had none.
     pub async fn logout(&self, token: &str) -> Result<bool, RegistryError> {
-        Ok(self.store().end_user_session(&token_hash(token)).await?)
+        Ok(self.store().end_login(&token_hash(token)).await?)
     }
 }
 

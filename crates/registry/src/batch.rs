@@ -11,7 +11,8 @@
 use std::sync::OnceLock;
 
 use evgrid_model::OperatorId;
-use evgrid_store::{StatusRecord, Store, StoreError};
+use evgrid_model::StatusRecord;
+use evgrid_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most rows (statuses, sessions and their periods) in one transaction.
@@ -156,8 +157,8 @@ pub(crate) struct PushJob {
 }
 
 impl PushJob {
-    fn key(&self) -> evgrid_store::PushKey<'_> {
-        evgrid_store::PushKey {
+    fn key(&self) -> evgrid_model::PushKey<'_> {
+        evgrid_model::PushKey {
             operator_id: &self.operator_id,
             interface: &self.interface,
             time_stamp: &self.time_stamp,
@@ -166,7 +167,7 @@ impl PushJob {
     }
 
     /// The job of a push.
-    pub(crate) fn new(push: &evgrid_store::PushKey<'_>, statuses: Vec<StatusRecord>) -> Self {
+    pub(crate) fn new(push: &evgrid_model::PushKey<'_>, statuses: Vec<StatusRecord>) -> Self {
         Self {
             operator_id: push.operator_id.to_owned(),
             interface: push.interface.to_owned(),
@@ -188,7 +189,7 @@ impl GroupJob for PushJob {
         store: &Store,
         jobs: &[Self],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        let pushes: Vec<(evgrid_store::PushKey<'_>, &[StatusRecord])> = jobs
+        let pushes: Vec<(evgrid_model::PushKey<'_>, &[StatusRecord])> = jobs
             .iter()
             .map(|j| (j.key(), j.statuses.as_slice()))
             .collect();
@@ -217,8 +218,8 @@ impl GroupJob for SessionJob {
         store: &Store,
         jobs: &[Self],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        let messages: Vec<(evgrid_store::PushKey<'_>, &evgrid_model::SessionUpdate)> =
+        let messages: Vec<(evgrid_model::PushKey<'_>, &evgrid_model::SessionUpdate)> =
             jobs.iter().map(|j| (j.push.key(), &j.update)).collect();
-        store.apply_sessions_many(&messages).await
+        store.apply_charging_sessions_many(&messages).await
     }
 }

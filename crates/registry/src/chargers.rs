@@ -3,13 +3,14 @@
 //! side of the OCPP adapter.
 
 use evgrid_model::charger::{connector_id, valid_charger_id};
+use evgrid_model::StatusRecord;
 use evgrid_model::{
-    Charger, Connector, ConnectorType, Equipment, EquipmentType, Fen, LatLng, Operator, OperatorId,
-    Power, Session, SessionState, SessionUpdate, Station, StationKey, StationType, Tariff,
-    WattHours,
+    Charger, ChargingSession, Connector, ConnectorType, Equipment, EquipmentType, Fen, LatLng,
+    Operator, OperatorId, Power, SessionState, SessionUpdate, Station, StationKey, StationType,
+    Tariff, WattHours,
 };
 use evgrid_ocpp::csms::{Backend, BackendError, BootInfo, StartedBy, StatusReport};
-use evgrid_store::{StatusRecord, StoreError};
+use evgrid_store::StoreError;
 use sha2::{Digest, Sha256};
 
 use crate::Registry;
@@ -291,7 +292,7 @@ impl OcppBackend<'_> {
     async fn bill(
         &self,
         update: &mut SessionUpdate,
-        previous: Option<&Session>,
+        previous: Option<&ChargingSession>,
     ) -> Result<(), BackendError> {
         let finished = update.state == Some(SessionState::Finished);
         if update.energy.is_none() && !finished {
@@ -386,7 +387,7 @@ impl Backend for OcppBackend<'_> {
             park_status: None,
             lock_status: None,
             observed_at: report.observed_at,
-            source: "ocpp".into(),
+            source: evgrid_model::StatusSource::Ocpp,
         };
         self.registry
             .put_status(&self.charger.operator_id, record)
@@ -411,7 +412,7 @@ impl Backend for OcppBackend<'_> {
     ) -> Result<(), BackendError> {
         let store = self.registry.store();
         let previous = store
-            .session(&self.charger.operator_id, &update.session_ref)
+            .charging_session(&self.charger.operator_id, &update.session_ref)
             .await
             .map_err(storage)?;
         let meter_start = update
@@ -443,7 +444,7 @@ impl Backend for OcppBackend<'_> {
             .unwrap_or_default()
             .to_string();
         let seq = format!("{:?}{:?}", update.state, update.energy);
-        let push = evgrid_store::PushKey {
+        let push = evgrid_model::PushKey {
             operator_id: self.charger.operator_id.as_str(),
             interface: "ocpp",
             time_stamp: &key_time,
@@ -473,12 +474,12 @@ impl Backend for OcppBackend<'_> {
         let store = self.registry.store();
         let operator = &self.charger.operator_id;
         let linked = match by {
-            StartedBy::IdTag(tag) => store.link_driver_session(operator, tag, session_ref).await,
+            StartedBy::IdTag(tag) => store.link_charge(operator, tag, session_ref).await,
             StartedBy::RemoteStart(id) => {
                 match crate::charging::id_tag_prefix_of_remote_start(id) {
                     Some(prefix) => {
                         store
-                            .link_driver_session_by_prefix(operator, &prefix, session_ref)
+                            .link_charge_by_prefix(operator, &prefix, session_ref)
                             .await
                     }
                     None => Ok(false),

@@ -17,7 +17,10 @@
 
 use std::time::Duration;
 
-use evgrid_model::{ChargePlace, Charger, DriverSession, OperatorId, Session, User};
+use evgrid_model::{
+    Channel, Charge, ChargePlace, ChargeStatus, Charger, ChargingSession, OperatorId,
+    ReservationStatus, User,
+};
 use evgrid_ocpp::hub::{CommandError, Hub};
 use serde::Serialize;
 use tracing::Instrument;
@@ -50,9 +53,9 @@ pub enum ChargeError {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChargeView {
     #[serde(flatten)]
-    pub charge: DriverSession,
+    pub charge: Charge,
     /// The operator's session: state, energy (Wh), money (fen), periods, order.
-    pub live: Option<Session>,
+    pub live: Option<ChargingSession>,
     /// The station and operator of the connector.
     pub place: Option<ChargePlace>,
 }
@@ -217,26 +220,26 @@ impl Registry {
             let now = evgrid_model::time::unix_now();
             let (channel, session_ref) = match (&ocpp, &reservation) {
                 // The reservation's tag, unless an earlier (refused) charge took it.
-                (Some(_), Some(r)) if attempt == 0 => ("ocpp", r.id_tag.clone()),
-                (Some(_), _) => ("ocpp", new_id_tag()?),
+                (Some(_), Some(r)) if attempt == 0 => (Channel::Ocpp, r.id_tag.clone()),
+                (Some(_), _) => (Channel::Ocpp, new_id_tag()?),
                 (None, _) => (
-                    "tcec",
+                    Channel::Tcec,
                     evgrid_tcec::business::new_seq(platform.as_str(), now, counter),
                 ),
             };
-            let charge = DriverSession {
+            let charge = Charge {
                 id: crate::random_hex(16).map_err(|e| ChargeError::Unavailable(e.to_string()))?,
                 user_id: user.id,
                 idempotency_key: key.to_owned(),
                 operator_id: operator.as_str().to_owned(),
                 connector_id: connector_id.to_owned(),
-                channel: channel.into(),
+                channel,
                 session_ref,
-                status: "requested".into(),
+                status: ChargeStatus::Requested,
                 message: None,
                 created_at: now,
             };
-            if let Some(row) = self.store().insert_driver_session(&charge).await? {
+            if let Some(row) = self.store().insert_charge(&charge).await? {
                 stored = Some(row);
                 break;
             }
@@ -260,22 +263,22 @@ impl Registry {
             .instrument(span.clone())
             .await;
             let (status, message) = match outcome {
-                Ok(()) => ("started", None),
-                Err(m) => ("refused", Some(m)),
+                Ok(()) => (ChargeStatus::Started, None),
+                Err(m) => (ChargeStatus::Refused, Some(m)),
             };
-            span.in_scope(|| tracing::info!(status, ?message, "driver's start"));
-            if let (Some(r), "started") = (
+            span.in_scope(|| tracing::info!(status = status.as_str(), ?message, "driver's start"));
+            if let (Some(r), ChargeStatus::Started) = (
                 reservation
                     .as_ref()
                     .filter(|r| r.id_tag == charge.session_ref),
                 status,
             ) {
                 self.store()
-                    .set_reservation_status(&r.id, "used", None)
+                    .set_reservation_status(&r.id, ReservationStatus::Used, None)
                     .await?;
             }
             self.store()
-                .set_driver_session_status(&charge.id, status, message.as_deref())
+                .set_charge_status(&charge.id, status, message.as_deref())
                 .await?;
         }
         Ok((self.charge(user, &charge.id).await?, created))
@@ -338,7 +341,7 @@ impl Registry {
     pub async fn charge(&self, user: &User, id: &str) -> Result<ChargeView, ChargeError> {
         let charge = self
             .store()
-            .driver_session(id)
+            .charge(id)
             .await?
             .filter(|c| {
                 c.user_id == user.id
@@ -352,9 +355,13 @@ impl Registry {
     }
 
     /// A charge with its operator's live figures and its place.
-    async fn view(&self, charge: DriverSession) -> Result<ChargeView, ChargeError> {
+    async fn view(&self, charge: Charge) -> Result<ChargeView, ChargeError> {
         let live = match OperatorId::new(&charge.operator_id) {
-            Ok(op) => self.store().session(&op, &charge.session_ref).await?,
+            Ok(op) => {
+                self.store()
+                    .charging_session(&op, &charge.session_ref)
+                    .await?
+            }
             Err(_) => None,
         };
         let place = self
@@ -379,7 +386,7 @@ impl Registry {
     ) -> Result<(Vec<ChargeView>, i64), ChargeError> {
         let (charges, total) = self
             .store()
-            .driver_sessions_of(user.id, orders_only, offset, limit)
+            .charges_of(user.id, orders_only, offset, limit)
             .await?;
         let mut out = Vec::with_capacity(charges.len());
         for charge in charges {
@@ -399,7 +406,7 @@ impl Registry {
         if view.charge.user_id != user.id {
             return Err(ChargeError::NotFound(format!("no charge {id:?} of yours")));
         }
-        if view.charge.status != "started"
+        if view.charge.status != ChargeStatus::Started
             || view.live.as_ref().is_some_and(|s| s.state.rank() >= 4)
         {
             return Err(ChargeError::Conflict(format!(
@@ -411,7 +418,7 @@ impl Registry {
         }
         let operator = OperatorId::new(&view.charge.operator_id)
             .map_err(|e| ChargeError::Unavailable(e.to_string()))?;
-        if view.charge.channel == "ocpp" {
+        if view.charge.channel == Channel::Ocpp {
             self.remote_stop(channels.hub, &view.charge.session_ref)
                 .await?;
         } else {
@@ -419,7 +426,7 @@ impl Registry {
                 .await?;
         }
         self.store()
-            .set_driver_session_status(id, "stop_requested", None)
+            .set_charge_status(id, ChargeStatus::StopRequested, None)
             .await?;
         self.charge(user, id).await
     }
@@ -454,7 +461,7 @@ impl Registry {
         &self,
         platform: &OperatorId,
         operator: &OperatorId,
-        charge: &DriverSession,
+        charge: &Charge,
     ) -> Result<(), ChargeError> {
         let client = self.client(operator, platform).await?;
         let answer = client
@@ -511,7 +518,7 @@ pub fn orders_table(orders: &[ChargeView]) -> evgrid_report::Table {
                 .map_or_else(|| o.charge.operator_id.clone(), |p| p.operator_name.clone())
                 .into(),
             o.charge.connector_id.clone().into(),
-            o.charge.channel.clone().into(),
+            o.charge.channel.as_str().into(),
             live.map(|s| s.session_ref.clone()).into(),
             live.and_then(|s| s.energy).map(|e| e.kwh()).into(),
             yuan(live.and_then(|s| s.electricity_money)).into(),

@@ -25,9 +25,10 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use evgrid_geo::{ConnectorProfile, EntryAttrs, Filter, ReferenceData, RegionMap, SpatialIndex};
+pub use evgrid_model::IndexRow;
+use evgrid_model::PlacedStation;
 use evgrid_model::{Category, ConnectorType, CurrentKind, LatLng, OperatorId, Power, StationKey};
-pub use evgrid_store::IndexRow;
-use evgrid_store::{PlacedStation, Store, StoreError};
+use evgrid_store::{Store, StoreError};
 
 pub use import::{ImportEvent, ImportReport, Rejection};
 
@@ -216,7 +217,7 @@ impl Registry {
     pub async fn put_status(
         &self,
         operator: &OperatorId,
-        record: evgrid_store::StatusRecord,
+        record: evgrid_model::StatusRecord,
     ) -> Result<(), RegistryError> {
         let job = batch::StatusJob {
             operator: operator.clone(),
@@ -229,8 +230,8 @@ impl Registry {
     /// together with the pushes that arrive at the same time; returns after the commit.
     pub async fn apply_status_push(
         &self,
-        push: &evgrid_store::PushKey<'_>,
-        statuses: Vec<evgrid_store::StatusRecord>,
+        push: &evgrid_model::PushKey<'_>,
+        statuses: Vec<evgrid_model::StatusRecord>,
     ) -> Result<bool, RegistryError> {
         Ok(self
             .pushes
@@ -242,7 +243,7 @@ impl Registry {
     /// the messages that arrive at the same time; returns after the commit.
     pub(crate) async fn apply_session_grouped(
         &self,
-        push: &evgrid_store::PushKey<'_>,
+        push: &evgrid_model::PushKey<'_>,
         update: evgrid_model::SessionUpdate,
     ) -> Result<bool, StoreError> {
         self.sessions

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use evgrid_model::StatusRecord;
 use evgrid_model::{Operator, OperatorCredentials, OperatorId};
-use evgrid_store::StatusRecord;
 use evgrid_tcec::client::Client;
 use evgrid_tcec::convert::parse_station_info;
 use evgrid_tcec::crypto::KeySet;
@@ -233,7 +233,10 @@ impl Registry {
             let status =
                 status_from_code(info.status).unwrap_or(evgrid_model::ConnectorStatus::Unknown);
             match pushed.get(&info.connector_id) {
-                Some(p) if p.source == "tcec_push" && p.raw_status != info.status => {
+                Some(p)
+                    if p.source == evgrid_model::StatusSource::TcecPush
+                        && p.raw_status != info.status =>
+                {
                     result.differing_from_push += 1;
                 }
                 None => result.never_pushed += 1,
@@ -246,7 +249,7 @@ impl Registry {
                 park_status: info.park_status,
                 lock_status: info.lock_status,
                 observed_at: pulled_at,
-                source: "tcec_pull".into(),
+                source: evgrid_model::StatusSource::TcecPull,
             });
         }
         result.statuses_applied = store

@@ -10,8 +10,8 @@ use evgrid_model::time::unix_now;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
+use evgrid_model::StationListFilter;
 use evgrid_model::{Category, LatLng, OperatorId};
-use evgrid_store::StationListFilter;
 use evgrid_tcec::platform::Outcome;
 use serde::Serialize;
 
@@ -55,7 +55,7 @@ pub(crate) const TRAFFIC_FLUSH_SECONDS: u64 = 10;
 
 impl TrafficLog {
     /// Starts from the totals in the store; returns the earliest message time, if any.
-    pub(crate) fn load(&self, rows: &[evgrid_store::TrafficRow]) -> Option<i64> {
+    pub(crate) fn load(&self, rows: &[evgrid_model::TrafficRow]) -> Option<i64> {
         let mut map = self
             .0
             .lock()
@@ -79,7 +79,7 @@ impl TrafficLog {
     }
 
     /// The counts since the last call, to be written to the store.
-    pub(crate) fn take_pending(&self) -> Vec<evgrid_store::TrafficRow> {
+    pub(crate) fn take_pending(&self) -> Vec<evgrid_model::TrafficRow> {
         let pending = std::mem::take(
             &mut *self
                 .1
@@ -90,7 +90,7 @@ impl TrafficLog {
             .into_iter()
             .map(
                 |((operator_id, interface, ret), (count, first_at, last_at))| {
-                    evgrid_store::TrafficRow {
+                    evgrid_model::TrafficRow {
                         operator_id,
                         interface,
                         ret,
@@ -104,7 +104,7 @@ impl TrafficLog {
     }
 
     /// Puts counts back after a failed write.
-    pub(crate) fn restore_pending(&self, rows: Vec<evgrid_store::TrafficRow>) {
+    pub(crate) fn restore_pending(&self, rows: Vec<evgrid_model::TrafficRow>) {
         let mut pending = self
             .1
             .lock()

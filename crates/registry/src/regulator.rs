@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use evgrid_geo::coverage::CoverageReport;
+use evgrid_model::stats::{BreakdownRow, Bucket, Dimension, SnapshotRow, UsageKey};
+use evgrid_model::CategoryCounts;
 use evgrid_report::{Cell, Kind, Table};
-use evgrid_store::stats::{BreakdownRow, Bucket, Dimension, SnapshotRow, UsageKey};
-use evgrid_store::CategoryCounts;
 use serde::Serialize;
 use serde_json::json;
 

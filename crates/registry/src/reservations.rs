@@ -4,7 +4,7 @@
 //! the driver starts on the reserved connector runs under the reservation's id tag, so the
 //! charger lets them in (see `start_charge`).
 
-use evgrid_model::{Reservation, User};
+use evgrid_model::{Reservation, ReservationStatus, User};
 use evgrid_ocpp::hub::Hub;
 use tracing::Instrument;
 
@@ -16,8 +16,8 @@ pub const MINUTES: std::ops::RangeInclusive<u32> = 5..=30;
 
 /// A stored reservation with `expired` in place of `reserved` once its time passed.
 fn as_seen(mut r: Reservation, now: i64) -> Reservation {
-    if r.status == "reserved" && !r.active_at(now) {
-        r.status = "expired".into();
+    if r.status == ReservationStatus::Reserved && !r.active_at(now) {
+        r.status = ReservationStatus::Expired;
     }
     r
 }
@@ -60,7 +60,7 @@ impl Registry {
                 ocpp_id: i64::from(
                     u32::from_le_bytes([random[0], random[1], random[2], random[3]]) >> 1,
                 ),
-                status: "requested".into(),
+                status: ReservationStatus::Requested,
                 message: None,
                 expires_at: now + i64::from(minutes) * 60,
                 created_at: now,
@@ -97,14 +97,16 @@ impl Registry {
         .instrument(span.clone())
         .await;
         let (status, message) = match outcome {
-            Ok(()) => ("reserved", None),
-            Err(m) => ("refused", Some(m)),
+            Ok(()) => (ReservationStatus::Reserved, None),
+            Err(m) => (ReservationStatus::Refused, Some(m)),
         };
-        span.in_scope(|| tracing::info!(status, ?message, "driver's reservation"));
+        span.in_scope(|| {
+            tracing::info!(status = status.as_str(), ?message, "driver's reservation")
+        });
         self.store()
             .set_reservation_status(&r.id, status, message.as_deref())
             .await?;
-        r.status = status.into();
+        r.status = status;
         r.message = message;
         Ok(r)
     }
@@ -136,10 +138,10 @@ impl Registry {
             .filter(|r| r.user_id == user.id)
             .map(|r| as_seen(r, now))
             .ok_or_else(|| ChargeError::NotFound(format!("no reservation {id:?} of yours")))?;
-        if r.status != "reserved" {
+        if r.status != ReservationStatus::Reserved {
             return Err(ChargeError::Conflict(format!(
                 "the reservation is {}: nothing to cancel",
-                r.status
+                r.status.as_str()
             )));
         }
         let operator = evgrid_model::OperatorId::new(&r.operator_id)
@@ -163,10 +165,10 @@ impl Registry {
             )
         });
         self.store()
-            .set_reservation_status(&r.id, "cancelled", message.as_deref())
+            .set_reservation_status(&r.id, ReservationStatus::Cancelled, message.as_deref())
             .await?;
         Ok(Reservation {
-            status: "cancelled".into(),
+            status: ReservationStatus::Cancelled,
             message,
             ..r
         })
@@ -186,17 +188,20 @@ mod tests {
             connector_id: "C-1".into(),
             id_tag: "EVG1".into(),
             ocpp_id: 7,
-            status: "reserved".into(),
+            status: ReservationStatus::Reserved,
             message: None,
             expires_at: 1_000,
             created_at: 100,
         };
-        assert_eq!(as_seen(r.clone(), 999).status, "reserved");
-        assert_eq!(as_seen(r.clone(), 1_000).status, "expired");
+        assert_eq!(as_seen(r.clone(), 999).status, ReservationStatus::Reserved);
+        assert_eq!(as_seen(r.clone(), 1_000).status, ReservationStatus::Expired);
         let cancelled = Reservation {
-            status: "cancelled".into(),
+            status: ReservationStatus::Cancelled,
             ..r
         };
-        assert_eq!(as_seen(cancelled, 2_000).status, "cancelled");
+        assert_eq!(
+            as_seen(cancelled, 2_000).status,
+            ReservationStatus::Cancelled
+        );
     }
 }

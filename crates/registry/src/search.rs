@@ -2,8 +2,8 @@
 //! asks for now — a free connector (fresh status only), open now, a price ceiling — sorted by
 //! distance or by the price now (Asia/Shanghai time of day).
 
+use evgrid_model::stats::StationLive;
 use evgrid_model::{LatLng, PricePerKwh};
-use evgrid_store::stats::StationLive;
 
 use crate::{IndexedStation, Registry, RegistryError, SearchFilter, DEFAULT_STALE_AFTER_SECONDS};
 
@@ -66,7 +66,7 @@ impl Registry {
         k: usize,
     ) -> Result<Vec<DriverHit>, RegistryError> {
         // Count (and call free) only the connectors the driver's conditions allow.
-        let counted = evgrid_store::stats::ConnectorCriteria {
+        let counted = evgrid_model::stats::ConnectorCriteria {
             connector_type: filter.connector_type.map(|t| t.0),
             dc: filter.current.map(|c| c == evgrid_model::CurrentKind::Dc),
             min_power_w: filter.min_power.map(|p| i64::from(p.0)),

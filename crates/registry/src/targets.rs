@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use evgrid_model::stats::{ProgressRow, Target};
 use evgrid_model::time::{civil_from_days, days_from_civil, unix_now};
-use evgrid_store::stats::{ProgressRow, Target};
 use serde::Serialize;
 
 use crate::{Registry, RegistryError};

@@ -5,7 +5,8 @@ use evgrid_model::time::unix_now;
 use evgrid_model::{
     Fen, Operator, OperatorCredentials, OperatorId, SessionUpdate, Station, WattHours,
 };
-use evgrid_store::{OrderCheck, PushKey, StatusRecord, StoreError};
+use evgrid_model::{OrderCheck, PushKey, StatusRecord};
+use evgrid_store::StoreError;
 use evgrid_tcec::platform::{
     Backend, BackendError, Gate, OrderCheckSummary, Outcome, PushId, StatusPush,
 };
@@ -83,7 +84,7 @@ impl Backend for Registry {
                 park_status: s.park_status,
                 lock_status: s.lock_status,
                 observed_at,
-                source: "tcec_push".into(),
+                source: evgrid_model::StatusSource::TcecPush,
             })
             .collect();
         let count = records.len();
@@ -114,7 +115,7 @@ impl Backend for Registry {
     ) -> Result<bool, BackendError> {
         let applied = self
             .store()
-            .apply_session(&push_key(push), &update)
+            .apply_charging_session(&push_key(push), &update)
             .await
             .map_err(storage)?;
         tracing::debug!(operator_id = %push.operator_id, session = %update.session_ref, applied, "session update");

@@ -317,15 +317,19 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
         session_ref: "NEW_1:7".into(),
         state: Some(evgrid_model::SessionState::Charging),
         meter_start: Some(evgrid_model::WattHours(500)),
-        source: "ocpp",
-        ..evgrid_model::SessionUpdate::default()
+        ..evgrid_model::SessionUpdate::reported_by(evgrid_model::Channel::Ocpp)
     };
     let start = Some(evgrid_model::WattHours(500));
     backend
         .session("NEW_1", Some(1), start, update)
         .await
         .unwrap();
-    let s = r.store().session(&op, "NEW_1:7").await.unwrap().unwrap();
+    let s = r
+        .store()
+        .charging_session(&op, "NEW_1:7")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (s.connector_id.as_str(), s.meter_start, s.energy),
         ("NEW_1-1", start, Some(evgrid_model::WattHours(0)))
@@ -333,29 +337,36 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
     // A later reading: the energy since the stored meter start.
     let reading = evgrid_model::SessionUpdate {
         session_ref: "NEW_1:7".into(),
-        source: "ocpp",
-        ..evgrid_model::SessionUpdate::default()
+        ..evgrid_model::SessionUpdate::reported_by(evgrid_model::Channel::Ocpp)
     };
     backend
         .session("NEW_1", None, Some(evgrid_model::WattHours(2_250)), reading)
         .await
         .unwrap();
-    let s = r.store().session(&op, "NEW_1:7").await.unwrap().unwrap();
+    let s = r
+        .store()
+        .charging_session(&op, "NEW_1:7")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.energy, Some(evgrid_model::WattHours(1_750)));
     // A connector id of another charger that only looks alike is refused.
     let other = evgrid_model::SessionUpdate {
         session_ref: "X:1".into(),
         connector_id: "NEWx1-1".into(),
-        source: "ocpp",
-        ..evgrid_model::SessionUpdate::default()
+        ..evgrid_model::SessionUpdate::reported_by(evgrid_model::Channel::Ocpp)
     };
-    let key = evgrid_store::PushKey {
+    let key = evgrid_model::PushKey {
         operator_id: "EVGRID000",
         interface: "ocpp",
         time_stamp: "0",
         seq: "x",
     };
-    assert!(r.store().apply_session(&key, &other).await.is_err());
+    assert!(r
+        .store()
+        .apply_charging_session(&key, &other)
+        .await
+        .is_err());
     assert!(r
         .store()
         .operator_statuses(&op)
@@ -378,14 +389,14 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
     assert!(report.committed);
     let op = OperatorId::new("MA0CSVOP1").unwrap();
     let now = evgrid_model::time::unix_now();
-    let status = |id: &str, s: ConnectorStatus, at: i64| evgrid_store::StatusRecord {
+    let status = |id: &str, s: ConnectorStatus, at: i64| evgrid_model::StatusRecord {
         connector_id: id.into(),
         status: s,
         raw_status: 1,
         park_status: None,
         lock_status: None,
         observed_at: at,
-        source: "test".into(),
+        source: evgrid_model::StatusSource::TcecPush,
     };
     // CSV001: one fresh free connector, one free but stale (an hour old), one charging.
     reg.store()

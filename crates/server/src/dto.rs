@@ -1,7 +1,7 @@
 //! The JSON shapes of the API, with their OpenAPI schemas.
 
 use evgrid_model::{Category, CoordSystem, LatLng, PricePerKwh};
-use evgrid_store::{CategoryCounts, StationSummary};
+use evgrid_model::{CategoryCounts, StationSummary};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 

@@ -3,7 +3,9 @@
 //! status, orders and their reconciliation), field for field as the standard spells them
 //! (`SeviceMoney` included), and their conversion into evgrid's charging sessions.
 
-use evgrid_model::{ChargePeriod, Fen, PricePerKwh, SessionState, SessionUpdate, WattHours};
+use evgrid_model::{
+    Channel, ChargePeriod, Fen, PricePerKwh, SessionState, SessionUpdate, WattHours,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::time::parse_china_datetime;
@@ -536,8 +538,7 @@ pub fn session_from_start(n: &StartChargeNotice) -> Result<SessionUpdate, String
         state: state.or(Some(SessionState::Failed)),
         raw_state: Some(n.start_charge_seq_stat),
         started_at: Some(time("StartTime", &n.start_time)?),
-        source: "tcec",
-        ..SessionUpdate::default()
+        ..SessionUpdate::reported_by(Channel::Tcec)
     })
 }
 
@@ -578,8 +579,7 @@ pub fn session_from_status(s: &ChargeStatus) -> Result<SessionUpdate, String> {
         service_money: opt_money("SeviceMoney", s.sevice_money)?,
         total_money: opt_money("TotalMoney", s.total_money)?,
         periods: periods(s.charge_details.as_deref(), s.sum_period)?,
-        source: "tcec",
-        ..SessionUpdate::default()
+        ..SessionUpdate::reported_by(Channel::Tcec)
     })
 }
 
@@ -597,8 +597,7 @@ pub fn session_from_stop(n: &StopChargeNotice) -> Result<SessionUpdate, String> 
         state,
         raw_state: Some(n.start_charge_seq_stat),
         fail_reason: (n.succ_stat != 0).then_some(n.fail_reason),
-        source: "tcec",
-        ..SessionUpdate::default()
+        ..SessionUpdate::reported_by(Channel::Tcec)
     })
 }
 
@@ -661,8 +660,7 @@ pub fn session_from_order(o: &ChargeOrder) -> Result<SessionUpdate, String> {
         periods,
         is_order: true,
         dispute: (!disputes.is_empty()).then(|| disputes.join("; ")),
-        source: "tcec",
-        ..SessionUpdate::default()
+        ..SessionUpdate::reported_by(Channel::Tcec)
     })
 }
 

@@ -211,7 +211,7 @@ pub async fn mine(
 
 /// Whether nothing more will happen to a charge: refused, or the operator's session ended.
 fn settled(view: &evgrid_registry::charging::ChargeView) -> bool {
-    view.charge.status == "refused"
+    view.charge.status == evgrid_model::ChargeStatus::Refused
         || view
             .live
             .as_ref()

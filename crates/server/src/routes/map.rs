@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use evgrid_store::StationListFilter;
+use evgrid_model::StationListFilter;
 use serde_json::{json, Value};
 
 use crate::dto::point;

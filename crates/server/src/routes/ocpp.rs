@@ -387,12 +387,12 @@ pub async fn get_charger(
                 "id": cid,
                 "status": st.map_or("unknown", |s| s.status.as_str()),
                 "status_observed_at": st.map(|s| s.observed_at),
-                "status_source": st.map(|s| s.source.clone()),
+                "status_source": st.map(|s| s.source.as_str()),
             })
         })
         .collect();
     let sessions = store
-        .recent_sessions(&charger.operator_id, &format!("{}-", charger.id), 20)
+        .recent_charging_sessions(&charger.operator_id, &format!("{}-", charger.id), 20)
         .await?;
     let notices = store.charger_notices(&charger.id).await?;
     let online = state.ocpp.hub.version(&id).map(Version::label);

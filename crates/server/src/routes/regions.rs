@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use evgrid_store::Counts;
+use evgrid_model::Counts;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -2,8 +2,8 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use evgrid_model::StationListFilter;
 use evgrid_model::{CoordSystem, StationKey};
-use evgrid_store::StationListFilter;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -194,14 +194,14 @@ pub struct StationDetail {
 
 /// A connector's live status from its latest observation, if any.
 fn live_status(
-    status: Option<&evgrid_store::StatusRecord>,
+    status: Option<&evgrid_model::StatusRecord>,
     now: i64,
     stale_after: i64,
 ) -> LiveStatus {
     LiveStatus {
         status: status.map_or("unknown", |s| s.status.as_str()),
         status_observed_at: status.map(|s| s.observed_at),
-        status_source: status.map(|s| s.source.clone()),
+        status_source: status.map(|s| s.source.as_str().to_owned()),
         status_stale: status.is_some_and(|s| now - s.observed_at > stale_after),
     }
 }

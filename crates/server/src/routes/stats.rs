@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use evgrid_model::stats::{Bucket, Dimension, UsageKey};
 use evgrid_registry::regulator::{self, Window};
-use evgrid_store::stats::{Bucket, Dimension, UsageKey};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -73,7 +73,7 @@ pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Su
                 .iter()
                 .find(|(k, _)| k.as_deref() == Some(c.code.as_str()))
                 .map_or_else(
-                    || (&evgrid_store::Counts::default()).into(),
+                    || (&evgrid_model::Counts::default()).into(),
                     |(_, v)| v.into(),
                 ),
         })

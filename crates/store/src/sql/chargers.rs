@@ -1,13 +1,10 @@
-//! Directly connected chargers (OCPP) in SQLite.
+//! Directly connected chargers (OCPP).
+
+use super::*;
 
 use evgrid_model::{Charger, OperatorId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
-use super::{corrupt, unix_now, SqliteStore};
-use crate::StoreError;
-
-fn charger_row(r: &SqliteRow) -> Result<Charger, StoreError> {
+fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
     let operator: String = r.try_get("operator_id")?;
     let connectors: i64 = r.try_get("connectors")?;
     Ok(Charger {
@@ -25,8 +22,9 @@ fn charger_row(r: &SqliteRow) -> Result<Charger, StoreError> {
     })
 }
 
-impl SqliteStore {
-    pub(crate) async fn put_charger(&self, c: &Charger) -> Result<(), StoreError> {
+#[async_trait]
+impl ChargerStore for Engine {
+    async fn put_charger(&self, c: &Charger) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -45,7 +43,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn charger(&self, id: &str) -> Result<Option<Charger>, StoreError> {
+    async fn charger(&self, id: &str) -> Result<Option<Charger>, StoreError> {
         sqlx::query("SELECT * FROM chargers WHERE charger_id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -55,7 +53,7 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(crate) async fn chargers(&self) -> Result<Vec<Charger>, StoreError> {
+    async fn chargers(&self) -> Result<Vec<Charger>, StoreError> {
         sqlx::query("SELECT * FROM chargers ORDER BY charger_id")
             .fetch_all(&self.pool)
             .await?
@@ -64,7 +62,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn remove_charger(&self, id: &str) -> Result<bool, StoreError> {
+    async fn remove_charger(&self, id: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query("DELETE FROM chargers WHERE charger_id = $1")
             .bind(id)
             .execute(&self.writer)
@@ -73,7 +71,7 @@ impl SqliteStore {
             > 0)
     }
 
-    pub(crate) async fn charger_booted(
+    async fn charger_booted(
         &self,
         id: &str,
         vendor: &str,
@@ -98,7 +96,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn add_charger_notice(
+    async fn add_charger_notice(
         &self,
         charger: &str,
         at: i64,
@@ -120,17 +118,14 @@ impl SqliteStore {
                (SELECT id FROM charger_notices WHERE charger_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2), -1)",
         )
         .bind(charger)
-        .bind(crate::CHARGER_NOTICES_KEPT)
+        .bind(evgrid_model::CHARGER_NOTICES_KEPT)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(crate) async fn charger_notices(
-        &self,
-        charger: &str,
-    ) -> Result<Vec<crate::ChargerNotice>, StoreError> {
+    async fn charger_notices(&self, charger: &str) -> Result<Vec<ChargerNotice>, StoreError> {
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT at, kind, detail FROM charger_notices WHERE charger_id = $1 ORDER BY id DESC",
         )
@@ -139,11 +134,11 @@ impl SqliteStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(at, kind, detail)| crate::ChargerNotice { at, kind, detail })
+            .map(|(at, kind, detail)| ChargerNotice { at, kind, detail })
             .collect())
     }
 
-    pub(crate) async fn new_transaction_id(&self, charger: &str) -> Result<i64, StoreError> {
+    async fn new_transaction_id(&self, charger: &str) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ocpp_transactions (charger_id, created_at) VALUES ($1, $2) RETURNING id",
         )

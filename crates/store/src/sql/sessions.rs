@@ -1,16 +1,87 @@
-//! Charging sessions in SQLite: merged from each message, only moving forward, with the push
+//! Operators' charging sessions: merged from each message, only moving forward, with the push
 //! recorded in the same transaction so a duplicate is never applied twice.
 
-use evgrid_model::{
-    ChargePeriod, Fen, OperatorId, PricePerKwh, Session, SessionState, SessionUpdate, WattHours,
-};
-use sqlx::Row;
+use std::sync::LazyLock;
 
-use super::{corrupt, record_push, unix_now, SqliteStore};
-use crate::{OrderCheck, PushKey, StoreError};
+use super::*;
 
-impl SqliteStore {
-    pub(crate) async fn apply_session(
+/// A session with its periods in one row (`period_rows`: one `a,b,…` text per period, `;`
+/// between them), so that reading a session is one query: it is on the way of every OCPP meter
+/// message.
+static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT s.*,
+                (SELECT {} FROM (
+                   SELECT starts_at || ',' || ends_at || ',' || electricity_price || ',' ||
+                          service_price || ',' || energy_wh || ',' || electricity_fen || ',' ||
+                          service_fen AS period_row, period_no
+                   FROM charging_periods p
+                   WHERE p.operator_id = s.operator_id AND p.session_ref = s.session_ref) q)
+                  AS period_rows
+         FROM charging_sessions s",
+        Db::string_agg("period_row", ";", "period_no")
+    )
+});
+
+/// A session row of [`SESSION_SELECT`].
+fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
+    let state: String = r.try_get("state")?;
+    let period_rows: Option<String> = r.try_get("period_rows")?;
+    let periods = period_rows
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .filter(|row| !row.is_empty())
+        .map(|row| {
+            let n: Vec<i64> = row
+                .split(',')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| corrupt("charging_periods", format!("row {row}")))?;
+            let [starts_at, ends_at, electricity, service, wh, electricity_fen, service_fen] =
+                n[..]
+            else {
+                return Err(corrupt("charging_periods", format!("row {row}")));
+            };
+            Ok(ChargePeriod {
+                starts_at,
+                ends_at,
+                electricity_price: PricePerKwh(electricity),
+                service_price: PricePerKwh(service),
+                energy: WattHours(wh),
+                electricity_money: Fen(electricity_fen),
+                service_money: Fen(service_fen),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(ChargingSession {
+        operator_id: r.try_get("operator_id")?,
+        session_ref: r.try_get("session_ref")?,
+        connector_id: r.try_get("connector_id")?,
+        state: SessionState::from_name(&state)
+            .ok_or_else(|| corrupt("charging_sessions", format!("state {state}")))?,
+        started_at: r.try_get("started_at")?,
+        ended_at: r.try_get("ended_at")?,
+        updated_at: r.try_get("updated_at")?,
+        energy: r.try_get::<Option<i64>, _>("energy_wh")?.map(WattHours),
+        soc: r.try_get("soc")?,
+        electricity_money: r.try_get::<Option<i64>, _>("electricity_fen")?.map(Fen),
+        service_money: r.try_get::<Option<i64>, _>("service_fen")?.map(Fen),
+        total_money: r.try_get::<Option<i64>, _>("total_fen")?.map(Fen),
+        stop_reason: r.try_get("stop_reason")?,
+        fail_reason: r.try_get("fail_reason")?,
+        order_received_at: r.try_get("order_received_at")?,
+        dispute: r.try_get("dispute")?,
+        meter_start: r
+            .try_get::<Option<i64>, _>("meter_start_wh")?
+            .map(WattHours),
+        periods,
+    })
+}
+
+#[async_trait]
+impl ChargingSessionStore for Engine {
+    async fn apply_charging_session(
         &self,
         push: &PushKey<'_>,
         u: &SessionUpdate,
@@ -21,10 +92,7 @@ impl SqliteStore {
         Ok(applied)
     }
 
-    /// [`SqliteStore::apply_session`] for many messages in one transaction (one commit, one
-    /// fsync), each keeping its outcome; a refused one leaves no trace (it is refused before it
-    /// writes). `Err` if the transaction fails as a whole: nothing of the batch is stored.
-    pub(crate) async fn apply_sessions_many(
+    async fn apply_charging_sessions_many(
         &self,
         messages: &[(PushKey<'_>, &SessionUpdate)],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
@@ -41,106 +109,74 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) async fn session(
+    async fn charging_session(
         &self,
         operator_id: &OperatorId,
         session_ref: &str,
-    ) -> Result<Option<Session>, StoreError> {
-        // The session and its periods in one query (one hand-off to SQLite's thread instead
-        // of two: this read is on the way of every OCPP meter message).
-        let Some(r) = sqlx::query(
-            "SELECT s.*,
-                    (SELECT group_concat(row, ';') FROM (
-                       SELECT starts_at || ',' || ends_at || ',' || electricity_price || ',' ||
-                              service_price || ',' || energy_wh || ',' || electricity_fen || ',' ||
-                              service_fen AS row
-                       FROM charging_periods p
-                       WHERE p.operator_id = s.operator_id AND p.session_ref = s.session_ref
-                       ORDER BY period_no)) AS period_rows
-             FROM charging_sessions s WHERE s.operator_id = $1 AND s.session_ref = $2",
-        )
-        .bind(operator_id.as_str())
-        .bind(session_ref)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let state: String = r.try_get("state")?;
-        let period_rows: Option<String> = r.try_get("period_rows")?;
-        let periods = period_rows
-            .as_deref()
-            .unwrap_or_default()
-            .split(';')
-            .filter(|row| !row.is_empty())
-            .map(|row| {
-                let n: Vec<i64> = row
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| corrupt("charging_periods", format!("row {row}")))?;
-                let [starts_at, ends_at, electricity, service, wh, electricity_fen, service_fen] =
-                    n[..]
-                else {
-                    return Err(corrupt("charging_periods", format!("row {row}")));
-                };
-                Ok(ChargePeriod {
-                    starts_at,
-                    ends_at,
-                    electricity_price: PricePerKwh(electricity),
-                    service_price: PricePerKwh(service),
-                    energy: WattHours(wh),
-                    electricity_money: Fen(electricity_fen),
-                    service_money: Fen(service_fen),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(Session {
-            operator_id: r.try_get("operator_id")?,
-            session_ref: r.try_get("session_ref")?,
-            connector_id: r.try_get("connector_id")?,
-            state: SessionState::from_name(&state)
-                .ok_or_else(|| corrupt("charging_sessions", format!("state {state}")))?,
-            started_at: r.try_get("started_at")?,
-            ended_at: r.try_get("ended_at")?,
-            updated_at: r.try_get("updated_at")?,
-            energy: r.try_get::<Option<i64>, _>("energy_wh")?.map(WattHours),
-            soc: r.try_get("soc")?,
-            electricity_money: r.try_get::<Option<i64>, _>("electricity_fen")?.map(Fen),
-            service_money: r.try_get::<Option<i64>, _>("service_fen")?.map(Fen),
-            total_money: r.try_get::<Option<i64>, _>("total_fen")?.map(Fen),
-            stop_reason: r.try_get("stop_reason")?,
-            fail_reason: r.try_get("fail_reason")?,
-            order_received_at: r.try_get("order_received_at")?,
-            dispute: r.try_get("dispute")?,
-            meter_start: r
-                .try_get::<Option<i64>, _>("meter_start_wh")?
-                .map(WattHours),
-            periods,
-        }))
+    ) -> Result<Option<ChargingSession>, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "{} WHERE s.operator_id = $1 AND s.session_ref = $2",
+                *SESSION_SELECT
+            )
+        });
+        sqlx::query(&SQL)
+            .bind(operator_id.as_str())
+            .bind(session_ref)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(session_of_row)
+            .transpose()
     }
 
-    pub(crate) async fn final_orders(
+    async fn recent_charging_sessions(
+        &self,
+        operator_id: &OperatorId,
+        connector_prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<ChargingSession>, StoreError> {
+        let sql = format!(
+            "{} WHERE s.operator_id = $1 AND substr(s.connector_id, 1, length($2)) = $2
+             ORDER BY s.updated_at DESC, s.session_ref DESC LIMIT $3",
+            *SESSION_SELECT
+        );
+        sqlx::query(&sql)
+            .bind(operator_id.as_str())
+            .bind(connector_prefix)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(session_of_row)
+            .collect()
+    }
+
+    async fn final_orders(
         &self,
         operator_id: &OperatorId,
         session_refs: &[String],
     ) -> Result<Vec<Option<(WattHours, Fen)>>, StoreError> {
-        let mut found = Vec::with_capacity(session_refs.len());
-        for session_ref in session_refs {
-            let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-                "SELECT energy_wh, total_fen FROM charging_sessions
-                 WHERE operator_id = $1 AND session_ref = $2 AND order_received_at IS NOT NULL",
-            )
-            .bind(operator_id.as_str())
-            .bind(session_ref)
-            .fetch_optional(&self.pool)
-            .await?;
-            found.push(row.map(|(e, m)| (WattHours(e.unwrap_or(0)), Fen(m.unwrap_or(0)))));
-        }
-        Ok(found)
+        let refs = serde_json::to_string(session_refs)
+            .map_err(|e| StoreError::Unknown(format!("session references: {e}")))?;
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT session_ref, energy_wh, total_fen FROM charging_sessions
+             WHERE operator_id = $1 AND order_received_at IS NOT NULL
+               AND session_ref IN ({})",
+            Db::texts_in_json(2)
+        ))
+        .bind(operator_id.as_str())
+        .bind(refs)
+        .fetch_all(&self.pool)
+        .await?;
+        let found: HashMap<String, (WattHours, Fen)> = rows
+            .into_iter()
+            .map(|(r, e, m)| (r, (WattHours(e.unwrap_or(0)), Fen(m.unwrap_or(0)))))
+            .collect();
+        Ok(session_refs.iter().map(|r| found.get(r).copied()).collect())
     }
 
-    pub(crate) async fn record_order_check(
+    async fn record_order_check(
         &self,
         push: &PushKey<'_>,
         check: &OrderCheck,
@@ -168,75 +204,12 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(true)
     }
-
-    pub(crate) async fn recent_session_refs(
-        &self,
-        operator_id: &OperatorId,
-        connector_prefix: &str,
-        limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT session_ref FROM charging_sessions
-             WHERE operator_id = $1 AND substr(connector_id, 1, length($2)) = $2
-             ORDER BY updated_at DESC, session_ref DESC LIMIT $3",
-        )
-        .bind(operator_id.as_str())
-        .bind(connector_prefix)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub(crate) async fn add_traffic(&self, rows: &[crate::TrafficRow]) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        for r in rows {
-            sqlx::query(
-                "INSERT INTO protocol_traffic (operator_id, interface, ret, count, first_at, last_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (operator_id, interface, ret) DO UPDATE SET
-                   count = protocol_traffic.count + excluded.count,
-                   first_at = MIN(protocol_traffic.first_at, excluded.first_at),
-                   last_at = MAX(protocol_traffic.last_at, excluded.last_at)",
-            )
-            .bind(&r.operator_id)
-            .bind(&r.interface)
-            .bind(r.ret)
-            .bind(r.count)
-            .bind(r.first_at)
-            .bind(r.last_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(crate) async fn traffic(&self) -> Result<Vec<crate::TrafficRow>, StoreError> {
-        let rows: Vec<(String, String, i32, i64, i64, i64)> = sqlx::query_as(
-            "SELECT operator_id, interface, ret, count, first_at, last_at FROM protocol_traffic",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(operator_id, interface, ret, count, first_at, last_at)| crate::TrafficRow {
-                    operator_id,
-                    interface,
-                    ret,
-                    count,
-                    first_at,
-                    last_at,
-                },
-            )
-            .collect())
-    }
 }
 
 /// Records the push and merges one session message inside `tx` (see
-/// [`SqliteStore::apply_session`]); the caller commits.
+/// [`ChargingSessionStore::apply_charging_session`]); the caller commits.
 async fn apply_session_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     push: &PushKey<'_>,
     u: &SessionUpdate,
 ) -> Result<bool, StoreError> {
@@ -326,7 +299,7 @@ async fn apply_session_in(
     .bind(u.fail_reason)
     .bind(u.is_order.then_some(now))
     .bind(&u.dispute)
-    .bind(u.source)
+    .bind(u.source.as_str())
     .bind(u.state.is_some())
     .bind(u.meter_start.map(|m| m.0))
     .execute(&mut **tx)
@@ -338,18 +311,13 @@ async fn apply_session_in(
             .execute(&mut **tx)
             .await?;
         if !periods.is_empty() {
-            // All periods in one statement (anonymous parameters, see `status_upsert_sql`).
-            let mut sql = String::from(
+            // All periods in one statement.
+            let sql = format!(
                 "INSERT INTO charging_periods (operator_id, session_ref, period_no, starts_at,
                    ends_at, electricity_price, service_price, energy_wh, electricity_fen, service_fen)
-                 VALUES ",
+                 VALUES {}",
+                value_rows(periods.len(), 10)
             );
-            for i in 0..periods.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-            }
             let mut q = sqlx::query(&sql);
             for (i, p) in periods.iter().enumerate() {
                 q = q

@@ -1,15 +1,10 @@
-//! The regulator's statistics in SQLite.
+//! The regulator's statistics.
+
+use super::*;
 
 use std::str::FromStr;
 
 use evgrid_model::Category;
-use sqlx::Row;
-
-use super::{corrupt, SqliteStore};
-use crate::stats::{
-    BreakdownRow, Bucket, Dimension, FaultRow, ProgressRow, SnapshotRow, Target, UsageKey, UsageRow,
-};
-use crate::{CategoryCounts, StoreError};
 
 const POWER_CLASS: &str = "CASE WHEN e.power_w <= 7000 THEN '0-7kW'
     WHEN e.power_w <= 30000 THEN '7-30kW' WHEN e.power_w <= 60000 THEN '30-60kW'
@@ -19,9 +14,6 @@ const CURRENT: &str = "CASE e.equipment_type WHEN 1 THEN 'dc' WHEN 2 THEN 'ac'
     WHEN 3 THEN 'ac_dc' WHEN 4 THEN 'wireless' ELSE 'other' END";
 const STANDARD: &str = "(CASE c.national_standard WHEN 1 THEN '2011' WHEN 2 THEN '2015'
     ELSE 'other' END) || ':' || c.connector_type";
-
-/// Seconds to add to a UTC time for the city's day and hour (UTC+8).
-const CHINA_OFFSET: i64 = 8 * 3600;
 
 fn usage_key(key: UsageKey) -> &'static str {
     match key {
@@ -49,14 +41,17 @@ fn merge(rows: &mut Vec<BreakdownRow>, key: Option<String>) -> &mut BreakdownRow
     &mut rows[at]
 }
 
-impl SqliteStore {
-    pub(crate) async fn breakdown(&self, by: Dimension) -> Result<Vec<BreakdownRow>, StoreError> {
+#[async_trait]
+impl StatisticsStore for Engine {
+    async fn breakdown(&self, by: Dimension) -> Result<Vec<BreakdownRow>, StoreError> {
         let mut out: Vec<BreakdownRow> = Vec::new();
         // (key, category, stations, piles, connectors); connectors may come from a second query.
         let station_level = |key: &str| {
             format!(
-                "SELECT {key} AS k, category, COUNT(*), SUM(pile_count), SUM(connector_count)
-                 FROM stations GROUP BY 1, 2"
+                "SELECT {key} AS k, category, COUNT(*), {}, {}
+                 FROM stations GROUP BY 1, 2",
+                Db::sum_int("pile_count"),
+                Db::sum_int("connector_count")
             )
         };
         let (main, connectors) = match by {
@@ -72,7 +67,7 @@ impl SqliteStore {
                 };
                 (
                     format!(
-                        "SELECT {key} AS k, s.category, COUNT(DISTINCT s.id), COUNT(*), 0
+                        "SELECT {key} AS k, s.category, COUNT(DISTINCT s.id), COUNT(*), CAST(0 AS BIGINT)
                          FROM equipment e JOIN stations s ON s.id = e.station_pk GROUP BY 1, 2"
                     ),
                     Some(format!(
@@ -123,21 +118,20 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) async fn take_snapshot(&self, now: i64) -> Result<String, StoreError> {
-        let day: String = sqlx::query_scalar("SELECT strftime('%Y-%m-%d', $1, 'unixepoch')")
-            .bind(now + CHINA_OFFSET)
-            .fetch_one(&self.writer)
-            .await?;
+    async fn take_snapshot(&self, now: i64) -> Result<String, StoreError> {
+        let day = evgrid_model::time::china_day(now);
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM daily_snapshots WHERE day = $1")
             .bind(&day)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO daily_snapshots (day, category, stations, piles, connectors, taken_at)
-             SELECT $1, category, COUNT(*), SUM(pile_count), SUM(connector_count), $2
+             SELECT $1, category, COUNT(*), {}, {}, $2
              FROM stations GROUP BY category",
-        )
+            Db::sum_int("pile_count"),
+            Db::sum_int("connector_count")
+        ))
         .bind(&day)
         .bind(now)
         .execute(&mut *tx)
@@ -146,7 +140,7 @@ impl SqliteStore {
         Ok(day)
     }
 
-    pub(crate) async fn snapshots(&self) -> Result<Vec<SnapshotRow>, StoreError> {
+    async fn snapshots(&self) -> Result<Vec<SnapshotRow>, StoreError> {
         let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
             "SELECT day, category, stations, piles, connectors FROM daily_snapshots
              ORDER BY day, category",
@@ -173,7 +167,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) async fn usage(
+    async fn usage(
         &self,
         key: UsageKey,
         bucket: Bucket,
@@ -181,20 +175,25 @@ impl SqliteStore {
         to: i64,
         now: i64,
     ) -> Result<Vec<UsageRow>, StoreError> {
-        let format = match bucket {
-            Bucket::Day => "%Y-%m-%d",
-            Bucket::Hour => "%H",
-        };
+        let charging = Db::greatest(
+            "0",
+            &format!(
+                "{} - {}",
+                Db::least("COALESCE(cs.ended_at, $3)", "$2"),
+                Db::greatest("cs.started_at", "$1")
+            ),
+        );
         let sql = format!(
-            "SELECT {k} AS k, strftime('{format}', cs.started_at + {CHINA_OFFSET}, 'unixepoch') AS b,
-                    COUNT(*), COALESCE(SUM(cs.energy_wh), 0),
-                    COALESCE(SUM(MAX(0, MIN(COALESCE(cs.ended_at, $3), $2) - MAX(cs.started_at, $1))), 0)
+            "SELECT {k} AS k, {b} AS b, COUNT(*), COALESCE({energy}, 0), COALESCE({time}, 0)
              FROM charging_sessions cs
              JOIN connectors c ON c.operator_id = cs.operator_id AND c.connector_id = cs.connector_id
              JOIN stations s ON s.id = c.station_pk
              WHERE cs.started_at >= $1 AND cs.started_at < $2
              GROUP BY 1, 2 ORDER BY 1, 2",
-            k = usage_key(key)
+            k = usage_key(key),
+            b = Db::china_bucket("cs.started_at", bucket == Bucket::Hour),
+            energy = Db::sum_int("cs.energy_wh"),
+            time = Db::sum_int(&charging),
         );
         let rows: Vec<(Option<String>, String, i64, i64, i64)> = sqlx::query_as(&sql)
             .bind(from)
@@ -216,10 +215,7 @@ impl SqliteStore {
             .collect())
     }
 
-    pub(crate) async fn connectors_by(
-        &self,
-        key: UsageKey,
-    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+    async fn connectors_by(&self, key: UsageKey) -> Result<Vec<(Option<String>, i64)>, StoreError> {
         let sql = format!(
             "SELECT {k}, COUNT(*) FROM connectors c JOIN stations s ON s.id = c.station_pk
              GROUP BY 1 ORDER BY 1",
@@ -228,7 +224,7 @@ impl SqliteStore {
         Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
-    pub(crate) async fn faults(
+    async fn faults(
         &self,
         key: UsageKey,
         from: i64,
@@ -236,10 +232,12 @@ impl SqliteStore {
         now: i64,
     ) -> Result<Vec<FaultRow>, StoreError> {
         let k = usage_key(key);
+        let online = Db::sum_int(
+            "CASE WHEN cs.status IS NOT NULL AND cs.status NOT IN ('offline', 'faulted')
+                        THEN 1 ELSE 0 END",
+        );
         let state_sql = format!(
-            "SELECT {k} AS k, COUNT(*),
-                    SUM(CASE WHEN cs.status IS NOT NULL AND cs.status NOT IN ('offline', 'faulted')
-                        THEN 1 ELSE 0 END)
+            "SELECT {k} AS k, COUNT(*), {online}
              FROM connectors c JOIN stations s ON s.id = c.station_pk
              LEFT JOIN connector_status cs
                ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
@@ -250,17 +248,23 @@ impl SqliteStore {
         let fault_sql = format!(
             "WITH ev AS (
                 SELECT operator_id, connector_id, status, at,
-                       LEAD(at) OVER (PARTITION BY operator_id, connector_id ORDER BY at, rowid) AS next_at
+                       LEAD(at) OVER (PARTITION BY operator_id, connector_id ORDER BY at, {order}) AS next_at
                 FROM status_events)
-             SELECT {k} AS k, COUNT(*),
-                    SUM(MIN(COALESCE(ev.next_at, $3), $2) - MAX(ev.at, $1)),
-                    SUM(CASE WHEN ev.next_at IS NOT NULL THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN ev.next_at IS NOT NULL THEN ev.next_at - ev.at ELSE 0 END)
+             SELECT {k} AS k, COUNT(*), {faulted}, {repaired}, {repair_time}
              FROM ev
              JOIN connectors c ON c.operator_id = ev.operator_id AND c.connector_id = ev.connector_id
              JOIN stations s ON s.id = c.station_pk
              WHERE ev.status = 'faulted' AND ev.at < $2 AND COALESCE(ev.next_at, $3) > $1
-             GROUP BY 1"
+             GROUP BY 1",
+            order = Db::INSERTION_ORDER,
+            faulted = Db::sum_int(&format!(
+                "{} - {}",
+                Db::least("COALESCE(ev.next_at, $3)", "$2"),
+                Db::greatest("ev.at", "$1")
+            )),
+            repaired = Db::sum_int("CASE WHEN ev.next_at IS NOT NULL THEN 1 ELSE 0 END"),
+            repair_time =
+                Db::sum_int("CASE WHEN ev.next_at IS NOT NULL THEN ev.next_at - ev.at ELSE 0 END"),
         );
         let faults: Vec<(Option<String>, i64, i64, i64, i64)> = sqlx::query_as(&fault_sql)
             .bind(from)
@@ -288,11 +292,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) async fn targets(&self) -> Result<Vec<Target>, StoreError> {
-        let rows = sqlx::query(
+    async fn targets(&self) -> Result<Vec<Target>, StoreError> {
+        let rows = sqlx::query(&format!(
             "SELECT id, name_zh, name_en, unit, value, baseline, start_day, deadline, measure,
-                    source, parent_id FROM targets ORDER BY rowid",
-        )
+                    source, parent_id FROM targets ORDER BY {}",
+            Db::INSERTION_ORDER
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -314,7 +319,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn put_target(&self, t: &Target) -> Result<(), StoreError> {
+    async fn put_target(&self, t: &Target) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO targets (id, name_zh, name_en, unit, value, baseline, start_day, deadline,
                                   measure, source, parent_id)
@@ -340,7 +345,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn progress(&self) -> Result<Vec<ProgressRow>, StoreError> {
+    async fn progress(&self) -> Result<Vec<ProgressRow>, StoreError> {
         let rows: Vec<(String, String, f64, String)> = sqlx::query_as(
             "SELECT target_id, day, value, source FROM target_progress ORDER BY target_id, day",
         )
@@ -357,7 +362,7 @@ impl SqliteStore {
             .collect())
     }
 
-    pub(crate) async fn put_progress(&self, rows: &[ProgressRow]) -> Result<(), StoreError> {
+    async fn put_progress(&self, rows: &[ProgressRow]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         for r in rows {
             sqlx::query(
@@ -373,70 +378,5 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-impl SqliteStore {
-    pub(crate) async fn station_live(
-        &self,
-        pks: &[i64],
-        now: i64,
-        default_stale_after: i64,
-        counted: &crate::stats::ConnectorCriteria,
-    ) -> Result<Vec<crate::stats::StationLive>, StoreError> {
-        let ids = format!(
-            "[{}]",
-            pks.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        );
-        let rows: Vec<(i64, Option<String>, i64, i64, i64)> = sqlx::query_as(
-            "SELECT s.id, s.business_hours, COUNT(c.id),
-                    COALESCE(SUM(CASE WHEN cs.status = 'available'
-                        AND cs.observed_at >= $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN cs.status IS NOT NULL
-                        AND cs.observed_at < $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0)
-             FROM stations s
-             LEFT JOIN connectors c ON c.station_pk = s.id
-               AND ($4 IS NULL OR c.connector_type = $4)
-               AND ($5 IS NULL OR (c.connector_type = 4) = $5)
-               AND ($6 IS NULL OR c.power_w >= $6)
-             LEFT JOIN connector_status cs
-               ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
-             LEFT JOIN operator_credentials oc ON oc.operator_id = s.operator_id
-             WHERE s.id IN (SELECT value FROM json_each($1))
-             GROUP BY s.id",
-        )
-        .bind(&ids)
-        .bind(now)
-        .bind(default_stale_after)
-        .bind(counted.connector_type)
-        .bind(counted.dc)
-        .bind(counted.min_power_w)
-        .fetch_all(&self.pool)
-        .await?;
-        let periods: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT station_pk, start_second, electricity_centifen, service_centifen
-             FROM tariff_periods WHERE station_pk IN (SELECT value FROM json_each($1))
-             ORDER BY station_pk, start_second",
-        )
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(pk, business_hours, connectors, free, stale)| crate::stats::StationLive {
-                    pk,
-                    connectors,
-                    free,
-                    stale,
-                    business_hours,
-                    tariff: periods
-                        .iter()
-                        .filter(|p| p.0 == pk)
-                        .map(|p| (u32::try_from(p.1).unwrap_or(0), p.2, p.3))
-                        .collect(),
-                },
-            )
-            .collect())
     }
 }

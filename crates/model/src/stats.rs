@@ -1,7 +1,7 @@
 //! What the regulator's statistics read: breakdowns of the registry, daily snapshots,
 //! utilization from sessions, faults from status changes, and targets.
 
-use crate::CategoryCounts;
+use crate::network::CategoryCounts;
 
 /// What a breakdown groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,8 @@
-//! Users and their sessions in SQLite.
+//! Users and their logins.
+
+use super::*;
 
 use evgrid_model::{OperatorId, Role, User};
-
-use super::{corrupt, SqliteStore};
-use crate::StoreError;
 
 type UserRow = (i64, String, String, Option<String>);
 
@@ -18,8 +17,9 @@ fn user((id, username, role, operator): UserRow) -> Result<User, StoreError> {
     })
 }
 
-impl SqliteStore {
-    pub(crate) async fn add_user(
+#[async_trait]
+impl AccountStore for Engine {
+    async fn add_user(
         &self,
         username: &str,
         password_hash: &str,
@@ -48,11 +48,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) async fn set_password(
-        &self,
-        username: &str,
-        password_hash: &str,
-    ) -> Result<bool, StoreError> {
+    async fn set_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE username = $1")
             .bind(username)
@@ -72,10 +68,7 @@ impl SqliteStore {
         Ok(done)
     }
 
-    pub(crate) async fn user_login(
-        &self,
-        username: &str,
-    ) -> Result<Option<(User, String)>, StoreError> {
+    async fn user_login(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
         let row: Option<(i64, String, String, Option<String>, String)> = sqlx::query_as(
             "SELECT id, username, role, operator_id, password_hash FROM users WHERE username = $1",
         )
@@ -86,7 +79,7 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
         let rows: Vec<UserRow> =
             sqlx::query_as("SELECT id, username, role, operator_id FROM users ORDER BY id")
                 .fetch_all(&self.pool)
@@ -94,7 +87,7 @@ impl SqliteStore {
         rows.into_iter().map(user).collect()
     }
 
-    pub(crate) async fn remove_user(&self, username: &str) -> Result<bool, StoreError> {
+    async fn remove_user(&self, username: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username)
             .execute(&self.writer)
@@ -103,7 +96,7 @@ impl SqliteStore {
             > 0)
     }
 
-    pub(crate) async fn add_user_session(
+    async fn add_login(
         &self,
         token_hash: &str,
         user_id: i64,
@@ -129,11 +122,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn session_user(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<User>, StoreError> {
+    async fn login_user(&self, token_hash: &str, now: i64) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT u.id, u.username, u.role, u.operator_id FROM user_sessions s
              JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -145,7 +134,7 @@ impl SqliteStore {
         row.map(user).transpose()
     }
 
-    pub(crate) async fn end_user_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+    async fn end_login(&self, token_hash: &str) -> Result<bool, StoreError> {
         Ok(
             sqlx::query("DELETE FROM user_sessions WHERE token_hash = $1")
                 .bind(token_hash)

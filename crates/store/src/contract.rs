@@ -1,0 +1,469 @@
+//! The store's contract: what evgrid keeps, one trait per area, that every engine implements
+//! whole. The application layer sees only these traits (through [`crate::Store`]); which engine
+//! answers is decided once, when the store is opened.
+//!
+//! Rules every implementation keeps (the contract suite in `tests/contract.rs` checks them):
+//! a batch is stored whole or not at all; a method returns only after its commit; a protocol
+//! message applied once is not applied again (its [`PushKey`]); a refused message leaves no
+//! trace; a status is only replaced by a newer observation.
+
+use async_trait::async_trait;
+use evgrid_model::stats::{
+    BreakdownRow, Bucket, ConnectorCriteria, Dimension, FaultRow, ProgressRow, SnapshotRow,
+    StationLive, Target, UsageKey, UsageRow,
+};
+use evgrid_model::{
+    Charge, ChargePlace, ChargeStatus, Charger, ChargerNotice, ChargingSession, County, Fen,
+    IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation, PushKey,
+    RegionCounts, Reservation, ReservationStatus, Role, SessionUpdate, StationKey,
+    StationListFilter, StationRecord, StationSummary, StatusRecord, Township, TrafficRow, User,
+    WattHours,
+};
+
+use crate::StoreError;
+
+/// What a store method returns.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The stations and the regions they lie in, and the operators that own them.
+#[async_trait]
+pub trait NetworkStore: Send + Sync {
+    /// Writes the reference regions (idempotent).
+    async fn put_regions(&self, counties: &[County], townships: &[Township]) -> StoreResult<()>;
+
+    /// Stores operators and stations in one transaction; a station is replaced whole when its
+    /// (operator, station id) exists. Returns the station keys' row ids in input order.
+    async fn upsert_stations(
+        &self,
+        operators: &[Operator],
+        stations: &[PlacedStation],
+    ) -> StoreResult<Vec<i64>>;
+
+    /// Every station, as the spatial index needs it.
+    async fn index_rows(&self) -> StoreResult<Vec<IndexRow>>;
+
+    /// A page of stations (ordered by operator and station id) and the total matching.
+    async fn list_stations(
+        &self,
+        filter: &StationListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<StationSummary>, i64)>;
+
+    /// Summaries of the stations with these row ids, in no particular order.
+    async fn summaries(&self, pks: &[i64]) -> StoreResult<Vec<StationSummary>>;
+
+    /// One station with its equipment, connectors and tariff.
+    async fn station(&self, key: &StationKey) -> StoreResult<Option<StationRecord>>;
+
+    /// All operators.
+    async fn operators(&self) -> StoreResult<Vec<Operator>>;
+
+    /// The reference regions.
+    async fn regions(&self) -> StoreResult<(Vec<County>, Vec<Township>)>;
+
+    /// Counts by category for the city, each county and each township.
+    async fn region_counts(&self) -> StoreResult<RegionCounts>;
+
+    /// Every station id of an operator.
+    async fn station_ids(&self, id: &OperatorId) -> StoreResult<Vec<String>>;
+
+    /// Every connector id of an operator.
+    async fn connector_ids(&self, id: &OperatorId) -> StoreResult<Vec<String>>;
+
+    /// How many of an operator's stations lack an address, service telephone or area code
+    /// (required by T/CEC, accepted empty with a warning).
+    async fn stations_missing_fields(&self, id: &OperatorId) -> StoreResult<i64>;
+
+    /// The station and operator of an operator's connector.
+    async fn charge_place(
+        &self,
+        operator_id: &str,
+        connector_id: &str,
+    ) -> StoreResult<Option<ChargePlace>>;
+
+    /// A fingerprint of everything stored about stations: row counts and a checksum, so tests
+    /// and operators can prove a rejected import changed nothing.
+    async fn fingerprint(&self) -> StoreResult<String>;
+}
+
+/// Operator platforms' T/CEC credentials and the tokens evgrid issued to them.
+#[async_trait]
+pub trait OperatorStore: Send + Sync {
+    /// Stores an operator's platform credentials (creating or renaming the operator); replaces
+    /// existing ones, recording the rotation.
+    async fn put_credentials(
+        &self,
+        name: &str,
+        credentials: &OperatorCredentials,
+    ) -> StoreResult<()>;
+
+    /// One operator's credentials.
+    async fn credentials(&self, id: &OperatorId) -> StoreResult<Option<OperatorCredentials>>;
+
+    /// Every operator's credentials, by operator id.
+    async fn all_credentials(&self) -> StoreResult<Vec<OperatorCredentials>>;
+
+    /// Removes an operator's credentials (its stations stay); returns whether there were any.
+    async fn remove_credentials(&self, id: &OperatorId) -> StoreResult<bool>;
+
+    /// The operator's unexpired token with its seconds left, or `new_token` stored for `seconds`.
+    async fn issue_token(
+        &self,
+        id: &OperatorId,
+        new_token: &str,
+        seconds: i64,
+    ) -> StoreResult<(String, i64)>;
+
+    /// The operator an unexpired token belongs to.
+    async fn token_owner(&self, token: &str) -> StoreResult<Option<OperatorId>>;
+}
+
+/// Live connector status: pushed, pulled and reported by chargers, newest observation kept.
+#[async_trait]
+pub trait StatusStore: Send + Sync {
+    /// Records a push and applies its statuses in one transaction. Returns `false` (nothing
+    /// applied) when the push was applied before; [`StoreError::Unknown`] names a connector the
+    /// operator does not have (nothing applied).
+    async fn apply_statuses(
+        &self,
+        push: &PushKey<'_>,
+        statuses: &[StatusRecord],
+    ) -> StoreResult<bool>;
+
+    /// [`Store::apply_statuses`] for several pushes in one transaction (group commit): each
+    /// push gets its own outcome; a refused one leaves no trace.
+    async fn apply_statuses_many(
+        &self,
+        pushes: &[(PushKey<'_>, &[StatusRecord])],
+    ) -> StoreResult<Vec<StoreResult<bool>>>;
+
+    /// Writes statuses observed by a pull, in one transaction, skipping any connector whose
+    /// stored status was observed later. Every connector must exist (the caller filters).
+    /// Returns how many were written.
+    async fn put_statuses(&self, id: &OperatorId, statuses: &[StatusRecord]) -> StoreResult<u64>;
+
+    /// [`Store::put_statuses`] for statuses of several operators, in one transaction.
+    async fn put_statuses_of_many(
+        &self,
+        statuses: &[(OperatorId, StatusRecord)],
+    ) -> StoreResult<()>;
+
+    /// Connectors by live status name (`unknown` for never reported), and how many of the
+    /// reported ones are stale at `now`: older than their operator's stale interval, or
+    /// `default_stale_after` seconds where the operator has none.
+    async fn status_counts(
+        &self,
+        now: i64,
+        default_stale_after: i64,
+    ) -> StoreResult<(Vec<(String, i64)>, i64)>;
+
+    /// An operator's connectors: (total, reported, stale before `stale_before`).
+    async fn operator_connector_status(
+        &self,
+        id: &OperatorId,
+        stale_before: i64,
+    ) -> StoreResult<(i64, i64, i64)>;
+
+    /// The latest status of every reported connector of an operator.
+    async fn operator_statuses(&self, id: &OperatorId) -> StoreResult<Vec<StatusRecord>>;
+
+    /// The latest status of each connector of a station.
+    async fn station_statuses(&self, key: &StationKey) -> StoreResult<Vec<StatusRecord>>;
+
+    /// Live availability, opening hours and tariff of stations (by row id), for a driver's
+    /// search; statuses older than their operator's interval (or `default_stale_after`) are
+    /// counted as stale, not free.
+    /// `counted` narrows the connectors counted to those a driver asked for.
+    async fn station_live(
+        &self,
+        pks: &[i64],
+        now: i64,
+        default_stale_after: i64,
+        counted: &ConnectorCriteria,
+    ) -> StoreResult<Vec<StationLive>>;
+}
+
+/// Operators' charging sessions (T/CEC notifications, OCPP transactions), merged message by message, and their reconciliation.
+#[async_trait]
+pub trait ChargingSessionStore: Send + Sync {
+    /// Merges one message about a charging session, recording the push in the same
+    /// transaction. `false` (nothing applied) for a duplicate push; [`StoreError::Unknown`] for
+    /// a connector the operator does not have or a session on another connector.
+    async fn apply_charging_session(
+        &self,
+        push: &PushKey<'_>,
+        update: &SessionUpdate,
+    ) -> StoreResult<bool>;
+
+    /// [`Store::apply_session`] for many messages in one transaction (one commit), each with
+    /// its own outcome; a refused one leaves no trace. `Err` when the transaction itself
+    /// failed (nothing of the batch is stored).
+    async fn apply_charging_sessions_many(
+        &self,
+        messages: &[(PushKey<'_>, &SessionUpdate)],
+    ) -> StoreResult<Vec<StoreResult<bool>>>;
+
+    /// A stored charging session with its periods.
+    async fn charging_session(
+        &self,
+        operator_id: &OperatorId,
+        session_ref: &str,
+    ) -> StoreResult<Option<ChargingSession>>;
+
+    /// The latest sessions (most recently updated first) on connectors whose id starts with
+    /// `connector_prefix`, with their periods.
+    async fn recent_charging_sessions(
+        &self,
+        operator_id: &OperatorId,
+        connector_prefix: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<ChargingSession>>;
+
+    /// For each session reference, the energy and total of its final order, if one arrived.
+    async fn final_orders(
+        &self,
+        operator_id: &OperatorId,
+        session_refs: &[String],
+    ) -> StoreResult<Vec<Option<(WattHours, Fen)>>>;
+
+    /// Records a reconciliation request; `false` for a duplicate push.
+    async fn record_order_check(&self, push: &PushKey<'_>, check: &OrderCheck)
+        -> StoreResult<bool>;
+}
+
+/// Drivers' charges started through evgrid, and their reservations.
+#[async_trait]
+pub trait ChargeStore: Send + Sync {
+    /// Records a driver's charge unless the user already used its idempotency key: the stored
+    /// row and whether it is new; `None` when its session reference is taken.
+    async fn insert_charge(&self, charge: &Charge) -> StoreResult<Option<(Charge, bool)>>;
+
+    /// A driver's charge by its id.
+    async fn charge(&self, id: &str) -> StoreResult<Option<Charge>>;
+
+    /// A page of a user's charges (only those whose order arrived, with `orders_only`), newest
+    /// first, and how many there are in all.
+    async fn charges_of(
+        &self,
+        user_id: i64,
+        orders_only: bool,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<Charge>, i64)>;
+
+    /// Sets how a driver's charge stands.
+    async fn set_charge_status(
+        &self,
+        id: &str,
+        status: ChargeStatus,
+        message: Option<&str>,
+    ) -> StoreResult<()>;
+
+    /// Links a driver's charge started by OCPP remote start (whose reference is its id tag until
+    /// then) to the transaction the charger opened under that tag; `false` when no charge waits
+    /// for that tag.
+    async fn link_charge(
+        &self,
+        operator_id: &OperatorId,
+        id_tag: &str,
+        session_ref: &str,
+    ) -> StoreResult<bool>;
+
+    /// Links the driver's OCPP charge whose id tag starts with `prefix` and still waits for its
+    /// transaction (2.0.1 `remoteStartId`) to `session_ref`.
+    async fn link_charge_by_prefix(
+        &self,
+        operator_id: &OperatorId,
+        prefix: &str,
+        session_ref: &str,
+    ) -> StoreResult<bool>;
+
+    /// Stores a new reservation; `false` when its id tag is taken (make another).
+    async fn insert_reservation(&self, r: &Reservation) -> StoreResult<bool>;
+
+    /// A reservation by its id.
+    async fn reservation(&self, id: &str) -> StoreResult<Option<Reservation>>;
+
+    /// A user's reservations, newest first.
+    async fn reservations_of(&self, user_id: i64) -> StoreResult<Vec<Reservation>>;
+
+    /// The user's reservation of a connector that still holds at `now`.
+    async fn active_reservation(
+        &self,
+        user_id: i64,
+        operator_id: &str,
+        connector_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<Reservation>>;
+
+    /// Sets how a reservation stands.
+    async fn set_reservation_status(
+        &self,
+        id: &str,
+        status: ReservationStatus,
+        message: Option<&str>,
+    ) -> StoreResult<()>;
+}
+
+/// Users with their roles, and their logins (kept by the hash of the login token).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Adds a user with an already hashed password; [`StoreError::Conflict`] when the name is
+    /// taken.
+    async fn add_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        operator: Option<&OperatorId>,
+        now: i64,
+    ) -> StoreResult<User>;
+
+    /// Replaces a user's password hash and ends the user's sessions; false for no such user.
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+
+    /// A user and the stored password hash, for logging in.
+    async fn user_login(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+
+    /// Every user.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+
+    /// Removes a user and the user's sessions; false for no such user.
+    async fn remove_user(&self, username: &str) -> StoreResult<bool>;
+
+    /// Records a session by its token's hash (and drops expired ones).
+    async fn add_login(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+
+    /// The user of a live session.
+    async fn login_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>>;
+
+    /// Ends a session; false when there was none.
+    async fn end_login(&self, token_hash: &str) -> StoreResult<bool>;
+}
+
+/// Chargers connected directly by OCPP: registrations, what they said at boot and about themselves, transaction numbers.
+#[async_trait]
+pub trait ChargerStore: Send + Sync {
+    /// Registers or replaces a directly connected charger.
+    async fn put_charger(&self, charger: &Charger) -> StoreResult<()>;
+
+    /// A directly connected charger.
+    async fn charger(&self, id: &str) -> StoreResult<Option<Charger>>;
+
+    /// Every directly connected charger.
+    async fn chargers(&self) -> StoreResult<Vec<Charger>>;
+
+    /// Removes a charger's registration (its station and history stay).
+    async fn remove_charger(&self, id: &str) -> StoreResult<bool>;
+
+    /// Notes what a charger said at boot.
+    async fn charger_booted(
+        &self,
+        id: &str,
+        vendor: &str,
+        model: &str,
+        serial: Option<&str>,
+        firmware: Option<&str>,
+        version: &str,
+    ) -> StoreResult<()>;
+
+    /// Keeps what a charger reported about itself (firmware, diagnostics, logs, security
+    /// events); the latest [`CHARGER_NOTICES_KEPT`] per charger stay.
+    async fn add_charger_notice(
+        &self,
+        charger: &str,
+        at: i64,
+        kind: &str,
+        detail: &str,
+    ) -> StoreResult<()>;
+
+    /// A charger's notices, newest first.
+    async fn charger_notices(&self, charger: &str) -> StoreResult<Vec<ChargerNotice>>;
+
+    /// A new OCPP 1.6 transaction id, unique across chargers.
+    async fn new_transaction_id(&self, charger: &str) -> StoreResult<i64>;
+}
+
+/// The regulator's statistics: breakdowns, daily snapshots, utilization, faults, targets and their progress.
+#[async_trait]
+pub trait StatisticsStore: Send + Sync {
+    /// Stations, piles and connectors by category, grouped by `by`.
+    async fn breakdown(&self, by: Dimension) -> StoreResult<Vec<BreakdownRow>>;
+
+    /// Records today's (UTC+8) size of the registry, replacing an earlier snapshot of the day;
+    /// returns the day.
+    async fn take_snapshot(&self, now: i64) -> StoreResult<String>;
+
+    /// Every daily snapshot, oldest first.
+    async fn snapshots(&self) -> StoreResult<Vec<SnapshotRow>>;
+
+    /// Sessions, energy and charging time of sessions started in `[from, to)`, by group and
+    /// bucket (sessions still running count up to `now`).
+    async fn usage(
+        &self,
+        key: UsageKey,
+        bucket: Bucket,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> StoreResult<Vec<UsageRow>>;
+
+    /// Connectors per group.
+    async fn connectors_by(&self, key: UsageKey) -> StoreResult<Vec<(Option<String>, i64)>>;
+
+    /// Fault episodes overlapping `[from, to)` and the connectors online now, by group.
+    async fn faults(
+        &self,
+        key: UsageKey,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> StoreResult<Vec<FaultRow>>;
+
+    /// Every target, in the order they were added.
+    async fn targets(&self) -> StoreResult<Vec<Target>>;
+
+    /// Adds or replaces a target.
+    async fn put_target(&self, target: &Target) -> StoreResult<()>;
+
+    /// Every imported progress figure.
+    async fn progress(&self) -> StoreResult<Vec<ProgressRow>>;
+
+    /// Stores progress figures in one transaction (a figure of the same target and day is
+    /// replaced).
+    async fn put_progress(&self, rows: &[ProgressRow]) -> StoreResult<()>;
+}
+
+/// Protocol message counts per operator, interface and answer (the data-quality report).
+#[async_trait]
+pub trait TrafficStore: Send + Sync {
+    /// Adds message counts (one transaction).
+    async fn add_traffic(&self, rows: &[TrafficRow]) -> StoreResult<()>;
+
+    /// Every message count recorded.
+    async fn traffic(&self) -> StoreResult<Vec<TrafficRow>>;
+}
+
+/// A whole engine: every area of the contract.
+pub trait Engine:
+    NetworkStore
+    + OperatorStore
+    + StatusStore
+    + ChargingSessionStore
+    + ChargeStore
+    + AccountStore
+    + ChargerStore
+    + StatisticsStore
+    + TrafficStore
+    + std::fmt::Debug
+{
+    /// The engine's name, for logs and error messages: `sqlite`, `postgres`.
+    fn engine_name(&self) -> &'static str;
+}

@@ -1,0 +1,29 @@
+//! The store's one error type.
+
+/// What went wrong in the store, with what to do next where there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database location is not one evgrid can open.
+    #[error("{0}")]
+    Location(String),
+    #[error("cannot open the database at {path}: {source}. Check that the data directory exists and is writable (--data-dir)")]
+    Open { path: String, source: sqlx::Error },
+    #[error(
+        "database migration failed: {0}. The data directory may hold a newer evgrid's database"
+    )]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Unknown(String),
+    /// The group commit this write was part of failed (nothing of it was stored).
+    #[error("the batch this write was part of was not stored: {0}")]
+    Batch(String),
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
+}

@@ -1,0 +1,57 @@
+//! Protocol message counts for the data-quality report.
+
+use std::sync::LazyLock;
+
+use super::*;
+
+#[async_trait]
+impl TrafficStore for Engine {
+    async fn add_traffic(&self, rows: &[evgrid_model::TrafficRow]) -> Result<(), StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "INSERT INTO protocol_traffic (operator_id, interface, ret, count, first_at, last_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (operator_id, interface, ret) DO UPDATE SET
+                   count = protocol_traffic.count + excluded.count,
+                   first_at = {}, last_at = {}",
+                Db::least("protocol_traffic.first_at", "excluded.first_at"),
+                Db::greatest("protocol_traffic.last_at", "excluded.last_at")
+            )
+        });
+        let mut tx = self.writer.begin().await?;
+        for r in rows {
+            sqlx::query(&SQL)
+                .bind(&r.operator_id)
+                .bind(&r.interface)
+                .bind(r.ret)
+                .bind(r.count)
+                .bind(r.first_at)
+                .bind(r.last_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn traffic(&self) -> Result<Vec<evgrid_model::TrafficRow>, StoreError> {
+        let rows: Vec<(String, String, i32, i64, i64, i64)> = sqlx::query_as(
+            "SELECT operator_id, interface, ret, count, first_at, last_at FROM protocol_traffic",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(operator_id, interface, ret, count, first_at, last_at)| {
+                evgrid_model::TrafficRow {
+                    operator_id,
+                    interface,
+                    ret,
+                    count,
+                    first_at,
+                    last_at,
+                }
+            })
+            .collect())
+    }
+}

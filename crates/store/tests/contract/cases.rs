@@ -1,0 +1,1219 @@
+//! The cases of the contract, each over a fresh, empty store of some engine.
+
+use evgrid_model::stats::{Bucket, ConnectorCriteria, Dimension, ProgressRow, Target, UsageKey};
+use evgrid_model::{
+    Category, Channel, Charge, ChargeStatus, Charger, ConnectorStatus, CoordSystem, County,
+    EquipmentType, Fen, LatLng, Operator, OperatorCredentials, OperatorId, OrderCheck, Power,
+    Reservation, ReservationStatus, Role, SessionState, SessionUpdate, StationKey,
+    StationListFilter, StatusRecord, Township, TrafficRow, WattHours,
+};
+use evgrid_store::{Store, StoreError};
+
+use crate::fixtures::{charging, operator, push, station, status, status_at, OPERATOR};
+
+fn op() -> OperatorId {
+    OperatorId::new(OPERATOR).unwrap()
+}
+
+fn key(station_id: &str) -> StationKey {
+    StationKey::parse(&format!("{OPERATOR}:{station_id}")).unwrap()
+}
+
+pub async fn stations_round_trip_and_reimport_is_idempotent(store: Store) {
+    let pks = store
+        .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])
+        .await
+        .unwrap();
+    let rec = store.station(&key("A")).await.unwrap().unwrap();
+    assert_eq!(rec.station, station("A", 2).station);
+    assert_eq!(rec.summary.piles, 2);
+    let again = store
+        .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])
+        .await
+        .unwrap();
+    assert_eq!(pks, again, "row ids are stable on re-import");
+    let (items, total) = store
+        .list_stations(&StationListFilter::default(), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(
+        items
+            .iter()
+            .map(|s| s.key.station_id.as_str())
+            .collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+    let (page, total) = store
+        .list_stations(&StationListFilter::default(), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!((page.len(), total), (1, 2), "a page after the first");
+    let counts = store.region_counts().await.unwrap();
+    assert_eq!(counts.city.piles.public, 3);
+    assert_eq!(counts.city.stations.total(), 2);
+    let filtered = StationListFilter {
+        category: Some(Category::Private),
+        ..Default::default()
+    };
+    assert_eq!(store.list_stations(&filtered, 0, 10).await.unwrap().1, 0);
+    // A real name is not overwritten by an import that knows only the id.
+    store
+        .upsert_stations(
+            &[Operator {
+                id: op(),
+                name: OPERATOR.into(),
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.operators().await.unwrap()[0].name, "Sample");
+    // A station replaced with fewer piles keeps its row id and loses the others.
+    let fewer = store
+        .upsert_stations(&[operator()], &[station("A", 1)])
+        .await
+        .unwrap();
+    assert_eq!(fewer[0], pks[0]);
+    let rec = store.station(&key("A")).await.unwrap().unwrap();
+    assert_eq!(rec.station.equipment.len(), 1);
+    assert!(store.station(&key("Z")).await.unwrap().is_none());
+}
+
+pub async fn a_conflicting_batch_writes_nothing(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let before = store.fingerprint().await.unwrap();
+    // Station C reuses A's equipment ids: the whole batch must fail, C included.
+    let mut c = station("C", 1);
+    c.station.equipment[0].id = "AE0".into();
+    let err = store
+        .upsert_stations(&[operator()], &[station("B", 1), c])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(store.fingerprint().await.unwrap(), before);
+    assert!(store.station(&key("B")).await.unwrap().is_none());
+    // The fingerprint moves with what is stored.
+    store
+        .upsert_stations(&[operator()], &[station("B", 1)])
+        .await
+        .unwrap();
+    assert_ne!(store.fingerprint().await.unwrap(), before);
+}
+
+pub async fn regions_and_lookups_of_the_network(store: Store) {
+    let county = County {
+        code: "360702".into(),
+        name_zh: "章贡区".into(),
+        name_pinyin: "Zhanggong".into(),
+        kind: "市辖区".into(),
+        seat: LatLng::new(25.85, 114.94),
+        area_km2: 477.4,
+        population: Some(1_000_000),
+        population_estimated: false,
+    };
+    let township = Township {
+        code: "360702001".into(),
+        name_zh: "解放街道".into(),
+        county_code: "360702".into(),
+        kind: "街道".into(),
+        centre: LatLng::new(25.86, 114.93),
+        centre_method: "seat".into(),
+        population: None,
+    };
+    store
+        .put_regions(
+            std::slice::from_ref(&county),
+            std::slice::from_ref(&township),
+        )
+        .await
+        .unwrap();
+    // Idempotent, and a change replaces.
+    let renamed = County {
+        area_km2: 478.0,
+        ..county.clone()
+    };
+    store
+        .put_regions(
+            std::slice::from_ref(&renamed),
+            std::slice::from_ref(&township),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.regions().await.unwrap(),
+        (vec![renamed], vec![township])
+    );
+
+    let mut placed = station("A", 2);
+    placed.county_code = Some("360702".into());
+    placed.township_code = Some("360702001".into());
+    placed.township_method = Some("nearest_centre");
+    placed.inside_city = true;
+    let mut bare = station("B", 1);
+    bare.station.address = " ".into();
+    let pks = store
+        .upsert_stations(&[operator()], &[placed, bare])
+        .await
+        .unwrap();
+    let rec = store.station(&key("A")).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            rec.summary.county_code.as_deref(),
+            rec.township_method.as_deref(),
+            rec.summary.inside_city
+        ),
+        (Some("360702"), Some("nearest_centre"), true)
+    );
+    let in_county = StationListFilter {
+        county_code: Some("360702".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.list_stations(&in_county, 0, 10).await.unwrap().1, 1);
+    let counts = store.region_counts().await.unwrap();
+    let of = |code: Option<&str>| {
+        counts
+            .by_county
+            .iter()
+            .find(|(c, _)| c.as_deref() == code)
+            .map(|(_, n)| n.piles.public)
+    };
+    assert_eq!((of(Some("360702")), of(None)), (Some(2), Some(1)));
+
+    let mut rows = store.index_rows().await.unwrap();
+    rows.sort_by_key(|r| r.pk);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].pk, pks[0]);
+    assert_eq!(rows[0].connectors, vec![(4, 60_000), (4, 60_000)]);
+    let mut summaries = store.summaries(&pks).await.unwrap();
+    summaries.sort_by_key(|s| s.pk);
+    assert_eq!(
+        summaries.iter().map(|s| s.connectors).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert!(store.summaries(&[]).await.unwrap().is_empty());
+    assert_eq!(store.station_ids(&op()).await.unwrap(), ["A", "B"]);
+    assert_eq!(
+        store.connector_ids(&op()).await.unwrap(),
+        ["AE0C1", "AE1C1", "BE0C1"]
+    );
+    assert_eq!(store.stations_missing_fields(&op()).await.unwrap(), 1);
+    let place = store
+        .charge_place(OPERATOR, "AE1C1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            place.station_id.as_str(),
+            place.operator_name.as_str(),
+            place.power_w
+        ),
+        ("MA01D1QR8:A", "Sample", 60_000)
+    );
+    assert!(store
+        .charge_place(OPERATOR, "NOPE")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+fn credentials() -> OperatorCredentials {
+    OperatorCredentials {
+        operator_id: op(),
+        operator_secret: "e3bb15a6f95f8bb7".into(),
+        data_secret: "a1b2c3d4e5f6g7h8".into(),
+        data_secret_iv: "1234567890abcdef".into(),
+        sig_secret: "s1g2s3e4c5r6e7t8".into(),
+        base_url: Some("http://127.0.0.1:9/evcs/v1/".into()),
+        coords: CoordSystem::Gcj02,
+        platform_secret: Some("platform-secret-01".into()),
+        stale_after_seconds: Some(300),
+    }
+}
+
+pub async fn credentials_are_stored_rotated_and_removed(store: Store) {
+    let mut c = credentials();
+    store.put_credentials("Sample", &c).await.unwrap();
+    assert_eq!(
+        store.credentials(&c.operator_id).await.unwrap().as_ref(),
+        Some(&c)
+    );
+    c.sig_secret = "0000000000000000".into();
+    c.base_url = None;
+    c.stale_after_seconds = None;
+    store.put_credentials("Sample", &c).await.unwrap();
+    assert_eq!(store.all_credentials().await.unwrap(), vec![c.clone()]);
+    assert_eq!(store.operators().await.unwrap()[0].name, "Sample");
+    assert!(store.remove_credentials(&c.operator_id).await.unwrap());
+    assert!(!store.remove_credentials(&c.operator_id).await.unwrap());
+    assert!(store.credentials(&c.operator_id).await.unwrap().is_none());
+    assert!(store.all_credentials().await.unwrap().is_empty());
+}
+
+pub async fn tokens_are_reused_until_they_near_expiry(store: Store) {
+    store
+        .put_credentials("Sample", &credentials())
+        .await
+        .unwrap();
+    let (token, left) = store.issue_token(&op(), "token-one", 7200).await.unwrap();
+    assert_eq!((token.as_str(), left), ("token-one", 7200));
+    let (again, left) = store.issue_token(&op(), "token-two", 7200).await.unwrap();
+    assert_eq!(again, "token-one", "an unexpired token is given again");
+    assert!((7190..=7200).contains(&left), "{left}");
+    assert_eq!(store.token_owner("token-one").await.unwrap(), Some(op()));
+    assert_eq!(store.token_owner("token-two").await.unwrap(), None);
+    // A token about to expire (within a minute) is replaced, and then no longer answers.
+    let other = OperatorId::new("MA02D1QR8").unwrap();
+    store
+        .put_credentials(
+            "Other",
+            &OperatorCredentials {
+                operator_id: other.clone(),
+                ..credentials()
+            },
+        )
+        .await
+        .unwrap();
+    store.issue_token(&other, "short", 30).await.unwrap();
+    let (fresh, _) = store.issue_token(&other, "longer", 7200).await.unwrap();
+    assert_eq!(fresh, "longer");
+    assert_eq!(store.token_owner("short").await.unwrap(), None);
+    assert_eq!(store.token_owner("longer").await.unwrap(), Some(other));
+}
+
+pub async fn grouped_pushes_keep_their_own_outcomes(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let interface = "notification_stationStatus";
+    let good = [status("AE0C1", 100)];
+    let unknown = [status("AE1C1", 100), status("NOPE", 100)];
+    let other = [status("AE1C1", 101)];
+    let results = store
+        .apply_statuses_many(&[
+            (push(interface, "0001"), &good[..]),
+            (push(interface, "0002"), &unknown[..]),
+            (push(interface, "0001"), &good[..]),
+            (push(interface, "0003"), &other[..]),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(true)));
+    assert!(matches!(&results[1], Err(StoreError::Unknown(m)) if m.contains("NOPE")));
+    assert!(
+        matches!(results[2], Ok(false)),
+        "a duplicate in the same batch is not applied twice"
+    );
+    assert!(matches!(results[3], Ok(true)));
+    let stored = store.station_statuses(&key("A")).await.unwrap();
+    let of = |c: &str| {
+        stored
+            .iter()
+            .find(|s| s.connector_id == c)
+            .map(|s| s.observed_at)
+    };
+    assert_eq!(of("AE0C1"), Some(100));
+    // The refused push left nothing: AE1C1 holds the later push's observation only.
+    assert_eq!(of("AE1C1"), Some(101));
+    // The refused push's key was not recorded: it can be sent again, corrected.
+    assert!(store
+        .apply_statuses(&push(interface, "0002"), &[status("AE1C1", 102)])
+        .await
+        .unwrap());
+    // A single push: a repeat is acknowledged, not applied; an unknown connector refuses all.
+    assert!(!store
+        .apply_statuses(&push(interface, "0002"), &[status("AE1C1", 50)])
+        .await
+        .unwrap());
+    let err = store
+        .apply_statuses(
+            &push(interface, "0004"),
+            &[status("AE0C1", 200), status("NOPE", 200)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unknown(_)), "{err}");
+    let stored = store.station_statuses(&key("A")).await.unwrap();
+    assert!(stored.iter().all(|s| s.observed_at <= 102), "{stored:?}");
+}
+
+pub async fn a_status_batch_keeps_the_newest_observation(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    // A second operator's connectors are not in the catalogue; the status table takes them
+    // (the OCPP side checks connectors before it writes).
+    let other = OperatorId::new("MA02D1QR8").unwrap();
+    // More rows than one INSERT statement holds, so the batch spans several statements.
+    let mut batch: Vec<(OperatorId, StatusRecord)> = (0..450)
+        .map(|i| (other.clone(), status(&format!("X{i:03}"), 500)))
+        .collect();
+    batch.push((op(), status("AE0C1", 200)));
+    store.put_statuses_of_many(&batch).await.unwrap();
+    store.put_statuses_of_many(&[]).await.unwrap();
+    assert_eq!(store.operator_statuses(&other).await.unwrap().len(), 450);
+
+    // An older observation does not overwrite a newer one; a newer one does.
+    let older = status_at("AE0C1", ConnectorStatus::Available, 100);
+    let newer = status_at("X000", ConnectorStatus::Faulted, 600);
+    store
+        .put_statuses_of_many(&[(op(), older.clone()), (other.clone(), newer)])
+        .await
+        .unwrap();
+    let a = store.operator_statuses(&op()).await.unwrap();
+    assert_eq!(
+        (a[0].observed_at, a[0].status, a[0].source),
+        (
+            200,
+            ConnectorStatus::Charging,
+            evgrid_model::StatusSource::TcecPush
+        )
+    );
+    let x = store.operator_statuses(&other).await.unwrap();
+    let x0 = x.iter().find(|s| s.connector_id == "X000").unwrap();
+    assert_eq!((x0.observed_at, x0.status), (600, ConnectorStatus::Faulted));
+
+    // A pull: written only where nothing newer is stored; the count says how many.
+    let pulled = StatusRecord {
+        source: evgrid_model::StatusSource::TcecPull,
+        ..status_at("AE1C1", ConnectorStatus::Available, 300)
+    };
+    assert_eq!(
+        store
+            .put_statuses(&op(), &[older, pulled.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    let a = store.operator_statuses(&op()).await.unwrap();
+    assert!(a.contains(&pulled), "{a:?}");
+    assert!(a
+        .iter()
+        .any(|s| s.connector_id == "AE0C1" && s.observed_at == 200));
+}
+
+pub async fn status_counts_and_staleness(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 3)])
+        .await
+        .unwrap();
+    store
+        .put_statuses(
+            &op(),
+            &[
+                status_at("AE0C1", ConnectorStatus::Available, 1_000),
+                status_at("AE1C1", ConnectorStatus::Faulted, 9_500),
+            ],
+        )
+        .await
+        .unwrap();
+    let (counts, stale) = store.status_counts(10_000, 900).await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            ("available".to_owned(), 1),
+            ("faulted".to_owned(), 1),
+            ("unknown".to_owned(), 1)
+        ]
+    );
+    assert_eq!(stale, 1, "AE0C1 was seen 9,000 s ago, the default is 900 s");
+    // The operator's own interval counts where it has one.
+    store
+        .put_credentials(
+            "Sample",
+            &OperatorCredentials {
+                stale_after_seconds: Some(20_000),
+                ..credentials()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.status_counts(10_000, 900).await.unwrap().1, 0);
+    assert_eq!(
+        store.operator_connector_status(&op(), 5_000).await.unwrap(),
+        (3, 2, 1)
+    );
+}
+
+pub async fn a_drivers_search_counts_the_connectors_asked_for(store: Store) {
+    let mut mixed = station("A", 3);
+    mixed.station.equipment[2].equipment_type = EquipmentType::AC;
+    mixed.station.equipment[2].connectors[0].connector_type = evgrid_model::ConnectorType(3);
+    mixed.station.equipment[2].connectors[0].power = Power::from_kw(7);
+    mixed.station.business_hours = Some("00:00-24:00".into());
+    let pks = store
+        .upsert_stations(&[operator()], &[mixed, station("B", 1)])
+        .await
+        .unwrap();
+    store
+        .put_statuses(
+            &op(),
+            &[
+                status_at("AE0C1", ConnectorStatus::Available, 9_900),
+                status_at("AE1C1", ConnectorStatus::Available, 1_000),
+                status_at("AE2C1", ConnectorStatus::Available, 9_900),
+            ],
+        )
+        .await
+        .unwrap();
+    let live = store
+        .station_live(&pks, 10_000, 900, &ConnectorCriteria::default())
+        .await
+        .unwrap();
+    let a = live.iter().find(|l| l.pk == pks[0]).unwrap();
+    assert_eq!((a.connectors, a.free, a.stale), (3, 2, 1));
+    assert_eq!(a.business_hours.as_deref(), Some("00:00-24:00"));
+    assert_eq!(a.tariff, vec![(0, 6123, 4000)]);
+    let b = live.iter().find(|l| l.pk == pks[1]).unwrap();
+    assert_eq!((b.connectors, b.free, b.stale), (1, 0, 0));
+    let dc = ConnectorCriteria {
+        dc: Some(true),
+        ..Default::default()
+    };
+    let live = store
+        .station_live(&pks[..1], 10_000, 900, &dc)
+        .await
+        .unwrap();
+    assert_eq!((live[0].connectors, live[0].free), (2, 1), "free DC only");
+    let fast = ConnectorCriteria {
+        min_power_w: Some(50_000),
+        connector_type: Some(4),
+        ..Default::default()
+    };
+    let live = store
+        .station_live(&pks[..1], 10_000, 900, &fast)
+        .await
+        .unwrap();
+    assert_eq!((live[0].connectors, live[0].free), (2, 1));
+    assert!(store
+        .station_live(&[], 10_000, 900, &dc)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn session_messages_grouped_keep_their_own_outcomes(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let (good, unknown, later) = (
+        charging("T1", "AE0C1", 100, 500),
+        charging("T2", "NOPE", 100, 700),
+        charging("T1", "AE0C1", 100, 900),
+    );
+    let results = store
+        .apply_charging_sessions_many(&[
+            (push("ocpp", "1"), &good),
+            (push("ocpp", "2"), &unknown),
+            (push("ocpp", "1"), &good),
+            (push("ocpp", "3"), &later),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(true)));
+    assert!(matches!(&results[1], Err(StoreError::Unknown(m)) if m.contains("NOPE")));
+    assert!(
+        matches!(results[2], Ok(false)),
+        "a repeated message is not applied twice"
+    );
+    assert!(matches!(results[3], Ok(true)));
+    let t1 = store.charging_session(&op(), "T1").await.unwrap().unwrap();
+    assert_eq!(t1.energy, Some(WattHours(900)));
+    assert!(store.charging_session(&op(), "T2").await.unwrap().is_none());
+    // The refused message's key was not kept: corrected, it is applied.
+    let fixed = charging("T2", "AE1C1", 100, 700);
+    assert!(store
+        .apply_charging_session(&push("ocpp", "2"), &fixed)
+        .await
+        .unwrap());
+    // A session is on one connector: a message naming another is refused.
+    let moved = charging("T2", "AE0C1", 100, 800);
+    let err = store
+        .apply_charging_session(&push("ocpp", "4"), &moved)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unknown(_)), "{err}");
+}
+
+pub async fn a_session_only_moves_forward_and_keeps_its_order(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 1)])
+        .await
+        .unwrap();
+    let start = SessionUpdate {
+        meter_start: Some(WattHours(12_000)),
+        ..charging("S1", "AE0C1", 1_000, 0)
+    };
+    store
+        .apply_charging_session(&push("a", "1"), &start)
+        .await
+        .unwrap();
+    let order = SessionUpdate {
+        state: Some(SessionState::Finished),
+        ended_at: Some(2_000),
+        energy: Some(WattHours(5_000)),
+        electricity_money: Some(Fen(300)),
+        service_money: Some(Fen(200)),
+        total_money: Some(Fen(500)),
+        is_order: true,
+        periods: Some(vec![evgrid_model::ChargePeriod {
+            starts_at: 1_000,
+            ends_at: 2_000,
+            electricity_price: evgrid_model::PricePerKwh(6_000),
+            service_price: evgrid_model::PricePerKwh(4_000),
+            energy: WattHours(5_000),
+            electricity_money: Fen(300),
+            service_money: Fen(200),
+        }]),
+        ..charging("S1", "AE0C1", 1_000, 5_000)
+    };
+    store
+        .apply_charging_session(&push("a", "2"), &order)
+        .await
+        .unwrap();
+    // A late sample neither reopens the session nor changes the billed figures.
+    let late = SessionUpdate {
+        state: Some(SessionState::Charging),
+        ..charging("S1", "AE0C1", 1_000, 4_000)
+    };
+    assert!(store
+        .apply_charging_session(&push("a", "3"), &late)
+        .await
+        .unwrap());
+    let s = store.charging_session(&op(), "S1").await.unwrap().unwrap();
+    assert_eq!(s.state, SessionState::Finished);
+    assert_eq!(
+        (s.energy, s.total_money, s.meter_start),
+        (
+            Some(WattHours(5_000)),
+            Some(Fen(500)),
+            Some(WattHours(12_000))
+        )
+    );
+    assert!(s.order_received_at.is_some());
+    assert_eq!(s.periods, order.periods.clone().unwrap());
+    // A corrected order replaces the figures and the periods.
+    let corrected = SessionUpdate {
+        total_money: Some(Fen(450)),
+        dispute: Some("corrected by the operator".into()),
+        periods: Some(Vec::new()),
+        ..order
+    };
+    store
+        .apply_charging_session(&push("a", "4"), &corrected)
+        .await
+        .unwrap();
+    let s = store.charging_session(&op(), "S1").await.unwrap().unwrap();
+    assert_eq!(s.total_money, Some(Fen(450)));
+    assert_eq!(s.dispute.as_deref(), Some("corrected by the operator"));
+    assert!(s.periods.is_empty());
+}
+
+pub async fn recent_sessions_and_final_orders_in_one_read(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])
+        .await
+        .unwrap();
+    for (i, (session, connector)) in [("S1", "AE0C1"), ("S2", "AE1C1"), ("S3", "BE0C1")]
+        .into_iter()
+        .enumerate()
+    {
+        let seq = format!("{i}");
+        store
+            .apply_charging_session(&push("a", &seq), &charging(session, connector, 100, 10))
+            .await
+            .unwrap();
+    }
+    let order = SessionUpdate {
+        is_order: true,
+        total_money: Some(Fen(77)),
+        energy: Some(WattHours(1_234)),
+        ..charging("S2", "AE1C1", 100, 1_234)
+    };
+    store
+        .apply_charging_session(&push("a", "9"), &order)
+        .await
+        .unwrap();
+    let recent = store
+        .recent_charging_sessions(&op(), "AE", 10)
+        .await
+        .unwrap();
+    let mut refs: Vec<&str> = recent.iter().map(|s| s.session_ref.as_str()).collect();
+    refs.sort_unstable();
+    assert_eq!(refs, ["S1", "S2"], "only the connectors with the prefix");
+    assert_eq!(
+        store
+            .recent_charging_sessions(&op(), "", 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let orders = store
+        .final_orders(&op(), &["S1".into(), "S2".into(), "NOPE".into()])
+        .await
+        .unwrap();
+    assert_eq!(orders, vec![None, Some((WattHours(1_234), Fen(77))), None]);
+    assert!(store.final_orders(&op(), &[]).await.unwrap().is_empty());
+}
+
+pub async fn order_checks_are_recorded_once(store: Store) {
+    let check = OrderCheck {
+        check_ref: "CHK1".into(),
+        period_start: "2026-01-01 00:00:00".into(),
+        period_end: "2026-01-02 00:00:00".into(),
+        order_count: 3,
+        disputed: 1,
+    };
+    let interface = "check_charge_orders";
+    assert!(store
+        .record_order_check(&push(interface, "1"), &check)
+        .await
+        .unwrap());
+    assert!(!store
+        .record_order_check(&push(interface, "1"), &check)
+        .await
+        .unwrap());
+    let before = store.fingerprint().await.unwrap();
+    // The same check sent again as a new message replaces its figures.
+    let again = OrderCheck {
+        order_count: 4,
+        ..check
+    };
+    assert!(store
+        .record_order_check(&push(interface, "2"), &again)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.fingerprint().await.unwrap(),
+        before,
+        "still one check"
+    );
+}
+
+fn charge(id: &str, user_id: i64, key: &str, session_ref: &str, created_at: i64) -> Charge {
+    Charge {
+        id: id.into(),
+        user_id,
+        idempotency_key: key.into(),
+        operator_id: OPERATOR.into(),
+        connector_id: "AE0C1".into(),
+        channel: Channel::Ocpp,
+        session_ref: session_ref.into(),
+        status: ChargeStatus::Requested,
+        message: None,
+        created_at,
+    }
+}
+
+pub async fn charges_are_idempotent_by_key_and_linked_to_transactions(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 1)])
+        .await
+        .unwrap();
+    let alice = store
+        .add_user("alice", "hash", Role::Driver, None, 1)
+        .await
+        .unwrap();
+    let bob = store
+        .add_user("bob", "hash", Role::Driver, None, 1)
+        .await
+        .unwrap();
+    let first = charge("c1", alice.id, "key-1", "EVG00000000000000001", 100);
+    let (stored, new) = store.insert_charge(&first).await.unwrap().unwrap();
+    assert!(new);
+    assert_eq!(stored, first);
+    // The same key again: the stored charge, not a new one.
+    let repeat = charge("c2", alice.id, "key-1", "EVG00000000000000002", 101);
+    let (stored, new) = store.insert_charge(&repeat).await.unwrap().unwrap();
+    assert!(!new);
+    assert_eq!(stored.id, "c1");
+    // Another user's key of the same text is theirs; a taken session reference is refused.
+    let taken = charge("c3", bob.id, "key-1", "EVG00000000000000001", 102);
+    assert!(store.insert_charge(&taken).await.unwrap().is_none());
+    let bobs = charge("c3", bob.id, "key-1", "EVG00000000000000003", 102);
+    assert!(store.insert_charge(&bobs).await.unwrap().unwrap().1);
+
+    store
+        .set_charge_status("c1", ChargeStatus::Refused, Some("busy"))
+        .await
+        .unwrap();
+    let c1 = store.charge("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (c1.status, c1.message.as_deref()),
+        (ChargeStatus::Refused, Some("busy"))
+    );
+    assert!(store.charge("nope").await.unwrap().is_none());
+
+    // Linked to the charger's transaction by its tag, or by the tag's prefix.
+    assert!(store
+        .link_charge(&op(), "EVG00000000000000003", "AE0C1:17")
+        .await
+        .unwrap());
+    assert!(!store
+        .link_charge(&op(), "EVG00000000000000003", "AE0C1:18")
+        .await
+        .unwrap());
+    let second = charge("c4", alice.id, "key-2", "EVG12345670000000000", 103);
+    store.insert_charge(&second).await.unwrap();
+    assert!(store
+        .link_charge_by_prefix(&op(), "EVG1234567", "AE0C1:19")
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .link_charge_by_prefix(&op(), "EVG1234567", "AE0C1:20")
+            .await
+            .unwrap(),
+        "a linked charge is not linked again"
+    );
+    assert_eq!(
+        store.charge("c4").await.unwrap().unwrap().session_ref,
+        "AE0C1:19"
+    );
+
+    // A user's charges, newest first, a page at a time; orders only where one arrived.
+    let (page, total) = store.charges_of(alice.id, false, 0, 1).await.unwrap();
+    assert_eq!((page[0].id.as_str(), total), ("c4", 2));
+    let (page, _) = store.charges_of(alice.id, false, 1, 1).await.unwrap();
+    assert_eq!(page[0].id, "c1");
+    assert_eq!(store.charges_of(alice.id, true, 0, 10).await.unwrap().1, 0);
+    let order = SessionUpdate {
+        is_order: true,
+        ..charging("AE0C1:19", "AE0C1", 100, 1_000)
+    };
+    store
+        .apply_charging_session(&push("ocpp", "1"), &order)
+        .await
+        .unwrap();
+    let (orders, total) = store.charges_of(alice.id, true, 0, 10).await.unwrap();
+    assert_eq!((orders.len(), total, orders[0].id.as_str()), (1, 1, "c4"));
+}
+
+pub async fn reservations_hold_until_they_expire(store: Store) {
+    let user = store
+        .add_user("dora", "hash", Role::Driver, None, 1)
+        .await
+        .unwrap();
+    let reservation = |id: &str, tag: &str, created_at: i64| Reservation {
+        id: id.into(),
+        user_id: user.id,
+        operator_id: OPERATOR.into(),
+        connector_id: "AE0C1".into(),
+        id_tag: tag.into(),
+        ocpp_id: 7,
+        status: ReservationStatus::Requested,
+        message: None,
+        expires_at: 1_000,
+        created_at,
+    };
+    let r1 = reservation("r1", "EVGTAG1", 100);
+    assert!(store.insert_reservation(&r1).await.unwrap());
+    assert!(
+        !store
+            .insert_reservation(&reservation("r2", "EVGTAG1", 101))
+            .await
+            .unwrap(),
+        "a tag is one reservation's"
+    );
+    assert!(store
+        .insert_reservation(&reservation("r2", "EVGTAG2", 101))
+        .await
+        .unwrap());
+    assert_eq!(store.reservation("r1").await.unwrap(), Some(r1));
+    assert!(store
+        .active_reservation(user.id, OPERATOR, "AE0C1", 500)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .set_reservation_status("r1", ReservationStatus::Reserved, None)
+        .await
+        .unwrap();
+    let active = store
+        .active_reservation(user.id, OPERATOR, "AE0C1", 500)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.id, "r1");
+    assert!(store
+        .active_reservation(user.id, OPERATOR, "AE0C1", 1_000)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .set_reservation_status("r2", ReservationStatus::Refused, Some("Occupied"))
+        .await
+        .unwrap();
+    let mine = store.reservations_of(user.id).await.unwrap();
+    assert_eq!(
+        mine.iter()
+            .map(|r| (r.id.as_str(), r.status))
+            .collect::<Vec<_>>(),
+        [
+            ("r2", ReservationStatus::Refused),
+            ("r1", ReservationStatus::Reserved)
+        ]
+    );
+    assert!(store.reservations_of(user.id + 1).await.unwrap().is_empty());
+}
+
+pub async fn accounts_and_logins(store: Store) {
+    let reg = store
+        .add_user("reg", "h1", Role::Regulator, None, 1)
+        .await
+        .unwrap();
+    let op_user = store
+        .add_user("opx", "h2", Role::Operator, Some(&op()), 2)
+        .await
+        .unwrap();
+    let err = store
+        .add_user("reg", "h3", Role::Driver, None, 3)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(
+        store.users().await.unwrap(),
+        vec![reg.clone(), op_user.clone()]
+    );
+    let (user, hash) = store.user_login("opx").await.unwrap().unwrap();
+    assert_eq!((user, hash.as_str()), (op_user.clone(), "h2"));
+    assert!(store.user_login("nobody").await.unwrap().is_none());
+
+    store.add_login("t1", reg.id, 100, 1_000).await.unwrap();
+    store.add_login("t2", reg.id, 100, 200).await.unwrap();
+    assert_eq!(
+        store.login_user("t1", 500).await.unwrap(),
+        Some(reg.clone())
+    );
+    assert_eq!(store.login_user("t2", 500).await.unwrap(), None, "expired");
+    assert!(store.end_login("t1").await.unwrap());
+    assert!(!store.end_login("t1").await.unwrap());
+    assert_eq!(store.login_user("t1", 500).await.unwrap(), None);
+
+    // A new password ends the user's logins; removing the user ends them too.
+    store.add_login("t3", reg.id, 100, 1_000).await.unwrap();
+    assert!(store.set_password("reg", "h9").await.unwrap());
+    assert_eq!(store.login_user("t3", 500).await.unwrap(), None);
+    assert_eq!(store.user_login("reg").await.unwrap().unwrap().1, "h9");
+    assert!(!store.set_password("nobody", "h").await.unwrap());
+    store.add_login("t4", op_user.id, 100, 1_000).await.unwrap();
+    assert!(store.remove_user("opx").await.unwrap());
+    assert!(!store.remove_user("opx").await.unwrap());
+    assert_eq!(store.login_user("t4", 500).await.unwrap(), None);
+    assert_eq!(store.users().await.unwrap(), vec![reg]);
+}
+
+pub async fn chargers_register_boot_and_number_transactions(store: Store) {
+    let cp = Charger::new("CP-1", op(), Some("A".into()), 2, Some("salt$hash".into()));
+    store.put_charger(&cp).await.unwrap();
+    assert_eq!(store.charger("CP-1").await.unwrap(), Some(cp.clone()));
+    store
+        .charger_booted("CP-1", "Vendor", "Model", Some("SN1"), None, "2.0.1")
+        .await
+        .unwrap();
+    let booted = store.charger("CP-1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            booted.vendor.as_deref(),
+            booted.serial.as_deref(),
+            booted.firmware.as_deref(),
+            booted.ocpp_version.as_deref()
+        ),
+        (Some("Vendor"), Some("SN1"), None, Some("2.0.1"))
+    );
+    assert!(booted.last_boot_at.is_some());
+    // Registered again: the registration changes, what it said at boot stays.
+    let moved = Charger::new("CP-1", op(), None, 1, None);
+    store.put_charger(&moved).await.unwrap();
+    let again = store.charger("CP-1").await.unwrap().unwrap();
+    assert_eq!((again.connectors, again.station_id), (1, None));
+    assert_eq!(again.vendor.as_deref(), Some("Vendor"));
+    store
+        .put_charger(&Charger::new("CP-0", op(), None, 1, None))
+        .await
+        .unwrap();
+    let ids: Vec<String> = store
+        .chargers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["CP-0", "CP-1"]);
+    let a = store.new_transaction_id("CP-1").await.unwrap();
+    let b = store.new_transaction_id("CP-0").await.unwrap();
+    assert!(b > a, "transaction ids are unique across chargers");
+    assert!(store.remove_charger("CP-0").await.unwrap());
+    assert!(!store.remove_charger("CP-0").await.unwrap());
+    assert!(store.charger("CP-0").await.unwrap().is_none());
+}
+
+pub async fn a_chargers_notices_keep_the_latest_hundred(store: Store) {
+    for i in 0..105 {
+        store
+            .add_charger_notice(
+                "CP1",
+                1000 + i,
+                "FirmwareStatusNotification",
+                &format!("n{i}"),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .add_charger_notice("CP2", 5, "SecurityEventNotification", "other")
+        .await
+        .unwrap();
+    let notices = store.charger_notices("CP1").await.unwrap();
+    assert_eq!(notices.len(), evgrid_model::CHARGER_NOTICES_KEPT as usize);
+    assert_eq!((notices[0].at, notices[0].detail.as_str()), (1104, "n104"));
+    assert_eq!(notices[99].detail, "n5");
+    assert_eq!(store.charger_notices("CP2").await.unwrap().len(), 1);
+    assert!(store.charger_notices("CP3").await.unwrap().is_empty());
+}
+
+pub async fn regulator_statistics_add_up(store: Store) {
+    use evgrid_model::ConnectorStatus::{Available, Faulted};
+    let mut ac = station("B", 3);
+    for (i, e) in ac.station.equipment.iter_mut().enumerate() {
+        e.equipment_type = EquipmentType::AC;
+        e.power = Power::from_kw(if i == 0 { 7 } else { 180 });
+    }
+    store
+        .upsert_stations(&[operator()], &[station("A", 2), ac])
+        .await
+        .unwrap();
+
+    // Every breakdown accounts for every pile and connector.
+    for by in [
+        Dimension::Category,
+        Dimension::County,
+        Dimension::Township,
+        Dimension::Operator,
+        Dimension::PowerClass,
+        Dimension::Current,
+        Dimension::ConnectorStandard,
+    ] {
+        let rows = store.breakdown(by).await.unwrap();
+        let piles: i64 = rows.iter().map(|r| r.piles.total()).sum();
+        let connectors: i64 = rows.iter().map(|r| r.connectors.total()).sum();
+        assert_eq!((piles, connectors), (5, 5), "{by:?}");
+    }
+    let power = store.breakdown(Dimension::PowerClass).await.unwrap();
+    let order: Vec<&str> = power.iter().filter_map(|r| r.key.as_deref()).collect();
+    assert_eq!(
+        order,
+        ["0-7kW", "60-120kW", "120-240kW"],
+        "ordered by power"
+    );
+    let of = |k: &str| power.iter().find(|r| r.key.as_deref() == Some(k)).unwrap();
+    assert_eq!(of("0-7kW").piles.public, 1);
+    assert_eq!(of("120-240kW").piles.public, 2);
+    assert_eq!(of("60-120kW").piles.public, 2);
+    assert_eq!(of("60-120kW").stations.public, 1);
+    let current = store.breakdown(Dimension::Current).await.unwrap();
+    assert_eq!(
+        current
+            .iter()
+            .map(|r| (r.key.clone().unwrap_or_default(), r.piles.public))
+            .collect::<Vec<_>>(),
+        [("ac".to_owned(), 3), ("dc".to_owned(), 2)]
+    );
+
+    // Status changes become events; a fault that was repaired counts with its length.
+    for (connector, s, at) in [
+        ("AE0C1", Available, 1000),
+        ("AE0C1", Faulted, 2000),
+        ("AE0C1", Faulted, 2500),
+        ("AE0C1", Available, 5600),
+        ("BE0C1", Faulted, 9000),
+    ] {
+        store
+            .put_statuses(&op(), &[status_at(connector, s, at)])
+            .await
+            .unwrap();
+    }
+    let faults = store
+        .faults(UsageKey::Station, 0, 20_000, 10_000)
+        .await
+        .unwrap();
+    let a = faults
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:A"))
+        .unwrap();
+    assert_eq!(
+        (a.faults, a.fault_seconds, a.repaired, a.repair_seconds),
+        (1, 3600, 1, 3600)
+    );
+    assert_eq!((a.connectors, a.online), (2, 1));
+    let b = faults
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:B"))
+        .unwrap();
+    // Still faulted: counted up to now, not repaired.
+    assert_eq!((b.faults, b.fault_seconds, b.repaired), (1, 1000, 0));
+    assert_eq!(b.online, 0);
+    let by_operator = store
+        .faults(UsageKey::Operator, 0, 20_000, 10_000)
+        .await
+        .unwrap();
+    assert_eq!((by_operator[0].faults, by_operator[0].connectors), (2, 5));
+
+    // Snapshots: one per day, replaced within the day.
+    let day = store.take_snapshot(1_767_225_600).await.unwrap(); // 2026-01-01 08:00 UTC+8
+    assert_eq!(day, "2026-01-01");
+    store.take_snapshot(1_767_225_700).await.unwrap();
+    assert_eq!(
+        store.take_snapshot(1_767_139_199).await.unwrap(),
+        "2025-12-31"
+    );
+    let snaps = store.snapshots().await.unwrap();
+    assert_eq!(
+        snaps.iter().map(|s| s.day.as_str()).collect::<Vec<_>>(),
+        ["2025-12-31", "2026-01-01"]
+    );
+    assert_eq!(snaps[1].piles.public, 5);
+    assert_eq!(snaps[1].connectors.public, 5);
+
+    // Usage: a finished session and a running one, clipped to the window.
+    for (seq, connector, start, end, wh) in [
+        ("S1", "AE1C1", 3_600, Some(7_200), 20_000),
+        ("S2", "BE1C1", 9_000, None, 1_000),
+    ] {
+        let update = SessionUpdate {
+            ended_at: end,
+            ..charging(seq, connector, start, wh)
+        };
+        assert!(store
+            .apply_charging_session(&push("notification_charge_order_info", seq), &update)
+            .await
+            .unwrap());
+    }
+    let usage = store
+        .usage(UsageKey::Station, Bucket::Hour, 0, 20_000, 10_000)
+        .await
+        .unwrap();
+    let a = usage
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:A"))
+        .unwrap();
+    assert_eq!(
+        (
+            a.bucket.as_str(),
+            a.sessions,
+            a.energy_wh,
+            a.charging_seconds
+        ),
+        ("09", 1, 20_000, 3_600)
+    );
+    let b = usage
+        .iter()
+        .find(|r| r.key.as_deref() == Some("MA01D1QR8:B"))
+        .unwrap();
+    assert_eq!(b.charging_seconds, 1_000, "running: counted up to now");
+    let daily = store
+        .usage(UsageKey::Operator, Bucket::Day, 0, 20_000, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        daily
+            .iter()
+            .map(|r| (r.bucket.as_str(), r.sessions, r.energy_wh))
+            .collect::<Vec<_>>(),
+        [("1970-01-01", 2, 21_000)]
+    );
+    let connectors = store.connectors_by(UsageKey::Operator).await.unwrap();
+    assert_eq!(connectors, vec![(Some("MA01D1QR8".into()), 5)]);
+}
+
+pub async fn targets_and_progress(store: Store) {
+    // The city's targets are there from the start, in the order they were added.
+    let targets = store.targets().await.unwrap();
+    assert!(targets
+        .iter()
+        .any(|t| t.id == "charging_piles" && t.value == 19_000.0));
+    let new = Target {
+        id: "zz_new".into(),
+        name_zh: "新目标".into(),
+        name_en: "A new target".into(),
+        unit: "piles".into(),
+        value: 100.0,
+        baseline: 0.0,
+        start_day: "2026-01-01".into(),
+        deadline: "2026-12-31".into(),
+        measure: "imported".into(),
+        source: "test".into(),
+        parent_id: Some("charging_piles".into()),
+    };
+    store.put_target(&new).await.unwrap();
+    let changed = Target {
+        value: 120.0,
+        ..new.clone()
+    };
+    store.put_target(&changed).await.unwrap();
+    let after = store.targets().await.unwrap();
+    assert_eq!(after.len(), targets.len() + 1);
+    assert_eq!(after.last(), Some(&changed));
+
+    let row = |day: &str, value: f64| ProgressRow {
+        target_id: "zz_new".into(),
+        day: day.into(),
+        value,
+        source: "test".into(),
+    };
+    store
+        .put_progress(&[row("2026-06-30", 40.0), row("2026-07-31", 55.0)])
+        .await
+        .unwrap();
+    // The same target and day is replaced.
+    store
+        .put_progress(&[row("2026-06-30", 45.0)])
+        .await
+        .unwrap();
+    let mut progress = store.progress().await.unwrap();
+    progress.sort_by(|a, b| a.day.cmp(&b.day));
+    assert_eq!(
+        progress,
+        vec![row("2026-06-30", 45.0), row("2026-07-31", 55.0)]
+    );
+}
+
+pub async fn message_counts_add_up(store: Store) {
+    let row = |interface: &str, ret: i32, count: i64, first_at: i64, last_at: i64| TrafficRow {
+        operator_id: OPERATOR.into(),
+        interface: interface.into(),
+        ret,
+        count,
+        first_at,
+        last_at,
+    };
+    store
+        .add_traffic(&[
+            row("notification_stationStatus", 0, 10, 100, 200),
+            row("notification_stationStatus", 4001, 2, 150, 160),
+        ])
+        .await
+        .unwrap();
+    store
+        .add_traffic(&[row("notification_stationStatus", 0, 5, 50, 180)])
+        .await
+        .unwrap();
+    store.add_traffic(&[]).await.unwrap();
+    let mut all = store.traffic().await.unwrap();
+    all.sort_by_key(|r| r.ret);
+    assert_eq!(
+        all,
+        vec![
+            row("notification_stationStatus", 0, 15, 50, 200),
+            row("notification_stationStatus", 4001, 2, 150, 160),
+        ]
+    );
+}
