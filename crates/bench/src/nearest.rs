@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use crate::measure::{machine, micros, percentile};
 use crate::postgis::PostgisCluster;
 use anyhow::{Context, Result};
+use evgrid_app::App;
 use evgrid_geo::{EntryAttrs, Filter, ReferenceData, SpatialIndex};
+use evgrid_model::IndexRow;
 use evgrid_model::{LatLng, StationKey};
-use evgrid_registry::{IndexRow, Registry};
 use evgrid_synth::Rng;
 
 /// Options of the nearest benchmark.
@@ -326,12 +327,12 @@ pub fn run(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     // The HTTP API over the same points, served by the real router on loopback.
     eprintln!("starting the HTTP server...");
     let data_dir = tempfile::tempdir()?;
-    let registry = runtime.block_on(Registry::open_dir(
+    let app = runtime.block_on(App::open_dir(
         data_dir.path(),
         Arc::new(ReferenceData::embedded()?),
     ))?;
     let operator = evgrid_model::OperatorId::new("EVGBENCH1").context("operator id")?;
-    registry.replace_index(
+    app.network().replace_index(
         points
             .iter()
             .map(|(id, p, a)| IndexRow {
@@ -352,14 +353,13 @@ pub fn run(args: NearestArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
             })
             .collect(),
     );
-    let registry = Arc::new(registry);
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.server_threads)
         .enable_all()
         .build()?;
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    let state = evgrid_server::AppState::new(registry);
+    let state = evgrid_server::AppState::new(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = server_rt.spawn(evgrid_server::serve(listener, state, async {
         let _ = rx.await;

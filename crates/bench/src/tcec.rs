@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use evgrid_app::App;
 use evgrid_geo::ReferenceData;
 use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
-use evgrid_registry::Registry;
 use evgrid_tcec::client::Client;
 use evgrid_tcec::crypto::KeySet;
 use serde_json::json;
@@ -156,24 +156,22 @@ fn crypto_cost_us(batch: usize) -> Result<f64> {
 /// Runs the benchmark.
 pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let data_dir = tempfile::tempdir()?;
-    let registry = runtime.block_on(Registry::open_dir(
+    let app = runtime.block_on(App::open_dir(
         data_dir.path(),
         Arc::new(ReferenceData::embedded()?),
     ))?;
     let network_dir = data_dir.path().join("network");
-    evgrid_synth::generate(registry.reference(), 20_220_701)
-        .write(&network_dir, registry.reference())?;
+    evgrid_synth::generate(app.reference(), 20_220_701).write(&network_dir, app.reference())?;
     eprintln!("importing the synthetic network...");
-    let report = runtime.block_on(registry.import_paths(&[network_dir], None, &|_| {}))?;
+    let report = runtime.block_on(app.network().import_paths(&[network_dir], None, &|_| {}))?;
     anyhow::ensure!(report.committed, "the synthetic network did not import");
     let mut operators = Vec::new();
-    for op in runtime.block_on(registry.store().operators())? {
+    for op in runtime.block_on(app.network().operators())? {
         let creds = credentials(&op.id);
-        runtime.block_on(registry.store().put_credentials(&op.name, &creds))?;
-        let connectors = runtime.block_on(registry.store().connector_ids(&op.id))?;
+        runtime.block_on(app.live().register_operator(&op.name, &creds))?;
+        let connectors = runtime.block_on(app.network().connector_ids(&op.id))?;
         operators.push((creds, connectors));
     }
-    let registry = Arc::new(registry);
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -183,7 +181,7 @@ pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = server_rt.spawn(evgrid_server::serve(
         listener,
-        evgrid_server::AppState::new(registry),
+        evgrid_server::AppState::new(app),
         async {
             let _ = rx.await;
         },

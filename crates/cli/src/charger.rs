@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+use evgrid_app::charging::chargers::{ChargerSpec, NewPlace};
 use evgrid_model::{LatLng, OperatorId};
-use evgrid_registry::chargers::{ChargerSpec, NewPlace};
 
 /// What to do with chargers.
 #[derive(Subcommand)]
@@ -103,7 +103,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 (None, None) => None,
                 _ => bail!("give both --lat and --lng"),
             };
-            let registry = crate::open::open_registry(&data_dir).await?;
+            let app = crate::open::open_app(&data_dir).await?;
             let spec = ChargerSpec {
                 id,
                 password,
@@ -116,7 +116,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 dc,
                 tariff,
             };
-            let c = registry.add_charger(spec).await?;
+            let c = app.charging().add_charger(spec).await?;
             println!(
                 "charger {} registered ({} connectors{}{})",
                 c.id,
@@ -133,8 +133,8 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
             );
         }
         ChargerCommand::List { data_dir, json } => {
-            let store = evgrid_store::Store::open_sqlite_dir(&data_dir).await?;
-            let chargers = store.chargers().await?;
+            let app = crate::open::open_app(&data_dir).await?;
+            let chargers = app.charging().chargers().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&chargers)?);
             } else if chargers.is_empty() {
@@ -159,8 +159,8 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
             }
         }
         ChargerCommand::Remove { id, data_dir } => {
-            let store = evgrid_store::Store::open_sqlite_dir(&data_dir).await?;
-            if !store.remove_charger(&id).await? {
+            let app = crate::open::open_app(&data_dir).await?;
+            if !app.charging().remove_charger(&id).await? {
                 bail!("no charger {id}");
             }
             println!("charger {id} removed");

@@ -48,7 +48,7 @@ pub struct CoverageArgs {
 
 /// Runs the command.
 pub async fn run(args: CoverageArgs) -> Result<()> {
-    if !evgrid_registry::coverage::GRID_M_RANGE.contains(&args.grid_m) {
+    if !evgrid_app::regulator::coverage::GRID_M_RANGE.contains(&args.grid_m) {
         bail!("--grid-m must be between 100 and 5000 metres");
     }
     if !(args.radius_km > 0.0 && args.radius_km <= 100.0) {
@@ -56,9 +56,9 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
     }
     let steps = 3 + u64::from(args.out.is_some()) + u64::from(args.map.is_some());
     let bar = crate::output::bar(steps);
-    bar.set_message("opening the registry");
-    let registry = crate::open::open_registry(&args.data_dir).await?;
-    let data = registry.reference();
+    bar.set_message("opening the app");
+    let app = crate::open::open_app(&args.data_dir).await?;
+    let data = app.reference();
     let county = match &args.region {
         None => None,
         Some(r) => Some(
@@ -86,25 +86,25 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
     };
     bar.inc(1);
     bar.set_message(format!("population grid at {} m", args.grid_m));
-    let r2 = registry.clone();
+    let r2 = app.clone();
     let grid_m = args.grid_m;
-    tokio::task::spawn_blocking(move || r2.population_grid(grid_m)).await?;
+    tokio::task::spawn_blocking(move || r2.regulator().population_grid(grid_m)).await?;
     bar.inc(1);
     bar.set_message("distances to the nearest public station");
-    let r2 = registry.clone();
+    let r2 = app.clone();
     let o2 = options.clone();
-    let report = tokio::task::spawn_blocking(move || r2.coverage(grid_m, &o2)).await?;
+    let report = tokio::task::spawn_blocking(move || r2.regulator().coverage(grid_m, &o2)).await?;
     bar.inc(1);
     if let Some(out) = &args.out {
         bar.set_message(format!("writing {}", out.display()));
-        let tables = registry.regulator_tables(&report).await?;
+        let tables = app.regulator().regulator_tables(&report).await?;
         let bytes = evgrid_report::workbook(&tables)?;
         crate::output::write_atomically(out, &bytes)?;
         bar.inc(1);
     }
     if let Some(map) = &args.map {
         bar.set_message(format!("drawing {}", map.display()));
-        let png = draw_map(&registry, &report, county.as_deref(), &args)?;
+        let png = draw_map(&app, &report, county.as_deref(), &args)?;
         crate::output::write_atomically(map, &png)?;
         bar.inc(1);
     }
@@ -200,12 +200,12 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
 }
 
 fn draw_map(
-    registry: &evgrid_registry::Registry,
+    app: &evgrid_app::App,
     report: &evgrid_geo::coverage::CoverageReport,
     county: Option<&str>,
     args: &CoverageArgs,
 ) -> Result<Vec<u8>> {
-    let (_, places) = registry.public_places();
+    let (_, places) = app.network().public_places();
     let points: Vec<LatLng> = places.iter().map(|p| p.location).collect();
     let uncovered: Vec<LatLng> = report
         .townships
@@ -250,7 +250,7 @@ fn draw_map(
         uncovered_townships: &uncovered,
         figures,
     };
-    render_map(registry, &map)
+    render_map(app, &map)
 }
 
 /// What a coverage map shows.
@@ -270,11 +270,8 @@ pub(crate) struct MapRequest<'a> {
 
 /// Draws the coverage map of the city or one county: shading by distance to the nearest of
 /// `stations` and `proposed`.
-pub(crate) fn render_map(
-    registry: &evgrid_registry::Registry,
-    m: &MapRequest<'_>,
-) -> Result<Vec<u8>> {
-    let data = registry.reference();
+pub(crate) fn render_map(app: &evgrid_app::App, m: &MapRequest<'_>) -> Result<Vec<u8>> {
+    let data = app.reference();
     let areas: Vec<&MultiPolygon> = data
         .counties
         .iter()

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use evgrid_registry::Registry;
+use evgrid_app::App;
 
 use crate::import::{print_report, run_import};
-use crate::serve::{open_serving_registry, serve_registry, start_poller, ServeArgs};
+use crate::serve::{open_serving_app, serve_app, start_poller, ServeArgs};
 use crate::{simulate, user};
 
 /// The seed of the demo network (the city's reporting date).
@@ -20,7 +20,7 @@ pub(crate) const DEMO_SEED: u64 = 20_220_701;
 /// totals stay as they are). Registered on first use, without password (the demo accepts
 /// them). Returns (charger id, connectors) and the stations they take (`OPERATOR:STATION`).
 async fn demo_chargers(
-    registry: &Registry,
+    app: &App,
     network: &evgrid_synth::Network,
     count: u32,
 ) -> Result<(Vec<(String, u32)>, std::collections::HashSet<String>)> {
@@ -40,7 +40,7 @@ async fn demo_chargers(
             chargers.push((s.clone(), e.clone()));
         }
     }
-    let known = registry.store().chargers().await?;
+    let known = app.charging().chargers().await?;
     let fresh = chargers
         .iter()
         .any(|(_, e)| !known.iter().any(|c| c.id == e.id));
@@ -51,7 +51,7 @@ async fn demo_chargers(
             stations.len()
         );
         for (s, e) in &chargers {
-            let spec = evgrid_registry::chargers::ChargerSpec {
+            let spec = evgrid_app::charging::chargers::ChargerSpec {
                 id: e.id.clone(),
                 password: None,
                 operator_id: s.operator_id.clone(),
@@ -63,7 +63,7 @@ async fn demo_chargers(
                 dc: e.equipment_type == evgrid_model::EquipmentType::DC,
                 tariff: None,
             };
-            registry.add_charger(spec).await?;
+            app.charging().add_charger(spec).await?;
         }
     }
     let ids = chargers
@@ -83,27 +83,23 @@ pub(crate) struct DemoOptions {
 
 /// The demo's regulator account: made on first start (with the given or a random password),
 /// its password reset when one is given; printed and kept in DATA_DIR/demo-accounts.txt.
-async fn demo_regulator(
-    registry: &Registry,
-    data_dir: &Path,
-    password: Option<String>,
-) -> Result<()> {
+async fn demo_regulator(app: &App, data_dir: &Path, password: Option<String>) -> Result<()> {
     const NAME: &str = "regulator";
     let file = data_dir.join("demo-accounts.txt");
-    let exists = registry.store().user_login(NAME).await?.is_some();
+    let exists = app.accounts().find_user(NAME).await?.is_some();
     let password = match (exists, password) {
         (false, given) => {
             let p = match given {
                 Some(p) => p,
                 None => user::random_password()?,
             };
-            registry
+            app.accounts()
                 .add_user(NAME, &p, evgrid_model::Role::Regulator, None)
                 .await?;
             p
         }
         (true, Some(p)) => {
-            registry.set_password(NAME, &p).await?;
+            app.accounts().set_password(NAME, &p).await?;
             p
         }
         (true, None) => {
@@ -139,19 +135,19 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
         chargers,
         regulator_password,
     } = options;
-    let registry = open_serving_registry(&args).await?;
+    let app = open_serving_app(&args).await?;
     // The network the simulators play (and, on an empty data directory, the one imported).
-    let network = evgrid_synth::generate(registry.reference(), seed);
-    if registry.station_count() == 0 {
+    let network = evgrid_synth::generate(app.reference(), seed);
+    if app.network().station_count() == 0 {
         let dir = args.data_dir.join("synthetic-network");
         eprintln!(
             "empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}",
             dir.display()
         );
         network
-            .write(&dir, registry.reference())
+            .write(&dir, app.reference())
             .context("writing the synthetic network")?;
-        let report = run_import(&registry, &[dir], None).await?;
+        let report = run_import(&app, &[dir], None).await?;
         print_report(&report, false);
         if !report.committed {
             bail!("the synthetic network did not import; this is a bug");
@@ -159,10 +155,10 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     } else {
         eprintln!(
             "data directory holds {} stations; serving them",
-            registry.station_count()
+            app.network().station_count()
         );
     }
-    demo_regulator(&registry, &args.data_dir, regulator_password).await?;
+    demo_regulator(&app, &args.data_dir, regulator_password).await?;
     // The demo accepts unknown OCPP chargers and pulls every minute unless told otherwise.
     args.accept_unknown_chargers = true;
     if args.poll_interval == 300 {
@@ -170,7 +166,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (charger_ids, ocpp_stations) = if simulate && chargers > 0 {
-        demo_chargers(&registry, &network, chargers).await?
+        demo_chargers(&app, &network, chargers).await?
     } else {
         (Vec::new(), std::collections::HashSet::new())
     };
@@ -188,7 +184,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
                 !ocpp_stations.contains(&format!("{}:{}", s.operator_id, s.station_id))
             });
             let id = evgrid_model::OperatorId::new(&p.operator_id)?;
-            match registry.store().credentials(&id).await? {
+            match app.live().operator_credentials(&id).await? {
                 Some(c) if !simulate::is_demo_registration(&c) => {
                     eprintln!("{id} is registered with its own credentials: not simulated");
                 }
@@ -210,7 +206,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
     let base_path = args.tcec_base_path.clone();
-    let poller_registry = registry.clone();
+    let poller_app = app.clone();
     let poller_args = args.clone();
     let sims_stop = stopped.clone();
     tokio::spawn(async move {
@@ -219,8 +215,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
             let url = format!("http://{addr}{base_path}");
             match simulate::start(platforms, &url, seed, &behaviour, 0, sims_stop).await {
                 Ok(sims) => {
-                    if let Err(e) = simulate::register(poller_registry.store(), &sims, &names).await
-                    {
+                    if let Err(e) = simulate::register(poller_app.live(), &sims, &names).await {
                         tracing::error!(error = %e, "demo: registering the simulated operators");
                     }
                     eprintln!(
@@ -256,11 +251,11 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
                 charger_ids.len()
             );
         }
-        if let Err(e) = start_poller(&poller_registry, &poller_args, stopped) {
+        if let Err(e) = start_poller(&poller_app, &poller_args, stopped) {
             tracing::error!(error = %e, "demo: starting the poller");
         }
     });
-    let served = serve_registry(registry, &args, move |addr| {
+    let served = serve_app(app, &args, move |addr| {
         let _ = bound_tx.send(addr);
     })
     .await;

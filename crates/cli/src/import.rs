@@ -5,14 +5,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use evgrid_app::{App, ImportEvent, ImportReport};
 use evgrid_model::CoordSystem;
-use evgrid_registry::{ImportEvent, ImportReport, Registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::open::{open_registry, reference};
+use crate::open::{open_app, reference};
 
 pub(crate) async fn run_import(
-    registry: &Registry,
+    app: &App,
     paths: &[PathBuf],
     coords: Option<CoordSystem>,
 ) -> Result<ImportReport> {
@@ -36,7 +36,7 @@ pub(crate) async fn run_import(
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
         }
     };
-    let report = registry.import_paths(paths, coords, &progress).await?;
+    let report = app.network().import_paths(paths, coords, &progress).await?;
     bar.finish_and_clear();
     Ok(report)
 }
@@ -80,8 +80,8 @@ pub(crate) async fn run(
     coords: Option<CoordSystem>,
     json: bool,
 ) -> Result<bool> {
-    let registry = open_registry(data_dir).await?;
-    let report = run_import(&registry, paths, coords).await?;
+    let app = open_app(data_dir).await?;
+    let report = run_import(&app, paths, coords).await?;
     print_report(&report, json);
     Ok(report.committed)
 }

@@ -1,12 +1,12 @@
-//! Opening what the commands work on: the reference geography and the registry over a data
+//! Opening what the commands work on: the reference geography and the application over a data
 //! directory.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use evgrid_app::{App, Settings};
 use evgrid_geo::ReferenceData;
-use evgrid_registry::Registry;
 
 pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     Ok(Arc::new(
@@ -14,12 +14,18 @@ pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     ))
 }
 
-pub(crate) async fn open_registry_dir(data_dir: &Path) -> Result<Registry> {
-    Registry::open_dir(data_dir, reference()?)
-        .await
-        .with_context(|| format!("opening the registry in {}", data_dir.display()))
+/// The application over the SQLite database in `data_dir`, with `settings`.
+pub(crate) async fn open_app_with(data_dir: &Path, settings: Settings) -> Result<App> {
+    App::open_location(
+        &format!("sqlite:{}", data_dir.display()),
+        reference()?,
+        settings,
+    )
+    .await
+    .with_context(|| format!("opening the data directory {}", data_dir.display()))
 }
 
-pub(crate) async fn open_registry(data_dir: &Path) -> Result<Arc<Registry>> {
-    Ok(Arc::new(open_registry_dir(data_dir).await?))
+/// The application over the SQLite database in `data_dir`.
+pub(crate) async fn open_app(data_dir: &Path) -> Result<App> {
+    open_app_with(data_dir, Settings::default()).await
 }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
-use evgrid_store::Store;
 
 /// What to do with operator credentials.
 #[derive(Subcommand)]
@@ -280,16 +279,17 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                 stale_after_seconds: stale_after,
             };
             credentials.validate()?;
-            let store = Store::open_sqlite_dir(&data_dir).await?;
-            store.put_credentials(&name, &credentials).await?;
+            let app = crate::open::open_app(&data_dir).await?;
+            app.live().register_operator(&name, &credentials).await?;
             tracing::info!(operator_id = %credentials.operator_id, "operator credentials stored");
             println!("operator {} ({name}) registered", credentials.operator_id);
         }
         OperatorCommand::List { data_dir, json } => {
-            let store = Store::open_sqlite_dir(&data_dir).await?;
-            let names = store.operators().await?;
-            let rows: Vec<serde_json::Value> = store
-                .all_credentials()
+            let app = crate::open::open_app(&data_dir).await?;
+            let names = app.network().operators().await?;
+            let rows: Vec<serde_json::Value> = app
+                .live()
+                .all_operator_credentials()
                 .await?
                 .into_iter()
                 .map(|c| {
@@ -328,8 +328,8 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             data_dir,
         } => {
             let id = operator_id(&id)?;
-            let store = Store::open_sqlite_dir(&data_dir).await?;
-            if !store.remove_credentials(&id).await? {
+            let app = crate::open::open_app(&data_dir).await?;
+            if !app.live().remove_operator(&id).await? {
                 bail!("operator {id} has no credentials");
             }
             println!("credentials of operator {id} removed");
@@ -368,11 +368,12 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             data_dir,
         } => {
             let id = operator_id(&id)?;
-            let store = Store::open_sqlite_dir(&data_dir).await?;
-            let Some(mut c) = store.credentials(&id).await? else {
+            let app = crate::open::open_app(&data_dir).await?;
+            let Some(mut c) = app.live().operator_credentials(&id).await? else {
                 bail!("operator {id} has no credentials; add it first (evgrid operator add)");
             };
-            let name = store
+            let name = app
+                .network()
                 .operators()
                 .await?
                 .into_iter()
@@ -382,7 +383,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             c.data_secret = random_secret()?;
             c.data_secret_iv = random_secret()?;
             c.sig_secret = random_secret()?;
-            store.put_credentials(&name, &c).await?;
+            app.live().register_operator(&name, &c).await?;
             tracing::info!(operator_id = %id, "operator credentials rotated");
             println!("new secrets of operator {id} (shown once; hand them over securely):");
             println!("OperatorSecret={}", c.operator_secret);

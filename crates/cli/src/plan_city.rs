@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use evgrid_app::regulator::plan::{PlanRequest, PlanResult};
 use evgrid_model::LatLng;
-use evgrid_registry::plan::{PlanRequest, PlanResult};
 
 use crate::output::pct;
 
@@ -71,17 +71,18 @@ pub async fn run(args: CityPlanArgs) -> Result<()> {
         seed: args.seed,
         time_limit_s: args.time_limit,
     };
-    let registry = crate::open::open_registry(&args.data_dir).await?;
+    let app = crate::open::open_app(&args.data_dir).await?;
     let bar = crate::output::bar(1000);
-    let r2 = registry.clone();
+    let r2 = app.clone();
     let bar2 = bar.clone();
     let plan = tokio::task::spawn_blocking(move || {
-        r2.plan(&request, &mut crate::output::solver_progress(&bar2))
+        r2.regulator()
+            .plan(&request, &mut crate::output::solver_progress(&bar2))
     })
     .await?
     .context("planning")?;
     bar.finish_and_clear();
-    let tables = evgrid_registry::plan::plan_tables(&plan);
+    let tables = evgrid_app::regulator::plan::plan_tables(&plan);
     if let Some(out) = &args.out {
         crate::output::write_atomically(out, &evgrid_report::workbook(&tables)?)?;
     }
@@ -93,7 +94,7 @@ pub async fn run(args: CityPlanArgs) -> Result<()> {
         crate::output::write_atomically(path, &serde_json::to_vec_pretty(&sites.to_geojson()?)?)?;
     }
     if let Some(path) = &args.map {
-        crate::output::write_atomically(path, &draw(&registry, &plan, &args)?)?;
+        crate::output::write_atomically(path, &draw(&app, &plan, &args)?)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
@@ -174,12 +175,8 @@ fn print_summary(plan: &PlanResult, args: &CityPlanArgs) {
     }
 }
 
-fn draw(
-    registry: &evgrid_registry::Registry,
-    plan: &PlanResult,
-    args: &CityPlanArgs,
-) -> Result<Vec<u8>> {
-    let (_, places) = registry.public_places();
+fn draw(app: &evgrid_app::App, plan: &PlanResult, args: &CityPlanArgs) -> Result<Vec<u8>> {
+    let (_, places) = app.network().public_places();
     let stations: Vec<LatLng> = places.iter().map(|p| p.location).collect();
     let proposed: Vec<(LatLng, u32)> = plan.sites.iter().map(|s| (s.location, s.piles)).collect();
     let (b, a) = (&plan.before, &plan.after);
@@ -206,7 +203,7 @@ fn draw(
         ),
     ];
     crate::coverage::render_map(
-        registry,
+        app,
         &crate::coverage::MapRequest {
             county: plan.county_code.as_deref(),
             grid_m: args.grid_m,

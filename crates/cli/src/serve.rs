@@ -3,12 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use evgrid_registry::Registry;
+use evgrid_app::{App, Settings};
 
-use crate::open::open_registry_dir;
+use crate::open::open_app_with;
 
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
@@ -56,32 +55,33 @@ pub struct ServeArgs {
     tcec_max_clock_skew: Option<i64>,
 }
 
-pub(crate) async fn open_serving_registry(args: &ServeArgs) -> Result<Arc<Registry>> {
+/// The application as `serve` and `demo` run it.
+pub(crate) async fn open_serving_app(args: &ServeArgs) -> Result<App> {
     evgrid_model::OperatorId::new(&args.platform_operator_id).context("--platform-operator-id")?;
-    let registry = open_registry_dir(&args.data_dir)
-        .await?
-        .with_max_clock_skew(args.tcec_max_clock_skew);
-    Ok(Arc::new(registry))
+    let settings = Settings {
+        max_clock_skew: args.tcec_max_clock_skew,
+    };
+    open_app_with(&args.data_dir, settings).await
 }
 
 /// Starts pulling from operator platforms, unless disabled.
 pub(crate) fn start_poller(
-    registry: &Arc<Registry>,
+    app: &App,
     args: &ServeArgs,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
     if args.poll_interval == 0 {
         return Ok(());
     }
-    let mut options = evgrid_registry::poller::PollOptions::new(evgrid_model::OperatorId::new(
+    let mut options = evgrid_app::live::poller::PollOptions::new(evgrid_model::OperatorId::new(
         &args.platform_operator_id,
     )?);
     options.interval = std::time::Duration::from_secs(args.poll_interval);
     options.timeout = std::time::Duration::from_secs(args.poll_timeout.max(1));
     options.max_backoff = options.interval.saturating_mul(12).max(options.interval);
     options.discover_every = options.interval.min(std::time::Duration::from_secs(10));
-    tokio::spawn(evgrid_registry::poller::run(
-        registry.clone(),
+    tokio::spawn(evgrid_app::live::poller::run(
+        app.live().clone(),
         options,
         stop,
     ));
@@ -89,13 +89,13 @@ pub(crate) fn start_poller(
 }
 
 /// Binds, tells `on_bound` the address (before the URL is printed), and serves until Ctrl-C.
-pub(crate) async fn serve_registry(
-    registry: Arc<Registry>,
+pub(crate) async fn serve_app(
+    app: App,
     args: &ServeArgs,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let listen = args.listen;
-    let state = evgrid_server::AppState::new(registry.clone())
+    let state = evgrid_server::AppState::new(app.clone())
         .with_tcec_base_path(&args.tcec_base_path)
         .map_err(anyhow::Error::msg)
         .context("--tcec-base-path")?;
@@ -136,10 +136,10 @@ pub(crate) async fn serve_registry(
             },
         ));
     }
-    registry.keep_daily_snapshots();
-    registry.warm_coverage();
+    app.regulator().keep_daily_snapshots();
+    app.regulator().warm_coverage();
     on_bound(addr);
-    let stations = registry.station_count();
+    let stations = app.network().station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.
     println!("evgrid serving http://{addr}/ ({stations} stations; API document at http://{addr}/api/openapi.json)");
     evgrid_server::serve(listener, state, async {
@@ -147,7 +147,7 @@ pub(crate) async fn serve_registry(
     })
     .await
     .context("serving HTTP")?;
-    registry
+    app.live()
         .flush_message_counts()
         .await
         .context("writing the message counts")?;
@@ -155,10 +155,10 @@ pub(crate) async fn serve_registry(
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
-    let registry = open_serving_registry(&args).await?;
+    let app = open_serving_app(&args).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    start_poller(&registry, &args, stopped)?;
-    let served = serve_registry(registry, &args, |_| {}).await;
+    start_poller(&app, &args, stopped)?;
+    let served = serve_app(app, &args, |_| {}).await;
     let _ = stop.send(true);
     served
 }

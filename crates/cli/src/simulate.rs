@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use evgrid_app::Live;
 use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
 use evgrid_sim::tcec::{self as simulator, OperatorPlatform, Sim, SimulatorOptions};
-use evgrid_store::Store;
 
 /// The platform's own OperatorID unless configured (`--platform-operator-id`).
 pub const DEFAULT_PLATFORM_OPERATOR_ID: &str = evgrid_server::DEFAULT_PLATFORM_OPERATOR;
@@ -261,16 +261,16 @@ pub async fn start(
     Ok(out)
 }
 
-/// Registers the running platforms (demo credentials with their base URLs) in a store.
+/// Registers the running platforms (demo credentials with their base URLs).
 pub async fn register(
-    store: &Store,
+    live: &Live,
     sims: &[(Arc<Sim>, String)],
     names: &[(OperatorId, String)],
 ) -> Result<()> {
     for (sim, url) in sims {
         let id = OperatorId::new(sim.operator_id())?;
         let mut c = demo_credentials(&id, Some(url.clone()));
-        if let Some(existing) = store.credentials(&id).await? {
+        if let Some(existing) = live.operator_credentials(&id).await? {
             c.stale_after_seconds = existing.stale_after_seconds;
         }
         c.validate()?;
@@ -278,7 +278,7 @@ pub async fn register(
             .iter()
             .find(|(n, _)| *n == id)
             .map_or_else(|| id.to_string(), |(_, name)| name.clone());
-        store.put_credentials(&name, &c).await?;
+        live.register_operator(&name, &c).await?;
     }
     Ok(())
 }
@@ -378,13 +378,13 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
         println!("{} {url}", sim.operator_id());
     }
     if let Some(dir) = register_dir {
-        let store = Store::open_sqlite_dir(&dir).await?;
+        let app = crate::open::open_app(&dir).await?;
         let names: Vec<(OperatorId, String)> = network
             .operators
             .iter()
             .map(|o| (o.id.clone(), o.name_zh.clone()))
             .collect();
-        register(&store, &sims, &names).await?;
+        register(app.live(), &sims, &names).await?;
         println!("registered {} operators in {}", sims.len(), dir.display());
     }
     match duration {

@@ -28,8 +28,8 @@ pub enum TargetsCommand {
 pub async fn run(command: TargetsCommand) -> Result<()> {
     match command {
         TargetsCommand::List { data_dir, json } => {
-            let registry = crate::open::open_registry(&data_dir).await?;
-            let rows = registry.target_statuses().await?;
+            let app = crate::open::open_app(&data_dir).await?;
+            let rows = app.regulator().target_statuses().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
@@ -66,8 +66,8 @@ pub async fn run(command: TargetsCommand) -> Result<()> {
             Ok(())
         }
         TargetsCommand::Import { data_dir, file } => {
-            let registry = crate::open::open_registry(&data_dir).await?;
-            match registry.import_progress(&file).await {
+            let app = crate::open::open_app(&data_dir).await?;
+            match app.regulator().import_progress(&file).await {
                 Ok(n) => {
                     println!("imported {n} progress figure(s) from {}", file.display());
                     Ok(())

@@ -73,8 +73,9 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (random_password()?, true),
             };
-            let registry = crate::open::open_registry(&data_dir).await?;
-            let user = registry
+            let app = crate::open::open_app(&data_dir).await?;
+            let user = app
+                .accounts()
                 .add_user(&username, &password, role, operator.as_ref())
                 .await?;
             println!("added {} ({})", user.username, user.role);
@@ -92,8 +93,8 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (random_password()?, true),
             };
-            let registry = crate::open::open_registry(&data_dir).await?;
-            if !registry.set_password(&username, &password).await? {
+            let app = crate::open::open_app(&data_dir).await?;
+            if !app.accounts().set_password(&username, &password).await? {
                 bail!("no user {username:?}");
             }
             println!("password of {username} set; its sessions ended");
@@ -103,8 +104,8 @@ pub async fn run(command: UserCommand) -> Result<()> {
             Ok(())
         }
         UserCommand::List { data_dir } => {
-            let registry = crate::open::open_registry(&data_dir).await?;
-            for u in registry.store().users().await? {
+            let app = crate::open::open_app(&data_dir).await?;
+            for u in app.accounts().users().await? {
                 let op = u
                     .operator_id
                     .as_ref()
@@ -114,8 +115,8 @@ pub async fn run(command: UserCommand) -> Result<()> {
             Ok(())
         }
         UserCommand::Remove { username, data_dir } => {
-            let registry = crate::open::open_registry(&data_dir).await?;
-            if !registry.store().remove_user(&username).await? {
+            let app = crate::open::open_app(&data_dir).await?;
+            if !app.accounts().remove_user(&username).await? {
                 bail!("no user {username:?}");
             }
             println!("removed {username}");

@@ -33,7 +33,7 @@ pub use network::{
     CategoryCounts, Counts, IndexRow, PlacedStation, RegionCounts, StationListFilter,
     StationRecord, StationSummary,
 };
-pub use quality::{OrderCheck, PushKey, TrafficRow};
+pub use quality::{OrderCheck, PushId, StorageError, TrafficRow};
 pub use region::{County, Township};
 pub use session::{
     Channel, Charge, ChargePeriod, ChargePlace, ChargeStatus, ChargingSession, Reservation,

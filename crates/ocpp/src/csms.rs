@@ -20,16 +20,7 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Heartbeat interval given to chargers at boot, seconds.
 pub const HEARTBEAT_SECONDS: i64 = 300;
 
-/// What storage could not do.
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    /// The message refers to something unknown (answered PropertyConstraintViolation).
-    #[error("{0}")]
-    Invalid(String),
-    /// Storage failed (answered InternalError; nothing acknowledged).
-    #[error("{0}")]
-    Storage(String),
-}
+pub use evgrid_model::StorageError;
 
 /// What a charger said about itself at boot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,18 +52,18 @@ pub trait Backend: Send + Sync {
         &self,
         charger: &str,
         info: &BootInfo,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Stores a connector status.
     fn status(
         &self,
         charger: &str,
         report: &StatusReport,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// A new transaction id (1.6, where the central system assigns it).
     fn new_transaction_id(
         &self,
         charger: &str,
-    ) -> impl Future<Output = Result<i64, BackendError>> + Send;
+    ) -> impl Future<Output = Result<i64, StorageError>> + Send;
     /// Merges a session update; `connector` is the connector number when the message names it
     /// (the update's `connector_id` is left empty for the backend to fill). `register` is the
     /// energy register the message read (Wh): the backend sets the update's energy to
@@ -84,7 +75,7 @@ pub trait Backend: Send + Sync {
         connector: Option<u32>,
         register: Option<WattHours>,
         update: SessionUpdate,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Keeps something the charger reported about itself (`kind` is the action:
     /// firmware, diagnostics or log upload progress, a security event, a report's arrival).
     fn notice(
@@ -92,7 +83,7 @@ pub trait Backend: Send + Sync {
         charger: &str,
         kind: &str,
         detail: &str,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Notes who a transaction runs for, so that a charge the platform started remotely finds
     /// its transaction.
     fn transaction_started_by(
@@ -100,7 +91,7 @@ pub trait Backend: Send + Sync {
         charger: &str,
         session_ref: &str,
         by: StartedBy<'_>,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
 /// Energy delivered since the start of a session: the register read now minus the register at
@@ -173,10 +164,10 @@ pub fn stop_reason_code(reason: &str) -> i32 {
     }
 }
 
-fn internal(e: BackendError) -> (ErrorCode, String) {
+fn internal(e: StorageError) -> (ErrorCode, String) {
     match e {
-        BackendError::Invalid(m) => (ErrorCode::PropertyConstraint, m),
-        BackendError::Storage(m) => {
+        StorageError::Invalid(m) => (ErrorCode::PropertyConstraint, m),
+        StorageError::Failed(m) => {
             tracing::error!(error = %m, "OCPP message not stored");
             (
                 ErrorCode::Internal,

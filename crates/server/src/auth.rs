@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token_of(parts);
         let user = match &token {
-            Some(t) => state.registry.authenticate(t).await?,
+            Some(t) => state.app.accounts().authenticate(t).await?,
             None => None,
         };
         Ok(Caller { user, token })

@@ -65,14 +65,8 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<evgrid_store::StoreError> for ApiError {
-    fn from(e: evgrid_store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl From<evgrid_registry::RegistryError> for ApiError {
-    fn from(e: evgrid_registry::RegistryError) -> Self {
+impl From<evgrid_app::AppError> for ApiError {
+    fn from(e: evgrid_app::AppError) -> Self {
         ApiError::Internal(e.to_string())
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use evgrid_registry::Registry;
+use evgrid_app::App;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,7 +31,8 @@ pub struct RegionNames {
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub registry: Arc<Registry>,
+    /// The application.
+    pub app: App,
     pub names: Arc<RegionNames>,
     /// The OpenAPI document, set once the router is built.
     openapi: Arc<OnceLock<serde_json::Value>>,
@@ -71,9 +72,9 @@ pub fn valid_tcec_base_path(path: &str) -> bool {
 }
 
 impl AppState {
-    /// State over a registry.
-    pub fn new(registry: Arc<Registry>) -> Self {
-        let reference = registry.reference();
+    /// State over the application.
+    pub fn new(app: App) -> Self {
+        let reference = app.reference();
         let names = RegionNames {
             counties: reference
                 .counties
@@ -87,7 +88,7 @@ impl AppState {
                 .collect(),
         };
         Self {
-            registry,
+            app,
             names: Arc::new(names),
             openapi: Arc::new(OnceLock::new()),
             tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
@@ -100,8 +101,8 @@ impl AppState {
 
     /// Calls operator platforms as `operator` (evgrid's own OperatorID).
     /// How drivers' charges reach operators (T/CEC, as evgrid's OperatorID) and chargers (OCPP).
-    pub fn charge_channels(&self) -> evgrid_registry::charging::Channels<'_> {
-        evgrid_registry::charging::Channels {
+    pub fn charge_channels(&self) -> evgrid_app::charging::Channels<'_> {
+        evgrid_app::charging::Channels {
             platform: &self.platform_operator,
             hub: &self.ocpp.hub,
         }

@@ -4,7 +4,7 @@
 //!
 //! Rules every implementation keeps (the contract suite in `tests/contract.rs` checks them):
 //! a batch is stored whole or not at all; a method returns only after its commit; a protocol
-//! message applied once is not applied again (its [`PushKey`]); a refused message leaves no
+//! message applied once is not applied again (its [`PushId`]); a refused message leaves no
 //! trace; a status is only replaced by a newer observation.
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use evgrid_model::stats::{
 };
 use evgrid_model::{
     Charge, ChargePlace, ChargeStatus, Charger, ChargerNotice, ChargingSession, County, Fen,
-    IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation, PushKey,
+    IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation, PushId,
     RegionCounts, Reservation, ReservationStatus, Role, SessionUpdate, StationKey,
     StationListFilter, StationRecord, StationSummary, StatusRecord, Township, TrafficRow, User,
     WattHours,
@@ -125,17 +125,13 @@ pub trait StatusStore: Send + Sync {
     /// Records a push and applies its statuses in one transaction. Returns `false` (nothing
     /// applied) when the push was applied before; [`StoreError::Unknown`] names a connector the
     /// operator does not have (nothing applied).
-    async fn apply_statuses(
-        &self,
-        push: &PushKey<'_>,
-        statuses: &[StatusRecord],
-    ) -> StoreResult<bool>;
+    async fn apply_statuses(&self, push: &PushId, statuses: &[StatusRecord]) -> StoreResult<bool>;
 
     /// [`Store::apply_statuses`] for several pushes in one transaction (group commit): each
     /// push gets its own outcome; a refused one leaves no trace.
     async fn apply_statuses_many(
         &self,
-        pushes: &[(PushKey<'_>, &[StatusRecord])],
+        pushes: &[(&PushId, &[StatusRecord])],
     ) -> StoreResult<Vec<StoreResult<bool>>>;
 
     /// Writes statuses observed by a pull, in one transaction, skipping any connector whose
@@ -192,7 +188,7 @@ pub trait ChargingSessionStore: Send + Sync {
     /// a connector the operator does not have or a session on another connector.
     async fn apply_charging_session(
         &self,
-        push: &PushKey<'_>,
+        push: &PushId,
         update: &SessionUpdate,
     ) -> StoreResult<bool>;
 
@@ -201,7 +197,7 @@ pub trait ChargingSessionStore: Send + Sync {
     /// failed (nothing of the batch is stored).
     async fn apply_charging_sessions_many(
         &self,
-        messages: &[(PushKey<'_>, &SessionUpdate)],
+        messages: &[(&PushId, &SessionUpdate)],
     ) -> StoreResult<Vec<StoreResult<bool>>>;
 
     /// A stored charging session with its periods.
@@ -228,8 +224,7 @@ pub trait ChargingSessionStore: Send + Sync {
     ) -> StoreResult<Vec<Option<(WattHours, Fen)>>>;
 
     /// Records a reconciliation request; `false` for a duplicate push.
-    async fn record_order_check(&self, push: &PushKey<'_>, check: &OrderCheck)
-        -> StoreResult<bool>;
+    async fn record_order_check(&self, push: &PushId, check: &OrderCheck) -> StoreResult<bool>;
 }
 
 /// Drivers' charges started through evgrid, and their reservations.

@@ -27,3 +27,15 @@ pub enum StoreError {
         message: String,
     },
 }
+
+/// What an adapter answers when storing failed: a reference to something the store does not
+/// know (an unknown connector, a conflicting id) is the sender's fault; anything else is the
+/// platform's, and nothing is acknowledged.
+impl From<StoreError> for evgrid_model::StorageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unknown(m) | StoreError::Conflict(m) => Self::Invalid(m),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}

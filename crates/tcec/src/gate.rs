@@ -7,7 +7,7 @@
 use evgrid_model::time::unix_now;
 use std::future::Future;
 
-use evgrid_model::{OperatorCredentials, OperatorId};
+use evgrid_model::{OperatorCredentials, OperatorId, PushId, StorageError};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::KeySet;
@@ -17,26 +17,6 @@ use crate::envelope::{parse_request, Refusal, ResponseEnvelope, Ret};
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Seconds a token lives (`TokenAvailableTime`).
 pub const TOKEN_SECONDS: i64 = 7200;
-
-/// What a gate's storage could not do.
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    /// The data refers to something the platform does not know (answered 4004 with this text).
-    #[error("{0}")]
-    Invalid(String),
-    /// Storage failed (answered 500; nothing acknowledged).
-    #[error("{0}")]
-    Storage(String),
-}
-
-/// Identifies one push for duplicate detection: (OperatorID, TimeStamp, Seq, interface).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushId {
-    pub operator_id: OperatorId,
-    pub time_stamp: String,
-    pub seq: String,
-    pub interface: &'static str,
-}
 
 /// What happened to one request, for the caller's data-quality report.
 #[derive(Debug, Clone)]
@@ -56,18 +36,18 @@ pub trait Gate: Send + Sync {
     fn credentials(
         &self,
         id: &OperatorId,
-    ) -> impl Future<Output = Result<Option<OperatorCredentials>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Option<OperatorCredentials>, StorageError>> + Send;
     /// The caller's unexpired token (with seconds left), or a new one valid for `seconds`.
     fn issue_token(
         &self,
         id: &OperatorId,
         seconds: i64,
-    ) -> impl Future<Output = Result<(String, i64), BackendError>> + Send;
+    ) -> impl Future<Output = Result<(String, i64), StorageError>> + Send;
     /// The caller whose unexpired token this is.
     fn token_owner(
         &self,
         token: &str,
-    ) -> impl Future<Output = Result<Option<OperatorId>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Option<OperatorId>, StorageError>> + Send;
     /// Notes the outcome of a request from a known caller. In memory; must not fail or block.
     fn record(&self, _outcome: &Outcome<'_>) {}
     /// Largest accepted difference between a request's `TimeStamp` and this side's clock,
@@ -123,10 +103,10 @@ pub fn bad_data(msg: impl Into<String>) -> Refusal {
 }
 
 /// The refusal for a storage error: 4004 for unknown references, 500 for failures.
-pub fn backend_refusal(e: BackendError) -> Refusal {
+pub fn backend_refusal(e: StorageError) -> Refusal {
     match e {
-        BackendError::Invalid(m) => bad_data(m),
-        BackendError::Storage(m) => {
+        StorageError::Invalid(m) => bad_data(m),
+        StorageError::Failed(m) => {
             tracing::error!(error = %m, "T/CEC request not stored");
             Refusal::new(
                 Ret::SystemError,

@@ -21,7 +21,8 @@ use crate::gate::{backend_refusal, bad_data, respond, verify, Checked, Verified}
 use crate::{station_from_wire, ConvertOptions};
 
 pub use crate::business::ConnectorStatusInfo;
-pub use crate::gate::{BackendError, Gate, Outcome, PushId, MAX_BODY_BYTES, TOKEN_SECONDS};
+pub use crate::gate::{Gate, Outcome, MAX_BODY_BYTES, TOKEN_SECONDS};
+pub use evgrid_model::{PushId, StorageError};
 
 /// A connector status change pushed by an operator.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,31 +53,31 @@ pub trait Backend: Gate {
         &self,
         push: &PushId,
         statuses: &[StatusPush],
-    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
     /// Applies a station (added or changed).
     fn apply_station(
         &self,
         push: &PushId,
         station: Station,
-    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
     /// Merges what a notification says about a charging session.
     fn apply_session(
         &self,
         push: &PushId,
         update: SessionUpdate,
-    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
     /// For each session reference, the energy and total of its final order, if one arrived.
     fn final_orders(
         &self,
         push: &PushId,
         session_refs: &[String],
-    ) -> impl Future<Output = Result<Vec<Option<(WattHours, Fen)>>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Option<(WattHours, Fen)>>, StorageError>> + Send;
     /// Records a reconciliation request and its outcome.
     fn record_order_check(
         &self,
         push: &PushId,
         check: OrderCheckSummary,
-    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 }
 
 /// The platform interfaces this module answers. `notification_connector_charge_status` is the

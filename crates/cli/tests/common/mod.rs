@@ -18,7 +18,7 @@ pub fn evgrid() -> Command {
 /// A fixture file of the registry crate's tests.
 pub fn registry_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../registry/tests/fixtures")
+        .join("../app/tests/fixtures")
         .join(name)
 }
 

@@ -19,13 +19,13 @@ struct Memory {
 }
 
 impl Backend for Memory {
-    async fn boot(&self, _charger: &str, info: &BootInfo) -> Result<(), BackendError> {
+    async fn boot(&self, _charger: &str, info: &BootInfo) -> Result<(), StorageError> {
         self.boots.lock().unwrap().push(info.clone());
         Ok(())
     }
-    async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), BackendError> {
+    async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), StorageError> {
         if report.connector > 2 {
-            return Err(BackendError::Invalid(format!(
+            return Err(StorageError::Invalid(format!(
                 "no connector {}",
                 report.connector
             )));
@@ -33,7 +33,7 @@ impl Backend for Memory {
         self.statuses.lock().unwrap().push(report.clone());
         Ok(())
     }
-    async fn new_transaction_id(&self, _charger: &str) -> Result<i64, BackendError> {
+    async fn new_transaction_id(&self, _charger: &str) -> Result<i64, StorageError> {
         Ok(41 + self.sessions.lock().unwrap().len() as i64)
     }
     async fn session(
@@ -42,7 +42,7 @@ impl Backend for Memory {
         connector: Option<u32>,
         register: Option<WattHours>,
         mut update: SessionUpdate,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), StorageError> {
         let meter_start = update.meter_start.or_else(|| {
             self.sessions
                 .lock()
@@ -60,7 +60,7 @@ impl Backend for Memory {
             .push((connector, update, meter_start));
         Ok(())
     }
-    async fn notice(&self, _charger: &str, kind: &str, detail: &str) -> Result<(), BackendError> {
+    async fn notice(&self, _charger: &str, kind: &str, detail: &str) -> Result<(), StorageError> {
         self.notices
             .lock()
             .unwrap()
@@ -72,7 +72,7 @@ impl Backend for Memory {
         _charger: &str,
         session_ref: &str,
         by: StartedBy<'_>,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), StorageError> {
         let by = match by {
             StartedBy::IdTag(tag) => tag.to_owned(),
             StartedBy::RemoteStart(id) => format!("remote start {id}"),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use evgrid_registry::accounts::AccountError;
+use evgrid_app::accounts::AccountError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -89,7 +89,8 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let c = body(b)?;
     let user = state
-        .registry
+        .app
+        .accounts()
         .register_driver(&c.username, &c.password)
         .await
         .map_err(account_error)?;
@@ -112,14 +113,15 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let c = body(b)?;
     let login = state
-        .registry
+        .app
+        .accounts()
         .login(&c.username, &c.password)
         .await
         .map_err(account_error)?;
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         login.token,
-        evgrid_registry::accounts::SESSION_SECONDS
+        evgrid_app::accounts::SESSION_SECONDS
     );
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -142,7 +144,7 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(crate::auth::ANYONE)?;
     if let Some(token) = &caller.token {
-        state.registry.logout(token).await?;
+        state.app.accounts().logout(token).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,

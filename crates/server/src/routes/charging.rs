@@ -4,8 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use evgrid_app::charging::ChargeError;
 use evgrid_model::Role;
-use evgrid_registry::charging::ChargeError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,7 +57,7 @@ pub(crate) fn charge_error(e: ChargeError) -> ApiError {
         ChargeError::NotFound(m) => ApiError::NotFound(m),
         ChargeError::Conflict(m) => ApiError::Conflict(m),
         ChargeError::Unavailable(m) => ApiError::BadGateway(m),
-        ChargeError::Store(s) => s.into(),
+        ChargeError::Store(s) => ApiError::Internal(s.to_string()),
     }
 }
 
@@ -95,7 +95,8 @@ pub async fn start(
     let Json(body) =
         body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
     let (view, created) = state
-        .registry
+        .app
+        .charging()
         .start_charge(state.charge_channels(), user, &body.connector_id, key)
         .await
         .map_err(charge_error)?;
@@ -127,7 +128,8 @@ pub async fn get(
     let user = caller.require(crate::auth::ANYONE)?;
     p.finish()?;
     let view = state
-        .registry
+        .app
+        .charging()
         .charge(user, &id)
         .await
         .map_err(charge_error)?;
@@ -153,7 +155,8 @@ pub async fn stop(
 ) -> Result<Response, ApiError> {
     let user = caller.require(crate::auth::ANYONE)?;
     let view = state
-        .registry
+        .app
+        .charging()
         .stop_charge(state.charge_channels(), user, &id)
         .await
         .map_err(charge_error)?;
@@ -202,7 +205,8 @@ pub async fn mine(
     let (offset, limit) = paging(&mut p, 50, MAX_PAGE_SIZE);
     p.finish()?;
     let (list, total) = state
-        .registry
+        .app
+        .charging()
         .charges_of(user, false, offset, limit)
         .await
         .map_err(charge_error)?;
@@ -210,7 +214,7 @@ pub async fn mine(
 }
 
 /// Whether nothing more will happen to a charge: refused, or the operator's session ended.
-fn settled(view: &evgrid_registry::charging::ChargeView) -> bool {
+fn settled(view: &evgrid_app::charging::ChargeView) -> bool {
     view.charge.status == evgrid_model::ChargeStatus::Refused
         || view
             .live
@@ -244,13 +248,14 @@ pub async fn events(
     p.finish()?;
     // Not yours, not found: answered before the stream starts.
     state
-        .registry
+        .app
+        .charging()
         .charge(&user, &id)
         .await
         .map_err(charge_error)?;
-    let registry = state.registry.clone();
+    let app = state.app.clone();
     let stream = futures_util::stream::unfold((None::<String>, false), move |(last, ended)| {
-        let (registry, user, id) = (registry.clone(), user.clone(), id.clone());
+        let (app, user, id) = (app.clone(), user.clone(), id.clone());
         async move {
             if ended {
                 return None;
@@ -260,7 +265,7 @@ pub async fn events(
                 if last.is_some() {
                     tokio::time::sleep(EVENT_POLL).await;
                 }
-                let view = match registry.charge(&user, &id).await {
+                let view = match app.charging().charge(&user, &id).await {
                     Ok(v) => v,
                     Err(e) => {
                         let event = Event::default().event("error").data(e.to_string());
@@ -319,12 +324,13 @@ pub async fn orders(
     let (offset, limit) = paging(&mut p, default_size, MAX_EXPORT);
     p.finish()?;
     let (list, total) = state
-        .registry
+        .app
+        .charging()
         .charges_of(user, true, offset, limit)
         .await
         .map_err(charge_error)?;
     let response = crate::export::respond(format, &list, || {
-        evgrid_registry::charging::orders_table(&list)
+        evgrid_app::charging::charges::orders_table(&list)
     })?;
     Ok(with_total(response, total))
 }
@@ -363,7 +369,8 @@ pub async fn receipt(
     let user = caller.require(crate::auth::ANYONE)?;
     p.finish()?;
     let view = state
-        .registry
+        .app
+        .charging()
         .charge(user, &id)
         .await
         .map_err(charge_error)?;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use evgrid_app::regulator::coverage::DEFAULT_GRID_M;
+use evgrid_app::regulator::statistics as regulator;
 use evgrid_geo::coverage::{CoverageOptions, CoverageReport};
-use evgrid_registry::coverage::DEFAULT_GRID_M;
-use evgrid_registry::regulator;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +32,7 @@ fn options(p: &mut Params, state: &AppState) -> (f64, CoverageOptions) {
         ..CoverageOptions::default()
     };
     if let Some(code) = p.text(&["county"]) {
-        if state.registry.reference().county(&code).is_some() {
+        if state.app.reference().county(&code).is_some() {
             options.county = Some(code);
         } else {
             p.error(
@@ -81,8 +81,8 @@ async fn report(
     grid_m: f64,
     options: CoverageOptions,
 ) -> Result<Arc<CoverageReport>, ApiError> {
-    let registry = state.registry.clone();
-    tokio::task::spawn_blocking(move || registry.coverage(grid_m, &options))
+    let app = state.app.clone();
+    tokio::task::spawn_blocking(move || app.regulator().coverage(grid_m, &options))
         .await
         .map_err(|e| ApiError::Internal(format!("coverage computation failed: {e}")))
 }
@@ -260,7 +260,7 @@ pub async fn summary(
     p.finish()?;
     let county = options.county.clone();
     let r = report(&state, grid_m, options).await?;
-    let bbox = evgrid_geo::population::city_bbox(state.registry.reference());
+    let bbox = evgrid_geo::population::city_bbox(state.app.reference());
     Ok(axum::Json(summary_of(&r, bbox, county)).into_response())
 }
 
@@ -388,7 +388,7 @@ pub async fn regions(
     let (grid_m, options) = options(&mut p, &state);
     p.finish()?;
     let r = report(&state, grid_m, options).await?;
-    let counts = state.registry.store().region_counts().await?;
+    let counts = state.app.network().region_counts().await?;
     let piles_of = |code: Option<&str>| -> i64 {
         match code {
             None => counts.city.piles.total(),
@@ -470,7 +470,7 @@ pub async fn circle(
         "area": c.area, "area_km2": c.area_km2, "radius_km": c.radius_km, "share": c.share,
         "gap_km2": c.gap_km2, "max_distance_m": c.max_distance_m, "cell_m": c.cell_m,
         "gaps": c.gaps.to_geojson(),
-        "boundary": state.registry.reference().zhangjiang.boundary.to_geojson(),
+        "boundary": state.app.reference().zhangjiang.boundary.to_geojson(),
     });
     respond(format, &body, || regulator::circle_table(&r))
 }
@@ -498,10 +498,10 @@ pub async fn heatmap(
     caller.require(REGULATORS)?;
     let grid_m = grid_param(&mut p).unwrap_or(500.0);
     p.finish()?;
-    let registry = state.registry.clone();
+    let app = state.app.clone();
     let png = tokio::task::spawn_blocking(move || {
-        let data = registry.reference();
-        let (_, places) = registry.public_places();
+        let data = app.reference();
+        let (_, places) = app.network().public_places();
         let points: Vec<evgrid_model::LatLng> = places.iter().map(|p| p.location).collect();
         let areas: Vec<&evgrid_geo::MultiPolygon> = data.county_boundaries.values().collect();
         let raster = evgrid_geo::field::Raster::cover(&areas, grid_m);

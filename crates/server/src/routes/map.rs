@@ -34,8 +34,8 @@ pub async fn map_stations(
     let coord = coord_param(&mut p);
     p.finish()?;
     let (items, _) = state
-        .registry
-        .store()
+        .app
+        .network()
         .list_stations(&StationListFilter::default(), 0, i64::MAX)
         .await?;
     let features: Vec<Value> = items
@@ -71,11 +71,6 @@ pub async fn map_stations(
 pub async fn map_counties(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
     p.finish()?;
     Ok(geojson(
-        state
-            .registry
-            .reference()
-            .counties_geojson
-            .clone()
-            .into_bytes(),
+        state.app.reference().counties_geojson.clone().into_bytes(),
     ))
 }

@@ -59,10 +59,10 @@ pub async fn operator_param(
         );
         return Ok(None);
     };
-    if !state.registry.knows_operator(&id)
+    if !state.app.network().knows_operator(&id)
         && !state
-            .registry
-            .store()
+            .app
+            .network()
             .operators()
             .await?
             .iter()

@@ -10,11 +10,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use base64::Engine;
+use evgrid_app::charging::chargers::Login;
 use evgrid_model::Role;
 use evgrid_ocpp::csms::{Connection, Outcome};
 use evgrid_ocpp::hub::{Command, CommandError};
 use evgrid_ocpp::{ErrorCode, FrameError, Version};
-use evgrid_registry::chargers::Login;
 use serde::Deserialize;
 use tracing::Instrument;
 use utoipa::ToSchema;
@@ -84,7 +84,8 @@ pub async fn connect(
     })?;
     let password = basic_password(&headers, &id)?;
     let charger = match state
-        .registry
+        .app
+        .charging()
         .charger_login(
             &id,
             password.as_deref(),
@@ -123,7 +124,7 @@ async fn run(
     tracing::info!("charger connected");
     let hub = state.ocpp.hub.clone();
     let (connection_no, mut commands) = hub.connect(&id, version);
-    let backend = state.registry.ocpp_backend(charger);
+    let backend = state.app.charging().ocpp_backend(charger);
     let mut conn = Connection::new(id.clone(), version);
     let mut waiting: Option<(String, Command)> = None;
     loop {
@@ -319,7 +320,7 @@ pub async fn command(
     body: Result<Json<ChargerCommand>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(crate::auth::ANYONE)?;
-    let Some(charger) = state.registry.store().charger(&id).await? else {
+    let Some(charger) = state.app.charging().charger(&id).await? else {
         return Err(ApiError::NotFound(format!("no charger {id:?}")));
     };
     caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
@@ -372,13 +373,17 @@ pub async fn get_charger(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(crate::auth::ANYONE)?;
     p.finish()?;
-    let store = state.registry.store();
-    let charger = store
+    let charging = state.app.charging();
+    let charger = charging
         .charger(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no charger {id:?}")))?;
     caller.require_for_operator(&charger.operator_id, &[Role::Regulator, Role::Admin])?;
-    let statuses = store.operator_statuses(&charger.operator_id).await?;
+    let statuses = state
+        .app
+        .live()
+        .operator_statuses(&charger.operator_id)
+        .await?;
     let connectors: Vec<serde_json::Value> = (1..=charger.connectors)
         .map(|n| {
             let cid = charger.connector_id(n);
@@ -391,10 +396,8 @@ pub async fn get_charger(
             })
         })
         .collect();
-    let sessions = store
-        .recent_charging_sessions(&charger.operator_id, &format!("{}-", charger.id), 20)
-        .await?;
-    let notices = store.charger_notices(&charger.id).await?;
+    let sessions = charging.recent_sessions_of(&charger, 20).await?;
+    let notices = charging.charger_notices(&charger.id).await?;
     let online = state.ocpp.hub.version(&id).map(Version::label);
     Ok(Json(serde_json::json!({
         "charger": charger,

@@ -44,7 +44,8 @@ pub async fn data_quality(
     let not_found = || ApiError::NotFound(format!("no operator {id:?}"));
     let operator = OperatorId::new(&id).map_err(|_| not_found())?;
     let report = state
-        .registry
+        .app
+        .live()
         .data_quality(&operator)
         .await?
         .ok_or_else(not_found)?;

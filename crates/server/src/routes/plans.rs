@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use evgrid_registry::plan::{plan_tables, PlanError, PlanRequest};
+use evgrid_app::regulator::plan::{plan_tables, PlanError, PlanRequest};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -132,11 +132,13 @@ pub async fn start(
         )));
     }
     let id = state
-        .registry
+        .app
+        .regulator()
         .start_plan(request, &user.username)
         .map_err(plan_error)?;
     let job = state
-        .registry
+        .app
+        .regulator()
         .plans()
         .get(id)
         .ok_or_else(|| ApiError::Internal("the plan vanished".into()))?;
@@ -182,7 +184,7 @@ pub async fn get(
     let job = id
         .parse::<u64>()
         .ok()
-        .and_then(|id| state.registry.plans().get(id))
+        .and_then(|id| state.app.regulator().plans().get(id))
         .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
     if format == Format::Json {
         return Ok(Json(job).into_response());

@@ -85,9 +85,9 @@ pub async fn regions(
     p: Params,
 ) -> Result<Json<RegionsView>, ApiError> {
     p.finish()?;
-    let store = state.registry.store();
-    let (counties, townships) = store.regions().await?;
-    let counts = store.region_counts().await?;
+    let network = state.app.network();
+    let (counties, townships) = network.stored_regions().await?;
+    let counts = network.region_counts().await?;
     let find = |list: &[(Option<String>, Counts)], code: Option<&str>| -> RegionCounts {
         list.iter()
             .find(|(k, _)| k.as_deref() == code)

@@ -66,7 +66,8 @@ pub async fn reserve(
     let Json(body) =
         body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
     let reservation = state
-        .registry
+        .app
+        .charging()
         .reserve(
             &state.ocpp.hub,
             user,
@@ -94,7 +95,8 @@ pub async fn mine(
     let user = caller.require(crate::auth::ANYONE)?;
     p.finish()?;
     let list = state
-        .registry
+        .app
+        .charging()
         .reservations_of(user)
         .await
         .map_err(charge_error)?;
@@ -119,7 +121,8 @@ pub async fn cancel(
 ) -> Result<Response, ApiError> {
     let user = caller.require(crate::auth::ANYONE)?;
     let reservation = state
-        .registry
+        .app
+        .charging()
         .cancel_reservation(&state.ocpp.hub, user, &id)
         .await
         .map_err(charge_error)?;

@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use evgrid_app::network::search::{DriverFilter, DriverHit, SortBy};
+use evgrid_app::SearchFilter;
 use evgrid_model::{Category, ConnectorType, CoordSystem, CurrentKind, LatLng, Power, PricePerKwh};
-use evgrid_registry::search::{DriverFilter, DriverHit, SortBy};
-use evgrid_registry::SearchFilter;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -90,7 +90,8 @@ pub async fn nearest(State(state): State<AppState>, mut p: Params) -> Result<Res
     let k = usize::try_from(k).unwrap_or(10);
     // The answer is written while the index is read: no station text is copied.
     let body = state
-        .registry
+        .app
+        .network()
         .nearest_with(center, k, radius_m, &filter, |hits| {
             let items = hits
                 .iter()
@@ -294,7 +295,8 @@ pub async fn stations(State(state): State<AppState>, mut p: Params) -> Result<Re
     };
     let center = LatLng::new(lat, lng).to_wgs84(input_coord);
     let hits = state
-        .registry
+        .app
+        .network()
         .search_for_driver(center, radius_m, k, &filter, &driver)
         .await?;
     Ok(driver_answer(hits, coord))
@@ -375,7 +377,8 @@ pub async fn route(
     }
     let points: Vec<LatLng> = q.points.iter().map(|p| LatLng::new(p.lat, p.lng)).collect();
     let hits = state
-        .registry
+        .app
+        .network()
         .search_along_route(&points, corridor, k, &filter, &driver)
         .await?;
     Ok(driver_answer(hits, coord))

@@ -66,8 +66,8 @@ pub async fn list_stations(
         category: category.and_then(|c| c.first().copied()),
     };
     let (items, total) = state
-        .registry
-        .store()
+        .app
+        .network()
         .list_stations(&filter, (page - 1) * page_size, page_size)
         .await?;
     Ok(Json(StationPage {
@@ -231,21 +231,21 @@ pub async fn get_station(
     };
     let key = StationKey::parse(&id).map_err(|_| not_found())?;
     let record = state
-        .registry
-        .store()
+        .app
+        .network()
         .station(&key)
         .await?
         .ok_or_else(not_found)?;
     let operator_name = state
-        .registry
-        .store()
+        .app
+        .network()
         .operators()
         .await?
         .into_iter()
         .find(|o| o.id == key.operator_id)
         .map(|o| o.name);
-    let statuses = state.registry.store().station_statuses(&key).await?;
-    let stale_after = state.registry.stale_after(&key.operator_id).await?;
+    let statuses = state.app.network().station_statuses(&key).await?;
+    let stale_after = state.app.live().stale_after(&key.operator_id).await?;
     let now = evgrid_model::time::unix_now();
     let s = record.station;
     let tariff = s.tariff.as_ref().map(|t| TariffView {

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use evgrid_app::regulator::statistics::{self as regulator, Window};
 use evgrid_model::stats::{Bucket, Dimension, UsageKey};
-use evgrid_registry::regulator::{self, Window};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -59,9 +59,9 @@ pub struct ConnectorStatusCounts {
     ))]
 pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Summary>, ApiError> {
     p.finish()?;
-    let counts = state.registry.store().region_counts().await?;
+    let counts = state.app.network().region_counts().await?;
     let mut counties: Vec<CountySummary> = state
-        .registry
+        .app
         .reference()
         .counties
         .iter()
@@ -86,11 +86,7 @@ pub async fn summary(State(state): State<AppState>, p: Params) -> Result<Json<Su
         });
     }
     let now = evgrid_model::time::unix_now();
-    let (by_status, stale) = state
-        .registry
-        .store()
-        .status_counts(now, evgrid_registry::DEFAULT_STALE_AFTER_SECONDS)
-        .await?;
+    let (by_status, stale) = state.app.live().status_counts(now).await?;
     let mut connector_status = ConnectorStatusCounts {
         stale,
         ..ConnectorStatusCounts::default()
@@ -219,7 +215,7 @@ fn usage_by(p: &mut Params) -> UsageKey {
 fn window(p: &mut Params) -> Window {
     let mut day = |name: &'static str| -> Option<i64> {
         let text = p.text(&[name])?;
-        match evgrid_registry::targets::parse_day(&text) {
+        match evgrid_app::regulator::targets::parse_day(&text) {
             Some(d) => Some(d),
             None => {
                 p.error(name, format!("{text:?} is not a date (YYYY-MM-DD)"));
@@ -228,8 +224,8 @@ fn window(p: &mut Params) -> Window {
         }
     };
     let (from, to) = (day("from"), day("to"));
-    let today =
-        evgrid_registry::targets::parse_day(&evgrid_registry::targets::today()).unwrap_or(0);
+    let today = evgrid_app::regulator::targets::parse_day(&evgrid_app::regulator::targets::today())
+        .unwrap_or(0);
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - 6);
     let from = from.min(to);
@@ -272,8 +268,8 @@ pub async fn breakdown(
     let Some((dim, name)) = by else {
         return Err(ApiError::BadRequest("by is required".into()));
     };
-    let rows = state.registry.store().breakdown(dim).await?;
-    let names = state.registry.breakdown_names(dim).await?;
+    let rows = state.app.regulator().breakdown(dim).await?;
+    let names = state.app.regulator().breakdown_names(dim).await?;
     let parent = state.parent.clone();
     let body = Breakdown {
         by: name.clone(),
@@ -320,7 +316,7 @@ pub async fn growth(
     caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     p.finish()?;
-    let rows = state.registry.store().snapshots().await?;
+    let rows = state.app.regulator().snapshots().await?;
     let body: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -377,7 +373,11 @@ pub async fn utilization(
     let window = window(&mut p);
     let format = format_param(&mut p, false);
     p.finish()?;
-    let rows = state.registry.utilization(by, bucket, window).await?;
+    let rows = state
+        .app
+        .regulator()
+        .utilization(by, bucket, window)
+        .await?;
     respond(format, &serde_json::json!({ "rows": rows }), || {
         regulator::utilization_table(&rows)
     })
@@ -415,7 +415,7 @@ pub async fn faults(
     let window = window(&mut p);
     let format = format_param(&mut p, false);
     p.finish()?;
-    let rows = state.registry.fault_summaries(by, window).await?;
+    let rows = state.app.regulator().fault_summaries(by, window).await?;
     respond(format, &serde_json::json!({ "rows": rows }), || {
         regulator::faults_table(&rows)
     })
@@ -444,7 +444,7 @@ pub async fn targets(
     caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     p.finish()?;
-    let rows = state.registry.target_statuses().await?;
+    let rows = state.app.regulator().target_statuses().await?;
     respond(format, &serde_json::json!({ "targets": rows }), || {
         regulator::targets_table(&rows)
     })
@@ -472,7 +472,7 @@ pub async fn all_quality(
     caller.require(REGULATORS)?;
     let format = format_param(&mut p, false);
     p.finish()?;
-    let rows = state.registry.all_data_quality().await?;
+    let rows = state.app.live().all_data_quality().await?;
     respond(format, &serde_json::json!({ "operators": rows }), || {
         regulator::quality_table(&rows)
     })
@@ -502,14 +502,14 @@ pub async fn workbook(
 
 /// Every table of the regulator's workbook.
 pub async fn regulator_tables(state: &AppState) -> Result<Vec<evgrid_report::Table>, ApiError> {
-    let registry = state.registry.clone();
+    let app = state.app.clone();
     let report = tokio::task::spawn_blocking(move || {
-        registry.coverage(
-            evgrid_registry::coverage::DEFAULT_GRID_M,
+        app.regulator().coverage(
+            evgrid_app::regulator::coverage::DEFAULT_GRID_M,
             &evgrid_geo::coverage::CoverageOptions::default(),
         )
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(state.registry.regulator_tables(&report).await?)
+    Ok(state.app.regulator().regulator_tables(&report).await?)
 }

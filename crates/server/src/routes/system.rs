@@ -26,7 +26,7 @@ pub struct Health {
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
-        stations: state.registry.station_count(),
+        stations: state.app.network().station_count(),
         version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -50,8 +50,8 @@ pub async fn openapi_json(State(state): State<AppState>) -> Result<Response, Api
     let counties = sorted(state.names.counties.keys().cloned().collect());
     let townships = sorted(state.names.townships.keys().cloned().collect());
     let operators: Vec<String> = state
-        .registry
-        .store()
+        .app
+        .network()
         .operators()
         .await?
         .into_iter()

@@ -43,7 +43,8 @@ pub async fn tcec(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let answer = evgrid_tcec::platform::handle(&*state.registry, &interface, bearer, &body).await;
+    let answer =
+        evgrid_tcec::platform::handle(&**state.app.live(), &interface, bearer, &body).await;
     let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [(header::CONTENT_TYPE, "application/json;charset=utf-8")],

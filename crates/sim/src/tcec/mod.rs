@@ -23,11 +23,12 @@ use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId, WattHours};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use evgrid_model::StorageError;
 use evgrid_tcec::business::{
     ChargeOrder, ChargeStatus, ConnectorStatusInfo, StartChargeNotice, StopChargeNotice,
 };
 use evgrid_tcec::client::{Client, ClientError, Defects};
-use evgrid_tcec::gate::{BackendError, Gate};
+use evgrid_tcec::gate::Gate;
 use evgrid_tcec::time::china_datetime;
 use evgrid_tcec::wire::StationInfo;
 
@@ -501,7 +502,7 @@ impl Gate for Sim {
     async fn credentials(
         &self,
         id: &OperatorId,
-    ) -> Result<Option<OperatorCredentials>, BackendError> {
+    ) -> Result<Option<OperatorCredentials>, StorageError> {
         if id.as_str() != self.op.platform_operator_id {
             return Ok(None);
         }
@@ -522,7 +523,7 @@ impl Gate for Sim {
         &self,
         _id: &OperatorId,
         _seconds: i64,
-    ) -> Result<(String, i64), BackendError> {
+    ) -> Result<(String, i64), StorageError> {
         let life = self.options.token_seconds.max(1);
         let mut st = self.lock();
         let now = Instant::now();
@@ -541,7 +542,7 @@ impl Gate for Sim {
         Ok((token, life))
     }
 
-    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, BackendError> {
+    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StorageError> {
         let st = self.lock();
         let valid = st.tokens.get(token).is_some_and(|e| *e > Instant::now());
         Ok(if valid {

@@ -21,9 +21,9 @@ use evgrid_model::{
     Category, CategoryCounts, Channel, Charge, ChargePeriod, ChargeStatus, ChargerNotice,
     ChargingSession, Connector, ConnectorType, Counts, County, Equipment, EquipmentType, Fen,
     IndexRow, LatLng, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation, Power,
-    PricePerKwh, PushKey, RegionCounts, Reservation, ReservationStatus, SessionState,
-    SessionUpdate, Station, StationKey, StationListFilter, StationRecord, StationSummary,
-    StationType, StatusRecord, StatusSource, Tariff, TariffPeriod, Township, WattHours,
+    PricePerKwh, PushId, RegionCounts, Reservation, ReservationStatus, SessionState, SessionUpdate,
+    Station, StationKey, StationListFilter, StationRecord, StationSummary, StationType,
+    StatusRecord, StatusSource, Tariff, TariffPeriod, Township, WattHours,
 };
 use sqlx::Row;
 
@@ -51,15 +51,15 @@ type DbRow = <Db as sqlx::Database>::Row;
 type Tx<'a> = sqlx::Transaction<'a, Db>;
 
 /// Records a protocol message in the transaction; `false` when it was recorded before.
-async fn record_push(tx: &mut Tx<'_>, push: &PushKey<'_>) -> Result<bool, StoreError> {
+async fn record_push(tx: &mut Tx<'_>, push: &PushId) -> Result<bool, StoreError> {
     Ok(sqlx::query(
         "INSERT INTO protocol_pushes (operator_id, interface, time_stamp, seq, received_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
-    .bind(push.operator_id)
+    .bind(push.operator_id.as_str())
     .bind(push.interface)
-    .bind(push.time_stamp)
-    .bind(push.seq)
+    .bind(&push.time_stamp)
+    .bind(&push.seq)
     .bind(unix_now())
     .execute(&mut **tx)
     .await?

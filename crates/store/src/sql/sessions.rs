@@ -83,7 +83,7 @@ fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
 impl ChargingSessionStore for Engine {
     async fn apply_charging_session(
         &self,
-        push: &PushKey<'_>,
+        push: &PushId,
         u: &SessionUpdate,
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
@@ -94,7 +94,7 @@ impl ChargingSessionStore for Engine {
 
     async fn apply_charging_sessions_many(
         &self,
-        messages: &[(PushKey<'_>, &SessionUpdate)],
+        messages: &[(&PushId, &SessionUpdate)],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         let mut tx = self.writer.begin().await?;
         let mut out = Vec::with_capacity(messages.len());
@@ -178,7 +178,7 @@ impl ChargingSessionStore for Engine {
 
     async fn record_order_check(
         &self,
-        push: &PushKey<'_>,
+        push: &PushId,
         check: &OrderCheck,
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
@@ -192,7 +192,7 @@ impl ChargingSessionStore for Engine {
              ON CONFLICT (operator_id, check_ref) DO UPDATE SET order_count = excluded.order_count,
                disputed = excluded.disputed, received_at = excluded.received_at",
         )
-        .bind(push.operator_id)
+        .bind(push.operator_id.as_str())
         .bind(&check.check_ref)
         .bind(&check.period_start)
         .bind(&check.period_end)
@@ -210,7 +210,7 @@ impl ChargingSessionStore for Engine {
 /// [`ChargingSessionStore::apply_charging_session`]); the caller commits.
 async fn apply_session_in(
     tx: &mut Tx<'_>,
-    push: &PushKey<'_>,
+    push: &PushId,
     u: &SessionUpdate,
 ) -> Result<bool, StoreError> {
     // Everything that can refuse the message is checked before anything is written, so a
@@ -225,7 +225,7 @@ async fn apply_session_in(
                     (SELECT connector_id FROM charging_sessions WHERE operator_id = $1 AND session_ref = $4),
                     (SELECT order_received_at FROM charging_sessions WHERE operator_id = $1 AND session_ref = $4)",
         )
-        .bind(push.operator_id)
+        .bind(push.operator_id.as_str())
         .bind(&u.connector_id)
         .bind(evgrid_model::charger::charger_of_connector(&u.connector_id))
         .bind(&u.session_ref)
@@ -281,7 +281,7 @@ async fn apply_session_in(
            dispute = CASE WHEN excluded.order_received_at IS NOT NULL THEN excluded.dispute
                           ELSE charging_sessions.dispute END",
     )
-    .bind(push.operator_id)
+    .bind(push.operator_id.as_str())
     .bind(&u.session_ref)
     .bind(&u.connector_id)
     .bind(state.as_str())
@@ -306,7 +306,7 @@ async fn apply_session_in(
     .await?;
     if let Some(periods) = &u.periods {
         sqlx::query("DELETE FROM charging_periods WHERE operator_id = $1 AND session_ref = $2")
-            .bind(push.operator_id)
+            .bind(push.operator_id.as_str())
             .bind(&u.session_ref)
             .execute(&mut **tx)
             .await?;
@@ -321,7 +321,7 @@ async fn apply_session_in(
             let mut q = sqlx::query(&sql);
             for (i, p) in periods.iter().enumerate() {
                 q = q
-                    .bind(push.operator_id)
+                    .bind(push.operator_id.as_str())
                     .bind(&u.session_ref)
                     .bind(i64::try_from(i).unwrap_or(i64::MAX))
                     .bind(p.starts_at)

@@ -6,7 +6,7 @@ use super::*;
 /// applied), [`StoreError::Unknown`] for a connector the operator does not have.
 async fn push_statuses(
     tx: &mut Tx<'_>,
-    push: &PushKey<'_>,
+    push: &PushId,
     statuses: &[StatusRecord],
 ) -> Result<bool, StoreError> {
     if !record_push(tx, push).await? {
@@ -20,7 +20,7 @@ async fn push_statuses(
         "SELECT connector_id FROM connectors WHERE operator_id = $1 AND connector_id IN ({})",
         Db::texts_in_json(2)
     ))
-    .bind(push.operator_id)
+    .bind(push.operator_id.as_str())
     .bind(ids)
     .fetch_all(&mut **tx)
     .await?;
@@ -31,7 +31,7 @@ async fn push_statuses(
         )));
     }
     for st in statuses {
-        upsert_status(tx, push.operator_id, st).await?;
+        upsert_status(tx, push.operator_id.as_str(), st).await?;
     }
     Ok(true)
 }
@@ -148,7 +148,7 @@ async fn upsert_newer_statuses(
 impl StatusStore for Engine {
     async fn apply_statuses(
         &self,
-        push: &PushKey<'_>,
+        push: &PushId,
         statuses: &[StatusRecord],
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
@@ -161,7 +161,7 @@ impl StatusStore for Engine {
 
     async fn apply_statuses_many(
         &self,
-        pushes: &[(PushKey<'_>, &[StatusRecord])],
+        pushes: &[(&PushId, &[StatusRecord])],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         use sqlx::Connection;
         let mut tx = self.writer.begin().await?;

@@ -296,10 +296,10 @@ pub async fn grouped_pushes_keep_their_own_outcomes(store: Store) {
     let other = [status("AE1C1", 101)];
     let results = store
         .apply_statuses_many(&[
-            (push(interface, "0001"), &good[..]),
-            (push(interface, "0002"), &unknown[..]),
-            (push(interface, "0001"), &good[..]),
-            (push(interface, "0003"), &other[..]),
+            (&push(interface, "0001"), &good[..]),
+            (&push(interface, "0002"), &unknown[..]),
+            (&push(interface, "0001"), &good[..]),
+            (&push(interface, "0003"), &other[..]),
         ])
         .await
         .unwrap();
@@ -510,10 +510,10 @@ pub async fn session_messages_grouped_keep_their_own_outcomes(store: Store) {
     );
     let results = store
         .apply_charging_sessions_many(&[
-            (push("ocpp", "1"), &good),
-            (push("ocpp", "2"), &unknown),
-            (push("ocpp", "1"), &good),
-            (push("ocpp", "3"), &later),
+            (&push("ocpp", "1"), &good),
+            (&push("ocpp", "2"), &unknown),
+            (&push("ocpp", "1"), &good),
+            (&push("ocpp", "3"), &later),
         ])
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 
 use evgrid_model::{
     Channel, Connector, ConnectorStatus, ConnectorType, Equipment, EquipmentType, LatLng, Operator,
-    OperatorId, PlacedStation, Power, PricePerKwh, PushKey, SessionState, SessionUpdate, Station,
+    OperatorId, PlacedStation, Power, PricePerKwh, PushId, SessionState, SessionUpdate, Station,
     StationType, StatusRecord, StatusSource, Tariff, TariffPeriod, WattHours,
 };
 
@@ -102,12 +102,12 @@ pub fn status_at(connector: &str, s: ConnectorStatus, at: i64) -> StatusRecord {
 }
 
 /// The identity of a push of the fixture operator.
-pub fn push<'a>(interface: &'a str, seq: &'a str) -> PushKey<'a> {
-    PushKey {
-        operator_id: OPERATOR,
+pub fn push(interface: &'static str, seq: &str) -> PushId {
+    PushId {
+        operator_id: OperatorId::new(OPERATOR).unwrap(),
         interface,
-        time_stamp: "20260101000000",
-        seq,
+        time_stamp: "20260101000000".into(),
+        seq: seq.into(),
     }
 }
 

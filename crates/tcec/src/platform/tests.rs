@@ -53,14 +53,14 @@ impl Gate for Memory {
     async fn credentials(
         &self,
         id: &OperatorId,
-    ) -> Result<Option<OperatorCredentials>, BackendError> {
+    ) -> Result<Option<OperatorCredentials>, StorageError> {
         Ok((id.as_str() == "MA01D1QR8").then(creds))
     }
     async fn issue_token(
         &self,
         id: &OperatorId,
         seconds: i64,
-    ) -> Result<(String, i64), BackendError> {
+    ) -> Result<(String, i64), StorageError> {
         let token = format!("token-of-{id}");
         self.tokens
             .lock()
@@ -68,7 +68,7 @@ impl Gate for Memory {
             .insert(token.clone(), id.clone());
         Ok((token, seconds))
     }
-    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, BackendError> {
+    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StorageError> {
         Ok(self.tokens.lock().unwrap().get(token).cloned())
     }
 }
@@ -78,12 +78,12 @@ impl Backend for Memory {
         &self,
         push: &PushId,
         statuses: &[StatusPush],
-    ) -> Result<bool, BackendError> {
+    ) -> Result<bool, StorageError> {
         if statuses
             .iter()
             .any(|s| !s.connector_id.starts_with("MA01D1QR8"))
         {
-            return Err(BackendError::Invalid("unknown connector".into()));
+            return Err(StorageError::Invalid("unknown connector".into()));
         }
         if !self.first_time(push) {
             return Ok(false);
@@ -91,16 +91,16 @@ impl Backend for Memory {
         self.statuses.lock().unwrap().extend_from_slice(statuses);
         Ok(true)
     }
-    async fn apply_station(&self, _push: &PushId, _station: Station) -> Result<bool, BackendError> {
+    async fn apply_station(&self, _push: &PushId, _station: Station) -> Result<bool, StorageError> {
         Ok(true)
     }
     async fn apply_session(
         &self,
         push: &PushId,
         update: SessionUpdate,
-    ) -> Result<bool, BackendError> {
+    ) -> Result<bool, StorageError> {
         if !update.connector_id.starts_with("MA01D1QR8") {
-            return Err(BackendError::Invalid("unknown connector".into()));
+            return Err(StorageError::Invalid("unknown connector".into()));
         }
         if !self.first_time(push) {
             return Ok(false);
@@ -112,7 +112,7 @@ impl Backend for Memory {
         &self,
         _push: &PushId,
         session_refs: &[String],
-    ) -> Result<Vec<Option<(WattHours, Fen)>>, BackendError> {
+    ) -> Result<Vec<Option<(WattHours, Fen)>>, StorageError> {
         let sessions = self.sessions.lock().unwrap();
         Ok(session_refs
             .iter()
@@ -133,7 +133,7 @@ impl Backend for Memory {
         &self,
         push: &PushId,
         check: OrderCheckSummary,
-    ) -> Result<bool, BackendError> {
+    ) -> Result<bool, StorageError> {
         if !self.first_time(push) {
             return Ok(false);
         }

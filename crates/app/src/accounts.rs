@@ -12,7 +12,9 @@ use evgrid_model::time::unix_now;
 use evgrid_model::{OperatorId, Role, User};
 use sha2::{Digest, Sha256};
 
-use crate::{hex, random_bytes, random_hex, Registry, RegistryError};
+use evgrid_store::Store;
+
+use crate::{hex, random_bytes, random_hex, AppError};
 
 /// How long a session lasts, seconds (7 days).
 pub const SESSION_SECONDS: i64 = 7 * 86_400;
@@ -37,7 +39,7 @@ pub enum AccountError {
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(#[from] AppError),
 }
 
 impl From<evgrid_store::StoreError> for AccountError {
@@ -127,7 +129,22 @@ pub struct Login {
     pub expires_at: i64,
 }
 
-impl Registry {
+/// Users, roles and logins.
+#[derive(Debug)]
+pub struct Accounts {
+    store: Store,
+    /// Failed logins per username.
+    logins: LoginLimiter,
+}
+
+impl Accounts {
+    pub(crate) fn new(store: Store) -> Self {
+        Self {
+            store,
+            logins: LoginLimiter::default(),
+        }
+    }
+
     /// Adds a user (admins add operators, regulators and admins; drivers register).
     pub async fn add_user(
         &self,
@@ -144,7 +161,7 @@ impl Registry {
             .await
             .map_err(|e| AccountError::Hash(e.to_string()))??;
         Ok(self
-            .store()
+            .store
             .add_user(username, &hash, role, operator, unix_now())
             .await?)
     }
@@ -165,7 +182,7 @@ impl Registry {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| AccountError::Hash(e.to_string()))??;
-        Ok(self.store().set_password(username, &hash).await?)
+        Ok(self.store.set_password(username, &hash).await?)
     }
 
     /// Logs in: a fresh token for a right password; after [`MAX_FAILURES`] wrong ones within
@@ -175,7 +192,7 @@ impl Registry {
         if let Some(wait) = self.logins.locked_for(username, now) {
             return Err(AccountError::RateLimited(wait));
         }
-        let found = self.store().user_login(username).await?;
+        let found = self.store.user_login(username).await?;
         let stored = found
             .as_ref()
             .map_or_else(|| dummy_hash().to_owned(), |(_, h)| h.clone());
@@ -190,7 +207,7 @@ impl Registry {
         self.logins.clear(username);
         let token = random_hex(32).map_err(|e| AccountError::Hash(e.to_string()))?;
         let expires_at = now + SESSION_SECONDS;
-        self.store()
+        self.store
             .add_login(&token_hash(&token), user.id, now, expires_at)
             .await?;
         Ok(Login {
@@ -201,19 +218,34 @@ impl Registry {
     }
 
     /// The user a token belongs to, while its session lasts.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, RegistryError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, AppError> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
         Ok(self
-            .store()
+            .store
             .login_user(&token_hash(token), unix_now())
             .await?)
     }
 
-    /// Ends a session; false when the token had none.
-    pub async fn logout(&self, token: &str) -> Result<bool, RegistryError> {
-        Ok(self.store().end_login(&token_hash(token)).await?)
+    /// Every user.
+    pub async fn users(&self) -> Result<Vec<User>, AppError> {
+        Ok(self.store.users().await?)
+    }
+
+    /// A user by name.
+    pub async fn find_user(&self, username: &str) -> Result<Option<User>, AppError> {
+        Ok(self.store.user_login(username).await?.map(|(user, _)| user))
+    }
+
+    /// Removes a user and ends the user's logins; whether there was such a user.
+    pub async fn remove_user(&self, username: &str) -> Result<bool, AppError> {
+        Ok(self.store.remove_user(username).await?)
+    }
+
+    /// Ends a login; false when the token had none.
+    pub async fn logout(&self, token: &str) -> Result<bool, AppError> {
+        Ok(self.store.end_login(&token_hash(token)).await?)
     }
 }
 
@@ -224,12 +256,7 @@ mod tests {
     #[tokio::test]
     async fn register_login_authenticate_logout_and_the_rate_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let registry = Registry::open_dir(
-            dir.path(),
-            std::sync::Arc::new(evgrid_geo::ReferenceData::embedded().unwrap()),
-        )
-        .await
-        .unwrap();
+        let registry = Accounts::new(Store::open_sqlite_dir(dir.path()).await.unwrap());
         let user = registry
             .register_driver("driver.one", "correct horse battery")
             .await

@@ -11,8 +11,9 @@ use evgrid_report::{Cell, Kind, Table};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::targets::TargetStatus;
-use crate::{Registry, RegistryError};
+use super::targets::TargetStatus;
+use super::Regulator;
+use crate::AppError;
 
 /// One group's utilization in one bucket.
 #[derive(Debug, Clone, Serialize)]
@@ -51,9 +52,9 @@ pub struct Window {
     pub to: i64,
 }
 
-impl Registry {
+impl Regulator {
     /// Names for the keys of a grouping: county names, operator names; station ids stay ids.
-    pub async fn key_names(&self, by: UsageKey) -> Result<HashMap<String, String>, RegistryError> {
+    pub async fn key_names(&self, by: UsageKey) -> Result<HashMap<String, String>, AppError> {
         Ok(match by {
             UsageKey::County => self
                 .reference()
@@ -62,7 +63,7 @@ impl Registry {
                 .map(|c| (c.code.clone(), c.name_zh.clone()))
                 .collect(),
             UsageKey::Operator => self
-                .store()
+                .store
                 .operators()
                 .await?
                 .into_iter()
@@ -78,14 +79,14 @@ impl Registry {
         by: UsageKey,
         bucket: Bucket,
         window: Window,
-    ) -> Result<Vec<UtilizationRow>, RegistryError> {
+    ) -> Result<Vec<UtilizationRow>, AppError> {
         let now = evgrid_model::time::unix_now();
         let rows = self
-            .store()
+            .store
             .usage(by, bucket, window.from, window.to, now)
             .await?;
         let connectors: HashMap<Option<String>, i64> =
-            self.store().connectors_by(by).await?.into_iter().collect();
+            self.store.connectors_by(by).await?.into_iter().collect();
         let names = self.key_names(by).await?;
         let end = window.to.min(now).max(window.from);
         Ok(rows
@@ -93,11 +94,13 @@ impl Registry {
             .map(|r| {
                 let n = connectors.get(&r.key).copied().unwrap_or(0);
                 let available_hours = match bucket {
-                    Bucket::Day => crate::targets::parse_day(&r.bucket).map_or(24.0, |d| {
-                        let start = d * 86_400 - 8 * 3600;
-                        let overlap = (start + 86_400).min(end) - start.max(window.from);
-                        overlap.max(0) as f64 / 3600.0
-                    }),
+                    Bucket::Day => {
+                        crate::regulator::targets::parse_day(&r.bucket).map_or(24.0, |d| {
+                            let start = d * 86_400 - 8 * 3600;
+                            let overlap = (start + 86_400).min(end) - start.max(window.from);
+                            overlap.max(0) as f64 / 3600.0
+                        })
+                    }
                     Bucket::Hour => ((end - window.from) as f64 / 86_400.0).ceil().max(1.0),
                 };
                 let charging_hours = r.charging_seconds as f64 / 3600.0;
@@ -125,11 +128,11 @@ impl Registry {
         &self,
         by: UsageKey,
         window: Window,
-    ) -> Result<Vec<FaultSummary>, RegistryError> {
+    ) -> Result<Vec<FaultSummary>, AppError> {
         let now = evgrid_model::time::unix_now();
         let names = self.key_names(by).await?;
         Ok(self
-            .store()
+            .store
             .faults(by, window.from, window.to, now)
             .await?
             .into_iter()
@@ -156,7 +159,7 @@ impl Registry {
     pub async fn breakdown_names(
         &self,
         by: Dimension,
-    ) -> Result<HashMap<String, String>, RegistryError> {
+    ) -> Result<HashMap<String, String>, AppError> {
         Ok(match by {
             Dimension::County => self.key_names(UsageKey::County).await?,
             Dimension::Operator => self.key_names(UsageKey::Operator).await?,
@@ -589,7 +592,7 @@ pub fn coverage_tables(report: &CoverageReport) -> Vec<Table> {
 }
 
 /// Every operator's data quality, one row each.
-pub fn quality_table(reports: &[crate::quality::DataQuality]) -> Table {
+pub fn quality_table(reports: &[crate::live::quality::DataQuality]) -> Table {
     let mut t = Table::new(
         "data quality",
         &[
@@ -644,14 +647,11 @@ pub fn quality_table(reports: &[crate::quality::DataQuality]) -> Table {
     t
 }
 
-impl Registry {
+impl Regulator {
     /// Every table of the regulator's workbook, in sheet order: coverage (service radius,
     /// townships, hot spots, charging circle), breakdowns, growth, utilization and faults of the
     /// last 7 days by county, targets and data quality.
-    pub async fn regulator_tables(
-        &self,
-        report: &CoverageReport,
-    ) -> Result<Vec<Table>, RegistryError> {
+    pub async fn regulator_tables(&self, report: &CoverageReport) -> Result<Vec<Table>, AppError> {
         let mut tables = coverage_tables(report);
         for (dim, name) in [
             (Dimension::Category, "category"),
@@ -661,11 +661,11 @@ impl Registry {
             (Dimension::ConnectorStandard, "connector standard"),
             (Dimension::Current, "current"),
         ] {
-            let rows = self.store().breakdown(dim).await?;
+            let rows = self.store.breakdown(dim).await?;
             let names = self.breakdown_names(dim).await?;
             tables.push(breakdown_table(name, &rows, &names));
         }
-        tables.push(growth_table(&self.store().snapshots().await?));
+        tables.push(growth_table(&self.store.snapshots().await?));
         let now = evgrid_model::time::unix_now();
         let week = Window {
             from: now - 7 * 86_400,
@@ -680,7 +680,7 @@ impl Registry {
             &self.fault_summaries(UsageKey::County, week).await?,
         ));
         tables.push(targets_table(&self.target_statuses().await?));
-        tables.push(quality_table(&self.all_data_quality().await?));
+        tables.push(quality_table(&self.live.all_data_quality().await?));
         Ok(tables)
     }
 }

@@ -5,7 +5,8 @@
 use evgrid_model::stats::StationLive;
 use evgrid_model::{LatLng, PricePerKwh};
 
-use crate::{IndexedStation, Registry, RegistryError, SearchFilter, DEFAULT_STALE_AFTER_SECONDS};
+use super::{IndexedStation, Network, SearchFilter};
+use crate::{AppError, DEFAULT_STALE_AFTER_SECONDS};
 
 /// How many nearest stations a driver's search looks at before its live filters.
 pub const CANDIDATES: usize = 400;
@@ -56,7 +57,7 @@ fn price_at(live: &StationLive, second: u32) -> Option<PricePerKwh> {
         .map(|(_, e, s)| PricePerKwh(e + s))
 }
 
-impl Registry {
+impl Network {
     /// Adds live availability, price and hours to hits and applies the driver's filters.
     async fn live_hits(
         &self,
@@ -64,7 +65,7 @@ impl Registry {
         filter: &SearchFilter,
         driver: &DriverFilter,
         k: usize,
-    ) -> Result<Vec<DriverHit>, RegistryError> {
+    ) -> Result<Vec<DriverHit>, AppError> {
         // Count (and call free) only the connectors the driver's conditions allow.
         let counted = evgrid_model::stats::ConnectorCriteria {
             connector_type: filter.connector_type.map(|t| t.0),
@@ -75,7 +76,7 @@ impl Registry {
         let second = china_second_of_day(now);
         let pks: Vec<i64> = hits.iter().map(|(s, _, _)| s.pk).collect();
         let live = self
-            .store()
+            .store
             .station_live(&pks, now, DEFAULT_STALE_AFTER_SECONDS, &counted)
             .await?;
         let mut out: Vec<DriverHit> = hits
@@ -130,7 +131,7 @@ impl Registry {
         k: usize,
         filter: &SearchFilter,
         driver: &DriverFilter,
-    ) -> Result<Vec<DriverHit>, RegistryError> {
+    ) -> Result<Vec<DriverHit>, AppError> {
         let hits = self
             .nearest(center, CANDIDATES, Some(radius_m), filter)
             .into_iter()
@@ -149,7 +150,7 @@ impl Registry {
         k: usize,
         filter: &SearchFilter,
         driver: &DriverFilter,
-    ) -> Result<Vec<DriverHit>, RegistryError> {
+    ) -> Result<Vec<DriverHit>, AppError> {
         // Probe points every `step` along the route; each probe's circle (corridor + step)
         // reaches every point within the corridor of its piece of the route. Long routes take
         // longer steps: at most about 20,000 probes.

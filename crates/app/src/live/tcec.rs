@@ -1,62 +1,49 @@
-//! The registry as the storage of the T/CEC platform side: credentials, tokens, live status and
+//! Live as the storage of the T/CEC platform side: credentials, tokens, live status and
 //! pushed stations, each written durably before the adapter answers.
 
 use evgrid_model::time::unix_now;
 use evgrid_model::{
     Fen, Operator, OperatorCredentials, OperatorId, SessionUpdate, Station, WattHours,
 };
-use evgrid_model::{OrderCheck, PushKey, StatusRecord};
-use evgrid_store::StoreError;
+use evgrid_model::{OrderCheck, StatusRecord};
 use evgrid_tcec::platform::{
-    Backend, BackendError, Gate, OrderCheckSummary, Outcome, PushId, StatusPush,
+    Backend, Gate, OrderCheckSummary, Outcome, PushId, StatusPush, StorageError,
 };
 
-use crate::{Registry, RegistryError};
-
-fn storage(e: StoreError) -> BackendError {
-    match e {
-        StoreError::Unknown(m) | StoreError::Conflict(m) => BackendError::Invalid(m),
-        other => BackendError::Storage(other.to_string()),
-    }
-}
+use super::Live;
+use crate::AppError;
 
 /// 32 hexadecimal characters from the system's random source.
-fn random_token() -> Result<String, BackendError> {
+fn random_token() -> Result<String, StorageError> {
     crate::random_hex(16)
-        .map_err(|e| BackendError::Storage(format!("no randomness for a token: {e}")))
+        .map_err(|e| StorageError::Failed(format!("no randomness for a token: {e}")))
 }
 
-fn push_key(push: &PushId) -> PushKey<'_> {
-    PushKey {
-        operator_id: push.operator_id.as_str(),
-        interface: push.interface,
-        time_stamp: &push.time_stamp,
-        seq: &push.seq,
-    }
-}
-
-impl Gate for Registry {
+impl Gate for Live {
     async fn credentials(
         &self,
         id: &OperatorId,
-    ) -> Result<Option<OperatorCredentials>, BackendError> {
-        self.store().credentials(id).await.map_err(storage)
+    ) -> Result<Option<OperatorCredentials>, StorageError> {
+        self.store.credentials(id).await.map_err(StorageError::from)
     }
 
     async fn issue_token(
         &self,
         id: &OperatorId,
         seconds: i64,
-    ) -> Result<(String, i64), BackendError> {
+    ) -> Result<(String, i64), StorageError> {
         let token = random_token()?;
-        self.store()
+        self.store
             .issue_token(id, &token, seconds)
             .await
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 
-    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, BackendError> {
-        self.store().token_owner(token).await.map_err(storage)
+    async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StorageError> {
+        self.store
+            .token_owner(token)
+            .await
+            .map_err(StorageError::from)
     }
 
     fn record(&self, outcome: &Outcome<'_>) {
@@ -68,12 +55,12 @@ impl Gate for Registry {
     }
 }
 
-impl Backend for Registry {
+impl Backend for Live {
     async fn apply_statuses(
         &self,
         push: &PushId,
         statuses: &[StatusPush],
-    ) -> Result<bool, BackendError> {
+    ) -> Result<bool, StorageError> {
         let observed_at = unix_now();
         let records: Vec<StatusRecord> = statuses
             .iter()
@@ -88,23 +75,24 @@ impl Backend for Registry {
             })
             .collect();
         let count = records.len();
-        let applied = self
-            .apply_status_push(&push_key(push), records)
-            .await
-            .map_err(|RegistryError::Store(e)| storage(e))?;
+        let applied = self.apply_status_push(push, records).await?;
         tracing::debug!(operator_id = %push.operator_id, statuses = count, applied, "status push");
         Ok(applied)
     }
 
-    async fn apply_station(&self, push: &PushId, station: Station) -> Result<bool, BackendError> {
+    async fn apply_station(&self, push: &PushId, station: Station) -> Result<bool, StorageError> {
         // A name equal to the id leaves the operator's registered name as it is.
         let operator = Operator {
             id: push.operator_id.clone(),
             name: push.operator_id.to_string(),
         };
-        match self.store_stations(&[operator], vec![station]).await {
+        match self
+            .network
+            .store_stations(&[operator], vec![station])
+            .await
+        {
             Ok(_) => Ok(true),
-            Err(RegistryError::Store(e)) => Err(storage(e)),
+            Err(AppError::Store(e)) => Err(e.into()),
         }
     }
 
@@ -112,12 +100,12 @@ impl Backend for Registry {
         &self,
         push: &PushId,
         update: SessionUpdate,
-    ) -> Result<bool, BackendError> {
+    ) -> Result<bool, StorageError> {
         let applied = self
-            .store()
-            .apply_charging_session(&push_key(push), &update)
+            .store
+            .apply_charging_session(push, &update)
             .await
-            .map_err(storage)?;
+            .map_err(StorageError::from)?;
         tracing::debug!(operator_id = %push.operator_id, session = %update.session_ref, applied, "session update");
         Ok(applied)
     }
@@ -126,18 +114,18 @@ impl Backend for Registry {
         &self,
         push: &PushId,
         session_refs: &[String],
-    ) -> Result<Vec<Option<(WattHours, Fen)>>, BackendError> {
-        self.store()
+    ) -> Result<Vec<Option<(WattHours, Fen)>>, StorageError> {
+        self.store
             .final_orders(&push.operator_id, session_refs)
             .await
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 
     async fn record_order_check(
         &self,
         push: &PushId,
         check: OrderCheckSummary,
-    ) -> Result<bool, BackendError> {
+    ) -> Result<bool, StorageError> {
         let record = OrderCheck {
             check_ref: check.check_ref,
             period_start: check.period_start,
@@ -145,9 +133,9 @@ impl Backend for Registry {
             order_count: check.order_count,
             disputed: check.disputed,
         };
-        self.store()
-            .record_order_check(&push_key(push), &record)
+        self.store
+            .record_order_check(push, &record)
             .await
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 }

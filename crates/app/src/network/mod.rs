@@ -1,64 +1,22 @@
-//! The station registry: the one place where stations enter evgrid and are looked up.
-//!
-//! It ties the store (the truth), the region rules (county and township of every station) and
-//! the in-memory spatial index (kept current on every change) together, and it reads the import
-//! formats (T/CEC StationInfos JSON, evgrid's CSV, GeoJSON). Servers and the CLI use it; it knows
-//! no HTTP.
+//! The network: every station of every operator, where it lies (county, township), and the
+//! in-memory spatial index kept current with the store; station lookups, lists and region
+//! counts; imports of operators' station files; drivers' searches.
 
-pub mod accounts;
-mod batch;
-pub mod chargers;
-pub mod charging;
-pub mod coverage;
 pub mod import;
-pub mod plan;
-pub mod poller;
-pub mod quality;
-pub mod regulator;
-pub mod reservations;
 pub mod search;
-pub mod targets;
-mod tcec_backend;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use evgrid_geo::{ConnectorProfile, EntryAttrs, Filter, ReferenceData, RegionMap, SpatialIndex};
-pub use evgrid_model::IndexRow;
-use evgrid_model::PlacedStation;
-use evgrid_model::{Category, ConnectorType, CurrentKind, LatLng, OperatorId, Power, StationKey};
-use evgrid_store::{Store, StoreError};
+use evgrid_model::{
+    Category, ConnectorType, Counts, CurrentKind, IndexRow, LatLng, Operator, OperatorId,
+    PlacedStation, Power, RegionCounts, StationKey, StationListFilter, StationRecord,
+    StationSummary, StatusRecord,
+};
+use evgrid_store::Store;
 
-pub use import::{ImportEvent, ImportReport, Rejection};
-
-/// Lower-case hexadecimal of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `n` bytes from the system's random source (tokens, salts).
-pub(crate) fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes))?;
-    Ok(bytes)
-}
-
-/// `n` bytes from the system's random source, as hexadecimal (tokens, salts).
-pub(crate) fn random_hex(n: usize) -> std::io::Result<String> {
-    Ok(hex(&random_bytes(n)?))
-}
-
-/// Seconds after which a connector status is stale when its operator has no interval of its own.
-pub const DEFAULT_STALE_AFTER_SECONDS: i64 = 900;
-
-/// Registry failures.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use crate::AppError;
 
 /// A station as the index and the search answers know it. Its texts (API id, operator id,
 /// name) share one allocation: a search answer touches one piece of memory per hit.
@@ -179,199 +137,37 @@ pub struct SearchHit {
     pub distance_m: f64,
 }
 
-/// The registry.
+/// The network of stations.
 #[derive(Debug)]
-pub struct Registry {
+pub struct Network {
     store: Store,
     reference: Arc<ReferenceData>,
     regions: RegionMap,
     state: RwLock<IndexState>,
-    traffic: Arc<quality::TrafficLog>,
-    /// The first message counted, across restarts.
-    traffic_since: std::sync::Mutex<Option<i64>>,
-    /// Whether the task writing message counts runs.
-    traffic_flushing: std::sync::atomic::AtomicBool,
-    /// When this registry was opened, seconds since 1970.
-    pub started_at: i64,
-    /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
-    max_clock_skew: Option<i64>,
-    /// The poller's state per operator.
-    polls: std::sync::Mutex<HashMap<OperatorId, poller::PollStatus>>,
-    /// Group commit of statuses from many connections.
-    statuses: batch::GroupCommit<batch::StatusJob>,
-    /// Group commit of protocol pushes of statuses.
-    pushes: batch::GroupCommit<batch::PushJob>,
-    /// Group commit of OCPP session messages (meter values, transaction events).
-    sessions: batch::GroupCommit<batch::SessionJob>,
-    /// Population grids and coverage reports already computed.
-    coverage: coverage::CoverageCache,
-    /// Siting plans run in the background.
-    plans: plan::PlanJobs,
-    /// Failed logins per username.
-    logins: accounts::LoginLimiter,
 }
 
-impl Registry {
-    /// Stores one connector status, committed together with the statuses other connections
-    /// send at the same time; returns after the commit.
-    pub async fn put_status(
-        &self,
-        operator: &OperatorId,
-        record: evgrid_model::StatusRecord,
-    ) -> Result<(), RegistryError> {
-        let job = batch::StatusJob {
-            operator: operator.clone(),
-            record,
-        };
-        Ok(self.statuses.run(&self.store, job).await?)
-    }
-
-    /// Applies a protocol push of statuses (recorded for duplicate detection), committed
-    /// together with the pushes that arrive at the same time; returns after the commit.
-    pub async fn apply_status_push(
-        &self,
-        push: &evgrid_model::PushKey<'_>,
-        statuses: Vec<evgrid_model::StatusRecord>,
-    ) -> Result<bool, RegistryError> {
-        Ok(self
-            .pushes
-            .run(&self.store, batch::PushJob::new(push, statuses))
-            .await?)
-    }
-
-    /// Merges one session message (see [`Store::apply_session`]) in a transaction shared with
-    /// the messages that arrive at the same time; returns after the commit.
-    pub(crate) async fn apply_session_grouped(
-        &self,
-        push: &evgrid_model::PushKey<'_>,
-        update: evgrid_model::SessionUpdate,
-    ) -> Result<bool, StoreError> {
-        self.sessions
-            .run(
-                &self.store,
-                batch::SessionJob {
-                    push: batch::PushJob::new(push, Vec::new()),
-                    update,
-                },
-            )
-            .await
-    }
-
-    /// Seconds after which this operator's statuses are stale: its own setting or the default.
-    pub async fn stale_after(&self, id: &OperatorId) -> Result<i64, RegistryError> {
-        Ok(self
-            .store
-            .credentials(id)
-            .await?
-            .and_then(|c| c.stale_after_seconds)
-            .unwrap_or(DEFAULT_STALE_AFTER_SECONDS))
-    }
-
-    /// Refuses T/CEC requests whose `TimeStamp` is more than `seconds` from this clock.
-    pub fn with_max_clock_skew(mut self, seconds: Option<i64>) -> Self {
-        self.max_clock_skew = seconds;
-        self
-    }
-
-    /// Opens the registry over a store: writes the reference regions and builds the index from
+impl Network {
+    /// Opens the network over a store: writes the reference regions and builds the index from
     /// every stored station.
-    pub async fn open(store: Store, reference: Arc<ReferenceData>) -> Result<Self, RegistryError> {
+    pub(crate) async fn open(
+        store: Store,
+        reference: Arc<ReferenceData>,
+    ) -> Result<Self, AppError> {
         store
             .put_regions(&reference.counties, &reference.townships)
             .await?;
-        let regions = RegionMap::new(&reference);
-        let registry = Self {
+        let network = Self {
+            regions: RegionMap::new(&reference),
             store,
             reference,
-            regions,
             state: RwLock::new(IndexState::default()),
-            traffic: Arc::default(),
-            traffic_since: std::sync::Mutex::new(None),
-            traffic_flushing: std::sync::atomic::AtomicBool::new(false),
-            max_clock_skew: None,
-            polls: std::sync::Mutex::default(),
-            statuses: batch::GroupCommit::default(),
-            pushes: batch::GroupCommit::default(),
-            sessions: batch::GroupCommit::default(),
-            coverage: coverage::CoverageCache::default(),
-            plans: plan::PlanJobs::default(),
-            logins: accounts::LoginLimiter::default(),
-            started_at: evgrid_model::time::unix_now(),
         };
-        registry.reload_index().await?;
-        let since = registry.traffic.load(&registry.store.traffic().await?);
-        *registry
-            .traffic_since
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = since;
-        Ok(registry)
-    }
-
-    /// When the first message counted in the data-quality report arrived.
-    pub fn traffic_since(&self) -> Option<i64> {
-        *self
-            .traffic_since
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Counts one protocol message for its operator's data-quality report; the counts are
-    /// written to the store every few seconds by a task started on the first message.
-    pub(crate) fn count_message(&self, outcome: &evgrid_tcec::platform::Outcome<'_>) {
-        self.traffic.record(outcome);
-        {
-            let mut since = self
-                .traffic_since
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if since.is_none() {
-                *since = Some(evgrid_model::time::unix_now());
-            }
-        }
-        if !self
-            .traffic_flushing
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
-        {
-            let (traffic, store) = (self.traffic.clone(), self.store.clone());
-            tokio::spawn(async move {
-                let every = std::time::Duration::from_secs(quality::TRAFFIC_FLUSH_SECONDS);
-                loop {
-                    tokio::time::sleep(every).await;
-                    let rows = traffic.take_pending();
-                    if rows.is_empty() {
-                        continue;
-                    }
-                    if let Err(e) = store.add_traffic(&rows).await {
-                        tracing::warn!(error = %e, "message counts not written; kept for the next try");
-                        traffic.restore_pending(rows);
-                    }
-                }
-            });
-        }
-    }
-
-    /// Writes the message counts not yet stored (at shutdown, in tests).
-    pub async fn flush_message_counts(&self) -> Result<(), RegistryError> {
-        let rows = self.traffic.take_pending();
-        if !rows.is_empty() {
-            if let Err(e) = self.store.add_traffic(&rows).await {
-                self.traffic.restore_pending(rows);
-                return Err(e.into());
-            }
-        }
-        Ok(())
-    }
-
-    /// Opens the SQLite registry in a data directory.
-    pub async fn open_dir(
-        data_dir: &Path,
-        reference: Arc<ReferenceData>,
-    ) -> Result<Self, RegistryError> {
-        Self::open(Store::open_sqlite_dir(data_dir).await?, reference).await
+        network.reload_index().await?;
+        Ok(network)
     }
 
     /// Rebuilds the index from the store.
-    pub async fn reload_index(&self) -> Result<(), RegistryError> {
+    pub async fn reload_index(&self) -> Result<(), AppError> {
         let rows = self.store.index_rows().await?;
         self.replace_index(rows);
         Ok(())
@@ -403,11 +199,6 @@ impl Registry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The store, for the queries that go to it directly (lists, details, statistics).
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// The reference geography.
     pub fn reference(&self) -> &ReferenceData {
         &self.reference
@@ -433,7 +224,7 @@ impl Registry {
         &self,
         operators: &[evgrid_model::Operator],
         stations: Vec<evgrid_model::Station>,
-    ) -> Result<Vec<i64>, RegistryError> {
+    ) -> Result<Vec<i64>, AppError> {
         let placed: Vec<PlacedStation> = stations.into_iter().map(|s| self.place(s)).collect();
         let pks = self.store.upsert_stations(operators, &placed).await?;
         let mut state = self.write_state();
@@ -531,7 +322,83 @@ impl Registry {
             .collect();
         answer(&hits)
     }
+
+    /// The public stations, with the index generation they were read at (what is computed
+    /// from them can be cached by it).
+    pub fn public_places(&self) -> (u64, Vec<evgrid_geo::coverage::CoveragePlace>) {
+        let state = self.read_state();
+        let places = state
+            .stations
+            .iter()
+            .filter(|s| s.category == Category::Public)
+            .map(|s| evgrid_geo::coverage::CoveragePlace {
+                id: s.id().to_owned(),
+                name: s.name().to_owned(),
+                location: s.location,
+            })
+            .collect();
+        (state.generation, places)
+    }
+
+    /// A page of stations (ordered by operator and station id) and how many match.
+    pub async fn list_stations(
+        &self,
+        filter: &StationListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<StationSummary>, i64), AppError> {
+        Ok(self.store.list_stations(filter, offset, limit).await?)
+    }
+
+    /// Summaries of the stations with these row ids.
+    pub async fn summaries(&self, pks: &[i64]) -> Result<Vec<StationSummary>, AppError> {
+        Ok(self.store.summaries(pks).await?)
+    }
+
+    /// One station with everything stored about it.
+    pub async fn station(&self, key: &StationKey) -> Result<Option<StationRecord>, AppError> {
+        Ok(self.store.station(key).await?)
+    }
+
+    /// The latest status of each reported connector of a station.
+    pub async fn station_statuses(&self, key: &StationKey) -> Result<Vec<StatusRecord>, AppError> {
+        Ok(self.store.station_statuses(key).await?)
+    }
+
+    /// Every connector id of an operator.
+    pub async fn connector_ids(&self, id: &OperatorId) -> Result<Vec<String>, AppError> {
+        Ok(self.store.connector_ids(id).await?)
+    }
+
+    /// Every operator known to the registry.
+    pub async fn operators(&self) -> Result<Vec<Operator>, AppError> {
+        Ok(self.store.operators().await?)
+    }
+
+    /// The regions as stored (counties and townships, by code).
+    pub async fn stored_regions(
+        &self,
+    ) -> Result<(Vec<evgrid_model::County>, Vec<evgrid_model::Township>), AppError> {
+        Ok(self.store.regions().await?)
+    }
+
+    /// Counts by category for the city, each county and each township.
+    pub async fn region_counts(&self) -> Result<RegionCounts, AppError> {
+        Ok(self.store.region_counts().await?)
+    }
+
+    /// A fingerprint of everything stored about stations (row counts and a checksum), to show
+    /// that a rejected import changed nothing.
+    pub async fn fingerprint(&self) -> Result<String, AppError> {
+        Ok(self.store.fingerprint().await?)
+    }
 }
 
-#[cfg(test)]
-mod tests;
+/// The counts of a county (or of stations outside every county with `None`).
+pub fn counts_of<'a>(counts: &'a RegionCounts, county: Option<&str>) -> Option<&'a Counts> {
+    counts
+        .by_county
+        .iter()
+        .find(|(c, _)| c.as_deref() == county)
+        .map(|(_, c)| c)
+}

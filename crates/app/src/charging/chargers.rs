@@ -3,17 +3,17 @@
 //! side of the OCPP adapter.
 
 use evgrid_model::charger::{connector_id, valid_charger_id};
-use evgrid_model::StatusRecord;
 use evgrid_model::{
     Charger, ChargingSession, Connector, ConnectorType, Equipment, EquipmentType, Fen, LatLng,
     Operator, OperatorId, Power, SessionState, SessionUpdate, Station, StationKey, StationType,
     Tariff, WattHours,
 };
-use evgrid_ocpp::csms::{Backend, BackendError, BootInfo, StartedBy, StatusReport};
+use evgrid_model::{PushId, StatusRecord};
+use evgrid_ocpp::csms::{Backend, BootInfo, StartedBy, StatusReport, StorageError};
 use evgrid_store::StoreError;
 use sha2::{Digest, Sha256};
 
-use crate::Registry;
+use super::Charging;
 
 /// Why a charger could not be registered.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +29,7 @@ pub enum ChargerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Registry(#[from] crate::RegistryError),
+    Registry(#[from] crate::AppError),
 }
 
 /// Where a new station for a charger goes.
@@ -150,7 +150,7 @@ fn new_station(spec: &ChargerSpec, station_id: &str, place: &NewPlace) -> Statio
     }
 }
 
-impl Registry {
+impl Charging {
     /// Registers (or replaces) a directly connected charger; with a station, it becomes a pile
     /// of that station (created when `place` is given and it does not exist).
     pub async fn add_charger(&self, spec: ChargerSpec) -> Result<Charger, ChargerError> {
@@ -174,7 +174,7 @@ impl Registry {
                 operator_id: spec.operator_id.clone(),
                 station_id: station_id.clone(),
             };
-            let mut station = match (self.store().station(&key).await?, &spec.place) {
+            let mut station = match (self.store.station(&key).await?, &spec.place) {
                 (Some(record), _) => record.station,
                 (None, Some(place)) => new_station(&spec, station_id, place),
                 (None, None) => return Err(ChargerError::NoStation(key.to_string())),
@@ -191,7 +191,9 @@ impl Registry {
                     .clone()
                     .unwrap_or_else(|| spec.operator_id.to_string()),
             };
-            self.store_stations(&[operator], vec![station]).await?;
+            self.network
+                .store_stations(&[operator], vec![station])
+                .await?;
         }
         let charger = Charger::new(
             spec.id.clone(),
@@ -200,7 +202,7 @@ impl Registry {
             spec.connectors,
             password_hash,
         );
-        self.store().put_charger(&charger).await?;
+        self.store.put_charger(&charger).await?;
         Ok(charger)
     }
 
@@ -211,13 +213,13 @@ impl Registry {
         id: &str,
         password: Option<&str>,
         accept_unknown_as: Option<&OperatorId>,
-    ) -> Result<Login, StoreError> {
+    ) -> Result<Login, crate::AppError> {
         if !valid_charger_id(id) {
             return Ok(Login::Refused(format!(
                 "{id:?} is not a valid charge point id"
             )));
         }
-        match self.store().charger(id).await? {
+        match self.store.charger(id).await? {
             Some(c) => match (&c.password_hash, password) {
                 (None, _) => Ok(Login::Accepted(Box::new(c))),
                 (Some(hash), Some(p)) if password_matches(hash, p) => {
@@ -229,7 +231,7 @@ impl Registry {
             None => match accept_unknown_as {
                 Some(operator) => {
                     let c = Charger::new(id, operator.clone(), None, 2, None);
-                    self.store().put_charger(&c).await?;
+                    self.store.put_charger(&c).await?;
                     tracing::info!(charger = id, "unknown charger accepted and registered");
                     Ok(Login::Accepted(Box::new(c)))
                 }
@@ -243,7 +245,7 @@ impl Registry {
     /// The storage side of one charger's OCPP connection.
     pub fn ocpp_backend(&self, charger: Charger) -> OcppBackend<'_> {
         OcppBackend {
-            registry: self,
+            charging: self,
             charger,
             tariff: tokio::sync::OnceCell::new(),
         }
@@ -255,32 +257,30 @@ impl Registry {
 /// as it arrives (the periods it falls in), and the transaction's end makes the order.
 #[derive(Debug)]
 pub struct OcppBackend<'a> {
-    registry: &'a Registry,
+    charging: &'a Charging,
     charger: Charger,
     /// The station's tariff, read once per connection (`None`: no station or no tariff).
     tariff: tokio::sync::OnceCell<Option<Tariff>>,
 }
 
-fn storage(e: StoreError) -> BackendError {
-    match e {
-        StoreError::Unknown(m) | StoreError::Conflict(m) => BackendError::Invalid(m),
-        other => BackendError::Storage(other.to_string()),
-    }
-}
-
 impl OcppBackend<'_> {
-    async fn tariff(&self) -> Result<Option<&Tariff>, BackendError> {
+    async fn tariff(&self) -> Result<Option<&Tariff>, StorageError> {
         let tariff = self
             .tariff
             .get_or_try_init(|| async {
                 let Some(station_id) = &self.charger.station_id else {
-                    return Ok(None);
+                    return Ok::<_, StorageError>(None);
                 };
                 let key = StationKey {
                     operator_id: self.charger.operator_id.clone(),
                     station_id: station_id.clone(),
                 };
-                let station = self.registry.store().station(&key).await.map_err(storage)?;
+                let station = self
+                    .charging
+                    .store
+                    .station(&key)
+                    .await
+                    .map_err(StorageError::from)?;
                 Ok(station.and_then(|r| r.station.tariff))
             })
             .await?;
@@ -293,7 +293,7 @@ impl OcppBackend<'_> {
         &self,
         update: &mut SessionUpdate,
         previous: Option<&ChargingSession>,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), StorageError> {
         let finished = update.state == Some(SessionState::Finished);
         if update.energy.is_none() && !finished {
             return Ok(());
@@ -352,9 +352,9 @@ impl OcppBackend<'_> {
         Ok(())
     }
 
-    fn connector(&self, n: u32) -> Result<String, BackendError> {
+    fn connector(&self, n: u32) -> Result<String, StorageError> {
         if n == 0 || n > self.charger.connectors.max(8) {
-            return Err(BackendError::Invalid(format!(
+            return Err(StorageError::Invalid(format!(
                 "connector {n} does not exist on charger {} ({} connectors)",
                 self.charger.id, self.charger.connectors
             )));
@@ -364,9 +364,9 @@ impl OcppBackend<'_> {
 }
 
 impl Backend for OcppBackend<'_> {
-    async fn boot(&self, charger: &str, info: &BootInfo) -> Result<(), BackendError> {
-        self.registry
-            .store()
+    async fn boot(&self, charger: &str, info: &BootInfo) -> Result<(), StorageError> {
+        self.charging
+            .store
             .charger_booted(
                 charger,
                 &info.vendor,
@@ -376,10 +376,10 @@ impl Backend for OcppBackend<'_> {
                 info.version,
             )
             .await
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 
-    async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), BackendError> {
+    async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), StorageError> {
         let record = StatusRecord {
             connector_id: self.connector(report.connector)?,
             status: report.status,
@@ -389,18 +389,19 @@ impl Backend for OcppBackend<'_> {
             observed_at: report.observed_at,
             source: evgrid_model::StatusSource::Ocpp,
         };
-        self.registry
+        self.charging
+            .live
             .put_status(&self.charger.operator_id, record)
             .await
-            .map_err(|crate::RegistryError::Store(e)| storage(e))
+            .map_err(StorageError::from)
     }
 
-    async fn new_transaction_id(&self, charger: &str) -> Result<i64, BackendError> {
-        self.registry
-            .store()
+    async fn new_transaction_id(&self, charger: &str) -> Result<i64, StorageError> {
+        self.charging
+            .store
             .new_transaction_id(charger)
             .await
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 
     async fn session(
@@ -409,12 +410,12 @@ impl Backend for OcppBackend<'_> {
         connector: Option<u32>,
         register: Option<evgrid_model::WattHours>,
         mut update: SessionUpdate,
-    ) -> Result<(), BackendError> {
-        let store = self.registry.store();
+    ) -> Result<(), StorageError> {
+        let store = &self.charging.store;
         let previous = store
             .charging_session(&self.charger.operator_id, &update.session_ref)
             .await
-            .map_err(storage)?;
+            .map_err(StorageError::from)?;
         let meter_start = update
             .meter_start
             .or_else(|| previous.as_ref().and_then(|s| s.meter_start));
@@ -427,7 +428,7 @@ impl Backend for OcppBackend<'_> {
                 .as_ref()
                 .map(|s| s.connector_id.clone())
                 .ok_or_else(|| {
-                    BackendError::Invalid(format!("unknown transaction {}", update.session_ref))
+                    StorageError::Invalid(format!("unknown transaction {}", update.session_ref))
                 })?,
         };
         if previous
@@ -443,26 +444,30 @@ impl Backend for OcppBackend<'_> {
             .or(update.started_at)
             .unwrap_or_default()
             .to_string();
-        let seq = format!("{:?}{:?}", update.state, update.energy);
-        let push = evgrid_model::PushKey {
-            operator_id: self.charger.operator_id.as_str(),
+        let push = PushId {
+            operator_id: self.charger.operator_id.clone(),
             interface: "ocpp",
-            time_stamp: &key_time,
-            seq: &format!("{}:{seq}", update.session_ref),
+            time_stamp: key_time,
+            seq: format!(
+                "{}:{}:{}",
+                update.session_ref,
+                update.state.map_or("-", SessionState::as_str),
+                update.energy.map_or(-1, |e| e.0)
+            ),
         };
-        self.registry
-            .apply_session_grouped(&push, update)
+        self.charging
+            .apply_session_grouped(push, update)
             .await
             .map(|_| ())
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 
-    async fn notice(&self, charger: &str, kind: &str, detail: &str) -> Result<(), BackendError> {
-        self.registry
-            .store()
+    async fn notice(&self, charger: &str, kind: &str, detail: &str) -> Result<(), StorageError> {
+        self.charging
+            .store
             .add_charger_notice(charger, evgrid_model::time::unix_now(), kind, detail)
             .await
-            .map_err(storage)
+            .map_err(StorageError::from)
     }
 
     async fn transaction_started_by(
@@ -470,23 +475,21 @@ impl Backend for OcppBackend<'_> {
         _charger: &str,
         session_ref: &str,
         by: StartedBy<'_>,
-    ) -> Result<(), BackendError> {
-        let store = self.registry.store();
+    ) -> Result<(), StorageError> {
+        let store = &self.charging.store;
         let operator = &self.charger.operator_id;
         let linked = match by {
             StartedBy::IdTag(tag) => store.link_charge(operator, tag, session_ref).await,
-            StartedBy::RemoteStart(id) => {
-                match crate::charging::id_tag_prefix_of_remote_start(id) {
-                    Some(prefix) => {
-                        store
-                            .link_charge_by_prefix(operator, &prefix, session_ref)
-                            .await
-                    }
-                    None => Ok(false),
+            StartedBy::RemoteStart(id) => match super::charges::id_tag_prefix_of_remote_start(id) {
+                Some(prefix) => {
+                    store
+                        .link_charge_by_prefix(operator, &prefix, session_ref)
+                        .await
                 }
-            }
+                None => Ok(false),
+            },
         }
-        .map_err(storage)?;
+        .map_err(StorageError::from)?;
         if linked {
             tracing::info!(charger = %self.charger.id, session = session_ref, "a driver's remote start began its transaction");
         }

@@ -27,7 +27,7 @@ use evgrid_report::{Cell, Kind, Table};
 use evgrid_siting::{DemandPoint, Instance, Options, Point, PointGrid, Problem, Progress};
 use serde::{Deserialize, Serialize};
 
-use crate::Registry;
+use super::Regulator;
 
 /// Candidate blocks: one candidate per populated block of this size.
 pub const BLOCK_M: f64 = 2000.0;
@@ -318,7 +318,7 @@ fn hotspots_covered(report: &CoverageReport, county: Option<&str>) -> usize {
         .count()
 }
 
-impl Registry {
+impl Regulator {
     /// Checks a request: every parameter in range, the region a county of the city, enough
     /// room for the piles. Returns the county code and the number of sites.
     pub fn check_plan(&self, request: &PlanRequest) -> Result<(Option<String>, u32), PlanError> {
@@ -333,7 +333,7 @@ impl Registry {
                 "radius_km must be more than 0 and at most 50".into(),
             ));
         }
-        if !crate::coverage::GRID_M_RANGE.contains(&request.grid_m) {
+        if !crate::regulator::coverage::GRID_M_RANGE.contains(&request.grid_m) {
             return Err(PlanError::Invalid(
                 "grid_m must be between 100 and 5000 metres".into(),
             ));
@@ -436,8 +436,8 @@ impl Registry {
             })
             .collect();
 
-        let (_, public) = self.public_places();
-        let regions = self.regions();
+        let (_, public) = self.network.public_places();
+        let regions = self.network.regions();
         let mut candidates: Vec<Candidate> = Vec::new();
         for t in data
             .townships
@@ -781,7 +781,7 @@ pub fn plan_tables(plan: &PlanResult) -> Vec<Table> {
                 Cell::Integer(s.newly_covered.round() as i64),
                 Cell::Integer(s.served.round() as i64),
             ],
-            crate::regulator::point(s.location.lat, s.location.lng),
+            super::statistics::point(s.location.lat, s.location.lng),
         );
     }
     let mut counties = Table::new(
@@ -894,7 +894,7 @@ impl PlanJobs {
     }
 }
 
-impl Registry {
+impl Regulator {
     /// Checks and queues a plan to run in the background (one at a time: plans are CPU-bound);
     /// its progress and result are at [`PlanJobs::get`].
     pub fn start_plan(

@@ -10,8 +10,7 @@
 
 use std::sync::OnceLock;
 
-use evgrid_model::OperatorId;
-use evgrid_model::StatusRecord;
+use evgrid_model::{OperatorId, PushId, StatusRecord};
 use evgrid_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -149,33 +148,8 @@ impl GroupJob for StatusJob {
 /// connector, inside a transaction shared with the pushes that arrive at the same time.
 #[derive(Debug)]
 pub(crate) struct PushJob {
-    pub(crate) operator_id: String,
-    pub(crate) interface: String,
-    pub(crate) time_stamp: String,
-    pub(crate) seq: String,
+    pub(crate) push: PushId,
     pub(crate) statuses: Vec<StatusRecord>,
-}
-
-impl PushJob {
-    fn key(&self) -> evgrid_model::PushKey<'_> {
-        evgrid_model::PushKey {
-            operator_id: &self.operator_id,
-            interface: &self.interface,
-            time_stamp: &self.time_stamp,
-            seq: &self.seq,
-        }
-    }
-
-    /// The job of a push.
-    pub(crate) fn new(push: &evgrid_model::PushKey<'_>, statuses: Vec<StatusRecord>) -> Self {
-        Self {
-            operator_id: push.operator_id.to_owned(),
-            interface: push.interface.to_owned(),
-            time_stamp: push.time_stamp.to_owned(),
-            seq: push.seq.to_owned(),
-            statuses,
-        }
-    }
 }
 
 impl GroupJob for PushJob {
@@ -189,9 +163,9 @@ impl GroupJob for PushJob {
         store: &Store,
         jobs: &[Self],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        let pushes: Vec<(evgrid_model::PushKey<'_>, &[StatusRecord])> = jobs
+        let pushes: Vec<(&PushId, &[StatusRecord])> = jobs
             .iter()
-            .map(|j| (j.key(), j.statuses.as_slice()))
+            .map(|j| (&j.push, j.statuses.as_slice()))
             .collect();
         store.apply_statuses_many(&pushes).await
     }
@@ -202,7 +176,7 @@ impl GroupJob for PushJob {
 /// values instead of one each.
 #[derive(Debug)]
 pub(crate) struct SessionJob {
-    pub(crate) push: PushJob,
+    pub(crate) push: PushId,
     pub(crate) update: evgrid_model::SessionUpdate,
 }
 
@@ -218,8 +192,8 @@ impl GroupJob for SessionJob {
         store: &Store,
         jobs: &[Self],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        let messages: Vec<(evgrid_model::PushKey<'_>, &evgrid_model::SessionUpdate)> =
-            jobs.iter().map(|j| (j.push.key(), &j.update)).collect();
+        let messages: Vec<(&PushId, &evgrid_model::SessionUpdate)> =
+            jobs.iter().map(|j| (&j.push, &j.update)).collect();
         store.apply_charging_sessions_many(&messages).await
     }
 }

@@ -8,8 +8,8 @@ use evgrid_model::{Reservation, ReservationStatus, User};
 use evgrid_ocpp::hub::Hub;
 use tracing::Instrument;
 
-use crate::charging::{command_error, new_id_tag, ChargeError, CALL_TIMEOUT};
-use crate::Registry;
+use super::charges::{command_error, new_id_tag, ChargeError, CALL_TIMEOUT};
+use super::Charging;
 
 /// Shortest and longest reservation, minutes.
 pub const MINUTES: std::ops::RangeInclusive<u32> = 5..=30;
@@ -22,7 +22,7 @@ fn as_seen(mut r: Reservation, now: i64) -> Reservation {
     r
 }
 
-impl Registry {
+impl Charging {
     /// Reserves `connector` (`OPERATORID:CONNECTORID`) for `user` for `minutes`. A refusal (the
     /// charger is busy, faulted or offline) is stored and returned with the reason.
     pub async fn reserve(
@@ -65,7 +65,7 @@ impl Registry {
                 expires_at: now + i64::from(minutes) * 60,
                 created_at: now,
             };
-            if self.store().insert_reservation(&r).await? {
+            if self.store.insert_reservation(&r).await? {
                 reservation = Some(r);
                 break;
             }
@@ -103,7 +103,7 @@ impl Registry {
         span.in_scope(|| {
             tracing::info!(status = status.as_str(), ?message, "driver's reservation")
         });
-        self.store()
+        self.store
             .set_reservation_status(&r.id, status, message.as_deref())
             .await?;
         r.status = status;
@@ -115,7 +115,7 @@ impl Registry {
     pub async fn reservations_of(&self, user: &User) -> Result<Vec<Reservation>, ChargeError> {
         let now = evgrid_model::time::unix_now();
         Ok(self
-            .store()
+            .store
             .reservations_of(user.id)
             .await?
             .into_iter()
@@ -132,7 +132,7 @@ impl Registry {
     ) -> Result<Reservation, ChargeError> {
         let now = evgrid_model::time::unix_now();
         let r = self
-            .store()
+            .store
             .reservation(id)
             .await?
             .filter(|r| r.user_id == user.id)
@@ -164,7 +164,7 @@ impl Registry {
                 charger.id, answer["status"]
             )
         });
-        self.store()
+        self.store
             .set_reservation_status(&r.id, ReservationStatus::Cancelled, message.as_deref())
             .await?;
         Ok(Reservation {

@@ -25,7 +25,7 @@ use evgrid_ocpp::hub::{CommandError, Hub};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::Registry;
+use super::Charging;
 
 /// How long an operator platform has to answer a start or stop.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -115,14 +115,14 @@ fn check_key(key: &str) -> Result<(), ChargeError> {
     Ok(())
 }
 
-impl Registry {
+impl Charging {
     async fn client(
         &self,
         operator: &OperatorId,
         platform: &OperatorId,
     ) -> Result<evgrid_tcec::client::Client, ChargeError> {
         let credentials = self
-            .store()
+            .store
             .credentials(operator)
             .await?
             .filter(|c| c.base_url.is_some())
@@ -131,7 +131,7 @@ impl Registry {
                     "operator {operator} takes no calls from evgrid (no platform URL)"
                 ))
             })?;
-        crate::poller::client_for(&credentials, platform, CALL_TIMEOUT)
+        crate::live::poller::client_for(&credentials, platform, CALL_TIMEOUT)
             .map_err(ChargeError::Unavailable)
     }
 
@@ -148,7 +148,7 @@ impl Registry {
         let (operator, connector_id) = connector.split_once(':').ok_or_else(bad)?;
         let operator = OperatorId::new(operator).map_err(|_| bad())?;
         if !self
-            .store()
+            .store
             .connector_ids(&operator)
             .await?
             .iter()
@@ -172,7 +172,7 @@ impl Registry {
             return Ok(None);
         };
         Ok(self
-            .store()
+            .store
             .charger(charger_id)
             .await?
             .filter(|c| c.operator_id == *operator && (1..=c.connectors).contains(&n))
@@ -197,7 +197,7 @@ impl Registry {
         // A connector the driver reserved is held for the reservation's id tag: charge under it.
         let reservation = match ocpp {
             Some(_) => {
-                self.store()
+                self.store
                     .active_reservation(
                         user.id,
                         operator.as_str(),
@@ -239,7 +239,7 @@ impl Registry {
                 message: None,
                 created_at: now,
             };
-            if let Some(row) = self.store().insert_charge(&charge).await? {
+            if let Some(row) = self.store.insert_charge(&charge).await? {
                 stored = Some(row);
                 break;
             }
@@ -273,11 +273,11 @@ impl Registry {
                     .filter(|r| r.id_tag == charge.session_ref),
                 status,
             ) {
-                self.store()
+                self.store
                     .set_reservation_status(&r.id, ReservationStatus::Used, None)
                     .await?;
             }
-            self.store()
+            self.store
                 .set_charge_status(&charge.id, status, message.as_deref())
                 .await?;
         }
@@ -340,7 +340,7 @@ impl Registry {
     /// A charge of `user` (admins and regulators see any).
     pub async fn charge(&self, user: &User, id: &str) -> Result<ChargeView, ChargeError> {
         let charge = self
-            .store()
+            .store
             .charge(id)
             .await?
             .filter(|c| {
@@ -358,14 +358,14 @@ impl Registry {
     async fn view(&self, charge: Charge) -> Result<ChargeView, ChargeError> {
         let live = match OperatorId::new(&charge.operator_id) {
             Ok(op) => {
-                self.store()
+                self.store
                     .charging_session(&op, &charge.session_ref)
                     .await?
             }
             Err(_) => None,
         };
         let place = self
-            .store()
+            .store
             .charge_place(&charge.operator_id, &charge.connector_id)
             .await?;
         Ok(ChargeView {
@@ -385,7 +385,7 @@ impl Registry {
         limit: i64,
     ) -> Result<(Vec<ChargeView>, i64), ChargeError> {
         let (charges, total) = self
-            .store()
+            .store
             .charges_of(user.id, orders_only, offset, limit)
             .await?;
         let mut out = Vec::with_capacity(charges.len());
@@ -425,7 +425,7 @@ impl Registry {
             self.tcec_stop(channels.platform, &operator, &view.charge)
                 .await?;
         }
-        self.store()
+        self.store
             .set_charge_status(id, ChargeStatus::StopRequested, None)
             .await?;
         self.charge(user, id).await

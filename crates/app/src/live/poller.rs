@@ -21,7 +21,7 @@ use evgrid_tcec::{station_from_wire, ConvertOptions};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::Registry;
+use super::Live;
 
 /// How the poller runs.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ pub(crate) fn client_for(
     )
 }
 
-impl Registry {
+impl Live {
     /// The poller's state for an operator, if it is polled.
     pub fn poll_status(&self, id: &OperatorId) -> Option<PollStatus> {
         self.polls
@@ -196,11 +196,12 @@ impl Registry {
                 id: id.clone(),
                 name: id.to_string(),
             };
-            self.store_stations(&[operator], stations)
+            self.network
+                .store_stations(&[operator], stations)
                 .await
                 .map_err(|e| format!("storing pulled stations: {e}"))?;
         }
-        let store = self.store();
+        let store = &self.store;
         let station_ids = store.station_ids(id).await.map_err(|e| e.to_string())?;
         if since.is_none() {
             result.missing_from_directory =
@@ -263,18 +264,18 @@ impl Registry {
 
 /// Polls every operator that has a base URL until `stop` turns true; operators added later
 /// are picked up, removed ones stop.
-pub async fn run(registry: Arc<Registry>, options: PollOptions, mut stop: watch::Receiver<bool>) {
+pub async fn run(live: Arc<Live>, options: PollOptions, mut stop: watch::Receiver<bool>) {
     let mut running: HashMap<OperatorId, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
         running.retain(|_, h| !h.is_finished());
-        match registry.store().all_credentials().await {
+        match live.store.all_credentials().await {
             Ok(all) => {
                 for c in all.into_iter().filter(|c| c.base_url.is_some()) {
                     if running.contains_key(&c.operator_id) {
                         continue;
                     }
                     let task = tokio::spawn(poll_operator(
-                        registry.clone(),
+                        live.clone(),
                         c.operator_id.clone(),
                         options.clone(),
                         stop.clone(),
@@ -298,7 +299,7 @@ pub async fn run(registry: Arc<Registry>, options: PollOptions, mut stop: watch:
 }
 
 async fn poll_operator(
-    registry: Arc<Registry>,
+    live: Arc<Live>,
     id: OperatorId,
     options: PollOptions,
     mut stop: watch::Receiver<bool>,
@@ -312,7 +313,7 @@ async fn poll_operator(
     let mut last_success: Option<i64> = None;
     let mut failures = 0u32;
     loop {
-        registry.set_poll_status(&id, |s| {
+        live.set_poll_status(&id, |s| {
             s.next_poll_at = Some(unix_now() + i64::try_from(pause.as_secs()).unwrap_or(0))
         });
         tokio::select! {
@@ -322,7 +323,7 @@ async fn poll_operator(
         if *stop.borrow() {
             return;
         }
-        let credentials = match registry.store().credentials(&id).await {
+        let credentials = match live.store.credentials(&id).await {
             Ok(Some(c)) if c.base_url.is_some() => c,
             Ok(_) => {
                 tracing::info!(operator_id = %id, "poller: operator removed or without base URL; stopping");
@@ -352,11 +353,11 @@ async fn poll_operator(
         };
         let attempt_at = unix_now();
         let base_url = credentials.base_url.clone().unwrap_or_default();
-        registry.set_poll_status(&id, |s| {
+        live.set_poll_status(&id, |s| {
             s.last_attempt_at = Some(attempt_at);
             s.base_url = base_url;
         });
-        let outcome = registry
+        let outcome = live
             .pull_operator(&credentials, cl, last_success, options.page_size)
             .await;
         match outcome {
@@ -365,7 +366,7 @@ async fn poll_operator(
                 last_success = Some(attempt_at);
                 tracing::info!(operator_id = %id, stations = result.stations_pulled, statuses = result.statuses_pulled,
                     differing = result.differing_from_push, "poller: pulled");
-                registry.set_poll_status(&id, |s| {
+                live.set_poll_status(&id, |s| {
                     s.last_success_at = Some(attempt_at);
                     s.consecutive_failures = 0;
                     s.polls_ok += 1;
@@ -378,7 +379,7 @@ async fn poll_operator(
                 failures += 1;
                 pause = backoff(options.interval, failures, options.max_backoff);
                 tracing::warn!(operator_id = %id, error = %e, failures, retry_in_s = pause.as_secs(), "poller: pull failed");
-                registry.set_poll_status(&id, |s| {
+                live.set_poll_status(&id, |s| {
                     s.consecutive_failures = failures;
                     s.polls_failed += 1;
                     s.last_error = Some(e);

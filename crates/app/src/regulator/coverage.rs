@@ -3,11 +3,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use evgrid_geo::coverage::{measure, CoverageOptions, CoveragePlace, CoverageReport};
+use evgrid_geo::coverage::{measure, CoverageOptions, CoverageReport};
 use evgrid_geo::population::PopulationGrid;
-use evgrid_model::Category;
 
-use crate::Registry;
+use super::Regulator;
 
 /// Grid cell sizes the registry computes on, metres.
 pub const GRID_M_RANGE: std::ops::RangeInclusive<f64> = 100.0..=5000.0;
@@ -44,23 +43,7 @@ fn recall<K: PartialEq, V: Clone>(list: &Mutex<Vec<(K, V)>>, key: &K) -> Option<
         .map(|(_, v)| v.clone())
 }
 
-impl Registry {
-    /// The public stations, with the index generation they were read at.
-    pub fn public_places(&self) -> (u64, Vec<CoveragePlace>) {
-        let state = self.read_state();
-        let places = state
-            .stations
-            .iter()
-            .filter(|s| s.category == Category::Public)
-            .map(|s| CoveragePlace {
-                id: s.id().to_owned(),
-                name: s.name().to_owned(),
-                location: s.location,
-            })
-            .collect();
-        (state.generation, places)
-    }
-
+impl Regulator {
     /// The population grid of `cell_m` metres (clamped to [`GRID_M_RANGE`]), built once.
     pub fn population_grid(&self, cell_m: f64) -> Arc<PopulationGrid> {
         let cell_m = cell_m.clamp(*GRID_M_RANGE.start(), *GRID_M_RANGE.end());
@@ -84,7 +67,7 @@ impl Registry {
     /// The coverage report on a grid of `grid_m` metres; computed again only after a station
     /// changed. CPU-bound (tens of milliseconds to seconds): call it off the async threads.
     pub fn coverage(&self, grid_m: f64, options: &CoverageOptions) -> Arc<CoverageReport> {
-        let (generation, places) = self.public_places();
+        let (generation, places) = self.network.public_places();
         let grid = self.population_grid(grid_m);
         let key = (
             generation,
@@ -99,7 +82,7 @@ impl Registry {
         }
         let report = Arc::new(measure(
             self.reference(),
-            self.regions(),
+            self.network.regions(),
             &grid,
             &places,
             options,

@@ -9,7 +9,8 @@ use evgrid_model::stats::{ProgressRow, Target};
 use evgrid_model::time::{civil_from_days, days_from_civil, unix_now};
 use serde::Serialize;
 
-use crate::{Registry, RegistryError};
+use super::Regulator;
+use crate::AppError;
 
 /// A target with its progress.
 #[derive(Debug, Clone, Serialize)]
@@ -182,13 +183,13 @@ pub enum ProgressImportError {
     #[error("nothing imported; {} problem(s):\n{}", .0.len(), .0.join("\n"))]
     Invalid(Vec<String>),
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(#[from] AppError),
 }
 
-impl Registry {
+impl Regulator {
     /// Every target with its progress.
-    pub async fn target_statuses(&self) -> Result<Vec<TargetStatus>, RegistryError> {
-        let store = self.store();
+    pub async fn target_statuses(&self) -> Result<Vec<TargetStatus>, AppError> {
+        let store = &self.store;
         let targets = store.targets().await?;
         let imported = store.progress().await?;
         let mut piles: Vec<(String, f64)> = store
@@ -210,16 +211,16 @@ impl Registry {
             path: path.display().to_string(),
             source,
         })?;
-        let targets = self.store().targets().await.map_err(RegistryError::from)?;
+        let targets = self.store.targets().await.map_err(AppError::from)?;
         let file = path.display().to_string();
         let (rows, problems) = parse_progress(&file, &text, &targets);
         if !problems.is_empty() {
             return Err(ProgressImportError::Invalid(problems));
         }
-        self.store()
+        self.store
             .put_progress(&rows)
             .await
-            .map_err(RegistryError::from)?;
+            .map_err(AppError::from)?;
         Ok(rows.len())
     }
 }
@@ -296,14 +297,14 @@ pub fn parse_progress(
     (rows, problems)
 }
 
-impl Registry {
+impl Regulator {
     /// Takes today's snapshot of the registry's size now and every hour after (the day's row
     /// is replaced, so the last one of a day stands for it): the growth series.
     pub fn keep_daily_snapshots(self: &std::sync::Arc<Self>) {
         let registry = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = registry.store().take_snapshot(unix_now()).await {
+                if let Err(e) = registry.store.take_snapshot(unix_now()).await {
                     tracing::warn!(error = %e, "daily snapshot not taken; trying again in an hour");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(3600)).await;

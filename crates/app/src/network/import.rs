@@ -15,7 +15,8 @@ use evgrid_tcec::{station_from_wire, ConvertOptions};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::{Registry, RegistryError};
+use super::Network;
+use crate::AppError;
 
 /// Largest file an import reads (bytes).
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
@@ -150,14 +151,14 @@ pub fn detect_format(path: &Path) -> Option<Format> {
     }
 }
 
-impl Registry {
+impl Network {
     /// Imports files (see the module doc). `coords` overrides each format's default datum.
     pub async fn import_paths(
         &self,
         paths: &[PathBuf],
         coords: Option<CoordSystem>,
         progress: &(dyn Fn(ImportEvent) + Sync),
-    ) -> Result<ImportReport, RegistryError> {
+    ) -> Result<ImportReport, AppError> {
         let mut report = ImportReport::default();
         let files = match expand_paths(paths) {
             Ok(f) => f,
@@ -245,7 +246,7 @@ impl Registry {
                     tracing::info!(operator_id = %operator_id, stations, "stations imported");
                 }
             }
-            Err(RegistryError::Store(evgrid_store::StoreError::Conflict(reason))) => {
+            Err(AppError::Store(evgrid_store::StoreError::Conflict(reason))) => {
                 report.rejected.push(Rejection {
                     file: String::new(),
                     record: String::new(),

@@ -15,7 +15,8 @@ use evgrid_model::{Category, LatLng, OperatorId};
 use evgrid_tcec::platform::Outcome;
 use serde::Serialize;
 
-use crate::{Registry, RegistryError, SearchFilter};
+use super::Live;
+use crate::{AppError, SearchFilter};
 
 /// Latency samples kept per operator.
 const LATENCY_SAMPLES: usize = 10_000;
@@ -216,7 +217,7 @@ pub struct DataQuality {
     pub connectors: ConnectorQuality,
     pub stations: StationQuality,
     /// Evgrid's pulls from the operator's platform, when it has a base URL.
-    pub pull: Option<crate::poller::PollStatus>,
+    pub pull: Option<crate::live::poller::PollStatus>,
 }
 
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
@@ -227,14 +228,11 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     sorted.get(i).copied()
 }
 
-impl Registry {
+impl Live {
     /// The data-quality report of an operator, or `None` if it is unknown.
-    pub async fn data_quality(
-        &self,
-        id: &OperatorId,
-    ) -> Result<Option<DataQuality>, RegistryError> {
+    pub async fn data_quality(&self, id: &OperatorId) -> Result<Option<DataQuality>, AppError> {
         let operator = self
-            .store()
+            .store
             .operators()
             .await?
             .into_iter()
@@ -246,21 +244,18 @@ impl Registry {
     }
 
     /// The data-quality report of every operator.
-    pub async fn all_data_quality(&self) -> Result<Vec<DataQuality>, RegistryError> {
+    pub async fn all_data_quality(&self) -> Result<Vec<DataQuality>, AppError> {
         let mut out = Vec::new();
-        for o in self.store().operators().await? {
+        for o in self.store.operators().await? {
             out.push(self.quality_of(o).await?);
         }
         Ok(out)
     }
 
     /// The report of a known operator.
-    async fn quality_of(
-        &self,
-        operator: evgrid_model::Operator,
-    ) -> Result<DataQuality, RegistryError> {
+    async fn quality_of(&self, operator: evgrid_model::Operator) -> Result<DataQuality, AppError> {
         let id = &operator.id;
-        let store = self.store();
+        let store = &self.store;
         let stale_after_s = self.stale_after(id).await?;
         let messages = {
             let map = self
@@ -307,13 +302,13 @@ impl Registry {
             if !s.inside_city {
                 outside += 1;
                 note("outside_city", s.key.to_string());
-                if self.regions().contains(LatLng::new(s.lng, s.lat)) {
+                if self.network.regions().contains(LatLng::new(s.lng, s.lat)) {
                     swapped += 1;
                     note("swapped_coordinates", s.key.to_string());
                 }
             }
             if s.category != Category::Private {
-                let nearby = self.nearest(
+                let nearby = self.network.nearest(
                     LatLng::new(s.lat, s.lng),
                     8,
                     Some(DUPLICATE_WITHIN_M),

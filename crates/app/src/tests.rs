@@ -4,6 +4,8 @@ use std::sync::Arc;
 use evgrid_geo::ReferenceData;
 use evgrid_model::{Category, CurrentKind, LatLng, OperatorId, Power, StationKey};
 
+use evgrid_store::Store;
+
 use super::*;
 
 fn fixture(name: &str) -> PathBuf {
@@ -12,10 +14,17 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-async fn registry(dir: &tempfile::TempDir) -> Registry {
-    Registry::open_dir(dir.path(), Arc::new(ReferenceData::embedded().unwrap()))
-        .await
-        .unwrap()
+/// The application over a fresh store in `dir`, and the store itself (to check what it holds).
+async fn registry(dir: &tempfile::TempDir) -> (App, Store) {
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let app = App::open(
+        store.clone(),
+        Arc::new(ReferenceData::embedded().unwrap()),
+        Settings::default(),
+    )
+    .await
+    .unwrap();
+    (app, store)
 }
 
 fn quiet(_: ImportEvent) {}
@@ -23,22 +32,24 @@ fn quiet(_: ImportEvent) {}
 #[tokio::test]
 async fn csv_and_geojson_import_and_reimport_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry(&dir).await;
+    let (reg, store) = registry(&dir).await;
     let paths = [fixture("good.csv"), fixture("good.geojson")];
-    let report = reg.import_paths(&paths, None, &quiet).await.unwrap();
+    let report = reg
+        .network()
+        .import_paths(&paths, None, &quiet)
+        .await
+        .unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert!(report.committed);
     assert_eq!(report.stations_written, 4);
-    let first = reg.store().fingerprint().await.unwrap();
-    let (_, total) = reg
-        .store()
+    let first = store.fingerprint().await.unwrap();
+    let (_, total) = store
         .list_stations(&Default::default(), 0, 100)
         .await
         .unwrap();
     assert_eq!(total, 4);
 
-    let rec = reg
-        .store()
+    let rec = store
         .station(&StationKey::parse("MA0CSVOP1:CSV001").unwrap())
         .await
         .unwrap()
@@ -54,35 +65,36 @@ async fn csv_and_geojson_import_and_reimport_is_idempotent() {
     );
     assert!((100.0..1000.0).contains(&d), "{d}");
     // GeoJSON is WGS-84: stored as given. The Nanchang station is kept but flagged.
-    let geo = reg
-        .store()
+    let geo = store
         .station(&StationKey::parse("MA0GEOOP1:GEO001").unwrap())
         .await
         .unwrap()
         .unwrap();
     assert_eq!((geo.summary.lat, geo.summary.lng), (25.8306, 114.9328));
-    let outside = reg
-        .store()
+    let outside = store
         .station(&StationKey::parse("MA0GEOOP1:GEO002").unwrap())
         .await
         .unwrap()
         .unwrap();
     assert!(!outside.summary.inside_city);
     assert_eq!(outside.summary.county_code, None);
-    let ops = reg.store().operators().await.unwrap();
+    let ops = store.operators().await.unwrap();
     assert!(ops.iter().any(|o| o.name == "GeoJSON sample operator"));
     assert!(ops.iter().any(|o| o.name == "CSV示例运营商"));
 
     // Again: same rows, same ids, same counts.
-    let again = reg.import_paths(&paths, None, &quiet).await.unwrap();
+    let again = reg
+        .network()
+        .import_paths(&paths, None, &quiet)
+        .await
+        .unwrap();
     assert!(again.committed);
-    let (_, total) = reg
-        .store()
+    let (_, total) = store
         .list_stations(&Default::default(), 0, 100)
         .await
         .unwrap();
     assert_eq!(total, 4);
-    let second = reg.store().fingerprint().await.unwrap();
+    let second = store.fingerprint().await.unwrap();
     assert_eq!(
         first
             .split('/')
@@ -99,18 +111,20 @@ async fn csv_and_geojson_import_and_reimport_is_idempotent() {
             .take(5)
             .collect::<Vec<_>>()
     );
-    assert_eq!(reg.station_count(), 4);
+    assert_eq!(reg.network().station_count(), 4);
 }
 
 #[tokio::test]
 async fn a_bad_file_rejects_the_whole_import_and_names_every_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry(&dir).await;
-    reg.import_paths(&[fixture("good.geojson")], None, &quiet)
+    let (reg, store) = registry(&dir).await;
+    reg.network()
+        .import_paths(&[fixture("good.geojson")], None, &quiet)
         .await
         .unwrap();
-    let before = reg.store().fingerprint().await.unwrap();
+    let before = store.fingerprint().await.unwrap();
     let report = reg
+        .network()
         .import_paths(
             &[
                 fixture("good.csv"),
@@ -157,17 +171,17 @@ async fn a_bad_file_rejects_the_whole_import_and_names_every_problem() {
     );
     assert!(report.rejected[4].reason.contains("StationName"));
     assert_eq!(
-        reg.store().fingerprint().await.unwrap(),
+        store.fingerprint().await.unwrap(),
         before,
         "nothing written"
     );
-    assert_eq!(reg.station_count(), 2, "index unchanged");
+    assert_eq!(reg.network().station_count(), 2, "index unchanged");
 }
 
 #[tokio::test]
 async fn unreadable_files_are_rejected_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry(&dir).await;
+    let (reg, _store) = registry(&dir).await;
     let tmp = tempfile::tempdir().unwrap();
     let not_json = tmp.path().join("broken.json");
     std::fs::write(&not_json, "{\"StationInfos\": [").unwrap();
@@ -175,6 +189,7 @@ async fn unreadable_files_are_rejected_with_a_reason() {
     std::fs::write(&unknown, "hello").unwrap();
     let missing = tmp.path().join("missing.csv");
     let report = reg
+        .network()
         .import_paths(&[not_json, unknown, missing], None, &quiet)
         .await
         .unwrap();
@@ -187,18 +202,19 @@ async fn unreadable_files_are_rejected_with_a_reason() {
 #[tokio::test]
 async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() {
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry(&dir).await;
+    let (reg, store) = registry(&dir).await;
     let out = tempfile::tempdir().unwrap();
     evgrid_synth::generate(reg.reference(), 20220701)
         .write(out.path(), reg.reference())
         .unwrap();
     let report = reg
+        .network()
         .import_paths(&[out.path().to_path_buf()], None, &quiet)
         .await
         .unwrap();
     assert!(report.committed, "{:?}", report.rejected.first());
     assert!(report.warnings.is_empty(), "{:?}", report.warnings.first());
-    let counts = reg.store().region_counts().await.unwrap();
+    let counts = store.region_counts().await.unwrap();
     assert_eq!(counts.city.piles.total(), 19_000);
     assert_eq!(
         counts.city.piles.public + counts.city.piles.dedicated,
@@ -209,7 +225,7 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
         counts.by_county.iter().all(|(c, _)| c.is_some()),
         "every station in a county"
     );
-    let ops = reg.store().operators().await.unwrap();
+    let ops = store.operators().await.unwrap();
     assert!(ops.iter().all(|o| o.name.contains("虚构")));
 
     // Nearest public DC >= 120 kW from the city centre.
@@ -219,7 +235,9 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
         min_power: Some(Power::from_kw(60)),
         ..Default::default()
     };
-    let hits = reg.nearest(LatLng::new(25.8306, 114.9328), 10, None, &filter);
+    let hits = reg
+        .network()
+        .nearest(LatLng::new(25.8306, 114.9328), 10, None, &filter);
     assert_eq!(hits.len(), 10);
     assert!(hits.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
     assert!(hits.iter().all(|h| h.station.category == Category::Public));
@@ -228,14 +246,15 @@ async fn the_synthetic_network_imports_with_the_city_figures_and_search_works() 
         ..Default::default()
     };
     assert!(reg
+        .network()
         .nearest(LatLng::new(25.83, 114.93), 5, None, &unknown_op)
         .is_empty());
 
     // A fresh registry over the same store rebuilds the same index.
     drop(reg);
-    let reopened = registry(&dir).await;
+    let (reopened, _) = registry(&dir).await;
     assert_eq!(
-        reopened.station_count(),
+        reopened.network().station_count(),
         1_400 + 6_000 + counts.city.stations.dedicated as usize
     );
 }
@@ -245,13 +264,13 @@ async fn message_counts_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let id = evgrid_model::OperatorId::new("MA01D1QR8").unwrap();
     {
-        let r = registry(&dir).await;
+        let (r, _store) = registry(&dir).await;
         for (ret, interface) in [
             (0, "notification_stationStatus"),
             (0, "notification_stationStatus"),
             (4001, "notification_stationStatus"),
         ] {
-            r.count_message(&evgrid_tcec::platform::Outcome {
+            r.live().count_message(&evgrid_tcec::platform::Outcome {
                 operator_id: &id,
                 interface,
                 ret,
@@ -259,13 +278,13 @@ async fn message_counts_survive_a_restart() {
                 sent_at: None,
             });
         }
-        r.flush_message_counts().await.unwrap();
+        r.live().flush_message_counts().await.unwrap();
     }
-    let r = registry(&dir).await;
-    let rows = r.store().traffic().await.unwrap();
+    let (r, store) = registry(&dir).await;
+    let rows = store.traffic().await.unwrap();
     let count = |ret: i32| rows.iter().find(|x| x.ret == ret).map(|x| x.count);
     assert_eq!((count(0), count(4001)), (Some(2), Some(1)));
-    assert!(r.traffic_since().is_some());
+    assert!(r.live().traffic_since().is_some());
     // The report shows the totals from before the restart.
     let creds = evgrid_model::OperatorCredentials {
         operator_id: id.clone(),
@@ -278,8 +297,8 @@ async fn message_counts_survive_a_restart() {
         platform_secret: None,
         stale_after_seconds: None,
     };
-    r.store().put_credentials("Sample", &creds).await.unwrap();
-    let q = r.data_quality(&id).await.unwrap().unwrap();
+    store.put_credentials("Sample", &creds).await.unwrap();
+    let q = r.live().data_quality(&id).await.unwrap().unwrap();
     assert_eq!(q.messages.accepted["notification_stationStatus"], 2);
     assert_eq!(q.messages.refused["4001"], 1);
 }
@@ -288,18 +307,24 @@ async fn message_counts_survive_a_restart() {
 async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
     use evgrid_ocpp::csms::{Backend, StatusReport};
     let dir = tempfile::tempdir().unwrap();
-    let r = registry(&dir).await;
+    let (r, store) = registry(&dir).await;
     let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
     assert!(matches!(
-        r.charger_login("NEW_1", None, None).await.unwrap(),
-        crate::chargers::Login::Refused(_)
+        r.charging()
+            .charger_login("NEW_1", None, None)
+            .await
+            .unwrap(),
+        crate::charging::chargers::Login::Refused(_)
     ));
-    let crate::chargers::Login::Accepted(c) =
-        r.charger_login("NEW_1", None, Some(&op)).await.unwrap()
+    let crate::charging::chargers::Login::Accepted(c) = r
+        .charging()
+        .charger_login("NEW_1", None, Some(&op))
+        .await
+        .unwrap()
     else {
         panic!("accepted as the platform's charger");
     };
-    let backend = r.ocpp_backend(*c);
+    let backend = r.charging().ocpp_backend(*c);
     backend
         .status(
             "NEW_1",
@@ -324,8 +349,7 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
         .session("NEW_1", Some(1), start, update)
         .await
         .unwrap();
-    let s = r
-        .store()
+    let s = store
         .charging_session(&op, "NEW_1:7")
         .await
         .unwrap()
@@ -343,8 +367,7 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
         .session("NEW_1", None, Some(evgrid_model::WattHours(2_250)), reading)
         .await
         .unwrap();
-    let s = r
-        .store()
+    let s = store
         .charging_session(&op, "NEW_1:7")
         .await
         .unwrap()
@@ -356,19 +379,14 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
         connector_id: "NEWx1-1".into(),
         ..evgrid_model::SessionUpdate::reported_by(evgrid_model::Channel::Ocpp)
     };
-    let key = evgrid_model::PushKey {
-        operator_id: "EVGRID000",
+    let key = evgrid_model::PushId {
+        operator_id: op.clone(),
         interface: "ocpp",
-        time_stamp: "0",
-        seq: "x",
+        time_stamp: "0".into(),
+        seq: "x".into(),
     };
-    assert!(r
-        .store()
-        .apply_charging_session(&key, &other)
-        .await
-        .is_err());
-    assert!(r
-        .store()
+    assert!(store.apply_charging_session(&key, &other).await.is_err());
+    assert!(store
         .operator_statuses(&op)
         .await
         .unwrap()
@@ -378,11 +396,12 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
 
 #[tokio::test]
 async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() {
-    use crate::search::{china_second_of_day, DriverFilter, SortBy};
+    use crate::network::search::{china_second_of_day, DriverFilter, SortBy};
     use evgrid_model::{ConnectorStatus, PricePerKwh};
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry(&dir).await;
+    let (reg, store) = registry(&dir).await;
     let report = reg
+        .network()
         .import_paths(&[fixture("good.csv")], None, &quiet)
         .await
         .unwrap();
@@ -399,7 +418,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
         source: evgrid_model::StatusSource::TcecPush,
     };
     // CSV001: one fresh free connector, one free but stale (an hour old), one charging.
-    reg.store()
+    store
         .put_statuses(
             &op,
             &[
@@ -413,6 +432,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
     let center = LatLng::new(25.8306, 114.9328);
     let everything = SearchFilter::default();
     let all = reg
+        .network()
         .search_for_driver(center, 200_000.0, 10, &everything, &DriverFilter::default())
         .await
         .unwrap();
@@ -424,8 +444,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
         .unwrap();
     assert_eq!((csv1.connectors, csv1.free, csv1.stale), (3, 1, 1));
     // The price now is the tariff period in force in China now.
-    let tariff = reg
-        .store()
+    let tariff = store
         .station(&StationKey::parse("MA0CSVOP1:CSV001").unwrap())
         .await
         .unwrap()
@@ -441,6 +460,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
 
     // Free now: only CSV001 (the stale one does not count; others never reported).
     let free = reg
+        .network()
         .search_for_driver(
             center,
             200_000.0,
@@ -457,6 +477,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
     assert_eq!(ids, ["MA0CSVOP1:CSV001"]);
     // A price ceiling below the price now leaves nothing with that tariff.
     let cheap = reg
+        .network()
         .search_for_driver(
             center,
             200_000.0,
@@ -472,6 +493,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
     assert!(cheap.iter().all(|h| h.station.id() != "MA0CSVOP1:CSV001"));
     // Sorted by price: stations with a tariff first, cheapest first.
     let by_price = reg
+        .network()
         .search_for_driver(
             center,
             200_000.0,
@@ -492,6 +514,7 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
     // Along a route from the city centre towards 于都 (CSV002): ordered along the route.
     let route = [center, LatLng::new(25.958, 115.419)];
     let along = reg
+        .network()
         .search_along_route(&route, 3000.0, 10, &everything, &DriverFilter::default())
         .await
         .unwrap();

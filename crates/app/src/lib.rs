@@ -1,0 +1,155 @@
+//! The application layer: what evgrid does, split by concern into services that the server and
+//! the CLI use through [`App`]. It ties the store (the truth), the geography and the protocol
+//! adapters together; it knows no HTTP and no SQL.
+//!
+//! - [`Network`]: the stations of every operator, their regions, the spatial index, imports and
+//!   drivers' searches.
+//! - [`Live`]: operators' platforms (credentials, tokens, pushes, pulls), live connector status
+//!   and each operator's data quality.
+//! - [`Charging`]: operators' charging sessions, drivers' charges and reservations, chargers
+//!   connected directly by OCPP and the billing of their transactions.
+//! - [`Regulator`]: statistics, coverage, targets and siting plans.
+//! - [`Accounts`]: users, roles and logins.
+
+pub mod accounts;
+mod batch;
+pub mod charging;
+pub mod live;
+pub mod network;
+pub mod regulator;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use evgrid_geo::ReferenceData;
+use evgrid_store::{Store, StoreError};
+
+pub use accounts::Accounts;
+pub use charging::Charging;
+pub use live::Live;
+pub use network::import::{ImportEvent, ImportReport, Rejection};
+pub use network::{IndexedStation, Network, SearchFilter, SearchHit};
+pub use regulator::Regulator;
+
+/// Lower-case hexadecimal of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` bytes from the system's random source (tokens, salts).
+pub(crate) fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes))?;
+    Ok(bytes)
+}
+
+/// `n` bytes from the system's random source, as hexadecimal (tokens, salts).
+pub(crate) fn random_hex(n: usize) -> std::io::Result<String> {
+    Ok(hex(&random_bytes(n)?))
+}
+
+/// Seconds after which a connector status is stale when its operator has no interval of its own.
+pub const DEFAULT_STALE_AFTER_SECONDS: i64 = 900;
+
+/// What the application layer could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How the application behaves where a deployment chooses.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
+    pub max_clock_skew: Option<i64>,
+}
+
+/// The application: every service over one store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    network: Arc<Network>,
+    live: Arc<Live>,
+    charging: Arc<Charging>,
+    regulator: Arc<Regulator>,
+    accounts: Arc<Accounts>,
+}
+
+impl App {
+    /// Opens the application over a store: the reference regions written, the index built from
+    /// every stored station, the message counts loaded.
+    pub async fn open(
+        store: Store,
+        reference: Arc<ReferenceData>,
+        settings: Settings,
+    ) -> Result<Self, AppError> {
+        let network = Arc::new(Network::open(store.clone(), reference).await?);
+        let live = Arc::new(Live::open(store.clone(), network.clone(), &settings).await?);
+        let charging = Arc::new(Charging::new(store.clone(), network.clone(), live.clone()));
+        let regulator = Arc::new(Regulator::new(store.clone(), network.clone(), live.clone()));
+        let accounts = Arc::new(Accounts::new(store));
+        Ok(Self {
+            network,
+            live,
+            charging,
+            regulator,
+            accounts,
+        })
+    }
+
+    /// Opens the application over the store at `location` (see `evgrid_store::Location`).
+    pub async fn open_location(
+        location: &str,
+        reference: Arc<ReferenceData>,
+        settings: Settings,
+    ) -> Result<Self, AppError> {
+        Self::open(Store::open(location).await?, reference, settings).await
+    }
+
+    /// Opens the application over the SQLite database in a data directory.
+    pub async fn open_dir(
+        data_dir: &Path,
+        reference: Arc<ReferenceData>,
+    ) -> Result<Self, AppError> {
+        Self::open(
+            Store::open_sqlite_dir(data_dir).await?,
+            reference,
+            Settings::default(),
+        )
+        .await
+    }
+
+    /// The stations, regions, index, imports and searches.
+    pub fn network(&self) -> &Arc<Network> {
+        &self.network
+    }
+
+    /// Operators' platforms, live status and data quality.
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
+    }
+
+    /// Charging sessions, drivers' charges and reservations, OCPP chargers.
+    pub fn charging(&self) -> &Arc<Charging> {
+        &self.charging
+    }
+
+    /// Statistics, coverage, targets and plans.
+    pub fn regulator(&self) -> &Arc<Regulator> {
+        &self.regulator
+    }
+
+    /// Users and logins.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+
+    /// The reference geography.
+    pub fn reference(&self) -> &ReferenceData {
+        self.network.reference()
+    }
+}
+
+#[cfg(test)]
+mod tests;
