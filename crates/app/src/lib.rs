@@ -57,6 +57,9 @@ pub const DEFAULT_STALE_AFTER_SECONDS: i64 = 900;
 pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// What was asked for is not valid (the reason says why).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// How the application behaves where a deployment chooses.

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use evgrid_ocpp::Frame;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -193,23 +194,18 @@ pub async fn serve_floor() -> Result<()> {
                 let Message::Text(text) = message else {
                     continue;
                 };
-                let Ok(serde_json::Value::Array(frame)) = serde_json::from_str(&text) else {
+                let Ok(Frame::Call { id, action, .. }) = Frame::parse(&text) else {
                     continue;
                 };
-                if frame.first().and_then(serde_json::Value::as_u64) == Some(2) {
-                    let id = frame.get(1).cloned().unwrap_or_default();
-                    // A transaction needs its id (the meter-values load opens one first).
-                    let payload = if frame.get(2).and_then(serde_json::Value::as_str)
-                        == Some("StartTransaction")
-                    {
-                        serde_json::json!({"transactionId": 1, "idTagInfo": {"status": "Accepted"}})
-                    } else {
-                        serde_json::json!({})
-                    };
-                    let answer = serde_json::json!([3, id, payload]).to_string();
-                    if ws.send(Message::Text(answer.into())).await.is_err() {
-                        break;
-                    }
+                // A transaction needs its id (the meter-values load opens one first).
+                let payload = if action == "StartTransaction" {
+                    serde_json::json!({"transactionId": 1, "idTagInfo": {"status": "Accepted"}})
+                } else {
+                    serde_json::json!({})
+                };
+                let answer = Frame::CallResult { id, payload }.to_text();
+                if ws.send(Message::Text(answer.into())).await.is_err() {
+                    break;
                 }
             }
         });
@@ -259,19 +255,28 @@ async fn call(
     action: &str,
     payload: serde_json::Value,
 ) -> Result<serde_json::Value> {
-    let text = serde_json::json!([2, id, action, payload]).to_string();
+    let text = Frame::Call {
+        id: id.to_owned(),
+        action: action.to_owned(),
+        payload,
+    }
+    .to_text();
     ws.send(Message::Text(text.into())).await?;
     loop {
         match ws.next().await {
-            Some(Ok(Message::Text(t))) => {
-                let mut v: serde_json::Value = serde_json::from_str(&t)?;
-                if v[0] == 3 && v[1] == id {
-                    return Ok(v[2].take());
+            Some(Ok(Message::Text(t))) => match Frame::parse(&t) {
+                Ok(Frame::CallResult {
+                    id: answered,
+                    payload,
+                }) if answered == id => return Ok(payload),
+                Ok(Frame::CallError {
+                    code, description, ..
+                }) => {
+                    bail!("CALLERROR {code}: {description}")
                 }
-                if v[0] == 4 {
-                    bail!("CALLERROR {}", v[2]);
-                }
-            }
+                Ok(_) => {}
+                Err(e) => bail!("not an OCPP-J frame: {}", e.description),
+            },
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(e.into()),
             None => bail!("closed"),

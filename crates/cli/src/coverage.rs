@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use crate::output::pct;
 use anyhow::{bail, Context, Result};
 use evgrid_geo::coverage::CoverageOptions;
-use evgrid_geo::field::{NearestField, Raster};
-use evgrid_geo::MultiPolygon;
 use evgrid_model::LatLng;
+
+use crate::output::pct;
 
 /// Options of `evgrid coverage`.
 #[derive(clap::Args, Debug)]
@@ -205,8 +204,7 @@ fn draw_map(
     county: Option<&str>,
     args: &CoverageArgs,
 ) -> Result<Vec<u8>> {
-    let (_, places) = app.network().public_places();
-    let points: Vec<LatLng> = places.iter().map(|p| p.location).collect();
+    let points = app.regulator().public_locations();
     let uncovered: Vec<LatLng> = report
         .townships
         .iter()
@@ -240,7 +238,7 @@ fn draw_map(
             report.grid_m
         ),
     ];
-    let map = MapRequest {
+    let map = evgrid_app::regulator::maps::MapRequest {
         county,
         grid_m: args.grid_m,
         width: args.map_width,
@@ -250,65 +248,5 @@ fn draw_map(
         uncovered_townships: &uncovered,
         figures,
     };
-    render_map(app, &map)
-}
-
-/// What a coverage map shows.
-pub(crate) struct MapRequest<'a> {
-    pub county: Option<&'a str>,
-    pub grid_m: f64,
-    pub width: u32,
-    /// Title after the place's name.
-    pub title: &'a str,
-    /// Stations the shading measures distances to (drawn when inside the area).
-    pub stations: &'a [LatLng],
-    /// Proposed sites and piles (also counted in the shading).
-    pub proposed: &'a [(LatLng, u32)],
-    pub uncovered_townships: &'a [LatLng],
-    pub figures: Vec<String>,
-}
-
-/// Draws the coverage map of the city or one county: shading by distance to the nearest of
-/// `stations` and `proposed`.
-pub(crate) fn render_map(app: &evgrid_app::App, m: &MapRequest<'_>) -> Result<Vec<u8>> {
-    let data = app.reference();
-    let areas: Vec<&MultiPolygon> = data
-        .counties
-        .iter()
-        .filter(|c| m.county.is_none_or(|k| k == c.code))
-        .filter_map(|c| data.county_boundaries.get(&c.code))
-        .collect();
-    let mut points: Vec<LatLng> = m.stations.to_vec();
-    points.extend(m.proposed.iter().map(|(p, _)| *p));
-    // Shading at the grid's cell, but no finer than the map's pixels.
-    let cell = m.grid_m.max(if m.county.is_some() { 100.0 } else { 200.0 });
-    let raster = Raster::cover(&areas, cell);
-    let distances = raster.distances(&NearestField::new(&points), 2, &|_| {});
-    let inside: Vec<LatLng> = m
-        .stations
-        .iter()
-        .copied()
-        .filter(|p| areas.iter().any(|a| a.contains(*p)))
-        .collect();
-    let place = match m.county {
-        Some(code) => data
-            .county(code)
-            .map_or(code, |c| c.name_pinyin.as_str())
-            .to_uppercase(),
-        None => "GANZHOU".to_owned(),
-    };
-    let title = format!("{place} - {}", m.title);
-    Ok(evgrid_report::map::coverage_map(
-        &evgrid_report::map::CoverageMap {
-            title: &title,
-            counties: areas,
-            raster: &raster,
-            distances: &distances,
-            stations: &inside,
-            uncovered_townships: m.uncovered_townships,
-            proposed: m.proposed,
-            figures: m.figures.clone(),
-            width: m.width,
-        },
-    )?)
+    Ok(app.regulator().coverage_map_png(&map)?)
 }

@@ -278,7 +278,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                 platform_secret,
                 stale_after_seconds: stale_after,
             };
-            credentials.validate()?;
+            evgrid_tcec::credentials::check(&credentials)?;
             let app = crate::open::open_app(&data_dir).await?;
             app.live().register_operator(&name, &credentials).await?;
             tracing::info!(operator_id = %credentials.operator_id, "operator credentials stored");

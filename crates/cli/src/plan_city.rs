@@ -176,8 +176,7 @@ fn print_summary(plan: &PlanResult, args: &CityPlanArgs) {
 }
 
 fn draw(app: &evgrid_app::App, plan: &PlanResult, args: &CityPlanArgs) -> Result<Vec<u8>> {
-    let (_, places) = app.network().public_places();
-    let stations: Vec<LatLng> = places.iter().map(|p| p.location).collect();
+    let stations = app.regulator().public_locations();
     let proposed: Vec<(LatLng, u32)> = plan.sites.iter().map(|s| (s.location, s.piles)).collect();
     let (b, a) = (&plan.before, &plan.after);
     let r = plan.request.radius_km;
@@ -202,9 +201,9 @@ fn draw(app: &evgrid_app::App, plan: &PlanResult, args: &CityPlanArgs) -> Result
             plan.request.grid_m
         ),
     ];
-    crate::coverage::render_map(
-        app,
-        &crate::coverage::MapRequest {
+    Ok(app
+        .regulator()
+        .coverage_map_png(&evgrid_app::regulator::maps::MapRequest {
             county: plan.county_code.as_deref(),
             grid_m: args.grid_m,
             width: args.map_width,
@@ -213,6 +212,5 @@ fn draw(app: &evgrid_app::App, plan: &PlanResult, args: &CityPlanArgs) -> Result
             proposed: &proposed,
             uncovered_townships: &plan.uncovered_after,
             figures,
-        },
-    )
+        })?)
 }

@@ -273,7 +273,6 @@ pub async fn register(
         if let Some(existing) = live.operator_credentials(&id).await? {
             c.stale_after_seconds = existing.stale_after_seconds;
         }
-        c.validate()?;
         let name = names
             .iter()
             .find(|(n, _)| *n == id)

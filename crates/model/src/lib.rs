@@ -27,7 +27,7 @@ pub mod whole;
 pub use account::{Role, User};
 pub use charger::{Charger, ChargerNotice, CHARGER_NOTICES_KEPT};
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
-pub use credentials::{CredentialsError, OperatorCredentials};
+pub use credentials::OperatorCredentials;
 pub use ids::{IdError, OperatorId, StationKey};
 pub use network::{
     CategoryCounts, Counts, IndexRow, PlacedStation, RegionCounts, StationListFilter,

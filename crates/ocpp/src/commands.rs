@@ -9,6 +9,34 @@ use crate::Version;
 /// A CALL to send: the action and its payload.
 pub type Call = (&'static str, Value);
 
+/// How a charger answered a command whose answer is a status (remote start and stop,
+/// reservations, availability, reset, …): `Accepted`, or refused with the status it gave
+/// (`Rejected`, `Occupied`, …; `missing` when the answer had none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandStatus {
+    Accepted,
+    Refused(String),
+}
+
+impl CommandStatus {
+    /// The status of a command's answer (its `status` field, both versions).
+    pub fn of(answer: &Value) -> Self {
+        match answer["status"].as_str() {
+            Some("Accepted") => CommandStatus::Accepted,
+            Some(other) => CommandStatus::Refused(other.to_owned()),
+            None => CommandStatus::Refused("missing".to_owned()),
+        }
+    }
+
+    /// The refusal's status, `None` when accepted.
+    pub fn refused(&self) -> Option<&str> {
+        match self {
+            CommandStatus::Accepted => None,
+            CommandStatus::Refused(status) => Some(status),
+        }
+    }
+}
+
 /// Start charging on connector (1.6) / EVSE (2.0.1) `connector` for `id_tag`;
 /// `remote_start_id` is 2.0.1's number that comes back in the transaction's events.
 pub fn remote_start(version: Version, connector: u32, id_tag: &str, remote_start_id: i64) -> Call {

@@ -10,5 +10,6 @@ pub mod csms;
 pub mod frame;
 pub mod hub;
 pub mod schema;
+pub mod session;
 
 pub use frame::{ErrorCode, Frame, FrameError, Version};

@@ -67,7 +67,10 @@ pub enum ApiError {
 
 impl From<evgrid_app::AppError> for ApiError {
     fn from(e: evgrid_app::AppError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            evgrid_app::AppError::Invalid(m) => ApiError::BadRequest(m),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -128,7 +128,17 @@ pub struct EquipAuthResult {
     pub fail_reason: i32,
 }
 
+/// Why a counterpart said no, in words with its code: `"equipment offline (FailReason 2)"`.
+fn refused(succ_stat: i32, meaning: &str, code: i32) -> Option<String> {
+    (succ_stat != 0).then(|| format!("{meaning} (FailReason {code})"))
+}
+
 impl EquipAuthResult {
+    /// Why the check failed, in words with its code; `None` when it succeeded.
+    pub fn refusal(&self) -> Option<String> {
+        refused(self.succ_stat, self.fail_meaning(), self.fail_reason)
+    }
+
     /// What the `FailReason` of a failed check means (§5.7).
     pub fn fail_meaning(&self) -> &'static str {
         match self.fail_reason {
@@ -197,6 +207,11 @@ pub struct StartChargeResult {
 }
 
 impl StartChargeResult {
+    /// Why the start was refused, in words with its code; `None` when it was accepted.
+    pub fn refusal(&self) -> Option<String> {
+        refused(self.succ_stat, self.fail_meaning(), self.fail_reason)
+    }
+
     /// What the `FailReason` of a refused start means (§5.9).
     pub fn fail_meaning(&self) -> &'static str {
         equipment_fail_meaning(self.fail_reason)
@@ -304,6 +319,11 @@ pub struct StopChargeResult {
 }
 
 impl StopChargeResult {
+    /// Why the stop was refused, in words with its code; `None` when it was accepted.
+    pub fn refusal(&self) -> Option<String> {
+        refused(self.succ_stat, self.fail_meaning(), self.fail_reason)
+    }
+
     /// What the `FailReason` of a refused stop means (§5.13).
     pub fn fail_meaning(&self) -> &'static str {
         match self.fail_reason {

@@ -11,8 +11,10 @@
 pub mod business;
 pub mod client;
 pub mod convert;
+pub mod credentials;
 pub mod crypto;
 pub mod envelope;
+pub mod files;
 pub mod gate;
 pub mod platform;
 pub mod time;

@@ -21,6 +21,7 @@ use evgrid_model::{
     Channel, Charge, ChargePlace, ChargeStatus, Charger, ChargingSession, OperatorId,
     ReservationStatus, User,
 };
+use evgrid_ocpp::commands::CommandStatus;
 use evgrid_ocpp::hub::{CommandError, Hub};
 use serde::Serialize;
 use tracing::Instrument;
@@ -301,12 +302,11 @@ impl Charging {
             .call(&charger.id, action, payload, CALL_TIMEOUT)
             .await
             .map_err(|e| command_error(&charger.id, e))?;
-        match answer["status"].as_str() {
-            Some("Accepted") => Ok(()),
-            other => Err(format!(
-                "charger {} refused to start (status {})",
-                charger.id,
-                other.unwrap_or("missing")
+        match CommandStatus::of(&answer).refused() {
+            None => Ok(()),
+            Some(status) => Err(format!(
+                "charger {} refused to start (status {status})",
+                charger.id
             )),
         }
     }
@@ -320,19 +320,17 @@ impl Charging {
     ) -> Result<(), String> {
         match client.query_equip_auth(connector_id).await {
             Err(e) => Err(format!("operator {operator} did not answer the check: {e}")),
-            Ok(a) if a.succ_stat != 0 => Err(format!(
-                "operator {operator} says the connector is not ready: {} (FailReason {})",
-                a.fail_meaning(),
-                a.fail_reason
-            )),
-            Ok(_) => match client.query_start_charge(seq, connector_id, None).await {
-                Err(e) => Err(format!("operator {operator} did not answer the start: {e}")),
-                Ok(s) if s.succ_stat != 0 => Err(format!(
-                    "operator {operator} refused to start: {} (FailReason {})",
-                    s.fail_meaning(),
-                    s.fail_reason
+            Ok(a) => match a.refusal() {
+                Some(why) => Err(format!(
+                    "operator {operator} says the connector is not ready: {why}"
                 )),
-                Ok(_) => Ok(()),
+                None => match client.query_start_charge(seq, connector_id, None).await {
+                    Err(e) => Err(format!("operator {operator} did not answer the start: {e}")),
+                    Ok(s) => match s.refusal() {
+                        Some(why) => Err(format!("operator {operator} refused to start: {why}")),
+                        None => Ok(()),
+                    },
+                },
             },
         }
     }
@@ -447,11 +445,10 @@ impl Charging {
             .call(charger, action, payload, CALL_TIMEOUT)
             .await
             .map_err(|e| ChargeError::Unavailable(command_error(charger, e)))?;
-        match answer["status"].as_str() {
-            Some("Accepted") => Ok(()),
-            other => Err(ChargeError::Conflict(format!(
-                "charger {charger} refused to stop (status {})",
-                other.unwrap_or("missing")
+        match CommandStatus::of(&answer).refused() {
+            None => Ok(()),
+            Some(status) => Err(ChargeError::Conflict(format!(
+                "charger {charger} refused to stop (status {status})"
             ))),
         }
     }
@@ -472,14 +469,12 @@ impl Charging {
                     "operator {operator} did not answer the stop: {e}"
                 ))
             })?;
-        if answer.succ_stat != 0 {
-            return Err(ChargeError::Conflict(format!(
-                "operator {operator} refused to stop: {} (FailReason {})",
-                answer.fail_meaning(),
-                answer.fail_reason
-            )));
+        match answer.refusal() {
+            Some(why) => Err(ChargeError::Conflict(format!(
+                "operator {operator} refused to stop: {why}"
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //! charger lets them in (see `start_charge`).
 
 use evgrid_model::{Reservation, ReservationStatus, User};
+use evgrid_ocpp::commands::CommandStatus;
 use evgrid_ocpp::hub::Hub;
 use tracing::Instrument;
 
@@ -82,12 +83,11 @@ impl Charging {
                         evgrid_ocpp::commands::reserve(version, n, &r.id_tag, &expiry, r.ocpp_id);
                     match hub.call(&charger.id, action, payload, CALL_TIMEOUT).await {
                         Err(e) => Err(command_error(&charger.id, e)),
-                        Ok(answer) => match answer["status"].as_str() {
-                            Some("Accepted") => Ok(()),
-                            other => Err(format!(
-                                "charger {} refused the reservation (status {})",
-                                charger.id,
-                                other.unwrap_or("missing")
+                        Ok(answer) => match CommandStatus::of(&answer).refused() {
+                            None => Ok(()),
+                            Some(status) => Err(format!(
+                                "charger {} refused the reservation (status {status})",
+                                charger.id
                             )),
                         },
                     }
@@ -158,10 +158,10 @@ impl Charging {
             .await
             .map_err(|e| ChargeError::Unavailable(command_error(&charger.id, e)))?;
         // A charger that no longer knows the reservation holds nothing either.
-        let message = (answer["status"] != "Accepted").then(|| {
+        let message = CommandStatus::of(&answer).refused().map(|status| {
             format!(
-                "charger {} answered {} (it holds no such reservation)",
-                charger.id, answer["status"]
+                "charger {} answered {status:?} (it holds no such reservation)",
+                charger.id
             )
         });
         self.store

@@ -119,12 +119,14 @@ impl Live {
     }
 
     /// Registers an operator's platform (creating or renaming the operator) or replaces its
-    /// credentials, recording the rotation.
+    /// credentials, recording the rotation; credentials T/CEC cannot use are refused.
     pub async fn register_operator(
         &self,
         name: &str,
         credentials: &OperatorCredentials,
     ) -> Result<(), AppError> {
+        evgrid_tcec::credentials::check(credentials)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
         Ok(self.store.put_credentials(name, credentials).await?)
     }
 

@@ -93,6 +93,7 @@ impl Backend for Live {
         {
             Ok(_) => Ok(true),
             Err(AppError::Store(e)) => Err(e.into()),
+            Err(AppError::Invalid(m)) => Err(StorageError::Invalid(m)),
         }
     }
 

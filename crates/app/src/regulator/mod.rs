@@ -3,6 +3,7 @@
 //! progress (`targets`), and siting plans run in the background (`plan`).
 
 pub mod coverage;
+pub mod maps;
 pub mod plan;
 pub mod statistics;
 pub mod targets;

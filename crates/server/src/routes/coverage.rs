@@ -499,34 +499,10 @@ pub async fn heatmap(
     let grid_m = grid_param(&mut p).unwrap_or(500.0);
     p.finish()?;
     let app = state.app.clone();
-    let png = tokio::task::spawn_blocking(move || {
-        let data = app.reference();
-        let (_, places) = app.network().public_places();
-        let points: Vec<evgrid_model::LatLng> = places.iter().map(|p| p.location).collect();
-        let areas: Vec<&evgrid_geo::MultiPolygon> = data.county_boundaries.values().collect();
-        let raster = evgrid_geo::field::Raster::cover(&areas, grid_m);
-        let distances =
-            raster.distances(&evgrid_geo::field::NearestField::new(&points), 2, &|_| {});
-        let bbox = evgrid_geo::population::city_bbox(data);
-        let cols = ((bbox[2] - bbox[0]) / raster.dlng).ceil().max(1.0);
-        let rows = raster.rows.len().max(1) as f64;
-        let extent = [
-            raster.lng0,
-            raster.lat0,
-            raster.lng0 + cols * raster.dlng,
-            raster.lat0 + rows * raster.dlat,
-        ];
-        let mut img = evgrid_report::map::MapImage::transparent(extent, cols as u32, rows as u32);
-        img.shade(&raster, &distances, |d| {
-            let mut c = evgrid_report::map::distance_colour(d);
-            c[3] = 230;
-            Some(c)
-        });
-        img.to_png().map(|png| (png, extent))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let png = tokio::task::spawn_blocking(move || app.regulator().heatmap_png(grid_m))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let (png, extent) = png;
     let extent = extent.map(|x| format!("{x:.6}")).join(",");
     Ok((

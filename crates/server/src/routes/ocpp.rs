@@ -12,9 +12,9 @@ use axum::Json;
 use base64::Engine;
 use evgrid_app::charging::chargers::Login;
 use evgrid_model::Role;
-use evgrid_ocpp::csms::{Connection, Outcome};
-use evgrid_ocpp::hub::{Command, CommandError};
-use evgrid_ocpp::{ErrorCode, FrameError, Version};
+use evgrid_ocpp::hub::CommandError;
+use evgrid_ocpp::session::{self, Incoming, Transport};
+use evgrid_ocpp::Version;
 use serde::Deserialize;
 use tracing::Instrument;
 use utoipa::ToSchema;
@@ -114,83 +114,37 @@ pub async fn connect(
         }))
 }
 
-async fn run(
-    mut socket: WebSocket,
-    state: AppState,
-    charger: evgrid_model::Charger,
-    version: Version,
-) {
-    let id = charger.id.clone();
-    tracing::info!("charger connected");
-    let hub = state.ocpp.hub.clone();
-    let (connection_no, mut commands) = hub.connect(&id, version);
-    let backend = state.app.charging().ocpp_backend(charger);
-    let mut conn = Connection::new(id.clone(), version);
-    let mut waiting: Option<(String, Command)> = None;
-    loop {
-        let deadline = waiting
-            .as_ref()
-            .map(|(_, c)| tokio::time::Instant::from_std(c.deadline));
-        tokio::select! {
-            message = socket.recv() => {
-                let text = match message {
-                    Some(Ok(Message::Text(t))) => t.to_string(),
-                    Some(Ok(Message::Binary(_))) => {
-                        let e = FrameError::new("-1", ErrorCode::Format, "OCPP-J messages are text frames");
-                        if socket.send(Message::Text(e.to_text(version).into())).await.is_err() { break; }
-                        continue;
-                    }
-                    Some(Ok(Message::Close(_))) | None => break,
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => {
-                        tracing::info!(error = %e, "connection error");
-                        break;
-                    }
-                };
-                match conn.on_text(&backend, &text).await {
-                    Outcome::Reply(r) => {
-                        if socket.send(Message::Text(r.into())).await.is_err() { break; }
-                    }
-                    Outcome::Answer { id: answered, result } => {
-                        if waiting.as_ref().is_some_and(|(w, _)| *w == answered) {
-                            if let Some((_, command)) = waiting.take() {
-                                let _ = command.reply.send(result.map_err(|(code, description)| CommandError::CallError { code, description }));
-                            }
-                        }
-                    }
-                    Outcome::Nothing => {}
-                }
-            }
-            command = commands.recv(), if waiting.is_none() => {
-                let Some(command) = command else { break };
-                match conn.call(&command.action, command.payload.clone()) {
-                    Ok((call_id, text)) => {
-                        if socket.send(Message::Text(text.into())).await.is_err() {
-                            let _ = command.reply.send(Err(CommandError::Offline(id.clone())));
-                            break;
-                        }
-                        waiting = Some((call_id, command));
-                    }
-                    Err(e) => {
-                        let _ = command.reply.send(Err(CommandError::Invalid(e.description)));
-                    }
-                }
-            }
-            () = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                if let Some((call_id, command)) = waiting.take() {
-                    conn.abandon(&call_id);
-                    let timeout = command.deadline.saturating_duration_since(std::time::Instant::now());
-                    let _ = command.reply.send(Err(CommandError::Timeout(id.clone(), timeout)));
-                }
+/// The charger's WebSocket as the OCPP session's transport.
+struct Socket(WebSocket);
+
+impl Transport for Socket {
+    async fn recv(&mut self) -> Incoming {
+        match self.0.recv().await {
+            Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
+            Some(Ok(Message::Binary(_))) => Incoming::Binary,
+            Some(Ok(Message::Close(_))) | None => Incoming::Closed,
+            Some(Ok(_)) => Incoming::Other,
+            Some(Err(e)) => {
+                tracing::info!(error = %e, "connection error");
+                Incoming::Closed
             }
         }
     }
-    hub.disconnect(&id, connection_no);
+
+    async fn send(&mut self, text: String) -> Result<(), ()> {
+        self.0
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|_| ())
+    }
+}
+
+async fn run(socket: WebSocket, state: AppState, charger: evgrid_model::Charger, version: Version) {
+    let id = charger.id.clone();
+    tracing::info!("charger connected");
+    let hub = state.ocpp.hub.clone();
+    let backend = state.app.charging().ocpp_backend(charger);
+    session::run(Socket(socket), &backend, &hub, &id, version).await;
     tracing::info!("charger disconnected");
 }
 

@@ -19,7 +19,7 @@ use crate::{ApiError, AppState};
 /// Seen by that operator's own users, regulators and admins; another operator's user gets 403.
 #[utoipa::path(get, path = "/api/v1/operators/{id}/data-quality", tag = "operators",
     security(("bearer" = []), ("session" = [])),
-    params(("id" = String, Path, description = "OperatorID")),
+    params(("id" = String, Path, description = "The operator's id (its T/CEC OperatorID, 9 characters)")),
     responses(
         (status = 200, description = "The report", body = Object, content_type = "application/json"),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
