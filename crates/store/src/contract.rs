@@ -82,6 +82,13 @@ pub trait NetworkStore: Send + Sync {
         connector_id: &str,
     ) -> StoreResult<Option<ChargePlace>>;
 
+    /// The places of many (operator, connector) pairs in one read; pairs not found are left
+    /// out.
+    async fn charge_places(
+        &self,
+        connectors: &[(String, String)],
+    ) -> StoreResult<Vec<((String, String), ChargePlace)>>;
+
     /// A fingerprint of everything stored about stations: row counts and a checksum, so tests
     /// and operators can prove a rejected import changed nothing.
     async fn fingerprint(&self) -> StoreResult<String>;
@@ -214,6 +221,13 @@ pub trait ChargingSessionStore: Send + Sync {
         operator_id: &OperatorId,
         connector_prefix: &str,
         limit: i64,
+    ) -> StoreResult<Vec<ChargingSession>>;
+
+    /// Many sessions by (operator, session reference) in one read, with their periods; keys
+    /// not found are left out.
+    async fn charging_sessions(
+        &self,
+        keys: &[(String, String)],
     ) -> StoreResult<Vec<ChargingSession>>;
 
     /// For each session reference, the energy and total of its final order, if one arrived.

@@ -386,10 +386,43 @@ impl Charging {
             .store
             .charges_of(user.id, orders_only, offset, limit)
             .await?;
-        let mut out = Vec::with_capacity(charges.len());
-        for charge in charges {
-            out.push(self.view(charge).await?);
-        }
+        // The page's sessions and places in two reads, not two per charge.
+        let session_keys: Vec<(String, String)> = charges
+            .iter()
+            .map(|c| (c.operator_id.clone(), c.session_ref.clone()))
+            .collect();
+        let place_keys: Vec<(String, String)> = charges
+            .iter()
+            .map(|c| (c.operator_id.clone(), c.connector_id.clone()))
+            .collect();
+        let mut sessions: std::collections::HashMap<(String, String), ChargingSession> = self
+            .store
+            .charging_sessions(&session_keys)
+            .await?
+            .into_iter()
+            .map(|s| ((s.operator_id.clone(), s.session_ref.clone()), s))
+            .collect();
+        let places: std::collections::HashMap<(String, String), ChargePlace> = self
+            .store
+            .charge_places(&place_keys)
+            .await?
+            .into_iter()
+            .collect();
+        let out = charges
+            .into_iter()
+            .map(|charge| {
+                let live =
+                    sessions.remove(&(charge.operator_id.clone(), charge.session_ref.clone()));
+                let place = places
+                    .get(&(charge.operator_id.clone(), charge.connector_id.clone()))
+                    .cloned();
+                ChargeView {
+                    charge,
+                    live,
+                    place,
+                }
+            })
+            .collect();
         Ok((out, total))
     }
 

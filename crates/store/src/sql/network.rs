@@ -559,6 +559,44 @@ impl NetworkStore for Engine {
         Ok(format!("{ints:?}/{coords:.9}"))
     }
 
+    async fn charge_places(
+        &self,
+        connectors: &[(String, String)],
+    ) -> Result<Vec<((String, String), evgrid_model::ChargePlace)>, StoreError> {
+        let mut out = Vec::with_capacity(connectors.len());
+        for chunk in connectors.chunks(sessions::KEYS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT c.operator_id, c.connector_id, s.operator_id || ':' || s.station_id,
+                        s.name, s.address, o.name, c.power_w
+                 FROM connectors c
+                 JOIN stations s ON s.id = c.station_pk
+                 JOIN operators o ON o.operator_id = s.operator_id
+                 WHERE (c.operator_id, c.connector_id) IN (VALUES {})",
+                value_rows(chunk.len(), 2)
+            );
+            let mut q =
+                sqlx::query_as::<_, (String, String, String, String, String, String, i64)>(&sql);
+            for (operator, connector) in chunk {
+                q = q.bind(operator).bind(connector);
+            }
+            for (operator, connector, station_id, station_name, address, operator_name, power_w) in
+                q.fetch_all(&self.pool).await?
+            {
+                out.push((
+                    (operator, connector),
+                    evgrid_model::ChargePlace {
+                        station_id,
+                        station_name,
+                        address,
+                        operator_name,
+                        power_w,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     async fn charge_place(
         &self,
         operator_id: &str,

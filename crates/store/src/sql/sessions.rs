@@ -23,6 +23,9 @@ static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Most keys one statement looks up (two parameters each).
+pub(super) const KEYS_PER_STATEMENT: usize = 1000;
+
 /// A session row of [`SESSION_SELECT`].
 fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
     let state: String = r.try_get("state")?;
@@ -150,6 +153,28 @@ impl ChargingSessionStore for Engine {
             .iter()
             .map(session_of_row)
             .collect()
+    }
+
+    async fn charging_sessions(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<ChargingSession>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let sql = format!(
+                "{} WHERE (s.operator_id, s.session_ref) IN (VALUES {})",
+                *SESSION_SELECT,
+                value_rows(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (operator, session_ref) in chunk {
+                q = q.bind(operator).bind(session_ref);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push(session_of_row(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn final_orders(

@@ -219,6 +219,20 @@ pub async fn regions_and_lookups_of_the_network(store: Store) {
         .await
         .unwrap()
         .is_none());
+    let pair = |c: &str| (OPERATOR.to_owned(), c.to_owned());
+    let mut places = store
+        .charge_places(&[pair("AE1C1"), pair("NOPE"), pair("BE0C1")])
+        .await
+        .unwrap();
+    places.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        places
+            .iter()
+            .map(|((_, c), p)| (c.as_str(), p.station_id.as_str()))
+            .collect::<Vec<_>>(),
+        [("AE1C1", "MA01D1QR8:A"), ("BE0C1", "MA01D1QR8:B")]
+    );
+    assert!(store.charge_places(&[]).await.unwrap().is_empty());
 }
 
 fn credentials() -> OperatorCredentials {
@@ -662,6 +676,17 @@ pub async fn recent_sessions_and_final_orders_in_one_read(store: Store) {
         .unwrap();
     assert_eq!(orders, vec![None, Some((WattHours(1_234), Fen(77))), None]);
     assert!(store.final_orders(&op(), &[]).await.unwrap().is_empty());
+    // Many sessions by key in one read, the same as one by one.
+    let keys: Vec<(String, String)> = ["S3", "S2", "NOPE"]
+        .iter()
+        .map(|r| (OPERATOR.to_owned(), (*r).to_owned()))
+        .collect();
+    let mut many = store.charging_sessions(&keys).await.unwrap();
+    many.sort_by(|a, b| a.session_ref.cmp(&b.session_ref));
+    let s2 = store.charging_session(&op(), "S2").await.unwrap().unwrap();
+    let s3 = store.charging_session(&op(), "S3").await.unwrap().unwrap();
+    assert_eq!(many, vec![s2, s3]);
+    assert!(store.charging_sessions(&[]).await.unwrap().is_empty());
 }
 
 pub async fn order_checks_are_recorded_once(store: Store) {
