@@ -52,6 +52,11 @@ pub(crate) fn random_hex(n: usize) -> std::io::Result<String> {
 /// Seconds after which a connector status is stale when its operator has no interval of its own.
 pub const DEFAULT_STALE_AFTER_SECONDS: i64 = 900;
 
+/// A store location as people may see it (a database URL's password hidden).
+pub fn shown_location(location: &str) -> String {
+    evgrid_store::Location::parse(location).map_or_else(|_| location.to_owned(), |l| l.to_string())
+}
+
 /// What the application layer could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

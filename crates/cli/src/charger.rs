@@ -1,7 +1,5 @@
 //! `evgrid charger`: chargers connected directly by OCPP.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use evgrid_app::charging::chargers::{ChargerSpec, NewPlace};
@@ -48,13 +46,13 @@ pub enum ChargerCommand {
         /// `00:00=0.33+0.60,08:00=0.95+0.60,22:00=0.33+0.60`. Drivers' charges are billed with it.
         #[arg(long)]
         tariff: Option<String>,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
     /// List registered chargers.
     List {
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -63,8 +61,8 @@ pub enum ChargerCommand {
     Remove {
         #[arg(long)]
         id: String,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
 }
 
@@ -83,7 +81,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
             power_kw,
             dc,
             tariff,
-            data_dir,
+            store,
         } => {
             let tariff = tariff
                 .as_deref()
@@ -103,7 +101,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 (None, None) => None,
                 _ => bail!("give both --lat and --lng"),
             };
-            let app = crate::open::open_app(&data_dir).await?;
+            let app = crate::open::open_app(&store).await?;
             let spec = ChargerSpec {
                 id,
                 password,
@@ -132,8 +130,8 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 }
             );
         }
-        ChargerCommand::List { data_dir, json } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        ChargerCommand::List { store, json } => {
+            let app = crate::open::open_app(&store).await?;
             let chargers = app.charging().chargers().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&chargers)?);
@@ -158,8 +156,8 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 }
             }
         }
-        ChargerCommand::Remove { id, data_dir } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        ChargerCommand::Remove { id, store } => {
+            let app = crate::open::open_app(&store).await?;
             if !app.charging().remove_charger(&id).await? {
                 bail!("no charger {id}");
             }

@@ -12,9 +12,8 @@ use crate::output::pct;
 /// Options of `evgrid coverage`.
 #[derive(clap::Args, Debug)]
 pub struct CoverageArgs {
-    /// Data directory holding the SQLite database.
-    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    store: crate::open::StoreArgs,
     /// One county (code such as 360702, or its Chinese or pinyin name); the whole city when absent.
     #[arg(long)]
     region: Option<String>,
@@ -56,7 +55,7 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
     let steps = 3 + u64::from(args.out.is_some()) + u64::from(args.map.is_some());
     let bar = crate::output::bar(steps);
     bar.set_message("opening the app");
-    let app = crate::open::open_app(&args.data_dir).await?;
+    let app = crate::open::open_app(&args.store).await?;
     let data = app.reference();
     let county = match &args.region {
         None => None,

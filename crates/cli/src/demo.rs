@@ -139,7 +139,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     // The network the simulators play (and, on an empty data directory, the one imported).
     let network = evgrid_synth::generate(app.reference(), seed);
     if app.network().station_count() == 0 {
-        let dir = args.data_dir.join("synthetic-network");
+        let dir = args.store.data_dir.join("synthetic-network");
         eprintln!(
             "empty data directory: synthesizing the Ganzhou network (seed {seed}) into {}",
             dir.display()
@@ -158,7 +158,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
             app.network().station_count()
         );
     }
-    demo_regulator(&app, &args.data_dir, regulator_password).await?;
+    demo_regulator(&app, &args.store.data_dir, regulator_password).await?;
     // The demo accepts unknown OCPP chargers and pulls every minute unless told otherwise.
     args.accept_unknown_chargers = true;
     if args.poll_interval == 300 {

@@ -75,12 +75,12 @@ pub(crate) fn print_report(report: &ImportReport, json: bool) {
 }
 
 pub(crate) async fn run(
-    data_dir: &Path,
+    store: &crate::open::StoreArgs,
     paths: &[PathBuf],
     coords: Option<CoordSystem>,
     json: bool,
 ) -> Result<bool> {
-    let app = open_app(data_dir).await?;
+    let app = open_app(store).await?;
     let report = run_import(&app, paths, coords).await?;
     print_report(&report, json);
     Ok(report.committed)

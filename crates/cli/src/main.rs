@@ -79,9 +79,8 @@ enum Command {
         /// Datum of the files' coordinates; default gcj02 for T/CEC JSON and CSV, wgs84 for GeoJSON.
         #[arg(long, value_parser = parse_coords)]
         coords: Option<CoordSystem>,
-        /// Data directory holding the SQLite database.
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -121,8 +120,16 @@ fn parse_coords(s: &str) -> Result<CoordSystem, String> {
     s.parse()
 }
 
-fn main() -> Result<()> {
+fn main() {
     let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        // One line: what failed and why, each cause after a colon; no backtrace.
+        eprintln!("evgrid: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -158,11 +165,11 @@ fn main() -> Result<()> {
         Command::Synth { seed, out } => import::synth(seed, &out),
         Command::Import {
             coords,
-            data_dir,
+            store,
             json,
             paths,
         } => {
-            let ok = runtime.block_on(import::run(&data_dir, &paths, coords, json))?;
+            let ok = runtime.block_on(import::run(&store, &paths, coords, json))?;
             if !ok {
                 std::process::exit(1);
             }

@@ -1,12 +1,42 @@
-//! Opening what the commands work on: the reference geography and the application over a data
-//! directory.
+//! Opening what the commands work on: the reference geography and the application over the
+//! store — SQLite in a data directory by default, or a database by URL.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use evgrid_app::{App, Settings};
 use evgrid_geo::ReferenceData;
+
+/// Where a command's data is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Data directory: holds the SQLite database unless --database names another, and the
+    /// demo's files.
+    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The database by URL instead of SQLite in --data-dir: postgres://USER[:PASSWORD]@HOST:PORT/DB
+    /// (PostgreSQL) or sqlite:PATH.
+    #[arg(long, env = "EVGRID_DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
+}
+
+impl StoreArgs {
+    /// The store's location as `evgrid_store` reads it.
+    pub fn location(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.display()))
+    }
+
+    /// Where the data is, for people (a URL's password hidden).
+    pub fn shown(&self) -> String {
+        match &self.database {
+            Some(url) => evgrid_app::shown_location(url),
+            None => format!("the data directory {}", self.data_dir.display()),
+        }
+    }
+}
 
 pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     Ok(Arc::new(
@@ -14,18 +44,14 @@ pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     ))
 }
 
-/// The application over the SQLite database in `data_dir`, with `settings`.
-pub(crate) async fn open_app_with(data_dir: &Path, settings: Settings) -> Result<App> {
-    App::open_location(
-        &format!("sqlite:{}", data_dir.display()),
-        reference()?,
-        settings,
-    )
-    .await
-    .with_context(|| format!("opening the data directory {}", data_dir.display()))
+/// The application over the store of `store`, with `settings`.
+pub(crate) async fn open_app_with(store: &StoreArgs, settings: Settings) -> Result<App> {
+    App::open_location(&store.location(), reference()?, settings)
+        .await
+        .with_context(|| format!("opening {}", store.shown()))
 }
 
-/// The application over the SQLite database in `data_dir`.
-pub(crate) async fn open_app(data_dir: &Path) -> Result<App> {
-    open_app_with(data_dir, Settings::default()).await
+/// The application over the store of `store`.
+pub(crate) async fn open_app(store: &StoreArgs) -> Result<App> {
+    open_app_with(store, Settings::default()).await
 }

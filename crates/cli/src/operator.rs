@@ -3,7 +3,6 @@
 //! (except fresh ones made by `rotate`, once, for handing over).
 
 use std::io::Read;
-use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -47,13 +46,13 @@ pub enum OperatorCommand {
         /// (default: the server's, 900).
         #[arg(long)]
         stale_after: Option<i64>,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
     /// List registered operator platforms (secrets are not shown).
     List {
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -62,8 +61,8 @@ pub enum OperatorCommand {
     Remove {
         #[arg(long)]
         operator_id: String,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
     /// Show an operator's data-quality report from a running server (as a table, or --json).
     Quality {
@@ -84,8 +83,8 @@ pub enum OperatorCommand {
     Rotate {
         #[arg(long)]
         operator_id: String,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
 }
 
@@ -265,7 +264,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             coords,
             platform_secret,
             stale_after,
-            data_dir,
+            store,
         } => {
             let credentials = OperatorCredentials {
                 operator_id: operator_id(&id)?,
@@ -279,13 +278,13 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                 stale_after_seconds: stale_after,
             };
             evgrid_tcec::credentials::check(&credentials)?;
-            let app = crate::open::open_app(&data_dir).await?;
+            let app = crate::open::open_app(&store).await?;
             app.live().register_operator(&name, &credentials).await?;
             tracing::info!(operator_id = %credentials.operator_id, "operator credentials stored");
             println!("operator {} ({name}) registered", credentials.operator_id);
         }
-        OperatorCommand::List { data_dir, json } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        OperatorCommand::List { store, json } => {
+            let app = crate::open::open_app(&store).await?;
             let names = app.network().operators().await?;
             let rows: Vec<serde_json::Value> = app
                 .live()
@@ -325,10 +324,10 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
         }
         OperatorCommand::Remove {
             operator_id: id,
-            data_dir,
+            store,
         } => {
             let id = operator_id(&id)?;
-            let app = crate::open::open_app(&data_dir).await?;
+            let app = crate::open::open_app(&store).await?;
             if !app.live().remove_operator(&id).await? {
                 bail!("operator {id} has no credentials");
             }
@@ -365,10 +364,10 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
         }
         OperatorCommand::Rotate {
             operator_id: id,
-            data_dir,
+            store,
         } => {
             let id = operator_id(&id)?;
-            let app = crate::open::open_app(&data_dir).await?;
+            let app = crate::open::open_app(&store).await?;
             let Some(mut c) = app.live().operator_credentials(&id).await? else {
                 bail!("operator {id} has no credentials; add it first (evgrid operator add)");
             };

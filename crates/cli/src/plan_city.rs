@@ -12,9 +12,8 @@ use crate::output::pct;
 /// Options of the city plan.
 #[derive(clap::Args, Debug)]
 pub struct CityPlanArgs {
-    /// Data directory holding the SQLite database.
-    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    store: crate::open::StoreArgs,
     /// New piles to place (required unless a subcommand is given).
     #[arg(long)]
     new_piles: Option<u32>,
@@ -71,7 +70,7 @@ pub async fn run(args: CityPlanArgs) -> Result<()> {
         seed: args.seed,
         time_limit_s: args.time_limit,
     };
-    let app = crate::open::open_app(&args.data_dir).await?;
+    let app = crate::open::open_app(&args.store).await?;
     let bar = crate::output::bar(1000);
     let r2 = app.clone();
     let bar2 = bar.clone();

@@ -14,9 +14,8 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "EVGRID_LISTEN")]
     pub listen: SocketAddr,
-    /// Data directory holding the SQLite database.
-    #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: crate::open::StoreArgs,
     /// Base path of the T/CEC 102 interfaces that operator platforms call.
     #[arg(long, default_value = evgrid_server::DEFAULT_TCEC_BASE_PATH, env = "EVGRID_TCEC_BASE_PATH")]
     pub tcec_base_path: String,
@@ -61,7 +60,7 @@ pub(crate) async fn open_serving_app(args: &ServeArgs) -> Result<App> {
     let settings = Settings {
         max_clock_skew: args.tcec_max_clock_skew,
     };
-    open_app_with(&args.data_dir, settings).await
+    open_app_with(&args.store, settings).await
 }
 
 /// Starts pulling from operator platforms, unless disabled.

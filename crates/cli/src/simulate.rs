@@ -377,7 +377,11 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
         println!("{} {url}", sim.operator_id());
     }
     if let Some(dir) = register_dir {
-        let app = crate::open::open_app(&dir).await?;
+        let app = crate::open::open_app(&crate::open::StoreArgs {
+            data_dir: dir.clone(),
+            database: None,
+        })
+        .await?;
         let names: Vec<(OperatorId, String)> = network
             .operators
             .iter()

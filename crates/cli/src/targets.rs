@@ -9,8 +9,8 @@ use anyhow::Result;
 pub enum TargetsCommand {
     /// List the targets with progress, trend and projected day.
     List {
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -18,8 +18,8 @@ pub enum TargetsCommand {
     /// Import progress figures from CSV: `target_id,day,value[,source]` with that header
     /// (e.g. `fleet_bus,2026-06-30,1850,市交通局`). All lines or none.
     Import {
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
         file: PathBuf,
     },
 }
@@ -27,8 +27,8 @@ pub enum TargetsCommand {
 /// Runs the command.
 pub async fn run(command: TargetsCommand) -> Result<()> {
     match command {
-        TargetsCommand::List { data_dir, json } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        TargetsCommand::List { store, json } => {
+            let app = crate::open::open_app(&store).await?;
             let rows = app.regulator().target_statuses().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -65,8 +65,8 @@ pub async fn run(command: TargetsCommand) -> Result<()> {
             }
             Ok(())
         }
-        TargetsCommand::Import { data_dir, file } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        TargetsCommand::Import { store, file } => {
+            let app = crate::open::open_app(&store).await?;
             match app.regulator().import_progress(&file).await {
                 Ok(n) => {
                     println!("imported {n} progress figure(s) from {}", file.display());

@@ -2,8 +2,6 @@
 //! A password comes from `--password` or `EVGRID_USER_PASSWORD`; without one a random password
 //! is made and shown once.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use evgrid_model::{OperatorId, Role};
@@ -24,8 +22,8 @@ pub enum UserCommand {
         /// 10-128 characters; a random one is made and printed when absent.
         #[arg(long, env = "EVGRID_USER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
     /// Set a user's password (ends the user's sessions).
     Passwd {
@@ -33,20 +31,20 @@ pub enum UserCommand {
         username: String,
         #[arg(long, env = "EVGRID_USER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
     /// List users (never passwords).
     List {
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
     /// Remove a user and the user's sessions.
     Remove {
         #[arg(long)]
         username: String,
-        #[arg(long, default_value = "./var", env = "EVGRID_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
     },
 }
 
@@ -63,7 +61,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
             role,
             operator_id,
             password,
-            data_dir,
+            store,
         } => {
             let Some(role) = Role::from_name(&role) else {
                 bail!("--role {role:?} is not driver, operator, regulator or admin");
@@ -73,7 +71,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (random_password()?, true),
             };
-            let app = crate::open::open_app(&data_dir).await?;
+            let app = crate::open::open_app(&store).await?;
             let user = app
                 .accounts()
                 .add_user(&username, &password, role, operator.as_ref())
@@ -87,13 +85,13 @@ pub async fn run(command: UserCommand) -> Result<()> {
         UserCommand::Passwd {
             username,
             password,
-            data_dir,
+            store,
         } => {
             let (password, made) = match password {
                 Some(p) => (p, false),
                 None => (random_password()?, true),
             };
-            let app = crate::open::open_app(&data_dir).await?;
+            let app = crate::open::open_app(&store).await?;
             if !app.accounts().set_password(&username, &password).await? {
                 bail!("no user {username:?}");
             }
@@ -103,8 +101,8 @@ pub async fn run(command: UserCommand) -> Result<()> {
             }
             Ok(())
         }
-        UserCommand::List { data_dir } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        UserCommand::List { store } => {
+            let app = crate::open::open_app(&store).await?;
             for u in app.accounts().users().await? {
                 let op = u
                     .operator_id
@@ -114,8 +112,8 @@ pub async fn run(command: UserCommand) -> Result<()> {
             }
             Ok(())
         }
-        UserCommand::Remove { username, data_dir } => {
-            let app = crate::open::open_app(&data_dir).await?;
+        UserCommand::Remove { username, store } => {
+            let app = crate::open::open_app(&store).await?;
             if !app.accounts().remove_user(&username).await? {
                 bail!("no user {username:?}");
             }

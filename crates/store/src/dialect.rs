@@ -11,6 +11,9 @@ pub(crate) trait Dialect {
     /// The smaller of two integer expressions (a scalar, not the aggregate).
     fn least(a: &str, b: &str) -> String;
 
+    /// A time column or expression as seconds since 1970 (an integer), for arithmetic.
+    fn epoch(time: &str) -> String;
+
     /// The sum of an integer expression as a 64-bit integer (some engines widen it to a decimal).
     fn sum_int(expr: &str) -> String;
 
@@ -18,9 +21,9 @@ pub(crate) trait Dialect {
     /// literal without quotes).
     fn string_agg(expr: &str, separator: &str, order_by: &str) -> String;
 
-    /// The calendar day (`YYYY-MM-DD`) or hour of the day (`HH`) in China (UTC+8) of a time in
-    /// seconds since 1970.
-    fn china_bucket(seconds: &str, hourly: bool) -> String;
+    /// The calendar day (`YYYY-MM-DD`) or hour of the day (`HH`) in China (UTC+8) of a time
+    /// column or expression.
+    fn china_bucket(time: &str, hourly: bool) -> String;
 
     /// A subquery of the 64-bit ids in the JSON array bound to parameter `$n`
     /// (`… WHERE id IN (<this>)`).
@@ -43,6 +46,10 @@ impl Dialect for sqlx::Sqlite {
 
     fn least(a: &str, b: &str) -> String {
         format!("MIN({a}, {b})")
+    }
+
+    fn epoch(time: &str) -> String {
+        time.to_owned()
     }
 
     fn sum_int(expr: &str) -> String {
@@ -73,5 +80,48 @@ impl Dialect for sqlx::Sqlite {
     /// `evgrid bench ocpp`).
     fn batch_param(_n: usize) -> String {
         "?".to_owned()
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    fn greatest(a: &str, b: &str) -> String {
+        format!("GREATEST({a}, {b})")
+    }
+
+    fn least(a: &str, b: &str) -> String {
+        format!("LEAST({a}, {b})")
+    }
+
+    fn epoch(time: &str) -> String {
+        format!("CAST(EXTRACT(EPOCH FROM {time}) AS BIGINT)")
+    }
+
+    /// PostgreSQL widens the SUM of a `BIGINT` to `NUMERIC`.
+    fn sum_int(expr: &str) -> String {
+        format!("CAST(SUM({expr}) AS BIGINT)")
+    }
+
+    fn string_agg(expr: &str, separator: &str, order_by: &str) -> String {
+        format!("string_agg({expr}, '{separator}' ORDER BY {order_by})")
+    }
+
+    fn china_bucket(seconds: &str, hourly: bool) -> String {
+        let format = if hourly { "HH24" } else { "YYYY-MM-DD" };
+        format!("to_char({seconds} AT TIME ZONE 'Asia/Shanghai', '{format}')")
+    }
+
+    fn ids_in_json(n: usize) -> String {
+        format!("SELECT CAST(jsonb_array_elements_text(CAST(${n} AS JSONB)) AS BIGINT)")
+    }
+
+    fn texts_in_json(n: usize) -> String {
+        format!("SELECT jsonb_array_elements_text(CAST(${n} AS JSONB))")
+    }
+
+    /// Tables without an order of their own carry an identity column `seq` on PostgreSQL.
+    const INSERTION_ORDER: &'static str = "seq";
+
+    fn batch_param(n: usize) -> String {
+        format!("${n}")
     }
 }

@@ -8,10 +8,13 @@ pub enum StoreError {
     Location(String),
     #[error("cannot open the database at {path}: {source}. Check that the data directory exists and is writable (--data-dir)")]
     Open { path: String, source: sqlx::Error },
-    #[error(
-        "database migration failed: {0}. The data directory may hold a newer evgrid's database"
-    )]
+    #[error("cannot connect to the database at {url}: {source}. Check the URL, that PostgreSQL runs and accepts this user and password (--database, EVGRID_DATABASE_URL)")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed: {0}. The database may hold a newer evgrid's schema")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer evgrid.
+    #[error("the database holds migration {0}, which this evgrid does not know: it was written by a newer evgrid; run that version or a newer one")]
+    Newer(i64),
     #[error("{0}")]
     Conflict(String),
     #[error("database error: {0}")]

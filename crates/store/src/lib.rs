@@ -4,7 +4,8 @@
 //! credentials, live status, operators' charging sessions, drivers' charges and reservations,
 //! accounts and logins, chargers, statistics, message counts). An engine implements all of them
 //! ([`Engine`]); [`Store`] is the engine chosen when the store is opened, by location:
-//! `sqlite:PATH` or a data directory (SQLite, the embedded default).
+//! `sqlite:PATH` or a data directory (SQLite, the embedded default) or `postgres://…`
+//! (PostgreSQL, for several nodes and larger deployments).
 //!
 //! This crate is the only one that knows SQL. The statements live in `sql/`, written once for
 //! every engine: each engine module compiles them with its own sqlx database type and its
@@ -16,7 +17,9 @@
 pub mod contract;
 mod dialect;
 mod error;
+mod postgres;
 mod sqlite;
+mod time;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +29,7 @@ pub use contract::{
     OperatorStore, StatisticsStore, StatusStore, StoreResult, TrafficStore,
 };
 pub use error::StoreError;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The file name of the SQLite database in a data directory.
@@ -36,12 +40,18 @@ pub const SQLITE_FILE: &str = "evgrid.sqlite";
 pub enum Location {
     /// A SQLite database file.
     Sqlite(PathBuf),
+    /// A PostgreSQL database, by its URL.
+    Postgres(String),
 }
 
 impl Location {
-    /// Reads `sqlite:PATH` (or `sqlite://PATH`), a path to a `.sqlite`/`.db` file, or a data
-    /// directory (the database is `evgrid.sqlite` inside it).
+    /// Reads `postgres://…` (or `postgresql://…`), `sqlite:PATH` (or `sqlite://PATH`), a path
+    /// to a `.sqlite`/`.db` file, or a data directory (the database is `evgrid.sqlite` inside
+    /// it).
     pub fn parse(text: &str) -> Result<Self, StoreError> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Location::Postgres(text.to_owned()));
+        }
         if let Some(rest) = text.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             let path = path.split('?').next().unwrap_or(path);
@@ -55,7 +65,7 @@ impl Location {
         if text.contains("://") {
             let scheme = text.split("://").next().unwrap_or_default();
             return Err(StoreError::Location(format!(
-                "database URL scheme {scheme:?} is not supported by this evgrid; use sqlite:PATH or a data directory"
+                "database URL scheme {scheme:?} is not supported; use postgres://USER@HOST:PORT/DB, sqlite:PATH or a data directory"
             )));
         }
         Ok(Location::sqlite_at(Path::new(text)))
@@ -78,7 +88,25 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Location::Postgres(url) => f.write_str(&postgres::redacted(url)),
         }
+    }
+}
+
+/// Applies an engine's migrations, refusing a database that holds a newer evgrid's.
+pub(crate) async fn migrate<'a, A>(
+    migrator: sqlx::migrate::Migrator,
+    on: A,
+) -> Result<(), StoreError>
+where
+    A: sqlx::Acquire<'a>,
+    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
+{
+    match migrator.run(on).await {
+        Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+            Err(StoreError::Newer(version))
+        }
+        other => Ok(other?),
     }
 }
 
@@ -97,6 +125,7 @@ impl Store {
     pub async fn open_location(location: &Location) -> Result<Self, StoreError> {
         match location {
             Location::Sqlite(path) => Ok(Store(Arc::new(SqliteStore::open(path).await?))),
+            Location::Postgres(url) => Ok(Store(Arc::new(PostgresStore::open(url).await?))),
         }
     }
 
@@ -143,5 +172,14 @@ mod tests {
         assert!(Location::parse("sqlite:").is_err());
         let err = Location::parse("mysql://u@h/db").unwrap_err().to_string();
         assert!(err.contains("mysql"), "{err}");
+        let pg = Location::parse("postgres://evgrid:pw@127.0.0.1:5432/evgrid").unwrap();
+        assert_eq!(
+            pg,
+            Location::Postgres("postgres://evgrid:pw@127.0.0.1:5432/evgrid".into())
+        );
+        assert_eq!(
+            pg.to_string(),
+            "postgres://evgrid:***@127.0.0.1:5432/evgrid"
+        );
     }
 }

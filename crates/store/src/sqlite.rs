@@ -56,7 +56,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        crate::migrate(sqlx::migrate!("migrations/sqlite"), &writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)

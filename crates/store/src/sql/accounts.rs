@@ -35,7 +35,7 @@ impl AccountStore for Engine {
         .bind(password_hash)
         .bind(role.name())
         .bind(operator.map(OperatorId::as_str))
-        .bind(now)
+        .bind(UnixTime(now))
         .fetch_optional(&self.writer)
         .await?;
         let id =
@@ -105,7 +105,7 @@ impl AccountStore for Engine {
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM user_sessions WHERE expires_at <= $1")
-            .bind(now)
+            .bind(UnixTime(now))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -114,8 +114,8 @@ impl AccountStore for Engine {
         )
         .bind(token_hash)
         .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
+        .bind(UnixTime(now))
+        .bind(UnixTime(expires_at))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -128,7 +128,7 @@ impl AccountStore for Engine {
              JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
-        .bind(now)
+        .bind(UnixTime(now))
         .fetch_optional(&self.pool)
         .await?;
         row.map(user).transpose()

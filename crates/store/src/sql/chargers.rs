@@ -18,7 +18,9 @@ fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
         serial: r.try_get("serial")?,
         firmware: r.try_get("firmware")?,
         ocpp_version: r.try_get("ocpp_version")?,
-        last_boot_at: r.try_get("last_boot_at")?,
+        last_boot_at: r
+            .try_get::<Option<UnixTime>, _>("last_boot_at")?
+            .map(|t| t.0),
     })
 }
 
@@ -37,7 +39,7 @@ impl ChargerStore for Engine {
         .bind(&c.station_id)
         .bind(i64::from(c.connectors))
         .bind(&c.password_hash)
-        .bind(unix_now())
+        .bind(UnixTime(unix_now()))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -90,7 +92,7 @@ impl ChargerStore for Engine {
         .bind(serial)
         .bind(firmware)
         .bind(version)
-        .bind(unix_now())
+        .bind(UnixTime(unix_now()))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -108,7 +110,7 @@ impl ChargerStore for Engine {
             "INSERT INTO charger_notices (charger_id, at, kind, detail) VALUES ($1, $2, $3, $4)",
         )
         .bind(charger)
-        .bind(at)
+        .bind(UnixTime(at))
         .bind(kind)
         .bind(detail)
         .execute(&mut *tx)
@@ -126,7 +128,7 @@ impl ChargerStore for Engine {
     }
 
     async fn charger_notices(&self, charger: &str) -> Result<Vec<ChargerNotice>, StoreError> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        let rows: Vec<(UnixTime, String, String)> = sqlx::query_as(
             "SELECT at, kind, detail FROM charger_notices WHERE charger_id = $1 ORDER BY id DESC",
         )
         .bind(charger)
@@ -134,7 +136,11 @@ impl ChargerStore for Engine {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(at, kind, detail)| ChargerNotice { at, kind, detail })
+            .map(|(at, kind, detail)| ChargerNotice {
+                at: at.0,
+                kind,
+                detail,
+            })
             .collect())
     }
 
@@ -143,7 +149,7 @@ impl ChargerStore for Engine {
             "INSERT INTO ocpp_transactions (charger_id, created_at) VALUES ($1, $2) RETURNING id",
         )
         .bind(charger)
-        .bind(unix_now())
+        .bind(UnixTime(unix_now()))
         .fetch_one(&self.writer)
         .await?;
         Ok(id)

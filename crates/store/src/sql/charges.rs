@@ -12,7 +12,7 @@ type Row = (
     String,
     String,
     Option<String>,
-    i64,
+    UnixTime,
 );
 
 const COLUMNS: &str = "user_id, id, idempotency_key, operator_id, connector_id, channel, session_ref, status, message, created_at";
@@ -43,7 +43,7 @@ fn charge_of(
         connector_id,
         session_ref,
         message,
-        created_at,
+        created_at: created_at.0,
     })
 }
 
@@ -56,8 +56,8 @@ type ReservationRow = (
     i64,
     String,
     Option<String>,
-    i64,
-    i64,
+    UnixTime,
+    UnixTime,
 );
 
 const RESERVATION_COLUMNS: &str =
@@ -87,8 +87,8 @@ fn reservation(
         id_tag,
         ocpp_id,
         message,
-        expires_at,
-        created_at,
+        expires_at: expires_at.0,
+        created_at: created_at.0,
     })
 }
 
@@ -109,7 +109,7 @@ impl ChargeStore for Engine {
         .bind(&s.session_ref)
         .bind(s.status.as_str())
         .bind(&s.message)
-        .bind(s.created_at)
+        .bind(UnixTime(s.created_at))
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -242,8 +242,8 @@ impl ChargeStore for Engine {
         .bind(r.ocpp_id)
         .bind(r.status.as_str())
         .bind(&r.message)
-        .bind(r.expires_at)
-        .bind(r.created_at)
+        .bind(UnixTime(r.expires_at))
+        .bind(UnixTime(r.created_at))
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -285,7 +285,7 @@ impl ChargeStore for Engine {
         .bind(user_id)
         .bind(operator_id)
         .bind(connector_id)
-        .bind(now)
+        .bind(UnixTime(now))
         .fetch_optional(&self.pool)
         .await?;
         row.map(reservation).transpose()

@@ -30,6 +30,7 @@ use sqlx::Row;
 use super::{Db, Engine};
 use crate::contract::*;
 use crate::dialect::Dialect;
+use crate::time::UnixTime;
 use crate::StoreError;
 
 mod accounts;
@@ -42,7 +43,9 @@ mod stats;
 mod status;
 mod traffic;
 
-pub(crate) use status::{bind_statuses, status_upsert_sql};
+// Engines write status batches their own way with these (PostgreSQL uses the row limit).
+#[allow(unused_imports)]
+pub(crate) use status::{bind_statuses, status_upsert_sql, STATUS_ROWS_PER_STATEMENT};
 
 /// A row of this engine.
 type DbRow = <Db as sqlx::Database>::Row;
@@ -60,7 +63,7 @@ async fn record_push(tx: &mut Tx<'_>, push: &PushId) -> Result<bool, StoreError>
     .bind(push.interface)
     .bind(&push.time_stamp)
     .bind(&push.seq)
-    .bind(unix_now())
+    .bind(UnixTime(unix_now()))
     .execute(&mut **tx)
     .await?
     .rows_affected()

@@ -70,7 +70,7 @@ impl NetworkStore for Engine {
             )
             .bind(op.id.as_str())
             .bind(&op.name)
-            .bind(now)
+            .bind(UnixTime(now))
             .execute(&mut *tx)
             .await?;
         }
@@ -132,7 +132,7 @@ impl NetworkStore for Engine {
             .bind(&s.remark)
             .bind(i64::try_from(s.equipment.len()).unwrap_or(i64::MAX))
             .bind(i64::try_from(s.connector_count()).unwrap_or(i64::MAX))
-            .bind(now)
+            .bind(UnixTime(now))
             .fetch_one(&mut *tx)
             .await?;
             for table in ["connectors", "equipment", "tariff_periods"] {
@@ -403,7 +403,7 @@ impl NetworkStore for Engine {
         };
         Ok(Some(StationRecord {
             township_method: row.try_get("township_method")?,
-            updated_at: row.try_get("updated_at")?,
+            updated_at: row.try_get::<UnixTime, _>("updated_at")?.0,
             summary,
             station,
         }))
@@ -542,12 +542,13 @@ impl NetworkStore for Engine {
             "SELECT (SELECT COUNT(*) FROM operators), (SELECT COUNT(*) FROM stations),
                     (SELECT COUNT(*) FROM equipment), (SELECT COUNT(*) FROM connectors),
                     (SELECT COUNT(*) FROM tariff_periods) + (SELECT COUNT(*) FROM connector_status) * 1000000,
-                    (SELECT COALESCE(MAX(updated_at), 0) FROM stations) + (SELECT COALESCE({}, 0) FROM connector_status)
+                    (SELECT COALESCE({}, 0) FROM stations) + (SELECT COALESCE({}, 0) FROM connector_status)
                       + (SELECT COUNT(*) * 7 + COALESCE({}, 0) FROM charging_sessions)
                       + (SELECT COUNT(*) * 13 FROM charging_periods) + (SELECT COUNT(*) * 17 FROM order_checks),
                     (SELECT COALESCE({}, 0) FROM connectors), (SELECT COALESCE(SUM(lat + lng), 0.0) FROM stations)",
-            Db::sum_int("observed_at"),
-            Db::sum_int("updated_at"),
+            Db::epoch("MAX(updated_at)"),
+            Db::sum_int(&Db::epoch("observed_at")),
+            Db::sum_int(&Db::epoch("updated_at")),
             Db::sum_int("id")
         ))
         .fetch_one(&self.pool)

@@ -13,7 +13,7 @@ impl OperatorStore for Engine {
         )
         .bind(c.operator_id.as_str())
         .bind(name)
-        .bind(now)
+        .bind(UnixTime(now))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -33,7 +33,7 @@ impl OperatorStore for Engine {
         .bind(&c.sig_secret)
         .bind(&c.base_url)
         .bind(c.coords.as_str())
-        .bind(now)
+        .bind(UnixTime(now))
         .bind(&c.platform_secret)
         .bind(c.stale_after_seconds)
         .execute(&mut *tx)
@@ -69,28 +69,28 @@ impl OperatorStore for Engine {
     ) -> Result<(String, i64), StoreError> {
         let now = unix_now();
         let mut tx = self.writer.begin().await?;
-        let current: Option<(String, i64)> = sqlx::query_as(
+        let current: Option<(String, UnixTime)> = sqlx::query_as(
             "SELECT token, expires_at FROM platform_tokens WHERE operator_id = $1 AND expires_at > $2
              ORDER BY expires_at DESC LIMIT 1",
         )
         .bind(id.as_str())
-        .bind(now + 60)
+        .bind(UnixTime(now + 60))
         .fetch_optional(&mut *tx)
         .await?;
         let answer = match current {
-            Some((token, expires_at)) => (token, expires_at - now),
+            Some((token, expires_at)) => (token, expires_at.0 - now),
             None => {
                 sqlx::query(
                     "DELETE FROM platform_tokens WHERE operator_id = $1 AND expires_at <= $2",
                 )
                 .bind(id.as_str())
-                .bind(now + 60)
+                .bind(UnixTime(now + 60))
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO platform_tokens (token, operator_id, expires_at) VALUES ($1, $2, $3)")
                     .bind(new_token)
                     .bind(id.as_str())
-                    .bind(now + seconds)
+                    .bind(UnixTime(now + seconds))
                     .execute(&mut *tx)
                     .await?;
                 (new_token.to_owned(), seconds)
@@ -105,7 +105,7 @@ impl OperatorStore for Engine {
             "SELECT operator_id FROM platform_tokens WHERE token = $1 AND expires_at > $2",
         )
         .bind(token)
-        .bind(unix_now())
+        .bind(UnixTime(unix_now()))
         .fetch_optional(&self.pool)
         .await?;
         owner

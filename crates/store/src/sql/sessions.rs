@@ -12,14 +12,16 @@ static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT s.*,
                 (SELECT {} FROM (
-                   SELECT starts_at || ',' || ends_at || ',' || electricity_price || ',' ||
+                   SELECT {} || ',' || {} || ',' || electricity_price || ',' ||
                           service_price || ',' || energy_wh || ',' || electricity_fen || ',' ||
                           service_fen AS period_row, period_no
                    FROM charging_periods p
                    WHERE p.operator_id = s.operator_id AND p.session_ref = s.session_ref) q)
                   AS period_rows
          FROM charging_sessions s",
-        Db::string_agg("period_row", ";", "period_no")
+        Db::string_agg("period_row", ";", "period_no"),
+        Db::epoch("starts_at"),
+        Db::epoch("ends_at")
     )
 });
 
@@ -63,9 +65,9 @@ fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
         connector_id: r.try_get("connector_id")?,
         state: SessionState::from_name(&state)
             .ok_or_else(|| corrupt("charging_sessions", format!("state {state}")))?,
-        started_at: r.try_get("started_at")?,
-        ended_at: r.try_get("ended_at")?,
-        updated_at: r.try_get("updated_at")?,
+        started_at: r.try_get::<Option<UnixTime>, _>("started_at")?.map(|t| t.0),
+        ended_at: r.try_get::<Option<UnixTime>, _>("ended_at")?.map(|t| t.0),
+        updated_at: r.try_get::<UnixTime, _>("updated_at")?.0,
         energy: r.try_get::<Option<i64>, _>("energy_wh")?.map(WattHours),
         soc: r.try_get("soc")?,
         electricity_money: r.try_get::<Option<i64>, _>("electricity_fen")?.map(Fen),
@@ -73,7 +75,9 @@ fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
         total_money: r.try_get::<Option<i64>, _>("total_fen")?.map(Fen),
         stop_reason: r.try_get("stop_reason")?,
         fail_reason: r.try_get("fail_reason")?,
-        order_received_at: r.try_get("order_received_at")?,
+        order_received_at: r
+            .try_get::<Option<UnixTime>, _>("order_received_at")?
+            .map(|t| t.0),
         dispute: r.try_get("dispute")?,
         meter_start: r
             .try_get::<Option<i64>, _>("meter_start_wh")?
@@ -223,7 +227,7 @@ impl ChargingSessionStore for Engine {
         .bind(&check.period_end)
         .bind(check.order_count)
         .bind(check.disputed)
-        .bind(unix_now())
+        .bind(UnixTime(unix_now()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -242,7 +246,7 @@ async fn apply_session_in(
     // refused message leaves no trace without a savepoint of its own. In one query: whether
     // the connector is known (a station's, or a directly connected charger's not yet placed,
     // found by its key), and the session's connector and order time if it exists.
-    let (known, session_connector, order_at): (bool, Option<String>, Option<i64>) =
+    let (known, session_connector, order_at): (bool, Option<String>, Option<UnixTime>) =
         sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM connectors WHERE operator_id = $1 AND connector_id = $2
                             UNION ALL
@@ -312,9 +316,9 @@ async fn apply_session_in(
     .bind(state.as_str())
     .bind(state.rank())
     .bind(u.raw_state)
-    .bind(u.started_at)
-    .bind(u.ended_at)
-    .bind(now)
+    .bind(u.started_at.map(UnixTime))
+    .bind(u.ended_at.map(UnixTime))
+    .bind(UnixTime(now))
     .bind(u.energy.map(|e| e.0))
     .bind(u.soc)
     .bind(u.electricity_money.map(|m| m.0))
@@ -322,7 +326,7 @@ async fn apply_session_in(
     .bind(u.total_money.map(|m| m.0))
     .bind(u.stop_reason)
     .bind(u.fail_reason)
-    .bind(u.is_order.then_some(now))
+    .bind(u.is_order.then_some(UnixTime(now)))
     .bind(&u.dispute)
     .bind(u.source.as_str())
     .bind(u.state.is_some())
@@ -349,8 +353,8 @@ async fn apply_session_in(
                     .bind(push.operator_id.as_str())
                     .bind(&u.session_ref)
                     .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                    .bind(p.starts_at)
-                    .bind(p.ends_at)
+                    .bind(UnixTime(p.starts_at))
+                    .bind(UnixTime(p.ends_at))
                     .bind(p.electricity_price.0)
                     .bind(p.service_price.0)
                     .bind(p.energy.0)

@@ -133,7 +133,7 @@ impl StatisticsStore for Engine {
             Db::sum_int("connector_count")
         ))
         .bind(&day)
-        .bind(now)
+        .bind(UnixTime(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -179,8 +179,8 @@ impl StatisticsStore for Engine {
             "0",
             &format!(
                 "{} - {}",
-                Db::least("COALESCE(cs.ended_at, $3)", "$2"),
-                Db::greatest("cs.started_at", "$1")
+                Db::least(&format!("COALESCE({}, $3)", Db::epoch("cs.ended_at")), "$2"),
+                Db::greatest(&Db::epoch("cs.started_at"), "$1")
             ),
         );
         let sql = format!(
@@ -188,10 +188,11 @@ impl StatisticsStore for Engine {
              FROM charging_sessions cs
              JOIN connectors c ON c.operator_id = cs.operator_id AND c.connector_id = cs.connector_id
              JOIN stations s ON s.id = c.station_pk
-             WHERE cs.started_at >= $1 AND cs.started_at < $2
+             WHERE {started} >= $1 AND {started} < $2
              GROUP BY 1, 2 ORDER BY 1, 2",
             k = usage_key(key),
             b = Db::china_bucket("cs.started_at", bucket == Bucket::Hour),
+            started = Db::epoch("cs.started_at"),
             energy = Db::sum_int("cs.energy_wh"),
             time = Db::sum_int(&charging),
         );
@@ -248,23 +249,26 @@ impl StatisticsStore for Engine {
         let fault_sql = format!(
             "WITH ev AS (
                 SELECT operator_id, connector_id, status, at,
-                       LEAD(at) OVER (PARTITION BY operator_id, connector_id ORDER BY at, {order}) AS next_at
+                       LEAD({at}) OVER (PARTITION BY operator_id, connector_id ORDER BY at, {order}) AS next_at,
+                       {at} AS at_s
                 FROM status_events)
              SELECT {k} AS k, COUNT(*), {faulted}, {repaired}, {repair_time}
              FROM ev
              JOIN connectors c ON c.operator_id = ev.operator_id AND c.connector_id = ev.connector_id
              JOIN stations s ON s.id = c.station_pk
-             WHERE ev.status = 'faulted' AND ev.at < $2 AND COALESCE(ev.next_at, $3) > $1
+             WHERE ev.status = 'faulted' AND ev.at_s < $2 AND COALESCE(ev.next_at, $3) > $1
              GROUP BY 1",
             order = Db::INSERTION_ORDER,
+            at = Db::epoch("at"),
             faulted = Db::sum_int(&format!(
                 "{} - {}",
                 Db::least("COALESCE(ev.next_at, $3)", "$2"),
-                Db::greatest("ev.at", "$1")
+                Db::greatest("ev.at_s", "$1")
             )),
             repaired = Db::sum_int("CASE WHEN ev.next_at IS NOT NULL THEN 1 ELSE 0 END"),
-            repair_time =
-                Db::sum_int("CASE WHEN ev.next_at IS NOT NULL THEN ev.next_at - ev.at ELSE 0 END"),
+            repair_time = Db::sum_int(
+                "CASE WHEN ev.next_at IS NOT NULL THEN ev.next_at - ev.at_s ELSE 0 END"
+            ),
         );
         let faults: Vec<(Option<String>, i64, i64, i64, i64)> = sqlx::query_as(&fault_sql)
             .bind(from)

@@ -46,7 +46,7 @@ fn status_record(r: &DbRow) -> Result<StatusRecord, StoreError> {
         raw_status: r.try_get("raw_status")?,
         park_status: r.try_get("park_status")?,
         lock_status: r.try_get("lock_status")?,
-        observed_at: r.try_get("observed_at")?,
+        observed_at: r.try_get::<UnixTime, _>("observed_at")?.0,
         source: StatusSource::from_name(&source)
             .ok_or_else(|| corrupt("connector_status", format!("source {source}")))?,
     })
@@ -78,7 +78,7 @@ async fn upsert_status(
 
 /// Most rows in one statement of [`status_upsert_sql`] (8 parameters each; SQLite allows
 /// 32,766 parameters, PostgreSQL 65,535).
-const STATUS_ROWS_PER_STATEMENT: usize = 400;
+pub(crate) const STATUS_ROWS_PER_STATEMENT: usize = 400;
 
 /// The statements that write `rows` statuses, [`STATUS_ROWS_PER_STATEMENT`] rows per `INSERT`,
 /// skipping any connector whose stored status was observed later. Parameters are spelled by
@@ -120,7 +120,7 @@ pub(crate) fn bind_statuses<'q>(
             .bind(st.raw_status)
             .bind(st.park_status)
             .bind(st.lock_status)
-            .bind(st.observed_at)
+            .bind(UnixTime(st.observed_at))
             .bind(st.source.as_str());
     }
     q
@@ -197,12 +197,13 @@ impl StatusStore for Engine {
         )
         .fetch_all(&self.pool)
         .await?;
-        let stale: i64 = sqlx::query_scalar(
+        let stale: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM connector_status cs JOIN connectors c
                ON cs.operator_id = c.operator_id AND cs.connector_id = c.connector_id
              LEFT JOIN operator_credentials oc ON oc.operator_id = cs.operator_id
-             WHERE cs.observed_at < $1 - COALESCE(oc.stale_after_seconds, $2)",
-        )
+             WHERE {} < $1 - COALESCE(oc.stale_after_seconds, $2)",
+            Db::epoch("cs.observed_at")
+        ))
         .bind(now)
         .bind(default_stale_after)
         .fetch_one(&self.pool)
@@ -223,7 +224,7 @@ impl StatusStore for Engine {
              WHERE c.operator_id = $1",
         )
         .bind(id.as_str())
-        .bind(stale_before)
+        .bind(UnixTime(stale_before))
         .fetch_one(&self.pool)
         .await?)
     }
@@ -289,9 +290,9 @@ impl StatusStore for Engine {
         let rows: Vec<(i64, Option<String>, i64, i64, i64)> = sqlx::query_as(&format!(
             "SELECT s.id, s.business_hours, COUNT(c.id),
                     COALESCE(SUM(CASE WHEN cs.status = 'available'
-                        AND cs.observed_at >= $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0),
+                        AND {observed} >= $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0),
                     COALESCE(SUM(CASE WHEN cs.status IS NOT NULL
-                        AND cs.observed_at < $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0)
+                        AND {observed} < $2 - COALESCE(oc.stale_after_seconds, $3) THEN 1 ELSE 0 END), 0)
              FROM stations s
              LEFT JOIN connectors c ON c.station_pk = s.id
                AND ($4 IS NULL OR c.connector_type = $4)
@@ -302,7 +303,8 @@ impl StatusStore for Engine {
              LEFT JOIN operator_credentials oc ON oc.operator_id = s.operator_id
              WHERE s.id IN ({})
              GROUP BY s.id",
-            Db::ids_in_json(1)
+            Db::ids_in_json(1),
+            observed = Db::epoch("cs.observed_at")
         ))
         .bind(&ids)
         .bind(now)

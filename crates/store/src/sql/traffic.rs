@@ -25,8 +25,8 @@ impl TrafficStore for Engine {
                 .bind(&r.interface)
                 .bind(r.ret)
                 .bind(r.count)
-                .bind(r.first_at)
-                .bind(r.last_at)
+                .bind(UnixTime(r.first_at))
+                .bind(UnixTime(r.last_at))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -35,7 +35,7 @@ impl TrafficStore for Engine {
     }
 
     async fn traffic(&self) -> Result<Vec<evgrid_model::TrafficRow>, StoreError> {
-        let rows: Vec<(String, String, i32, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, i32, i64, UnixTime, UnixTime)> = sqlx::query_as(
             "SELECT operator_id, interface, ret, count, first_at, last_at FROM protocol_traffic",
         )
         .fetch_all(&self.pool)
@@ -48,8 +48,8 @@ impl TrafficStore for Engine {
                     interface,
                     ret,
                     count,
-                    first_at,
-                    last_at,
+                    first_at: first_at.0,
+                    last_at: last_at.0,
                 }
             })
             .collect())

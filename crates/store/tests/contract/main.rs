@@ -2,21 +2,25 @@
 //! against each engine with the same cases. An engine is correct when it passes all of them.
 //!
 //! Each case is an `async fn(Store)` in [`cases`]; the `engine_suite!` macro makes one test per
-//! case for an engine, given how to open a fresh, empty store of it. SQLite runs always. A
-//! second engine adds one `engine_suite!` line with its opener.
+//! case for an engine, given how to open a fresh, empty store of it. SQLite runs always;
+//! PostgreSQL runs when asked (`--run-ignored`) with `EVGRID_TEST_POSTGRES_URL` naming a
+//! server where the tests may create databases: `bash scripts/test.sh` starts a throw-away
+//! cluster and runs them.
 #![allow(clippy::unwrap_used)]
 
 mod cases;
 mod fixtures;
 
 /// One `#[tokio::test]` per case, each on a fresh store from `$open` (an async fn returning
-/// the store and whatever keeps it alive).
+/// the store and whatever keeps it alive), with the attributes given (e.g. `#[ignore]` for an
+/// engine that needs a server).
 macro_rules! engine_suite {
-    ($engine:ident, $open:path) => {
+    ($engine:ident, $open:path $(, #[$attr:meta])*) => {
         mod $engine {
             macro_rules! case {
                 ($name:ident) => {
                     #[tokio::test]
+                    $(#[$attr])*
                     async fn $name() {
                         let (store, _keep) = $open().await;
                         crate::cases::$name(store).await;
@@ -70,6 +74,124 @@ mod sqlite_engine {
 }
 
 engine_suite!(sqlite, crate::sqlite_engine::open);
+
+mod postgres_engine {
+    use evgrid_store::Store;
+
+    /// The test server's URL (its admin database), from `EVGRID_TEST_POSTGRES_URL`.
+    pub fn server() -> String {
+        std::env::var("EVGRID_TEST_POSTGRES_URL").expect(
+            "EVGRID_TEST_POSTGRES_URL names a PostgreSQL server for the tests \
+             (bash scripts/test.sh starts one)",
+        )
+    }
+
+    /// A fresh database on the test server; its URL.
+    pub async fn fresh_database() -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let server = server();
+        let name = format!(
+            "evgrid_contract_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let admin = sqlx::PgPool::connect(&server).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let base = server.rsplit_once('/').unwrap().0;
+        format!("{base}/{name}")
+    }
+
+    /// A fresh PostgreSQL store in a database of its own.
+    pub async fn open() -> (Store, ()) {
+        let store = Store::open(&fresh_database().await).await.unwrap();
+        assert_eq!(store.engine_name(), "postgres");
+        (store, ())
+    }
+}
+
+engine_suite!(
+    postgres,
+    crate::postgres_engine::open,
+    #[ignore = "needs PostgreSQL: EVGRID_TEST_POSTGRES_URL (bash scripts/test.sh starts one)"]
+);
+
+/// What PostgreSQL does its own way: the status group commit is one transaction that a
+/// refused row undoes whole, and several rows of one connector in a batch keep the newest.
+mod postgres_only {
+    use evgrid_model::{OperatorId, StatusRecord};
+
+    use crate::fixtures::{operator, station, status, status_at};
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: EVGRID_TEST_POSTGRES_URL (bash scripts/test.sh starts one)"]
+    async fn a_refused_row_in_a_status_batch_leaves_nothing_and_the_newest_of_a_connector_wins() {
+        let url = crate::postgres_engine::fresh_database().await;
+        let store = evgrid_store::Store::open(&url).await.unwrap();
+        store
+            .upsert_stations(&[operator()], &[station("A", 2)])
+            .await
+            .unwrap();
+        let op = OperatorId::new("MA01D1QR8").unwrap();
+        let other = OperatorId::new("MA02D1QR8").unwrap();
+        let side = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(
+            "CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.connector_id = 'BROKEN' THEN RAISE EXCEPTION 'refused by test'; END IF;
+               RETURN NEW;
+             END $$",
+        )
+        .execute(&side)
+        .await
+        .unwrap();
+        sqlx::query(
+            "CREATE TRIGGER refuse_broken BEFORE INSERT ON connector_status
+             FOR EACH ROW EXECUTE FUNCTION refuse_broken()",
+        )
+        .execute(&side)
+        .await
+        .unwrap();
+        let mut bad: Vec<(OperatorId, StatusRecord)> = (0..450)
+            .map(|i| (other.clone(), status(&format!("Y{i:03}"), 700)))
+            .collect();
+        bad.push((other.clone(), status("BROKEN", 700)));
+        let err = store.put_statuses_of_many(&bad).await.unwrap_err();
+        assert!(err.to_string().contains("refused by test"), "{err}");
+        assert!(store.operator_statuses(&other).await.unwrap().is_empty());
+        // Three rows of one connector in one batch: the newest observation is kept.
+        store
+            .put_statuses_of_many(&[
+                (
+                    op.clone(),
+                    status_at("AE0C1", evgrid_model::ConnectorStatus::Available, 10),
+                ),
+                (
+                    op.clone(),
+                    status_at("AE0C1", evgrid_model::ConnectorStatus::Faulted, 30),
+                ),
+                (
+                    op.clone(),
+                    status_at("AE0C1", evgrid_model::ConnectorStatus::Charging, 20),
+                ),
+            ])
+            .await
+            .unwrap();
+        let a = store.operator_statuses(&op).await.unwrap();
+        assert_eq!(
+            (a[0].observed_at, a[0].status),
+            (30, evgrid_model::ConnectorStatus::Faulted)
+        );
+    }
+}
 
 /// What only SQLite does its own way: the status group commit as one request to SQLite's
 /// thread, rolled back whole when a statement of it fails.

@@ -1,0 +1,128 @@
+//! The PostgreSQL engine, for everything larger than one machine: several evgrid nodes share
+//! one database server that the city's IT team backs up and monitors. Commits are synchronous
+//! (`synchronous_commit = on`), so "stored" means on the server's disk; sessions run in UTC.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::StoreError;
+
+/// The sqlx database the shared statements are compiled for here.
+type Db = sqlx::Postgres;
+/// The engine the shared statements implement the contract for here.
+type Engine = PostgresStore;
+
+// The statements of every engine, compiled a second time for this one (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+/// Connections a node keeps to the database server.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    /// Reads.
+    pool: PgPool,
+    /// Writes: the same pool (the server orders concurrent writers itself).
+    writer: PgPool,
+}
+
+/// The URL with its password hidden, for messages.
+pub(crate) fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST:PORT/DB`) and
+    /// migrates it.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let shown = redacted(url);
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Location(format!("{shown} is not a PostgreSQL URL: {e}")))?
+            .application_name("evgrid")
+            .options([("synchronous_commit", "on"), ("timezone", "UTC")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: shown.clone(),
+                source,
+            })?;
+        crate::migrate(sqlx::migrate!("migrations/postgres"), &pool).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+        })
+    }
+
+    /// Writes (operator, status) rows in one transaction, skipping any connector whose stored
+    /// status was observed later. A statement may not update a row twice in PostgreSQL: the
+    /// newest observation of each connector in the batch is the one written.
+    async fn write_status_batch(
+        &self,
+        rows: &[(&str, &evgrid_model::StatusRecord)],
+    ) -> Result<(), StoreError> {
+        let mut newest: HashMap<(&str, &str), &evgrid_model::StatusRecord> = HashMap::new();
+        for (operator, st) in rows {
+            let slot = newest
+                .entry((operator, st.connector_id.as_str()))
+                .or_insert(st);
+            if st.observed_at >= slot.observed_at {
+                *slot = st;
+            }
+        }
+        let rows: Vec<(&str, &evgrid_model::StatusRecord)> = newest
+            .into_iter()
+            .map(|((operator, _), st)| (operator, st))
+            .collect();
+        let mut tx = self.writer.begin().await?;
+        for chunk in rows.chunks(sql::STATUS_ROWS_PER_STATEMENT) {
+            let statement = sql::status_upsert_sql(chunk.len());
+            sql::bind_statuses(sqlx::query(&statement), chunk)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl crate::contract::Engine for PostgresStore {
+    fn engine_name(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redacted("postgres://evgrid:s3cret@127.0.0.1:5432/evgrid"),
+            "postgres://evgrid:***@127.0.0.1:5432/evgrid"
+        );
+        assert_eq!(
+            redacted("postgres://evgrid@127.0.0.1/evgrid"),
+            "postgres://evgrid@127.0.0.1/evgrid"
+        );
+    }
+}
