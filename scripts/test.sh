@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of evgrid, from a fresh clone: formatting, lints, Rust unit and end-to-end tests
-# (real HTTP on loopback, the real binary), the web build check, and the browser tests in
-# Debian's headless chromium. Installs what it needs (chromium, npm packages) idempotently.
+# (real HTTP on loopback, the real binary) on SQLite and on a throw-away PostgreSQL cluster, the
+# web build check, and the browser tests in Debian's headless chromium. Installs what it needs
+# (chromium, PostgreSQL, npm packages) idempotently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -40,11 +41,23 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "Rust tests (unit and end-to-end)"
+step "PostgreSQL for the tests (a throw-away cluster on a free loopback port, removed at exit)"
+source scripts/lib/postgres.sh
+trap pg_stop EXIT
+pg_start
+
+step "Rust tests: unit, the architecture's invariants, the store contract on SQLite and PostgreSQL, end-to-end on SQLite"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast
+  cargo nextest run --workspace --no-fail-fast --run-ignored all
 else
-  cargo test --workspace --no-fail-fast
+  cargo test --workspace --no-fail-fast -- --include-ignored
+fi
+
+step "end-to-end tests again, on PostgreSQL (every command of them with --database)"
+if cargo nextest --version >/dev/null 2>&1; then
+  EVGRID_TEST_ENGINE=postgres cargo nextest run -p evgrid --no-fail-fast
+else
+  EVGRID_TEST_ENGINE=postgres cargo test -p evgrid --no-fail-fast
 fi
 
 cargo build --quiet -p evgrid
@@ -57,6 +70,12 @@ bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
 
 step "OCPP 1.6 and 2.0.1 against charge points on the PyPI ocpp package (third party)"
 bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
+
+step "the independent T/CEC client and the PyPI ocpp charge points again, on PostgreSQL"
+EVGRID_DATABASE_URL=$(pg_database evgrid_tcec_conformance) \
+  bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
+EVGRID_DATABASE_URL=$(pg_database evgrid_ocpp_interop) \
+  bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
 
 step "the regulator's figures against an independent computation (Python; openpyxl opens the workbook)"
 bash scripts/regulator-check.sh "$root/target/debug/evgrid"

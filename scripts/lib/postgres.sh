@@ -43,3 +43,9 @@ pg_stop() {
     rm -rf "$PG_DIR"
   fi
 }
+
+# pg_database NAME: creates database NAME on the test cluster; prints its URL.
+pg_database() {
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U evgrid "$1"
+  echo "postgres://evgrid@127.0.0.1:$PG_PORT/$1"
+}

@@ -41,6 +41,15 @@ pub enum SimulateCommand {
         /// a server running on it pulls from them.
         #[arg(long)]
         register: Option<PathBuf>,
+        /// Register them in this database instead (postgres://… or sqlite:PATH), with
+        /// --register naming the data directory.
+        #[arg(
+            long,
+            env = "EVGRID_DATABASE_URL",
+            hide_env_values = true,
+            requires = "register"
+        )]
+        database: Option<String>,
         /// The platform's OperatorID (what the simulated operators accept as caller).
         #[arg(long, default_value = DEFAULT_PLATFORM_OPERATOR_ID, env = "EVGRID_PLATFORM_OPERATOR_ID")]
         platform_operator_id: String,
@@ -361,6 +370,7 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
         behaviour,
         base_port,
         register: register_dir,
+        database,
         platform_operator_id,
         duration,
     } = command
@@ -379,7 +389,7 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
     if let Some(dir) = register_dir {
         let app = crate::open::open_app(&crate::open::StoreArgs {
             data_dir: dir.clone(),
-            database: None,
+            database,
         })
         .await?;
         let names: Vec<(OperatorId, String)> = network

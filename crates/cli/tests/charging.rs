@@ -452,8 +452,7 @@ fn a_driver_charges_on_a_directly_connected_ocpp_charger() {
     let server = start(&["demo", "--no-faults", "--chargers", "24", "--data-dir", dir]);
     let addr = server.addr;
     let dora = register(addr, "dora");
-    let out = common::evgrid()
-        .args(["charger", "list", "--json", "--data-dir", dir])
+    let out = common::evgrid_args(&["charger", "list", "--json", "--data-dir", dir])
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -135,8 +135,7 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         addr: server.addr,
         bearer: format!("Bearer {}", login(server.addr, "adm", "admin password 1")),
     };
-    let out = common::evgrid()
-        .args(["charger", "list", "--json", "--data-dir", dir])
+    let out = common::evgrid_args(&["charger", "list", "--json", "--data-dir", dir])
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -119,23 +119,22 @@ fn bad_credentials_are_refused_with_the_reason() {
         "nothing stored"
     );
     // Secrets from the environment instead of the command line.
-    let env = common::evgrid()
-        .args([
-            "operator",
-            "add",
-            "--data-dir",
-            dir,
-            "--operator-id",
-            "MA01D1QR8",
-            "--name",
-            "env",
-        ])
-        .env("EVGRID_OPERATOR_SECRET", SECRETS[0])
-        .env("EVGRID_DATA_SECRET", SECRETS[1])
-        .env("EVGRID_DATA_SECRET_IV", SECRETS[2])
-        .env("EVGRID_SIG_SECRET", SECRETS[3])
-        .output()
-        .unwrap();
+    let env = common::evgrid_args(&[
+        "operator",
+        "add",
+        "--data-dir",
+        dir,
+        "--operator-id",
+        "MA01D1QR8",
+        "--name",
+        "env",
+    ])
+    .env("EVGRID_OPERATOR_SECRET", SECRETS[0])
+    .env("EVGRID_DATA_SECRET", SECRETS[1])
+    .env("EVGRID_DATA_SECRET_IV", SECRETS[2])
+    .env("EVGRID_SIG_SECRET", SECRETS[3])
+    .output()
+    .unwrap();
     assert!(
         env.status.success(),
         "{}",

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{add_user, evgrid, get_as, imported, login, post_json, request_with, run, start};
+use common::{add_user, evgrid_args, get_as, imported, login, post_json, request_with, run, start};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> PathBuf {
@@ -224,26 +224,25 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
         dir.path().join("plan.geojson"),
         dir.path().join("plan.png"),
     );
-    let out = evgrid()
-        .args([
-            "plan",
-            "--new-piles",
-            "600",
-            "--json",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .args([
-            "--out",
-            xlsx.to_str().unwrap(),
-            "--geojson",
-            geojson.to_str().unwrap(),
-            "--map",
-            png.to_str().unwrap(),
-        ])
-        .args(["--map-width", "600"])
-        .output()
-        .unwrap();
+    let out = evgrid_args(&[
+        "plan",
+        "--new-piles",
+        "600",
+        "--json",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .args([
+        "--out",
+        xlsx.to_str().unwrap(),
+        "--geojson",
+        geojson.to_str().unwrap(),
+        "--map",
+        png.to_str().unwrap(),
+    ])
+    .args(["--map-width", "600"])
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -328,12 +327,10 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
         ),
         (vec!["--new-piles", "0"], "new_piles must be between"),
     ] {
-        let out = evgrid()
-            .arg("plan")
-            .args(&args)
-            .args(["--data-dir", data.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let mut all = vec!["plan"];
+        all.extend(args.iter().copied());
+        all.extend(["--data-dir", data.to_str().unwrap()]);
+        let out = evgrid_args(&all).output().unwrap();
         assert!(!out.status.success());
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(needle),

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    evgrid, get, get_as, haversine_m, imported, login, post_json, request_with, run, start,
+    evgrid_args, get, get_as, haversine_m, imported, login, post_json, request_with, run, start,
 };
 use serde_json::{json, Value};
 
@@ -25,8 +25,7 @@ fn coverage_writes_the_figures_the_workbook_and_the_map() {
     let data = dir.path().join("data");
     let xlsx = dir.path().join("report.xlsx");
     let png = dir.path().join("map.png");
-    let out = evgrid()
-        .args(["coverage", "--json", "--data-dir", data.to_str().unwrap()])
+    let out = evgrid_args(&["coverage", "--json", "--data-dir", data.to_str().unwrap()])
         .args([
             "--out",
             xlsx.to_str().unwrap(),
@@ -191,19 +190,19 @@ fn targets_take_progress_files_all_or_nothing() {
 fn the_api_answers_coverage_and_statistics_and_refuses_bad_input() {
     let (dir, _) = imported();
     let data = dir.path().join("data");
-    let out = evgrid()
-        .args([
-            "user",
-            "add",
-            "--username",
-            "inspector",
-            "--role",
-            "regulator",
-        ])
-        .args(["--data-dir", data.to_str().unwrap()])
-        .env("EVGRID_USER_PASSWORD", "inspector password 1")
-        .output()
-        .unwrap();
+    let out = evgrid_args(&[
+        "user",
+        "add",
+        "--username",
+        "inspector",
+        "--role",
+        "regulator",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .env("EVGRID_USER_PASSWORD", "inspector password 1")
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -451,19 +450,18 @@ fn the_regulators_figures_need_a_regulator_and_accounts_behave() {
     assert!(a.header("retry-after").is_some());
 
     // A regulator added by the CLI sees the figures.
-    let out = evgrid()
-        .args([
-            "user",
-            "add",
-            "--username",
-            "city.regulator",
-            "--role",
-            "regulator",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = evgrid_args(&[
+        "user",
+        "add",
+        "--username",
+        "city.regulator",
+        "--role",
+        "regulator",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -503,22 +501,21 @@ fn the_regulators_figures_need_a_regulator_and_accounts_behave() {
     .status
     .success());
     for (name, op) in [("op.one", "EVGSYN001"), ("op.two", "EVGSYN002")] {
-        let out = evgrid()
-            .args([
-                "user",
-                "add",
-                "--username",
-                name,
-                "--role",
-                "operator",
-                "--operator-id",
-                op,
-                "--data-dir",
-                d,
-            ])
-            .env("EVGRID_USER_PASSWORD", "operator password 1")
-            .output()
-            .unwrap();
+        let out = evgrid_args(&[
+            "user",
+            "add",
+            "--username",
+            name,
+            "--role",
+            "operator",
+            "--operator-id",
+            op,
+            "--data-dir",
+            d,
+        ])
+        .env("EVGRID_USER_PASSWORD", "operator password 1")
+        .output()
+        .unwrap();
         assert!(
             out.status.success(),
             "{}",

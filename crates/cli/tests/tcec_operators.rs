@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{add_user, evgrid, get, get_as, login, start};
+use common::{add_user, evgrid_args, get, get_as, login, start};
 
 struct Killed(Child);
 
@@ -55,33 +55,32 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
     let regulator = login(server.addr, "qa.regulator", "a long test password");
     let operator_one = login(server.addr, "op.one", "a long test password");
     let platform = format!("http://{}/evcs/v1/", server.addr);
-    let mut sim = evgrid()
-        .args([
-            "simulate",
-            "operators",
-            "--platform",
-            &platform,
-            "--count",
-            "2",
-            "--register",
-            data,
-            "--hang-operator",
-            "EVGSYN002",
-            "--hang-after",
-            "0",
-            "--hang-for",
-            "600",
-            "--interval-ms",
-            "300",
-            "--changes-per-round",
-            "3",
-            "--sample-seconds",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut sim = evgrid_args(&[
+        "simulate",
+        "operators",
+        "--platform",
+        &platform,
+        "--count",
+        "2",
+        "--register",
+        data,
+        "--hang-operator",
+        "EVGSYN002",
+        "--hang-after",
+        "0",
+        "--hang-for",
+        "600",
+        "--interval-ms",
+        "300",
+        "--changes-per-round",
+        "3",
+        "--sample-seconds",
+        "1",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
     let mut urls = Vec::new();
     for line in lines.by_ref() {
@@ -223,7 +222,9 @@ fn evgrid_pulls_from_operators_keeps_going_past_a_hung_one_and_stores_their_char
         (seq, connector)
     });
     let store = runtime
-        .block_on(evgrid_store::Store::open_sqlite_dir(dir.path()))
+        .block_on(evgrid_store::Store::open(
+            &common::postgres_database_for(data).unwrap_or_else(|| format!("sqlite:{data}")),
+        ))
         .unwrap();
     let operator = evgrid_model::OperatorId::new("EVGSYN001").unwrap();
     let session = wait_for(30, || {

@@ -15,6 +15,82 @@ pub fn evgrid() -> Command {
     c
 }
 
+/// The binary under test with `args`, on the engine the tests run on (see [`engine_args`]).
+pub fn evgrid_args(args: &[&str]) -> Command {
+    let mut c = evgrid();
+    c.args(engine_args(args));
+    c
+}
+
+/// The PostgreSQL server the end-to-end tests run on, when they do: `EVGRID_TEST_ENGINE` is
+/// `postgres` and `EVGRID_TEST_POSTGRES_URL` names the server (bash scripts/test.sh sets both
+/// for its second pass over these tests).
+pub fn postgres_server() -> Option<String> {
+    match std::env::var("EVGRID_TEST_ENGINE").as_deref() {
+        Ok("postgres") => Some(std::env::var("EVGRID_TEST_POSTGRES_URL").expect(
+            "EVGRID_TEST_ENGINE=postgres needs EVGRID_TEST_POSTGRES_URL (bash scripts/test.sh sets it)",
+        )),
+        Ok("sqlite") | Err(_) => None,
+        Ok(other) => panic!("EVGRID_TEST_ENGINE={other}: sqlite or postgres"),
+    }
+}
+
+/// The database of a data directory on the PostgreSQL test server, created on first use: every
+/// command of a test that names the same data directory uses the same database.
+pub fn postgres_database_for(data_dir: &str) -> Option<String> {
+    let server = postgres_server()?;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data_dir.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let name = format!("evgrid_e2e_{hash:016x}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = sqlx::PgPool::connect(&server).await.unwrap();
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&name)
+                .fetch_optional(&admin)
+                .await
+                .unwrap();
+        if exists.is_none() {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+        }
+        admin.close().await;
+    });
+    let base = server.rsplit_once('/').unwrap().0;
+    Some(format!("{base}/{name}"))
+}
+
+/// `args` as the engine under test needs them: on PostgreSQL each `--data-dir DIR` (and
+/// `simulate operators --register DIR`) is followed by `--database URL` of DIR's database; on
+/// SQLite they are as given.
+pub fn engine_args(args: &[&str]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len() + 2);
+    let mut i = 0;
+    while i < args.len() {
+        out.push(args[i].to_owned());
+        if args[i] == "--data-dir" || args[i] == "--register" {
+            if let Some(dir) = args.get(i + 1) {
+                out.push((*dir).to_owned());
+                if let Some(url) = postgres_database_for(dir) {
+                    out.push("--database".to_owned());
+                    out.push(url);
+                }
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A fixture file of the registry crate's tests.
 pub fn registry_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,8 +113,7 @@ impl Drop for Server {
 
 /// Starts `evgrid <args> --listen 127.0.0.1:0` and waits for its URL on stdout.
 pub fn start(args: &[&str]) -> Server {
-    let mut child = evgrid()
-        .args(args)
+    let mut child = evgrid_args(args)
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -197,7 +272,7 @@ pub fn get(addr: SocketAddr, path: &str) -> Answer {
 
 /// Runs the binary to completion.
 pub fn run(args: &[&str]) -> Output {
-    evgrid().args(args).output().unwrap()
+    evgrid_args(args).output().unwrap()
 }
 
 /// Great-circle distance in metres on the mean sphere, written independently of the library.
@@ -237,8 +312,7 @@ pub fn imported() -> (tempfile::TempDir, serde_json::Value) {
 
 /// Adds an account with `evgrid user add` (an operator's with its operator id).
 pub fn add_user(data: &Path, username: &str, role: &str, operator: Option<&str>, password: &str) {
-    let mut c = evgrid();
-    c.args([
+    let mut c = evgrid_args(&[
         "user",
         "add",
         "--username",
@@ -247,8 +321,8 @@ pub fn add_user(data: &Path, username: &str, role: &str, operator: Option<&str>,
         role,
         "--data-dir",
         data.to_str().unwrap(),
-    ])
-    .env("EVGRID_USER_PASSWORD", password);
+    ]);
+    c.env("EVGRID_USER_PASSWORD", password);
     if let Some(op) = operator {
         c.args(["--operator-id", op]);
     }
