@@ -6,10 +6,10 @@ pub enum StoreError {
     /// The database location is not one evgrid can open.
     #[error("{0}")]
     Location(String),
-    #[error("cannot open the database at {path}: {source}. Check that the data directory exists and is writable (--data-dir)")]
-    Open { path: String, source: sqlx::Error },
-    #[error("cannot connect to the database at {url}: {source}. Check the URL, that PostgreSQL runs and accepts this user and password (--database, EVGRID_DATABASE_URL)")]
-    Connect { url: String, source: sqlx::Error },
+    #[error("cannot open the database at {path}: {error}. Check that the data directory exists and is writable (--data-dir)")]
+    Open { path: String, error: sqlx::Error },
+    #[error("cannot connect to the database at {url}: {error}. Check the URL, that PostgreSQL runs and accepts this user and password (--database, EVGRID_DATABASE_URL)")]
+    Connect { url: String, error: String },
     #[error("database migration failed: {0}. The database may hold a newer evgrid's schema")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The database was migrated by a newer evgrid.

@@ -56,15 +56,28 @@ impl PostgresStore {
             .map_err(|e| StoreError::Location(format!("{shown} is not a PostgreSQL URL: {e}")))?
             .application_name("evgrid")
             .options([("synchronous_commit", "on"), ("timezone", "UTC")]);
+        let refused = |e: sqlx::Error| StoreError::Connect {
+            url: shown.clone(),
+            error: match e {
+                sqlx::Error::Io(io) => io.to_string(),
+                sqlx::Error::Database(db) => db.message().to_owned(),
+                other => other.to_string(),
+            },
+        };
+        // One connection first, so that a refusal says why (the pool would only time out).
+        sqlx::Connection::close(
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+                .await
+                .map_err(refused)?,
+        )
+        .await
+        .map_err(refused)?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: shown.clone(),
-                source,
-            })?;
+            .map_err(refused)?;
         crate::migrate(sqlx::migrate!("migrations/postgres"), &pool).await?;
         Ok(Self {
             writer: pool.clone(),

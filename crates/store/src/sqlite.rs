@@ -30,9 +30,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens or creates the database file (and its directory) and migrates it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open {
+        let open_err = |error| StoreError::Open {
             path: path.display().to_string(),
-            source,
+            error,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
