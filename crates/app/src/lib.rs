@@ -26,10 +26,24 @@ use evgrid_store::{Store, StoreError};
 
 pub use accounts::Accounts;
 pub use charging::Charging;
+pub use evgrid_store::transfer::{Duplicates, Progress as MigrationProgress, TableCount};
 pub use live::Live;
 pub use network::import::{ImportEvent, ImportReport, Rejection};
 pub use network::{IndexedStation, Network, SearchFilter, SearchHit};
 pub use regulator::Regulator;
+
+/// Copies the SQLite deployment at `from` into the PostgreSQL database at `to` (a data
+/// directory or `sqlite:PATH`, and a `postgres://` URL): every table, one transaction per group
+/// of tables, `duplicates` saying what happens to rows the target already holds. Returns every
+/// table's row counts on both sides.
+pub async fn migrate(
+    from: &str,
+    to: &str,
+    duplicates: Duplicates,
+    progress: &mut (dyn FnMut(MigrationProgress) + Send),
+) -> Result<Vec<TableCount>, AppError> {
+    Ok(evgrid_store::transfer::transfer(from, to, duplicates, progress).await?)
+}
 
 /// Lower-case hexadecimal of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -5,6 +5,7 @@ mod charger;
 mod coverage;
 mod demo;
 mod import;
+mod migrate;
 mod open;
 mod operator;
 mod output;
@@ -109,6 +110,10 @@ enum Command {
     /// Siting: where the next piles add the most coverage (`plan --new-piles 5000`), or solve
     /// a maximal covering location instance from files (`plan mclp`).
     Plan(plan::PlanArgs),
+    /// Move a deployment from SQLite to PostgreSQL: every table, a transaction per group, a
+    /// progress bar, and each table's rows on both sides (`migrate --from sqlite:./var --to
+    /// postgres://evgrid@127.0.0.1:5432/evgrid`).
+    Migrate(migrate::MigrateArgs),
     /// Benchmarks (print a table; see the README for recorded results).
     Bench {
         #[command(subcommand)]
@@ -180,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Targets { action } => runtime.block_on(targets::run(action)),
         Command::User { action } => runtime.block_on(user::run(action)),
         Command::Plan(args) => runtime.block_on(plan::run(args)),
+        Command::Migrate(args) => runtime.block_on(migrate::run(args)),
         Command::Bench { which } => evgrid_bench::run(which, &runtime),
     }
 }

@@ -20,6 +20,7 @@ mod error;
 mod postgres;
 mod sqlite;
 mod time;
+pub mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -28,9 +28,9 @@ const MAX_CONNECTIONS: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     /// Reads.
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     /// Writes: the same pool (the server orders concurrent writers itself).
-    writer: PgPool,
+    pub(crate) writer: PgPool,
 }
 
 /// The URL with its password hidden, for messages.

@@ -22,9 +22,9 @@ mod sql;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     /// Reads.
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     /// Writes: one connection.
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
 }
 
 impl SqliteStore {

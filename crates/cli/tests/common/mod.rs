@@ -38,9 +38,14 @@ pub fn postgres_server() -> Option<String> {
 /// The database of a data directory on the PostgreSQL test server, created on first use: every
 /// command of a test that names the same data directory uses the same database.
 pub fn postgres_database_for(data_dir: &str) -> Option<String> {
-    let server = postgres_server()?;
+    Some(postgres_database_on(&postgres_server()?, data_dir))
+}
+
+/// A database of its own for `key` on the PostgreSQL server `server` (an admin URL), created on
+/// first use.
+pub fn postgres_database_on(server: &str, key: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data_dir.bytes() {
+    for b in key.bytes() {
         hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     let name = format!("evgrid_e2e_{hash:016x}");
@@ -49,7 +54,7 @@ pub fn postgres_database_for(data_dir: &str) -> Option<String> {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let admin = sqlx::PgPool::connect(&server).await.unwrap();
+        let admin = sqlx::PgPool::connect(server).await.unwrap();
         let exists: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
                 .bind(&name)
@@ -65,7 +70,7 @@ pub fn postgres_database_for(data_dir: &str) -> Option<String> {
         admin.close().await;
     });
     let base = server.rsplit_once('/').unwrap().0;
-    Some(format!("{base}/{name}"))
+    format!("{base}/{name}")
 }
 
 /// `args` as the engine under test needs them: on PostgreSQL each `--data-dir DIR` (and
@@ -113,7 +118,12 @@ impl Drop for Server {
 
 /// Starts `evgrid <args> --listen 127.0.0.1:0` and waits for its URL on stdout.
 pub fn start(args: &[&str]) -> Server {
-    let mut child = evgrid_args(args)
+    start_command(evgrid_args(args))
+}
+
+/// Starts `command --listen 127.0.0.1:0` (an `evgrid serve` or `demo`) and waits for its URL.
+pub fn start_command(mut command: Command) -> Server {
+    let mut child = command
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
