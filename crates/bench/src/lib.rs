@@ -3,6 +3,7 @@
 //! of the product: the `evgrid` binary links it for its `bench` subcommand.
 
 mod coverage;
+mod engines;
 mod mclp;
 mod measure;
 mod nearest;

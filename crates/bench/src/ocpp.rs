@@ -52,6 +52,8 @@ pub struct OcppArgs {
     /// Also write the table to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    engines: crate::engines::EngineArgs,
 }
 
 /// The message of the load phases.
@@ -109,7 +111,8 @@ fn wait_for_line(child: &mut Child, needle: &str) -> Result<String> {
     bail!("the server did not start")
 }
 
-fn start_evgrid(dir: &std::path::Path) -> Result<Server> {
+/// `evgrid serve` over the store at `location` (as `--database` reads it), in `dir`.
+fn start_evgrid(dir: &std::path::Path, location: &str) -> Result<Server> {
     let mut child = Command::new(std::env::current_exe()?)
         .args([
             "serve",
@@ -121,6 +124,7 @@ fn start_evgrid(dir: &std::path::Path) -> Result<Server> {
             "--data-dir",
         ])
         .arg(dir)
+        .args(["--database", location])
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -497,6 +501,7 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
         let root = std::env::current_dir()?;
+        let engines = crate::engines::engines(&args.engines, "ocpp").await?;
         let mut out = String::new();
         let mut line = |s: String| {
             println!("{s}");
@@ -506,7 +511,7 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         line(format!("OCPP 1.6 central system on loopback, {} CPU cores shared by server and load generator; load: {}", std::thread::available_parallelism().map_or(0, |n| n.get()), args.message.label()));
         line(String::new());
         // (a) idle connections.
-        let server = start_evgrid(dir.path())?;
+        let server = start_evgrid(dir.path(), &engines[0].location)?;
         let pid = server.child.id();
         tokio::time::sleep(Duration::from_millis(500)).await;
         let before = rss(pid);
@@ -530,8 +535,14 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         // (b) and (c): the same load on evgrid and on the Python baseline.
         line("| central system | chargers | interval s | offered msg/s | acknowledged msg/s | failed | p50 ms | p99 ms | server CPU µs/msg |".into());
         line("|---|---:|---:|---:|---:|---:|---:|---:|---:|".into());
-        let mut results: Vec<(String, f64, f64, f64)> = Vec::new();
+        let mut results: Vec<(String, f64, f64, f64, f64)> = Vec::new();
         let mut systems = vec![("evgrid (stored in SQLite)", server)];
+        if let Some(postgres) = engines.get(1) {
+            systems.push((
+                "evgrid (stored in PostgreSQL)",
+                start_evgrid(dir.path(), &postgres.location)?,
+            ));
+        }
         if !args.no_baseline {
             match start_python(&root) {
                 Ok(p) => systems.push(("Python ocpp 2.1.0 (no storage)", p)),
@@ -569,7 +580,25 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
                     l.p50_ms,
                     l.p99_ms
                 ));
-                results.push((name.to_string(), *interval, rate, per_msg));
+                results.push((name.to_string(), *interval, rate, per_msg, l.p99_ms));
+            }
+        }
+        if results.iter().any(|r| r.0.contains("PostgreSQL")) {
+            line(String::new());
+            line("| interval s | SQLite msg/s | PostgreSQL msg/s | PostgreSQL ÷ SQLite | SQLite p99 ms | PostgreSQL p99 ms |".into());
+            line("|---:|---:|---:|---:|---:|---:|".into());
+            for interval in &args.intervals {
+                let of = |engine: &str| results.iter().find(|r| r.0.contains(engine) && r.1 == *interval);
+                if let (Some(sqlite), Some(postgres)) = (of("SQLite"), of("PostgreSQL")) {
+                    line(format!(
+                        "| {interval} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} |",
+                        sqlite.2,
+                        postgres.2,
+                        postgres.2 / sqlite.2.max(1e-9),
+                        sqlite.4,
+                        postgres.4
+                    ));
+                }
             }
         }
         if results.iter().any(|r| r.0.starts_with("Python")) {

@@ -1,19 +1,20 @@
 //! `evgrid bench tcec`: operator platforms pushing `notification_stationStatus` to evgrid on
 //! loopback, each push a full T/CEC request (new connection, token, AES, HMAC) acknowledged only
-//! after the SQLite commit. Prints pushes/s, statuses/s and latency for one status per push (the
+//! after the commit, on SQLite and (with `--database`) on PostgreSQL in the same invocation. Prints pushes/s, statuses/s and latency for one status per push (the
 //! standard's shape) and for batches (an array of ConnectorStatusInfo, which evgrid accepts).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use evgrid_app::App;
+use evgrid_app::{App, Settings};
 use evgrid_geo::ReferenceData;
 use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId};
 use evgrid_tcec::client::Client;
 use evgrid_tcec::crypto::KeySet;
 use serde_json::json;
 
+use crate::engines::{engines, Engine, EngineArgs};
 use crate::measure::{machine, micros, percentile};
 
 /// Options of the T/CEC benchmark.
@@ -31,6 +32,8 @@ pub struct TcecArgs {
     /// Also write the table to this file.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    engines: EngineArgs,
 }
 
 struct Measured {
@@ -153,17 +156,28 @@ fn crypto_cost_us(batch: usize) -> Result<f64> {
     Ok(t0.elapsed().as_secs_f64() * 1e6 / n as f64)
 }
 
-/// Runs the benchmark.
-pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
-    let data_dir = tempfile::tempdir()?;
-    let app = runtime.block_on(App::open_dir(
-        data_dir.path(),
-        Arc::new(ReferenceData::embedded()?),
+/// The pushes of both shapes against a server over `engine`, with the synthetic network
+/// imported into it.
+fn measure_engine(
+    engine: &Engine,
+    args: &TcecArgs,
+    runtime: &tokio::runtime::Runtime,
+    reference: &Arc<ReferenceData>,
+    network_dir: &std::path::Path,
+) -> Result<Vec<Measured>> {
+    let app = runtime
+        .block_on(App::open_location(
+            &engine.location,
+            reference.clone(),
+            Settings::default(),
+        ))
+        .with_context(|| format!("opening {}", engine.name))?;
+    eprintln!("{}: importing the synthetic network...", engine.name);
+    let report = runtime.block_on(app.network().import_paths(
+        &[network_dir.to_path_buf()],
+        None,
+        &|_| {},
     ))?;
-    let network_dir = data_dir.path().join("network");
-    evgrid_synth::generate(app.reference(), 20_220_701).write(&network_dir, app.reference())?;
-    eprintln!("importing the synthetic network...");
-    let report = runtime.block_on(app.network().import_paths(&[network_dir], None, &|_| {}))?;
     anyhow::ensure!(report.committed, "the synthetic network did not import");
     let mut operators = Vec::new();
     for op in runtime.block_on(app.network().operators())? {
@@ -193,8 +207,8 @@ pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let mut rows = Vec::new();
     for batch in [1, args.batch] {
         eprintln!(
-            "pushing {batch} status(es) per request from {} clients for {} s...",
-            args.clients, args.seconds
+            "{}: pushing {batch} status(es) per request from {} clients for {} s...",
+            engine.name, args.clients, args.seconds
         );
         rows.push(client_rt.block_on(push_load(
             &url,
@@ -206,18 +220,34 @@ pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
     }
     let _ = tx.send(());
     let _ = server_rt.block_on(server);
+    server_rt.shutdown_timeout(Duration::from_secs(5));
+    Ok(rows)
+}
+
+/// Runs the benchmark.
+pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
+    let engines = runtime.block_on(engines(&args.engines, "tcec"))?;
+    let reference = Arc::new(ReferenceData::embedded()?);
+    let network = tempfile::tempdir()?;
+    evgrid_synth::generate(&reference, 20_220_701).write(network.path(), &reference)?;
+    let mut rows = Vec::new();
+    for engine in &engines {
+        for m in measure_engine(engine, &args, runtime, &reference, network.path())? {
+            rows.push((engine.name, m));
+        }
+    }
 
     let mut s = format!(
-        "### T/CEC notification_stationStatus, {} concurrent operator clients on loopback\n\nMachine: {}. Each push: new TCP connection, Bearer token, AES-128-CBC Data, HMAC-MD5 Sig, one SQLite transaction (WAL, synchronous=FULL) committed before the answer. Clients and server share the cores.\n\n",
+        "### T/CEC notification_stationStatus, {} concurrent operator clients on loopback\n\nMachine: {}. Each push: new TCP connection, Bearer token, AES-128-CBC Data, HMAC-MD5 Sig, stored in a database transaction committed before the answer (SQLite: WAL, synchronous=FULL; PostgreSQL: synchronous_commit=on, the server on the same machine); concurrent pushes share a transaction (group commit). Clients, evgrid and the database server share the cores.\n\n",
         args.clients,
         machine()
     );
-    s.push_str("| statuses per push | pushes | pushes/s | statuses/s (durable) | p50 ms | p99 ms | failed | crypto µs/push | crypto share of 2 cores |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for m in &rows {
+    s.push_str("| engine | statuses per push | pushes | pushes/s | statuses/s (durable) | p50 ms | p99 ms | failed | crypto µs/push | crypto share of 2 cores |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (engine, m) in &rows {
         let pps = m.pushes as f64 / m.seconds;
         let crypto = crypto_cost_us(m.batch).context("measuring crypto")?;
         s.push_str(&format!(
-            "| {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.1}% |\n",
+            "| {engine} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.1}% |\n",
             m.batch,
             m.pushes,
             pps,
@@ -230,6 +260,21 @@ pub fn run(args: TcecArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         ));
     }
     s.push_str("\nCrypto share: the measured µs of crypto per push (client seal + server verify/decrypt + answer seal + client open, timed alone on one thread) times the push rate, over the machine's 2 cores; the rest is HTTP, JSON, the store and the clients.\n");
+    if engines.len() > 1 {
+        s.push_str("\n| statuses per push | SQLite pushes/s | PostgreSQL pushes/s | PostgreSQL ÷ SQLite |\n|---:|---:|---:|---:|\n");
+        for batch in [1, args.batch] {
+            let rate = |name: &str| {
+                rows.iter()
+                    .find(|(e, m)| *e == name && m.batch == batch)
+                    .map_or(0.0, |(_, m)| m.pushes as f64 / m.seconds)
+            };
+            let (sqlite, postgres) = (rate("SQLite"), rate("PostgreSQL"));
+            s.push_str(&format!(
+                "| {batch} | {sqlite:.0} | {postgres:.0} | {:.2} |\n",
+                postgres / sqlite.max(1e-9)
+            ));
+        }
+    }
     println!("{s}");
     if let Some(path) = &args.out {
         std::fs::write(path, &s).with_context(|| format!("writing {}", path.display()))?;

@@ -144,6 +144,62 @@ async fn upsert_newer_statuses(
     Ok(applied)
 }
 
+/// Rows split so that no connector appears twice in one part, each connector's rows in order
+/// across the parts (usually one part).
+fn layers<'a>(rows: &[(&'a str, &'a StatusRecord)]) -> Vec<Vec<(&'a str, &'a StatusRecord)>> {
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut out: Vec<Vec<(&str, &StatusRecord)>> = Vec::new();
+    for &(operator, st) in rows {
+        let n = seen
+            .entry((operator, st.connector_id.as_str()))
+            .or_insert(0);
+        if out.len() <= *n {
+            out.push(Vec::new());
+        }
+        out[*n].push((operator, st));
+        *n += 1;
+    }
+    out
+}
+
+/// Records pushes in one statement; for each, in order, whether it is new (`false`: it was
+/// recorded before, or earlier in the same list).
+async fn record_pushes<'p>(
+    tx: &mut Tx<'_>,
+    pushes: impl Iterator<Item = &'p PushId>,
+) -> Result<Vec<bool>, StoreError> {
+    let pushes: Vec<&PushId> = pushes.collect();
+    let mut fresh = Vec::with_capacity(pushes.len());
+    let now = UnixTime(unix_now());
+    for chunk in pushes.chunks(STATUS_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO protocol_pushes (operator_id, interface, time_stamp, seq, received_at)
+             VALUES {} ON CONFLICT DO NOTHING RETURNING operator_id, interface, time_stamp, seq",
+            value_rows(chunk.len(), 5)
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String, String)>(&sql);
+        for push in chunk {
+            q = q
+                .bind(push.operator_id.as_str())
+                .bind(push.interface)
+                .bind(&push.time_stamp)
+                .bind(&push.seq)
+                .bind(now);
+        }
+        let mut inserted: std::collections::HashSet<(String, String, String, String)> =
+            q.fetch_all(&mut **tx).await?.into_iter().collect();
+        fresh.extend(chunk.iter().map(|push| {
+            inserted.remove(&(
+                push.operator_id.to_string(),
+                push.interface.to_owned(),
+                push.time_stamp.clone(),
+                push.seq.clone(),
+            ))
+        }));
+    }
+    Ok(fresh)
+}
+
 #[async_trait]
 impl StatusStore for Engine {
     async fn apply_statuses(
@@ -163,26 +219,64 @@ impl StatusStore for Engine {
         &self,
         pushes: &[(&PushId, &[StatusRecord])],
     ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        use sqlx::Connection;
+        // A few statements for the whole group, whatever its size: which connectors exist (one
+        // query per operator), which pushes are new (one insert), the statuses (one upsert per
+        // 400 rows). A push naming a connector its operator does not have is refused before
+        // anything of it is written; the others are stored together.
         let mut tx = self.writer.begin().await?;
-        let mut out = Vec::with_capacity(pushes.len());
+        let mut asked: HashMap<&str, Vec<&str>> = HashMap::new();
         for (push, statuses) in pushes {
-            // Each push in its own savepoint: a refused one leaves no trace, the others stay.
-            let mut savepoint = tx.begin().await?;
-            match push_statuses(&mut savepoint, push, statuses).await {
-                Ok(applied) => {
-                    savepoint.commit().await?;
-                    out.push(Ok(applied));
+            let ids = asked.entry(push.operator_id.as_str()).or_default();
+            ids.extend(statuses.iter().map(|s| s.connector_id.as_str()));
+        }
+        let mut known: std::collections::HashSet<(String, String)> = Default::default();
+        for (operator, ids) in &asked {
+            let ids = serde_json::to_string(ids)
+                .map_err(|e| StoreError::Unknown(format!("connector ids: {e}")))?;
+            let found: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT connector_id FROM connectors WHERE operator_id = $1 AND connector_id IN ({})",
+                Db::texts_in_json(2)
+            ))
+            .bind(*operator)
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            known.extend(found.into_iter().map(|c| ((*operator).to_owned(), c)));
+        }
+        let mut out: Vec<Option<Result<bool, StoreError>>> = Vec::with_capacity(pushes.len());
+        let mut valid = Vec::with_capacity(pushes.len());
+        for (i, (push, statuses)) in pushes.iter().enumerate() {
+            let operator = push.operator_id.as_str();
+            match statuses
+                .iter()
+                .find(|s| !known.contains(&(operator.to_owned(), s.connector_id.clone())))
+            {
+                Some(st) => out.push(Some(Err(StoreError::Unknown(format!(
+                    "unknown ConnectorID {} for operator {operator}; push its station first",
+                    st.connector_id
+                ))))),
+                None => {
+                    out.push(None);
+                    valid.push(i);
                 }
-                Err(StoreError::Unknown(m)) => {
-                    savepoint.rollback().await?;
-                    out.push(Err(StoreError::Unknown(m)));
-                }
-                Err(e) => return Err(e),
             }
         }
+        let fresh = record_pushes(&mut tx, valid.iter().map(|&i| pushes[i].0)).await?;
+        let mut rows: Vec<(&str, &StatusRecord)> = Vec::new();
+        for (&i, is_new) in valid.iter().zip(fresh) {
+            let (push, statuses) = pushes[i];
+            if is_new {
+                rows.extend(statuses.iter().map(|s| (push.operator_id.as_str(), s)));
+            }
+            out[i] = Some(Ok(is_new));
+        }
+        // A statement may not write one connector twice (PostgreSQL): a connector's later
+        // statuses of the group go in later statements, in order, so the history sees each.
+        for layer in layers(&rows) {
+            upsert_newer_statuses(&mut tx, &layer).await?;
+        }
         tx.commit().await?;
-        Ok(out)
+        Ok(out.into_iter().map(|o| o.unwrap_or(Ok(false))).collect())
     }
 
     async fn status_counts(
