@@ -33,6 +33,19 @@ pub(crate) trait GroupJob: Send + Sized + 'static {
     fn rows(&self) -> usize {
         1
     }
+    /// How many groups may commit side by side (writers); one, one after the other, unless the
+    /// engine runs transactions side by side ([`evgrid_store::Engine::group_writers`]).
+    fn writers(_store: &Store) -> usize {
+        1
+    }
+    /// Whether jobs with the same [`GroupJob::key`] must be written by one writer, in order
+    /// (their writes read what the one before wrote); otherwise any writer takes any job (the
+    /// writes commute: statuses only move to a newer observation).
+    const KEYED: bool = false;
+    /// What a job writes, as a key for [`GroupJob::KEYED`] jobs.
+    fn key(&self) -> u64 {
+        0
+    }
     /// Writes the jobs in one transaction: one outcome per job, in order, or `Err` when the
     /// transaction failed as a whole (nothing stored).
     fn write(
@@ -51,13 +64,14 @@ type Queued<J> = (
 /// shares its commit with the jobs that arrived meanwhile.
 #[derive(Debug)]
 pub(crate) struct GroupCommit<J: GroupJob> {
-    queue: OnceLock<mpsc::Sender<Queued<J>>>,
+    /// One queue shared by the writers, or one per writer for keyed jobs.
+    queues: OnceLock<Vec<mpsc::Sender<Queued<J>>>>,
 }
 
 impl<J: GroupJob> Default for GroupCommit<J> {
     fn default() -> Self {
         Self {
-            queue: OnceLock::new(),
+            queues: OnceLock::new(),
         }
     }
 }
@@ -65,11 +79,30 @@ impl<J: GroupJob> Default for GroupCommit<J> {
 impl<J: GroupJob> GroupCommit<J> {
     /// Runs one job with the others waiting at the same time; returns after the commit.
     pub(crate) async fn run(&self, store: &Store, job: J) -> Result<J::Outcome, StoreError> {
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-            tokio::spawn(write_groups::<J>(store.clone(), rx));
-            tx
+        let queues = self.queues.get_or_init(|| {
+            let writers = J::writers(store).max(1);
+            let queue = || {
+                let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+                (tx, std::sync::Arc::new(tokio::sync::Mutex::new(rx)))
+            };
+            if J::KEYED {
+                (0..writers)
+                    .map(|_| {
+                        let (tx, rx) = queue();
+                        tokio::spawn(write_groups::<J>(store.clone(), rx));
+                        tx
+                    })
+                    .collect()
+            } else {
+                let (tx, rx) = queue();
+                for _ in 0..writers {
+                    tokio::spawn(write_groups::<J>(store.clone(), rx.clone()));
+                }
+                vec![tx]
+            }
         });
+        let shard = usize::try_from(job.key()).unwrap_or(0) % queues.len();
+        let queue = &queues[shard];
         let (done, result) = oneshot::channel();
         let stopped = || StoreError::Batch("the writer stopped".into());
         queue.send((job, done)).await.map_err(|_| stopped())?;
@@ -77,29 +110,41 @@ impl<J: GroupJob> GroupCommit<J> {
     }
 }
 
-async fn write_groups<J: GroupJob>(store: Store, mut rx: mpsc::Receiver<Queued<J>>) {
-    while let Some(first) = rx.recv().await {
-        let mut rows = first.0.rows();
-        let mut queued = vec![first];
-        let until = J::LINGER.map(|l| tokio::time::Instant::now() + l);
-        while rows < MAX_BATCH {
-            let next = match until {
-                Some(until) if queued.len() < LINGER_BELOW => {
-                    tokio::time::timeout_at(until, rx.recv())
-                        .await
-                        .ok()
-                        .flatten()
-                }
-                _ => rx.try_recv().ok(),
+/// One writer: gathers a group from the queue (the writers take turns at it), commits it,
+/// answers each job.
+async fn write_groups<J: GroupJob>(
+    store: Store,
+    queue: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Queued<J>>>>,
+) {
+    loop {
+        let queued = {
+            let mut rx = queue.lock().await;
+            let Some(first) = rx.recv().await else {
+                return;
             };
-            match next {
-                Some(next) => {
-                    rows += next.0.rows();
-                    queued.push(next);
+            let mut rows = first.0.rows();
+            let mut queued = vec![first];
+            let until = J::LINGER.map(|l| tokio::time::Instant::now() + l);
+            while rows < MAX_BATCH {
+                let next = match until {
+                    Some(until) if queued.len() < LINGER_BELOW => {
+                        tokio::time::timeout_at(until, rx.recv())
+                            .await
+                            .ok()
+                            .flatten()
+                    }
+                    _ => rx.try_recv().ok(),
+                };
+                match next {
+                    Some(next) => {
+                        rows += next.0.rows();
+                        queued.push(next);
+                    }
+                    None => break,
                 }
-                None => break,
             }
-        }
+            queued
+        };
         let (jobs, waiting): (Vec<J>, Vec<_>) = queued.into_iter().unzip();
         match J::write(&store, &jobs).await {
             Ok(outcomes) => {
@@ -131,6 +176,10 @@ impl GroupJob for StatusJob {
     type Outcome = ();
     const LINGER: Option<std::time::Duration> = Some(LINGER);
 
+    fn writers(store: &Store) -> usize {
+        store.group_writers()
+    }
+
     async fn write(
         store: &Store,
         jobs: &[Self],
@@ -154,6 +203,10 @@ pub(crate) struct PushJob {
 
 impl GroupJob for PushJob {
     type Outcome = bool;
+
+    fn writers(store: &Store) -> usize {
+        store.group_writers()
+    }
 
     fn rows(&self) -> usize {
         self.statuses.len()
@@ -183,6 +236,21 @@ pub(crate) struct SessionJob {
 impl GroupJob for SessionJob {
     type Outcome = bool;
     const LINGER: Option<std::time::Duration> = Some(LINGER);
+    /// A message is merged into what its session's earlier messages wrote.
+    const KEYED: bool = true;
+
+    fn writers(store: &Store) -> usize {
+        store.group_writers()
+    }
+
+    /// The session: its messages go to one writer, in order.
+    fn key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.push.operator_id.as_str().hash(&mut hasher);
+        self.update.session_ref.hash(&mut hasher);
+        hasher.finish()
+    }
 
     fn rows(&self) -> usize {
         1 + self.update.periods.as_ref().map_or(0, Vec::len)

@@ -475,4 +475,13 @@ pub trait Engine:
 {
     /// The engine's name, for logs and error messages: `sqlite`, `postgres`.
     fn engine_name(&self) -> &'static str;
+
+    /// How many group commits (of statuses, of session messages) may run side by side, each
+    /// its own transaction: 1 where the engine has one writer (SQLite); more where the server
+    /// runs transactions side by side and a commit is a round trip to it (PostgreSQL), so that
+    /// the next group need not wait for the one being committed. The application layer keeps
+    /// what must stay in order on one writer (a session's messages).
+    fn group_writers(&self) -> usize {
+        1
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod poller;
 pub mod quality;
+mod recent;
 mod tcec;
 
 use std::collections::HashMap;
@@ -40,6 +41,10 @@ pub struct Live {
     statuses: GroupCommit<StatusJob>,
     /// Group commit of protocol pushes of statuses.
     pushes: GroupCommit<PushJob>,
+    /// Operators' credentials read in the last second (every push needs them).
+    recent_credentials: recent::Recent<OperatorId, OperatorCredentials>,
+    /// Tokens' owners read in the last second (every push needs its token's).
+    recent_token_owners: recent::Recent<String, OperatorId>,
 }
 
 impl Live {
@@ -62,6 +67,8 @@ impl Live {
             polls: Mutex::default(),
             statuses: GroupCommit::default(),
             pushes: GroupCommit::default(),
+            recent_credentials: recent::Recent::default(),
+            recent_token_owners: recent::Recent::default(),
         })
     }
 
@@ -127,6 +134,7 @@ impl Live {
     ) -> Result<(), AppError> {
         evgrid_tcec::credentials::check(credentials)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
+        self.recent_credentials.forget(&credentials.operator_id);
         Ok(self.store.put_credentials(name, credentials).await?)
     }
 
@@ -145,6 +153,7 @@ impl Live {
 
     /// Removes an operator platform's credentials (its stations stay); whether there were any.
     pub async fn remove_operator(&self, id: &OperatorId) -> Result<bool, AppError> {
+        self.recent_credentials.forget(id);
         Ok(self.store.remove_credentials(id).await?)
     }
 

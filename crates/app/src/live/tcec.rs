@@ -24,7 +24,18 @@ impl Gate for Live {
         &self,
         id: &OperatorId,
     ) -> Result<Option<OperatorCredentials>, StorageError> {
-        self.store.credentials(id).await.map_err(StorageError::from)
+        if let Some(found) = self.recent_credentials.get(id) {
+            return Ok(Some(found));
+        }
+        let found = self
+            .store
+            .credentials(id)
+            .await
+            .map_err(StorageError::from)?;
+        if let Some(credentials) = &found {
+            self.recent_credentials.put(id.clone(), credentials.clone());
+        }
+        Ok(found)
     }
 
     async fn issue_token(
@@ -40,10 +51,19 @@ impl Gate for Live {
     }
 
     async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StorageError> {
-        self.store
-            .token_owner(token)
+        let token = token.to_owned();
+        if let Some(owner) = self.recent_token_owners.get(&token) {
+            return Ok(Some(owner));
+        }
+        let owner = self
+            .store
+            .token_owner(&token)
             .await
-            .map_err(StorageError::from)
+            .map_err(StorageError::from)?;
+        if let Some(owner) = &owner {
+            self.recent_token_owners.put(token, owner.clone());
+        }
+        Ok(owner)
     }
 
     fn record(&self, outcome: &Outcome<'_>) {

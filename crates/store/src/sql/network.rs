@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Stations in one import above which the planner's statistics are refreshed after it.
+const REFRESH_STATISTICS_AFTER: usize = 500;
+
 #[async_trait]
 impl NetworkStore for Engine {
     async fn put_regions(
@@ -203,6 +206,11 @@ impl NetworkStore for Engine {
             }
         }
         tx.commit().await?;
+        if stations.len() >= REFRESH_STATISTICS_AFTER {
+            if let Some(statement) = Db::REFRESH_NETWORK_STATISTICS {
+                sqlx::query(statement).execute(&self.writer).await?;
+            }
+        }
         Ok(pks)
     }
 

@@ -145,7 +145,8 @@ async fn upsert_newer_statuses(
 }
 
 /// Rows split so that no connector appears twice in one part, each connector's rows in order
-/// across the parts (usually one part).
+/// across the parts (usually one part), each part in connector order (so that transactions
+/// side by side take their row locks in the same order).
 fn layers<'a>(rows: &[(&'a str, &'a StatusRecord)]) -> Vec<Vec<(&'a str, &'a StatusRecord)>> {
     let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
     let mut out: Vec<Vec<(&str, &StatusRecord)>> = Vec::new();
@@ -158,6 +159,9 @@ fn layers<'a>(rows: &[(&'a str, &'a StatusRecord)]) -> Vec<Vec<(&'a str, &'a Sta
         }
         out[*n].push((operator, st));
         *n += 1;
+    }
+    for layer in &mut out {
+        layer.sort_by(|a, b| (a.0, &a.1.connector_id).cmp(&(b.0, &b.1.connector_id)));
     }
     out
 }
