@@ -105,3 +105,22 @@ impl Caller {
         }
     }
 }
+
+/// The client's address as the connection shows it (`None` where the router runs without a
+/// listener, as in tests). Behind a load balancer it is the balancer's: the limits per address
+/// then count the balancer's clients together.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}

@@ -52,6 +52,9 @@ pub enum ApiError {
     /// Too many attempts; try again after this many seconds.
     #[error("{0}")]
     TooManyRequests(String, i64),
+    /// The server is too busy for it now; try again after this many seconds.
+    #[error("{0}")]
+    Unavailable(String, i64),
     /// The target is in a state that does not allow it now (e.g. a charger offline).
     #[error("{0}")]
     Conflict(String),
@@ -83,6 +86,7 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::LoginRequired(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -144,7 +148,7 @@ impl IntoResponse for ApiError {
                     header::HeaderValue::from_static("Bearer realm=\"evgrid\""),
                 );
             }
-            ApiError::TooManyRequests(_, seconds) => {
+            ApiError::TooManyRequests(_, seconds) | ApiError::Unavailable(_, seconds) => {
                 if let Ok(v) = header::HeaderValue::from_str(&seconds.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }

@@ -60,7 +60,11 @@ pub async fn serve_tls(
             () = &mut shutdown => return Ok(()),
         };
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(
+            router
+                .clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         tokio::spawn(async move {
             let Ok(Ok(tls_stream)) =
                 tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream))

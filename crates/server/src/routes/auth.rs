@@ -69,7 +69,10 @@ fn account_error(e: AccountError) -> ApiError {
         AccountError::Rule(r) => ApiError::BadRequest(r.to_string()),
         AccountError::Taken(m) => ApiError::Conflict(m),
         AccountError::BadCredentials => ApiError::LoginRequired(e.to_string()),
-        AccountError::RateLimited(s) => ApiError::TooManyRequests(e.to_string(), s),
+        AccountError::RateLimited(s) | AccountError::AddressLimited(s) => {
+            ApiError::TooManyRequests(e.to_string(), s)
+        }
+        AccountError::Busy(s) => ApiError::Unavailable(e.to_string(), s),
         AccountError::Hash(m) => ApiError::Internal(m),
         AccountError::Registry(r) => r.into(),
     }
@@ -82,16 +85,19 @@ fn account_error(e: AccountError) -> ApiError {
         (status = 201, description = "Registered (log in next)", body = Me),
         (status = 400, description = "A bad body, username or password", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The username is taken", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations or failed logins from this address; see Retry-After", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is busy checking passwords; see Retry-After", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    client: crate::auth::ClientAddress,
     b: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let c = body(b)?;
     let user = state
         .app
         .accounts()
-        .register_driver(&c.username, &c.password)
+        .register_driver(&c.username, &c.password, client.0)
         .await
         .map_err(account_error)?;
     Ok((StatusCode::CREATED, Json(me(&user))).into_response())
@@ -103,19 +109,21 @@ pub async fn register(
     request_body = Credentials,
     responses(
         (status = 200, description = "Logged in", body = Session),
-        (status = 400, description = "A bad body", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins; see Retry-After", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad body or a malformed username", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this username or from this address; see Retry-After", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is busy checking passwords; see Retry-After", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    client: crate::auth::ClientAddress,
     b: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let c = body(b)?;
     let login = state
         .app
         .accounts()
-        .login(&c.username, &c.password)
+        .login(&c.username, &c.password, client.0)
         .await
         .map_err(account_error)?;
     let cookie = format!(
