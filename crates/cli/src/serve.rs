@@ -52,6 +52,70 @@ pub struct ServeArgs {
     /// server's clock (China time). Not enforced unless given; the standard sets no window.
     #[arg(long, env = "EVGRID_TCEC_MAX_CLOCK_SKEW")]
     tcec_max_clock_skew: Option<i64>,
+    /// Connections open at once (HTTP, WebSocket, TLS together); past it a connection is
+    /// answered 503. Default: the open-file limit less 256.
+    #[arg(long, env = "EVGRID_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(16..))]
+    max_connections: Option<u64>,
+    /// Seconds for a request's headers to arrive (and between two requests on a kept-alive
+    /// connection); a fifth of it when the connections near --max-connections.
+    #[arg(long, env = "EVGRID_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds an OCPP charger has to send its BootNotification after connecting.
+    #[arg(long, env = "EVGRID_OCPP_BOOT_WITHIN", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    ocpp_boot_within: u64,
+    /// Seconds of silence after which an OCPP charger is pinged; it is closed when nothing
+    /// arrives within half as long again.
+    #[arg(long, env = "EVGRID_OCPP_PING_AFTER", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    ocpp_ping_after: u64,
+}
+
+impl ServeArgs {
+    /// The bounds on connections these arguments set.
+    fn connection_limits(&self) -> evgrid_server::connections::ConnectionLimits {
+        let mut limits = evgrid_server::connections::ConnectionLimits::default();
+        if let Some(max) = self.max_connections {
+            limits.max_connections = usize::try_from(max).unwrap_or(usize::MAX);
+            limits.reserve = (limits.max_connections / 10).max(8);
+        }
+        limits.header_timeout = std::time::Duration::from_secs(self.header_timeout);
+        limits.busy_header_timeout =
+            std::time::Duration::from_secs(self.header_timeout.div_ceil(5));
+        limits
+    }
+
+    /// How long an OCPP charger may go without proof of life.
+    fn ocpp_liveness(&self) -> evgrid_ocpp::session::Liveness {
+        evgrid_ocpp::session::Liveness {
+            boot_within: std::time::Duration::from_secs(self.ocpp_boot_within),
+            ping_after: std::time::Duration::from_secs(self.ocpp_ping_after),
+            answer_within: std::time::Duration::from_secs(self.ocpp_ping_after.div_ceil(2)),
+        }
+    }
+}
+
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM (what service managers and container
+/// runtimes send), whichever comes first. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal right after the server says it serves is not
+/// lost (nor kills the process).
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut interrupt)) = signals {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The application as `serve` and `demo` run it.
@@ -87,7 +151,8 @@ pub(crate) fn start_poller(
     Ok(())
 }
 
-/// Binds, tells `on_bound` the address (before the URL is printed), and serves until Ctrl-C.
+/// Binds, tells `on_bound` the address (before the URL is printed), and serves until SIGINT
+/// or SIGTERM; then the requests in flight finish (at most 10 s).
 pub(crate) async fn serve_app(
     app: App,
     args: &ServeArgs,
@@ -104,6 +169,8 @@ pub(crate) async fn serve_app(
     };
     let state =
         state.with_platform_operator(evgrid_model::OperatorId::new(&args.platform_operator_id)?);
+    let state = state.with_ocpp_liveness(args.ocpp_liveness());
+    let limits = args.connection_limits();
     let state = if args.accept_unknown_chargers {
         state.accept_unknown_chargers(evgrid_model::OperatorId::new(&args.platform_operator_id)?)
     } else {
@@ -130,22 +197,20 @@ pub(crate) async fn serve_app(
             tls_listener,
             state.clone(),
             tls,
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
+            limits,
+            stop_signal(),
         ));
     }
+    let stopped = stop_signal();
     app.regulator().keep_daily_snapshots();
     app.regulator().warm_coverage();
     on_bound(addr);
     let stations = app.network().station_count();
     // The URL goes to stdout (for people and scripts); logs go to stderr.
     println!("evgrid serving http://{addr}/ ({stations} stations; API document at http://{addr}/api/openapi.json)");
-    evgrid_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .context("serving HTTP")?;
+    evgrid_server::serve_with(listener, state, limits, stopped)
+        .await
+        .context("serving HTTP")?;
     app.live()
         .flush_message_counts()
         .await

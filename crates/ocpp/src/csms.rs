@@ -134,6 +134,8 @@ pub struct Connection {
     next_id: u64,
     /// The platform's CALLs awaiting an answer: id → action.
     pending: HashMap<String, String>,
+    /// Whether the charger's BootNotification was answered.
+    booted: bool,
 }
 
 /// The unified status of a 1.6 or 2.0.1 connector status name.
@@ -267,7 +269,13 @@ impl Connection {
             version,
             next_id: 0,
             pending: HashMap::new(),
+            booted: false,
         }
+    }
+
+    /// Whether the charger has sent its BootNotification (and it was answered).
+    pub fn booted(&self) -> bool {
+        self.booted
     }
 
     /// Whether a CALL of the platform awaits its answer (OCPP-J: one at a time).
@@ -338,6 +346,9 @@ impl Connection {
                 }
                 match self.apply(backend, &action, &payload).await {
                     Ok(answer) => {
+                        if action == "BootNotification" {
+                            self.booted = true;
+                        }
                         debug_assert!(
                             validate(self.version, &action, Direction::Response, &answer).is_ok(),
                             "{action} answer {answer}"

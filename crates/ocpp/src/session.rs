@@ -29,26 +29,76 @@ pub trait Transport: Send {
     fn recv(&mut self) -> impl Future<Output = Incoming> + Send;
     /// Sends a text frame; `Err` when the connection is gone.
     fn send(&mut self, text: String) -> impl Future<Output = Result<(), ()>> + Send;
+    /// Asks the charger's side to show it is there (a WebSocket ping; its pong arrives as
+    /// [`Incoming::Other`]); `Err` when the connection is gone.
+    fn ping(&mut self) -> impl Future<Output = Result<(), ()>> + Send;
+    /// Closes the connection with a WebSocket close code and reason.
+    fn close(&mut self, code: u16, reason: &str) -> impl Future<Output = ()> + Send;
 }
 
-/// Runs charger `charger`'s connection over `transport` until it ends; registers it in the hub
-/// for commands meanwhile (a newer connection of the same charger takes its place there).
+/// How long a connection may stay without proof of life: a charger that has not sent its
+/// BootNotification within `boot_within` is closed (1008, policy violation); one from which
+/// nothing arrives for `ping_after` is pinged, and closed when nothing (not even the pong)
+/// arrives within `answer_within` more. A connection that never speaks holds its socket for at
+/// most `boot_within`.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    pub boot_within: std::time::Duration,
+    pub ping_after: std::time::Duration,
+    pub answer_within: std::time::Duration,
+}
+
+impl Default for Liveness {
+    /// 60 s to boot; a ping after 60 s of silence, answered within 30 s.
+    fn default() -> Self {
+        Self {
+            boot_within: std::time::Duration::from_secs(60),
+            ping_after: std::time::Duration::from_secs(60),
+            answer_within: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// The WebSocket close code for a charger that broke the rules (RFC 6455: policy violation).
+pub const CLOSE_POLICY: u16 = 1008;
+
+/// The WebSocket close code when the server shuts down (RFC 6455: going away); the charger
+/// reconnects, to another node where there is one.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Runs charger `charger`'s connection over `transport` until it ends, or until it fails the
+/// `liveness` rules; registers it in the hub for commands meanwhile (a newer connection of the
+/// same charger takes its place there).
 pub async fn run<T: Transport, B: Backend>(
     mut transport: T,
     backend: &B,
     hub: &Hub,
     charger: &str,
     version: Version,
+    liveness: Liveness,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
+    use tokio::time::Instant;
     let (connection_no, mut commands) = hub.connect(charger, version);
     let mut conn = Connection::new(charger.to_owned(), version);
     let mut waiting: Option<(String, Command)> = None;
+    let opened = Instant::now();
+    let mut last_heard = opened;
+    let mut pinged: Option<Instant> = None;
     loop {
-        let deadline = waiting
-            .as_ref()
-            .map(|(_, c)| tokio::time::Instant::from_std(c.deadline));
+        let deadline = waiting.as_ref().map(|(_, c)| Instant::from_std(c.deadline));
+        // The next check of the charger's proof of life.
+        let check = match (conn.booted(), pinged) {
+            (false, _) => opened + liveness.boot_within,
+            (true, Some(at)) => at + liveness.answer_within,
+            (true, None) => last_heard + liveness.ping_after,
+        };
         tokio::select! {
             message = transport.recv() => {
+                if !matches!(message, Incoming::Closed) {
+                    last_heard = Instant::now();
+                    pinged = None;
+                }
                 let text = match message {
                     Incoming::Text(t) => t,
                     Incoming::Binary => {
@@ -87,6 +137,26 @@ pub async fn run<T: Transport, B: Backend>(
                         let _ = command.reply.send(Err(CommandError::Invalid(e.description)));
                     }
                 }
+            }
+            _ = stopping.changed() => {
+                tracing::info!(charger, "server shutting down: connection closed");
+                transport.close(CLOSE_GOING_AWAY, "the server is shutting down").await;
+                break;
+            }
+            () = tokio::time::sleep_until(check) => {
+                if !conn.booted() {
+                    tracing::info!(charger, "no BootNotification in time: closed");
+                    transport.close(CLOSE_POLICY, "no BootNotification in time").await;
+                    break;
+                }
+                if pinged.is_some() {
+                    tracing::info!(charger, "no answer to a ping: closed");
+                    break;
+                }
+                if transport.ping().await.is_err() {
+                    break;
+                }
+                pinged = Some(Instant::now());
             }
             () = async {
                 match deadline {

@@ -2,6 +2,7 @@
 //! and the web pages. Only this crate knows HTTP.
 
 pub mod auth;
+pub mod connections;
 mod dto;
 pub mod error;
 mod export;
@@ -44,6 +45,8 @@ pub struct AppState {
     parent: Option<routes::stats::ParentTotal>,
     /// evgrid's own T/CEC OperatorID, used when it calls operator platforms (drivers' charges).
     pub platform_operator: evgrid_model::OperatorId,
+    /// Set when the server shuts down: live streams end, chargers are told to go elsewhere.
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The OCPP side of the server.
@@ -52,6 +55,8 @@ pub struct OcppState {
     pub hub: Arc<evgrid_ocpp::hub::Hub>,
     /// Accept chargers that are not registered, as chargers of this operator.
     pub accept_unknown_as: Option<evgrid_model::OperatorId>,
+    /// How long a charger's connection may go without proof of life.
+    pub liveness: evgrid_ocpp::session::Liveness,
 }
 
 /// evgrid's OperatorID when none is configured (`serve --platform-operator-id`).
@@ -93,6 +98,7 @@ impl AppState {
             openapi: Arc::new(OnceLock::new()),
             tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
             ocpp: OcppState::default(),
+            stopping: Arc::new(tokio::sync::watch::channel(false).0),
             parent: None,
             platform_operator: evgrid_model::OperatorId::new(DEFAULT_PLATFORM_OPERATOR)
                 .unwrap_or_else(|_| unreachable!("the default OperatorID is valid")),
@@ -125,6 +131,22 @@ impl AppState {
     /// Accepts OCPP chargers that are not registered, as chargers of `operator`.
     pub fn accept_unknown_chargers(mut self, operator: evgrid_model::OperatorId) -> Self {
         self.ocpp.accept_unknown_as = Some(operator);
+        self
+    }
+
+    /// Tells live streams and chargers' connections that the server shuts down.
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Whether the server shuts down, as a receiver that changes when it begins.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Sets how long a charger's connection may go without proof of life.
+    pub fn with_ocpp_liveness(mut self, liveness: evgrid_ocpp::session::Liveness) -> Self {
+        self.ocpp.liveness = liveness;
         self
     }
 
@@ -285,16 +307,45 @@ pub fn router(state: AppState) -> Router {
     api(state).0
 }
 
-/// Serves on a bound listener until the future `shutdown` completes.
+/// How long a shutdown waits for the requests in flight.
+pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves on a bound listener with the default [`connections::ConnectionLimits`] until the
+/// future `shutdown` completes; then the requests in flight finish (at most
+/// [`SHUTDOWN_DRAIN`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    serve_with(
         listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        state,
+        connections::ConnectionLimits::default(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// [`serve`] with the given limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: connections::ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
+    connections::serve_connections(
+        listener,
+        router(state),
+        connections::Plain,
+        limits,
+        shutdown,
+        SHUTDOWN_DRAIN,
+    )
     .await
 }

@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -38,48 +36,38 @@ impl Tls {
     }
 }
 
-/// Serves the application over TLS on a bound listener until `shutdown` completes.
+/// The TLS handshake, within the connection's header time-out.
+#[derive(Clone)]
+struct TlsHandshake(tokio_rustls::TlsAcceptor);
+
+impl crate::connections::Handshake for TlsHandshake {
+    type Stream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    async fn handshake(&self, stream: tokio::net::TcpStream) -> Option<Self::Stream> {
+        self.0.accept(stream).await.ok()
+    }
+}
+
+/// Serves the application over TLS on a bound listener until `shutdown` completes, with the
+/// same bounds on connections as plain HTTP.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     state: AppState,
     tls: Tls,
+    limits: crate::connections::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.0);
-    let router = crate::router(state);
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "TLS accept failed");
-                    continue;
-                }
-            },
-            () = &mut shutdown => return Ok(()),
-        };
-        let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(
-            router
-                .clone()
-                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
-        );
-        tokio::spawn(async move {
-            let Ok(Ok(tls_stream)) =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream))
-                    .await
-            else {
-                tracing::debug!(%peer, "TLS handshake failed");
-                return;
-            };
-            let served = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls_stream), service)
-                .with_upgrades()
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(%peer, error = %e, "TLS connection ended");
-            }
-        });
-    }
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
+    crate::connections::serve_connections(
+        listener,
+        crate::router(state),
+        TlsHandshake(tokio_rustls::TlsAcceptor::from(tls.0)),
+        limits,
+        shutdown,
+        crate::SHUTDOWN_DRAIN,
+    )
+    .await
 }

@@ -254,16 +254,22 @@ pub async fn events(
         .await
         .map_err(charge_error)?;
     let app = state.app.clone();
+    let stopping = state.stopping();
     let stream = futures_util::stream::unfold((None::<String>, false), move |(last, ended)| {
         let (app, user, id) = (app.clone(), user.clone(), id.clone());
+        let mut stopping = stopping.clone();
         async move {
-            if ended {
+            if ended || *stopping.borrow() {
                 return None;
             }
             let mut last = last;
             loop {
                 if last.is_some() {
-                    tokio::time::sleep(EVENT_POLL).await;
+                    // The stream ends when the server shuts down (the client reconnects).
+                    tokio::select! {
+                        () = tokio::time::sleep(EVENT_POLL) => {}
+                        _ = stopping.changed() => return None,
+                    }
                 }
                 let view = match app.charging().charge(&user, &id).await {
                     Ok(v) => v,

@@ -73,6 +73,7 @@ pub async fn connect(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    place: Option<axum::Extension<crate::connections::ConnectionPlace>>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade =
@@ -110,7 +111,12 @@ pub async fn connect(
         .on_upgrade(move |socket| {
             let span =
                 tracing::info_span!("ocpp", charger = %charger.id, version = version.label());
-            run(socket, state, charger, version).instrument(span)
+            // The connection keeps its place among the bounded ones while the charger is on.
+            async move {
+                let _place = place;
+                run(socket, state, charger, version).await;
+            }
+            .instrument(span)
         }))
 }
 
@@ -137,6 +143,21 @@ impl Transport for Socket {
             .await
             .map_err(|_| ())
     }
+
+    async fn ping(&mut self) -> Result<(), ()> {
+        self.0
+            .send(Message::Ping(axum::body::Bytes::from_static(b"evgrid")))
+            .await
+            .map_err(|_| ())
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        let frame = axum::extract::ws::CloseFrame {
+            code,
+            reason: reason.to_owned().into(),
+        };
+        let _ = self.0.send(Message::Close(Some(frame))).await;
+    }
 }
 
 async fn run(socket: WebSocket, state: AppState, charger: evgrid_model::Charger, version: Version) {
@@ -144,7 +165,18 @@ async fn run(socket: WebSocket, state: AppState, charger: evgrid_model::Charger,
     tracing::info!("charger connected");
     let hub = state.ocpp.hub.clone();
     let backend = state.app.charging().ocpp_backend(charger);
-    session::run(Socket(socket), &backend, &hub, &id, version).await;
+    let liveness = state.ocpp.liveness;
+    let stopping = state.stopping();
+    session::run(
+        Socket(socket),
+        &backend,
+        &hub,
+        &id,
+        version,
+        liveness,
+        stopping,
+    )
+    .await;
     tracing::info!("charger disconnected");
 }
 
