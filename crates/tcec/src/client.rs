@@ -43,6 +43,25 @@ pub enum ClientError {
     Paging(String),
 }
 
+/// The largest answer read from a counterpart; a longer one is refused after this many bytes
+/// (a page of 50 stations with all their equipment is well under 1 MiB).
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// How much of a counterpart's unreadable answer is quoted in an error (and so in a log line).
+pub const QUOTED_ANSWER_CHARS: usize = 300;
+
+/// The start of `bytes` as text, for a message: at most [`QUOTED_ANSWER_CHARS`] characters,
+/// with the length of the rest.
+fn quoted(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTED_ANSWER_CHARS * 4)]);
+    let shown: String = text.chars().take(QUOTED_ANSWER_CHARS).collect();
+    if shown.len() < bytes.len() {
+        format!("{shown}… ({} bytes in all)", bytes.len())
+    } else {
+        shown
+    }
+}
+
 /// Most StationIDs `query_station_status` takes in one call (§5.5).
 pub const STATUS_BATCH: usize = 50;
 /// Most pages `all_stations` follows before giving up (a counterpart whose PageCount grows).
@@ -199,17 +218,22 @@ impl Client {
                 .await
                 .map_err(|e| ClientError::Http(e.to_string()))?;
             let status = res.status();
-            let bytes = res
-                .into_body()
+            // Read no further than MAX_ANSWER_BYTES, whatever the counterpart sends.
+            let bytes = http_body_util::Limited::new(res.into_body(), MAX_ANSWER_BYTES)
                 .collect()
                 .await
-                .map_err(|e| ClientError::Http(e.to_string()))?
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        ClientError::BadAnswer(format!(
+                            "HTTP {status}: the answer is longer than {MAX_ANSWER_BYTES} bytes"
+                        ))
+                    } else {
+                        ClientError::Http(e.to_string())
+                    }
+                })?
                 .to_bytes();
             serde_json::from_slice::<ResponseEnvelope>(&bytes).map_err(|e| {
-                ClientError::BadAnswer(format!(
-                    "HTTP {status}: {e}: {}",
-                    String::from_utf8_lossy(&bytes)
-                ))
+                ClientError::BadAnswer(format!("HTTP {status}: {e}: {}", quoted(&bytes)))
             })
         };
         tokio::time::timeout(self.timeout, work)
@@ -507,6 +531,59 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A counterpart answering `body` to every request, once per connection, on loopback.
+    async fn answering(body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let body = std::sync::Arc::new(body);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut request = vec![0u8; 64 * 1024];
+                    let _ = stream.read(&mut request).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                });
+            }
+        });
+        format!("http://{addr}/evcs/v1/")
+    }
+
+    #[tokio::test]
+    async fn huge_or_garbled_answers_are_refused_after_a_bounded_read_and_quoted_briefly() {
+        let keys = KeySet::new("a1b2c3d4e5f6g7h8", "1234567890abcdef", "s").unwrap();
+        // Non-JSON past the bound (before: 300 MB were read whole, 600 MB of memory, and logged whole).
+        let url = answering(vec![b'x'; MAX_ANSWER_BYTES + 1024 * 1024]).await;
+        let client = Client::new(&url, "MA01D1QR8", "x", keys.clone()).unwrap();
+        let error = client
+            .post("query_token", None, b"{}".to_vec())
+            .await
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("longer than"), "{text}");
+        assert!(text.len() < 200, "{text}");
+        // A garbled answer under the bound: refused, quoted in a few hundred characters.
+        let url = answering(vec![b'y'; 100_000]).await;
+        let client = Client::new(&url, "MA01D1QR8", "x", keys).unwrap();
+        let text = client
+            .post("query_token", None, b"{}".to_vec())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("100000 bytes in all"), "{text}");
+        assert!(
+            text.len() < QUOTED_ANSWER_CHARS + 200,
+            "{} chars",
+            text.len()
+        );
+    }
 
     #[test]
     fn base_urls_are_parsed() {
