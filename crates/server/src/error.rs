@@ -52,6 +52,9 @@ pub enum ApiError {
     /// Too many attempts; try again after this many seconds.
     #[error("{0}")]
     TooManyRequests(String, i64),
+    /// The request's body is larger than the server takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// The server is too busy for it now; try again after this many seconds.
     #[error("{0}")]
     Unavailable(String, i64),
@@ -78,6 +81,19 @@ impl From<evgrid_app::AppError> for ApiError {
 }
 
 impl ApiError {
+    /// A JSON body that could not be taken: 413 when it is too large, otherwise 400 saying
+    /// what in `what` was wrong.
+    pub fn from_json_rejection(
+        what: &str,
+        rejection: &axum::extract::rejection::JsonRejection,
+    ) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("{what} is larger than the server takes"))
+        } else {
+            ApiError::BadRequest(format!("{what}: {}", rejection.body_text()))
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::InvalidParams(_) => StatusCode::BAD_REQUEST,
@@ -87,6 +103,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,

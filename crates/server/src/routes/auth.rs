@@ -61,7 +61,7 @@ fn body(
     b: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Credentials, ApiError> {
     b.map(|Json(c)| c)
-        .map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))
+        .map_err(|e| ApiError::from_json_rejection("the body", &e))
 }
 
 fn account_error(e: AccountError) -> ApiError {

@@ -92,8 +92,7 @@ pub async fn start(
         .ok_or_else(|| ApiError::BadRequest("the Idempotency-Key header is required".into()))?
         .to_str()
         .map_err(|_| ApiError::BadRequest("the Idempotency-Key must be visible ASCII".into()))?;
-    let Json(body) =
-        body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+    let Json(body) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
     let (view, created) = state
         .app
         .charging()

@@ -310,8 +310,7 @@ pub async fn command(
         return Err(ApiError::NotFound(format!("no charger {id:?}")));
     };
     caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
-    let Json(command) =
-        body.map_err(|e| ApiError::BadRequest(format!("the command: {}", e.body_text())))?;
+    let Json(command) = body.map_err(|e| ApiError::from_json_rejection("the command", &e))?;
     let version = state
         .ocpp
         .hub

@@ -122,8 +122,7 @@ pub async fn start(
     body: Result<Json<PlanRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let user = caller.require(REGULATORS)?;
-    let Json(request) =
-        body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+    let Json(request) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
     // Each grid size is a population grid kept in memory: the API offers the coverage API's.
     if !crate::routes::coverage::GRID_SIZES.contains(&request.grid_m) {
         return Err(ApiError::BadRequest(format!(

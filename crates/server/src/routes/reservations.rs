@@ -63,8 +63,7 @@ pub async fn reserve(
     body: Result<Json<ReserveBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let user = caller.require(DRIVERS)?;
-    let Json(body) =
-        body.map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+    let Json(body) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
     let reservation = state
         .app
         .charging()

@@ -352,8 +352,7 @@ pub async fn route(
 ) -> Result<Response, ApiError> {
     let (filter, driver, k, coord) = driver_params(&mut p, &state).await?;
     p.finish()?;
-    let axum::Json(q) =
-        body.map_err(|e| ApiError::BadRequest(format!("the route: {}", e.body_text())))?;
+    let axum::Json(q) = body.map_err(|e| ApiError::from_json_rejection("the route", &e))?;
     if !(2..=1000).contains(&q.points.len()) {
         return Err(ApiError::BadRequest(format!(
             "the route needs 2 to 1000 points, got {}",
