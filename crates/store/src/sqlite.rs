@@ -27,6 +27,48 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
 }
 
+/// Creates `dir` (and its parents) readable by this user only (0700 on Unix): it holds
+/// operators' secrets and tokens. A directory that exists keeps its mode.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the database file readable by this user only (0600 on Unix; SQLite gives its WAL
+/// and shared-memory files the same mode), and takes group and others' access away from one
+/// that was created wider by an earlier version.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(path = %path.display(), "the database was readable by others: now 0600");
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens or creates the database file (and its directory) and migrates it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -35,8 +77,9 @@ impl SqliteStore {
             error,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+            private_dir(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
+        private_file(path).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -97,5 +140,38 @@ impl SqliteStore {
 impl crate::contract::Engine for SqliteStore {
     fn engine_name(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::SqliteStore;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_data_directory_and_database_files_are_private() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("var");
+        let file = dir.join("evgrid.sqlite");
+        let store = SqliteStore::open(&file).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        let wal = dir.join("evgrid.sqlite-wal");
+        assert!(wal.exists());
+        assert_eq!(mode(&wal), 0o600);
+        drop(store);
+        // A database an earlier version left readable by others is made private.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _store = SqliteStore::open(&file).await.unwrap();
+        assert_eq!(mode(&file), 0o600);
     }
 }
