@@ -369,3 +369,27 @@ fn sigterm_stops_the_server_gracefully_within_its_bound() {
     // A graceful exit (status 0), not death by the signal.
     assert!(status.success(), "{status:?}");
 }
+
+/// Errors the framework answers itself come as problems too (before: `text/plain`), e.g. a
+/// path whose escapes are not UTF-8.
+#[test]
+fn an_invalid_path_is_answered_with_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&[
+        "serve",
+        "--poll-interval",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let answer = get(server.addr, "/api/v1/plans/%FF%FE");
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert_eq!(answer.content_type, "application/problem+json");
+    let problem = answer.json();
+    assert_eq!(problem["status"], 400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("UTF-8"),
+        "{problem}"
+    );
+}

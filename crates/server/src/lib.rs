@@ -296,6 +296,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(axum::extract::DefaultBodyLimit::max(
             evgrid_tcec::platform::MAX_BODY_BYTES + 1024,
         ))
+        .layer(axum::middleware::map_response(
+            routes::system::plain_errors_as_problems,
+        ))
         .fallback(routes::system::not_found)
         .method_not_allowed_fallback(routes::system::method_not_allowed)
         .with_state(state);

@@ -114,3 +114,50 @@ pub async fn not_found(uri: Uri) -> ApiError {
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
+
+/// The most of a plain-text error that is read to restate it as a problem.
+const PLAIN_ERROR_BYTES: usize = 4096;
+
+/// Restates an error answered in plain text (by the framework: a path that is not valid UTF-8,
+/// a body over the limit on a route that reads it whole) as `application/problem+json`, so
+/// that every error of the API has the same shape.
+pub async fn plain_errors_as_problems(
+    response: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, PLAIN_ERROR_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
+    let problem = crate::Problem {
+        kind: "about:blank",
+        detail: if text.is_empty() { title.clone() } else { text },
+        title,
+        status: status.as_u16(),
+        errors: Vec::new(),
+    };
+    let mut answer = (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&problem).unwrap_or_default(),
+    )
+        .into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
