@@ -144,6 +144,7 @@ impl crate::contract::Engine for SqliteStore {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
