@@ -393,3 +393,68 @@ fn an_invalid_path_is_answered_with_a_problem() {
         "{problem}"
     );
 }
+
+/// An OCPP message over the server's limit (1 MiB) closes the connection with 1009, message too
+/// big (before: the connection was dropped without a close frame).
+#[test]
+fn an_oversized_ocpp_message_is_closed_with_1009() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&[
+        "serve",
+        "--poll-interval",
+        "0",
+        "--accept-unknown-chargers",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /ocpp/BIG1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+    )
+    .unwrap();
+    // The 101 answer, up to the end of its head.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // One masked text frame of 2 MiB (a client's frames are masked; the mask of zeros leaves
+    // the payload as it is).
+    let size: u64 = 2 << 20;
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&size.to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.resize(frame.len() + usize::try_from(size).unwrap(), b'x');
+    let _ = stream.write_all(&frame);
+    // The server's close frame: 0x88, its length, then the code.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.len() >= 4 {
+            break;
+        }
+    }
+    assert!(answer.len() >= 4, "no close frame: {answer:?}");
+    assert_eq!(answer[0], 0x88, "{answer:?}");
+    assert_eq!(
+        u16::from_be_bytes([answer[2], answer[3]]),
+        1009,
+        "{answer:?}"
+    );
+}

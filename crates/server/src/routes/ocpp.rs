@@ -25,6 +25,9 @@ use crate::{ApiError, AppState};
 /// between `evgrid_ocpp::csms::MAX_FRAME_BYTES` and this are answered with a CALLERROR.
 const MAX_WS_MESSAGE: usize = 1024 * 1024;
 
+/// The WebSocket close code for a message over [`MAX_WS_MESSAGE`] (RFC 6455: message too big).
+const CLOSE_TOO_BIG: u16 = 1009;
+
 /// The charger's password from `Authorization: Basic` (the user must be the charger's id).
 fn basic_password(headers: &HeaderMap, charger: &str) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
@@ -131,7 +134,18 @@ impl Transport for Socket {
             Some(Ok(Message::Close(_))) | None => Incoming::Closed,
             Some(Ok(_)) => Incoming::Other,
             Some(Err(e)) => {
-                tracing::info!(error = %e, "connection error");
+                let text = e.to_string();
+                if text.contains("Message too long") || text.contains("Space limit exceeded") {
+                    // RFC 6455 §7.4.1: 1009, a message too big to process.
+                    tracing::info!(error = %text, "a message over {MAX_WS_MESSAGE} bytes: closed");
+                    let frame = axum::extract::ws::CloseFrame {
+                        code: CLOSE_TOO_BIG,
+                        reason: "message too big".into(),
+                    };
+                    let _ = self.0.send(Message::Close(Some(frame))).await;
+                } else {
+                    tracing::info!(error = %text, "connection error");
+                }
                 Incoming::Closed
             }
         }
