@@ -21,6 +21,18 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `evgrid serve` (no polling) on a fresh data directory, with `extra` arguments; the directory
+/// lives as long as the first value.
+fn serve_fresh(extra: &[&str]) -> (tempfile::TempDir, common::Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut args = vec!["serve", "--poll-interval", "0"];
+    args.extend_from_slice(extra);
+    args.extend(["--data-dir", data.to_str().unwrap()]);
+    let server = start(&args);
+    (dir, server)
+}
+
 /// The server's resident memory now and at its peak, KiB (Linux).
 fn memory_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -103,15 +115,7 @@ fn watch_health(
 /// to come back (503 with Retry-After), a malformed username is refused (400) before anything.
 #[test]
 fn login_floods_leave_memory_bounded_and_the_server_answering() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = start(&[
-        "serve",
-        "--poll-interval",
-        "0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let (_dir, server) = serve_fresh(&[]);
     let addr = server.addr;
     runtime().block_on(async move {
         let pid = server.child.id();
@@ -253,12 +257,7 @@ fn open_files(pid: u32) -> usize {
 /// answered 503 at once, and /healthz answers throughout.
 #[test]
 fn silent_connections_are_closed_and_the_server_keeps_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = start(&[
-        "serve",
-        "--poll-interval",
-        "0",
+    let (_dir, server) = serve_fresh(&[
         "--accept-unknown-chargers",
         "--max-connections",
         "400",
@@ -266,8 +265,6 @@ fn silent_connections_are_closed_and_the_server_keeps_serving() {
         "2",
         "--ocpp-boot-within",
         "3",
-        "--data-dir",
-        data.to_str().unwrap(),
     ]);
     let addr = server.addr;
     runtime().block_on(async move {
@@ -338,15 +335,7 @@ fn silent_connections_are_closed_and_the_server_keeps_serving() {
 /// SIGTERM killed the process without a shutdown).
 #[test]
 fn sigterm_stops_the_server_gracefully_within_its_bound() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut server = start(&[
-        "serve",
-        "--poll-interval",
-        "0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let (_dir, mut server) = serve_fresh(&[]);
     let addr = server.addr;
     // A silent client may not hold the shutdown.
     let _idle = std::net::TcpStream::connect(addr).unwrap();
@@ -374,15 +363,7 @@ fn sigterm_stops_the_server_gracefully_within_its_bound() {
 /// path whose escapes are not UTF-8.
 #[test]
 fn an_invalid_path_is_answered_with_a_problem() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = start(&[
-        "serve",
-        "--poll-interval",
-        "0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let (_dir, server) = serve_fresh(&[]);
     let answer = get(server.addr, "/api/v1/plans/%FF%FE");
     assert_eq!(answer.status, 400, "{}", answer.text());
     assert_eq!(answer.content_type, "application/problem+json");
@@ -399,16 +380,7 @@ fn an_invalid_path_is_answered_with_a_problem() {
 #[test]
 fn an_oversized_ocpp_message_is_closed_with_1009() {
     use std::io::{Read, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = start(&[
-        "serve",
-        "--poll-interval",
-        "0",
-        "--accept-unknown-chargers",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let (_dir, server) = serve_fresh(&["--accept-unknown-chargers"]);
     let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))

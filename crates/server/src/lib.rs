@@ -337,6 +337,19 @@ pub async fn serve_with(
     limits: connections::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_state(listener, state, connections::Plain, limits, shutdown).await
+}
+
+/// Serves `state`'s router over `handshake` (plain or TLS) until `shutdown` completes; then
+/// live streams and chargers are told ([`AppState::begin_shutdown`]) and the requests in
+/// flight finish (at most [`SHUTDOWN_DRAIN`]).
+pub(crate) async fn serve_state<H: connections::Handshake>(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    handshake: H,
+    limits: connections::ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let stopping = state.clone();
     let shutdown = async move {
         shutdown.await;
@@ -345,7 +358,7 @@ pub async fn serve_with(
     connections::serve_connections(
         listener,
         router(state),
-        connections::Plain,
+        handshake,
         limits,
         shutdown,
         SHUTDOWN_DRAIN,

@@ -56,18 +56,12 @@ pub async fn serve_tls(
     limits: crate::connections::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopping = state.clone();
-    let shutdown = async move {
-        shutdown.await;
-        stopping.begin_shutdown();
-    };
-    crate::connections::serve_connections(
+    crate::serve_state(
         listener,
-        crate::router(state),
+        state,
         TlsHandshake(tokio_rustls::TlsAcceptor::from(tls.0)),
         limits,
         shutdown,
-        crate::SHUTDOWN_DRAIN,
     )
     .await
 }
