@@ -524,3 +524,95 @@ async fn a_driver_finds_free_open_affordable_stations_and_stale_is_never_free() 
         .all(|w| w[0].along_m.unwrap() <= w[1].along_m.unwrap()));
     assert!(along.iter().all(|h| h.distance_m <= 3000.0));
 }
+
+/// Issue 19 item 6, OCPP side: a status stamped 2099 does not hide the charger's later ones,
+/// and 900,000 kWh two minutes after the start is kept but disputed, up to the order.
+#[tokio::test]
+async fn a_chargers_clock_and_energy_are_checked_before_they_are_believed() {
+    use evgrid_model::{Channel, ConnectorStatus, SessionState, SessionUpdate, WattHours};
+    use evgrid_ocpp::csms::{Backend, StatusReport};
+    let dir = tempfile::tempdir().unwrap();
+    let (r, store) = registry(&dir).await;
+    let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
+    let crate::charging::chargers::Login::Accepted(c) = r
+        .charging()
+        .charger_login("LIAR_1", None, Some(&op))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted as the platform's charger");
+    };
+    let backend = r.charging().ocpp_backend(*c);
+    let now = evgrid_model::time::unix_now();
+    for (status, observed_at) in [
+        (ConnectorStatus::Faulted, 4_070_908_800), // 2099-01-01
+        (ConnectorStatus::Available, now + 1),
+    ] {
+        let report = StatusReport {
+            connector: 1,
+            status,
+            raw: format!("{status:?}"),
+            error_code: None,
+            observed_at,
+        };
+        backend.status("LIAR_1", &report).await.unwrap();
+    }
+    let statuses = store.operator_statuses(&op).await.unwrap();
+    let status = statuses
+        .iter()
+        .find(|s| s.connector_id == "LIAR_1-1")
+        .unwrap();
+    assert_eq!(status.status, ConnectorStatus::Available, "{status:?}");
+    assert!(status.observed_at <= now + 60, "{status:?}");
+
+    let start = SessionUpdate {
+        session_ref: "LIAR_1:1".into(),
+        state: Some(SessionState::Charging),
+        started_at: Some(now - 120),
+        meter_start: Some(WattHours(1_000)),
+        ..SessionUpdate::reported_by(Channel::Ocpp)
+    };
+    backend
+        .session("LIAR_1", Some(1), Some(WattHours(1_000)), start)
+        .await
+        .unwrap();
+    let reading = SessionUpdate {
+        session_ref: "LIAR_1:1".into(),
+        ..SessionUpdate::reported_by(Channel::Ocpp)
+    };
+    backend
+        .session("LIAR_1", None, Some(WattHours(900_001_000)), reading)
+        .await
+        .unwrap();
+    let s = store
+        .charging_session(&op, "LIAR_1:1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.energy, Some(WattHours(900_000_000)));
+    let why = s.dispute.clone().unwrap_or_default();
+    assert!(why.contains("could deliver in"), "{s:?}");
+    let stop = SessionUpdate {
+        session_ref: "LIAR_1:1".into(),
+        state: Some(SessionState::Finished),
+        ended_at: Some(now),
+        ..SessionUpdate::reported_by(Channel::Ocpp)
+    };
+    backend
+        .session("LIAR_1", None, Some(WattHours(900_001_000)), stop)
+        .await
+        .unwrap();
+    let s = store
+        .charging_session(&op, "LIAR_1:1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s.order_received_at.is_some());
+    assert!(
+        s.dispute
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could deliver in"),
+        "the order keeps the finding: {s:?}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod hours;
 pub mod ids;
 pub mod network;
+pub mod plausibility;
 pub mod quality;
 pub mod region;
 pub mod rng;

@@ -124,6 +124,30 @@ impl SessionUpdate {
             source,
         }
     }
+
+    /// Replaces a start or end time ahead of the server's clock by `now`, the server's time of
+    /// receipt ([`crate::plausibility::not_ahead`]); says what it replaced.
+    pub fn check_times(&mut self, now: i64) -> Option<String> {
+        let mut replaced = Vec::new();
+        for (name, time) in [("start", &mut self.started_at), ("end", &mut self.ended_at)] {
+            if let Some(claimed) = *time {
+                let (kept, believed) = crate::plausibility::not_ahead(claimed, now);
+                if !believed {
+                    replaced.push(format!(
+                        "the reported {name} time {} was replaced by the server's {}",
+                        if (0..253_402_300_800).contains(&claimed) {
+                            crate::time::format_rfc3339(claimed)
+                        } else {
+                            format!("{claimed} s")
+                        },
+                        crate::time::format_rfc3339(now)
+                    ));
+                    *time = Some(kept);
+                }
+            }
+        }
+        (!replaced.is_empty()).then(|| replaced.join("; "))
+    }
 }
 
 /// An operator's charging session as stored.

@@ -345,10 +345,11 @@ impl OcppBackend<'_> {
         update.periods = Some(periods);
         if finished {
             update.is_order = true;
-            update.dispute = dispute;
-        } else if let Some(d) = dispute {
+        } else if let Some(d) = &dispute {
             tracing::warn!(charger = %self.charger.id, session = %update.session_ref, "{d}");
         }
+        // A live finding is kept on the session too: its order will carry it.
+        update.dispute = dispute;
         Ok(())
     }
 
@@ -380,13 +381,21 @@ impl Backend for OcppBackend<'_> {
     }
 
     async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), StorageError> {
+        // A status stamped far ahead (2099) would hide every later one: the server's time.
+        let (observed_at, believed) = evgrid_model::plausibility::status_time(
+            report.observed_at,
+            evgrid_model::time::unix_now(),
+        );
+        if !believed {
+            tracing::warn!(charger = %self.charger.id, connector = report.connector, claimed = report.observed_at, "the charger's clock is implausible: its status is stamped with the server's time");
+        }
         let record = StatusRecord {
             connector_id: self.connector(report.connector)?,
             status: report.status,
             raw_status: 0,
             park_status: None,
             lock_status: None,
-            observed_at: report.observed_at,
+            observed_at,
             source: evgrid_model::StatusSource::Ocpp,
         };
         self.charging
@@ -431,12 +440,18 @@ impl Backend for OcppBackend<'_> {
                     StorageError::Invalid(format!("unknown transaction {}", update.session_ref))
                 })?,
         };
+        // The charger's clock is checked before its times price anything.
+        let replaced_times = update.check_times(evgrid_model::time::unix_now());
         if previous
             .as_ref()
             .is_none_or(|s| s.order_received_at.is_none())
         {
             self.bill(&mut update, previous.as_ref()).await?;
         }
+        update.dispute = evgrid_model::plausibility::join_disputes(
+            update.dispute.as_deref(),
+            replaced_times.as_deref(),
+        );
         // An OCPP message has no push key of its own: the session reference and the time of
         // the message make one, so a repeated message is not applied twice.
         let key_time = update

@@ -44,7 +44,8 @@ pub struct ChargerSimOptions {
     pub fault_share: f64,
     /// Charging power per connector, W.
     pub power_w: u32,
-    /// Energy accrues this many times faster than the power would deliver.
+    /// Energy accrues this many times faster than the power would deliver (above 1 the
+    /// central system rightly flags the charges as implausible). 1 by default.
     pub speedup: f64,
     pub seed: u64,
 }
@@ -60,7 +61,7 @@ impl ChargerSimOptions {
             meter_interval: Duration::from_secs(10),
             fault_share: 0.03,
             power_w: 7000,
-            speedup: 30.0,
+            speedup: 1.0,
             seed: 1,
         }
     }

@@ -72,8 +72,9 @@ pub struct SimulatorOptions {
     pub seed: u64,
     /// How often a charge pushes its live data.
     pub sample_interval: Duration,
-    /// Energy accrues this many times faster than the connector's power would deliver, so that
-    /// a demo charge fills in minutes; times on the wire stay real.
+    /// Energy accrues this many times faster than the connector's power would deliver; times
+    /// on the wire stay real, so above 1 the platform rightly flags the charges as implausible
+    /// (more energy than the connector could deliver). 1 by default.
     pub speedup: f64,
     /// Share of pushes (0 to 1) sent with a fault.
     pub fault_share: f64,
@@ -96,7 +97,7 @@ impl SimulatorOptions {
             changes_per_round: 10,
             seed: 1,
             sample_interval: Duration::from_secs(5),
-            speedup: 30.0,
+            speedup: 1.0,
             fault_share: 0.0,
             hang: None,
             token_seconds: evgrid_tcec::gate::TOKEN_SECONDS,

@@ -3,6 +3,8 @@
 
 use std::sync::LazyLock;
 
+use evgrid_model::plausibility;
+
 use super::*;
 
 /// A session with its periods in one row (`period_rows`: one `a,b,…` text per period, `;`
@@ -235,6 +237,76 @@ impl ChargingSessionStore for Engine {
     }
 }
 
+/// What a session message needs to know of the stored session and its connector.
+#[derive(sqlx::FromRow)]
+struct SessionBefore {
+    known: bool,
+    rated_power_w: Option<i64>,
+    connector_id: Option<String>,
+    order_at: Option<UnixTime>,
+    started_at: Option<UnixTime>,
+    ended_at: Option<UnixTime>,
+    energy: Option<i64>,
+    dispute: Option<String>,
+}
+
+/// A figure that a live message may only move forward: a replayed or late message (lower
+/// than what is stored) leaves it as it is; an operator's order sets it.
+fn forward_only(column: &str) -> String {
+    format!(
+        "{column} = CASE WHEN excluded.{column} IS NULL THEN charging_sessions.{column}
+                         WHEN excluded.order_received_at IS NOT NULL
+                           OR charging_sessions.{column} IS NULL
+                           OR excluded.{column} > charging_sessions.{column}
+                         THEN excluded.{column} ELSE charging_sessions.{column} END"
+    )
+}
+
+/// A fact the first message that tells it sets (a replay or a late message does not move it);
+/// an operator's order corrects it.
+fn first_unless_order(column: &str) -> String {
+    format!(
+        "{column} = CASE WHEN excluded.order_received_at IS NOT NULL
+                         THEN COALESCE(excluded.{column}, charging_sessions.{column})
+                         ELSE COALESCE(charging_sessions.{column}, excluded.{column}) END"
+    )
+}
+
+/// Inserts a session or merges a message into it: the state only moves forward (`$20`: the
+/// message says a state), figures only grow until the order, the first meter start stays.
+static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO charging_sessions (operator_id, session_ref, connector_id, state, state_rank,
+           raw_state, started_at, ended_at, updated_at, energy_wh, soc, electricity_fen,
+           service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source,
+           meter_start_wh)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21)
+         ON CONFLICT (operator_id, session_ref) DO UPDATE SET
+           state = CASE WHEN $20 AND excluded.state_rank > charging_sessions.state_rank
+                        THEN excluded.state ELSE charging_sessions.state END,
+           state_rank = CASE WHEN $20 AND excluded.state_rank > charging_sessions.state_rank
+                        THEN excluded.state_rank ELSE charging_sessions.state_rank END,
+           raw_state = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
+                        THEN COALESCE(excluded.raw_state, charging_sessions.raw_state)
+                        ELSE charging_sessions.raw_state END,
+           {}, {}, {},
+           updated_at = excluded.updated_at,
+           {}, {}, {}, {}, {},
+           fail_reason = COALESCE(excluded.fail_reason, charging_sessions.fail_reason),
+           order_received_at = COALESCE(excluded.order_received_at, charging_sessions.order_received_at),
+           meter_start_wh = COALESCE(charging_sessions.meter_start_wh, excluded.meter_start_wh),
+           dispute = excluded.dispute",
+        first_unless_order("started_at"),
+        first_unless_order("ended_at"),
+        first_unless_order("stop_reason"),
+        forward_only("energy_wh"),
+        forward_only("soc"),
+        forward_only("electricity_fen"),
+        forward_only("service_fen"),
+        forward_only("total_fen"),
+    )
+});
+
 /// Records the push and merges one session message inside `tx` (see
 /// [`ChargingSessionStore::apply_charging_session`]); the caller commits.
 async fn apply_session_in(
@@ -245,28 +317,31 @@ async fn apply_session_in(
     // Everything that can refuse the message is checked before anything is written, so a
     // refused message leaves no trace without a savepoint of its own. In one query: whether
     // the connector is known (a station's, or a directly connected charger's not yet placed,
-    // found by its key), and the session's connector and order time if it exists.
-    let (known, session_connector, order_at): (bool, Option<String>, Option<UnixTime>) =
-        sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM connectors WHERE operator_id = $1 AND connector_id = $2
-                            UNION ALL
-                            SELECT 1 FROM chargers WHERE charger_id = $3 AND operator_id = $1),
-                    (SELECT connector_id FROM charging_sessions WHERE operator_id = $1 AND session_ref = $4),
-                    (SELECT order_received_at FROM charging_sessions WHERE operator_id = $1 AND session_ref = $4)",
-        )
-        .bind(push.operator_id.as_str())
-        .bind(&u.connector_id)
-        .bind(evgrid_model::charger::charger_of_connector(&u.connector_id))
-        .bind(&u.session_ref)
-        .fetch_one(&mut **tx)
-        .await?;
-    if !known {
+    // found by its key) and its rated power, and what the session already holds.
+    let before: SessionBefore = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM connectors WHERE operator_id = $1 AND connector_id = $2
+                        UNION ALL
+                        SELECT 1 FROM chargers WHERE charger_id = $3 AND operator_id = $1) AS known,
+                (SELECT power_w FROM connectors WHERE operator_id = $1 AND connector_id = $2)
+                  AS rated_power_w,
+                s.connector_id, s.order_received_at AS order_at, s.started_at, s.ended_at,
+                s.energy_wh AS energy, s.dispute
+         FROM (SELECT 1 AS one) o
+         LEFT JOIN charging_sessions s ON s.operator_id = $1 AND s.session_ref = $4",
+    )
+    .bind(push.operator_id.as_str())
+    .bind(&u.connector_id)
+    .bind(evgrid_model::charger::charger_of_connector(&u.connector_id))
+    .bind(&u.session_ref)
+    .fetch_one(&mut **tx)
+    .await?;
+    if !before.known {
         return Err(StoreError::Unknown(format!(
             "unknown ConnectorID {} for operator {}",
             u.connector_id, push.operator_id
         )));
     }
-    if let Some(connector) = &session_connector {
+    if let Some(connector) = &before.connector_id {
         if *connector != u.connector_id {
             return Err(StoreError::Unknown(format!(
                 "session {} is on connector {connector}, not {}",
@@ -278,62 +353,69 @@ async fn apply_session_in(
         return Ok(false);
     }
     // After the final order, only a corrected order changes the figures.
-    if order_at.is_some() && !u.is_order {
+    if before.order_at.is_some() && !u.is_order {
         return Ok(true);
     }
     let now = unix_now();
+    let mut u = std::borrow::Cow::Borrowed(u);
+    let replaced_times = u.to_mut().check_times(now);
+    let finding = plausibility::implausibility(&plausibility::SessionEvidence {
+        started_at: u.started_at.or(before.started_at.map(|t| t.0)),
+        ended_at: u.ended_at.or(before.ended_at.map(|t| t.0)),
+        // A live reading below the stored one is a late or replayed message (ignored by the
+        // statement below, not a finding); an order below the live readings is one. OCPP's
+        // register running back is found where the register is read (the charger's billing).
+        energy_before: before.energy.map(WattHours).filter(|_| u.is_order),
+        energy_now: u.energy,
+        rated_power_w: before.rated_power_w,
+        now,
+    });
+    // What this message was found to be. A session keeps the first finding of its live
+    // messages (later ones are logged, so the text stays bounded); an order's dispute replaces
+    // the one of an earlier order but keeps what the live messages were found to be.
+    let found = plausibility::join_disputes(
+        u.dispute.as_deref(),
+        plausibility::join_disputes(replaced_times.as_deref(), finding.as_deref()).as_deref(),
+    );
+    let dispute = match (u.is_order, before.order_at.is_some()) {
+        (true, true) => found,
+        (true, false) => plausibility::join_disputes(before.dispute.as_deref(), found.as_deref()),
+        (false, _) => before.dispute.clone().or(found),
+    };
+    if let Some(why) = finding.as_deref().or(replaced_times.as_deref()) {
+        tracing::warn!(operator_id = %push.operator_id, session = %u.session_ref, %why, "implausible session message");
+    }
     let state = u.state.unwrap_or(SessionState::Starting);
-    sqlx::query(
-        "INSERT INTO charging_sessions (operator_id, session_ref, connector_id, state, state_rank,
-           raw_state, started_at, ended_at, updated_at, energy_wh, soc, electricity_fen,
-           service_fen, total_fen, stop_reason, fail_reason, order_received_at, dispute, source,
-           meter_start_wh)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21)
-         ON CONFLICT (operator_id, session_ref) DO UPDATE SET
-           state = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
-                        THEN excluded.state ELSE charging_sessions.state END,
-           state_rank = CASE WHEN $20 AND excluded.state_rank >= charging_sessions.state_rank
-                        THEN excluded.state_rank ELSE charging_sessions.state_rank END,
-           raw_state = COALESCE(excluded.raw_state, charging_sessions.raw_state),
-           started_at = COALESCE(excluded.started_at, charging_sessions.started_at),
-           ended_at = COALESCE(excluded.ended_at, charging_sessions.ended_at),
-           updated_at = excluded.updated_at,
-           energy_wh = COALESCE(excluded.energy_wh, charging_sessions.energy_wh),
-           soc = COALESCE(excluded.soc, charging_sessions.soc),
-           electricity_fen = COALESCE(excluded.electricity_fen, charging_sessions.electricity_fen),
-           service_fen = COALESCE(excluded.service_fen, charging_sessions.service_fen),
-           total_fen = COALESCE(excluded.total_fen, charging_sessions.total_fen),
-           stop_reason = COALESCE(excluded.stop_reason, charging_sessions.stop_reason),
-           fail_reason = COALESCE(excluded.fail_reason, charging_sessions.fail_reason),
-           order_received_at = COALESCE(excluded.order_received_at, charging_sessions.order_received_at),
-           meter_start_wh = COALESCE(charging_sessions.meter_start_wh, excluded.meter_start_wh),
-           dispute = CASE WHEN excluded.order_received_at IS NOT NULL THEN excluded.dispute
-                          ELSE charging_sessions.dispute END",
-    )
-    .bind(push.operator_id.as_str())
-    .bind(&u.session_ref)
-    .bind(&u.connector_id)
-    .bind(state.as_str())
-    .bind(state.rank())
-    .bind(u.raw_state)
-    .bind(u.started_at.map(UnixTime))
-    .bind(u.ended_at.map(UnixTime))
-    .bind(UnixTime(now))
-    .bind(u.energy.map(|e| e.0))
-    .bind(u.soc)
-    .bind(u.electricity_money.map(|m| m.0))
-    .bind(u.service_money.map(|m| m.0))
-    .bind(u.total_money.map(|m| m.0))
-    .bind(u.stop_reason)
-    .bind(u.fail_reason)
-    .bind(u.is_order.then_some(UnixTime(now)))
-    .bind(&u.dispute)
-    .bind(u.source.as_str())
-    .bind(u.state.is_some())
-    .bind(u.meter_start.map(|m| m.0))
-    .execute(&mut **tx)
-    .await?;
-    if let Some(periods) = &u.periods {
+    sqlx::query(&UPSERT_SESSION)
+        .bind(push.operator_id.as_str())
+        .bind(&u.session_ref)
+        .bind(&u.connector_id)
+        .bind(state.as_str())
+        .bind(state.rank())
+        .bind(u.raw_state)
+        .bind(u.started_at.map(UnixTime))
+        .bind(u.ended_at.map(UnixTime))
+        .bind(UnixTime(now))
+        .bind(u.energy.map(|e| e.0))
+        .bind(u.soc)
+        .bind(u.electricity_money.map(|m| m.0))
+        .bind(u.service_money.map(|m| m.0))
+        .bind(u.total_money.map(|m| m.0))
+        .bind(u.stop_reason)
+        .bind(u.fail_reason)
+        .bind(u.is_order.then_some(UnixTime(now)))
+        .bind(&dispute)
+        .bind(u.source.as_str())
+        .bind(u.state.is_some())
+        .bind(u.meter_start.map(|m| m.0))
+        .execute(&mut **tx)
+        .await?;
+    // A live message older than what is stored (its energy below the stored energy) does not
+    // replace the periods either.
+    let newest = u.is_order
+        || u.energy
+            .is_none_or(|e| before.energy.is_none_or(|b| e.0 >= b));
+    if let (Some(periods), true) = (&u.periods, newest) {
         sqlx::query("DELETE FROM charging_periods WHERE operator_id = $1 AND session_ref = $2")
             .bind(push.operator_id.as_str())
             .bind(&u.session_ref)

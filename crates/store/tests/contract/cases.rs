@@ -630,6 +630,133 @@ pub async fn a_session_only_moves_forward_and_keeps_its_order(store: Store) {
     assert!(s.periods.is_empty());
 }
 
+/// Issue 19 items 6 and 7: a message captured and replayed (here under the sibling interface
+/// name, which makes it a new push) never sets a session's energy, money, periods or state back;
+/// a reading beyond the connector's power and a time ahead of the server's are kept as the rule
+/// says and the session is marked disputed, with a bounded text.
+pub async fn a_replayed_or_implausible_message_never_undoes_a_newer_one(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    let now = evgrid_model::time::unix_now();
+    let sample = |wh: i64, fen: i64| SessionUpdate {
+        total_money: Some(Fen(fen)),
+        soc: Some(20.0 + wh as f64 / 1_000.0),
+        periods: Some(vec![evgrid_model::ChargePeriod {
+            starts_at: now - 3_600,
+            ends_at: now,
+            electricity_price: evgrid_model::PricePerKwh(6_000),
+            service_price: evgrid_model::PricePerKwh(4_000),
+            energy: WattHours(wh),
+            electricity_money: Fen(fen),
+            service_money: Fen(0),
+        }]),
+        ..charging("S1", "AE0C1", now - 3_600, wh)
+    };
+    let captured = sample(5_000, 500);
+    store
+        .apply_charging_session(&push("notification_equip_charge_status", "1"), &captured)
+        .await
+        .unwrap();
+    store
+        .apply_charging_session(
+            &push("notification_equip_charge_status", "2"),
+            &sample(10_000, 1_000),
+        )
+        .await
+        .unwrap();
+    let replay = SessionUpdate {
+        state: Some(SessionState::Starting),
+        ..captured
+    };
+    assert!(store
+        .apply_charging_session(&push("notification_connector_charge_status", "1"), &replay)
+        .await
+        .unwrap());
+    let s = store.charging_session(&op(), "S1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.energy, s.total_money, s.soc),
+        (
+            SessionState::Charging,
+            Some(WattHours(10_000)),
+            Some(Fen(1_000)),
+            Some(30.0)
+        )
+    );
+    assert_eq!(s.periods[0].energy, WattHours(10_000));
+    assert_eq!(s.dispute, None, "60 kW for an hour delivers 10 kWh: {s:?}");
+    // Finished is final: a later "failed" does not replace it.
+    for (i, state) in [SessionState::Finished, SessionState::Failed]
+        .into_iter()
+        .enumerate()
+    {
+        let end = SessionUpdate {
+            state: Some(state),
+            ended_at: Some(now),
+            ..charging("S1", "AE0C1", now - 3_600, 10_000)
+        };
+        store
+            .apply_charging_session(
+                &push("notification_stop_charge_result", &i.to_string()),
+                &end,
+            )
+            .await
+            .unwrap();
+    }
+    let s = store.charging_session(&op(), "S1").await.unwrap().unwrap();
+    assert_eq!(s.state, SessionState::Finished);
+
+    // 900,000 kWh two minutes after the start on a 60 kW connector: kept, and disputed.
+    for (seq, wh) in [("3", 900_000_000), ("4", 900_100_000)] {
+        store
+            .apply_charging_session(
+                &push("notification_equip_charge_status", seq),
+                &charging("S2", "AE1C1", now - 120, wh),
+            )
+            .await
+            .unwrap();
+    }
+    let s = store.charging_session(&op(), "S2").await.unwrap().unwrap();
+    assert_eq!(s.energy, Some(WattHours(900_100_000)));
+    let why = s.dispute.unwrap_or_default();
+    assert!(
+        why.contains("more than the connector (60 kW) could deliver"),
+        "{why}"
+    );
+    assert_eq!(
+        why.matches("could deliver").count(),
+        1,
+        "one finding kept: {why}"
+    );
+
+    // A start stamped 2099 is the server's time of receipt.
+    store
+        .apply_charging_session(
+            &push("notification_start_charge_result", "5"),
+            &charging("S3", "BE0C1", 4_070_908_800, 0),
+        )
+        .await
+        .unwrap_err();
+    store
+        .apply_charging_session(
+            &push("notification_start_charge_result", "6"),
+            &charging("S3", "AE0C1", 4_070_908_800, 0),
+        )
+        .await
+        .unwrap();
+    let s = store.charging_session(&op(), "S3").await.unwrap().unwrap();
+    let started = s.started_at.unwrap_or_default();
+    assert!((now..now + 60).contains(&started), "{started} vs {now}");
+    assert!(
+        s.dispute
+            .as_deref()
+            .unwrap_or_default()
+            .contains("start time 2099-01-01T00:00:00Z was replaced"),
+        "{s:?}"
+    );
+}
+
 pub async fn recent_sessions_and_final_orders_in_one_read(store: Store) {
     store
         .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])
