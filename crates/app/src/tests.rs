@@ -316,9 +316,13 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
             .unwrap(),
         crate::charging::chargers::Login::Refused(_)
     ));
+    let unknown = crate::charging::chargers::UnknownChargers {
+        operator: op.clone(),
+        most: 10,
+    };
     let crate::charging::chargers::Login::Accepted(c) = r
         .charging()
-        .charger_login("NEW_1", None, Some(&op))
+        .charger_login("NEW_1", Some("first-use-password"), Some(&unknown))
         .await
         .unwrap()
     else {
@@ -534,9 +538,13 @@ async fn a_chargers_clock_and_energy_are_checked_before_they_are_believed() {
     let dir = tempfile::tempdir().unwrap();
     let (r, store) = registry(&dir).await;
     let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
+    let unknown = crate::charging::chargers::UnknownChargers {
+        operator: op.clone(),
+        most: 10,
+    };
     let crate::charging::chargers::Login::Accepted(c) = r
         .charging()
-        .charger_login("LIAR_1", None, Some(&op))
+        .charger_login("LIAR_1", Some("first-use-password"), Some(&unknown))
         .await
         .unwrap()
     else {

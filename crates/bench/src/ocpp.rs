@@ -248,6 +248,11 @@ async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse()?);
+    // Registered on first use by the server accepting unknown chargers.
+    request.headers_mut().insert(
+        "Authorization",
+        evgrid_ocpp::basic_authorization(id, "evgrid-bench-password").parse()?,
+    );
     let (ws, _) = tokio_tungstenite::client_async(request, stream).await?;
     Ok(ws)
 }

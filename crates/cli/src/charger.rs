@@ -13,8 +13,9 @@ pub enum ChargerCommand {
         /// The charge point id (the last part of its URL /ocpp/{id}).
         #[arg(long)]
         id: String,
-        /// Its HTTP Basic password (security profile 1/2), 16 to 40 characters; without one the
-        /// charger connects without authentication.
+        /// Its HTTP Basic password (security profile 1/2), 16 to 40 characters; without one a
+        /// random one is made and shown once (give it to the charger as its AuthorizationKey or
+        /// BasicAuthPassword).
         #[arg(long, env = "EVGRID_CHARGER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
         /// The station it belongs to (created with --lat, --lng and --name if it does not exist).
@@ -102,9 +103,14 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 _ => bail!("give both --lat and --lng"),
             };
             let app = crate::open::open_app(&store).await?;
+            let made = password.is_none();
+            let password = match password {
+                Some(p) => p,
+                None => crate::user::random_password()?,
+            };
             let spec = ChargerSpec {
                 id,
-                password,
+                password: password.clone(),
                 operator_id: OperatorId::new(&operator_id).context("--operator-id")?,
                 operator_name: None,
                 station_id: station,
@@ -123,10 +129,10 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                     .as_ref()
                     .map(|s| format!(", station {}:{s}", c.operator_id))
                     .unwrap_or_default(),
-                if c.password_hash.is_some() {
-                    ", password set"
+                if made {
+                    format!(", password {password} (shown once)")
                 } else {
-                    ", no password"
+                    ", password set".to_owned()
                 }
             );
         }

@@ -17,13 +17,18 @@ pub(crate) const DEMO_SEED: u64 = 20_220_701;
 
 /// The demo's directly connected chargers: the piles of some synthetic public stations, whose
 /// operators connect those sites by OCPP instead of through their platforms (so the city's
-/// totals stay as they are). Registered on first use, without password (the demo accepts
-/// them). Returns (charger id, connectors) and the stations they take (`OPERATOR:STATION`).
+/// totals stay as they are). Registered on first use, each with a random password of its own,
+/// kept in DATA_DIR/demo-chargers.txt (0600) for the simulated chargers of later starts.
+/// Returns (charger id, connectors, password) and the stations they take (`OPERATOR:STATION`).
 async fn demo_chargers(
     app: &App,
+    data_dir: &Path,
     network: &evgrid_synth::Network,
     count: u32,
-) -> Result<(Vec<(String, u32)>, std::collections::HashSet<String>)> {
+) -> Result<(
+    Vec<(String, u32, Option<String>)>,
+    std::collections::HashSet<String>,
+)> {
     let mut chargers = Vec::new();
     let mut stations = std::collections::HashSet::new();
     for s in network
@@ -40,20 +45,38 @@ async fn demo_chargers(
             chargers.push((s.clone(), e.clone()));
         }
     }
+    let file = data_dir.join("demo-chargers.txt");
+    let mut passwords: std::collections::HashMap<String, String> = std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(id, p)| (id.to_owned(), p.to_owned()))
+        .collect();
     let known = app.charging().chargers().await?;
-    let fresh = chargers
+    let fresh: Vec<_> = chargers
         .iter()
-        .any(|(_, e)| !known.iter().any(|c| c.id == e.id));
-    if fresh {
+        .filter(|(_, e)| {
+            !passwords.contains_key(&e.id)
+                || !known
+                    .iter()
+                    .any(|c| c.id == e.id && c.password_hash.is_some())
+        })
+        .collect();
+    if !fresh.is_empty() {
         eprintln!(
-            "registering {} piles of {} synthetic stations as directly connected OCPP chargers",
-            chargers.len(),
-            stations.len()
+            "registering {} piles of {} synthetic stations as directly connected OCPP chargers \
+             (their passwords in {})",
+            fresh.len(),
+            stations.len(),
+            file.display()
         );
-        for (s, e) in &chargers {
+        for (s, e) in fresh {
+            let password = user::random_password()?;
+            passwords.insert(e.id.clone(), password.clone());
             let spec = evgrid_app::charging::chargers::ChargerSpec {
                 id: e.id.clone(),
-                password: None,
+                password,
                 operator_id: s.operator_id.clone(),
                 operator_name: None,
                 station_id: Some(s.id.clone()),
@@ -65,12 +88,41 @@ async fn demo_chargers(
             };
             app.charging().add_charger(spec).await?;
         }
+        let mut text =
+            String::from("# evgrid demo chargers: charge point id and its HTTP Basic password\n");
+        let mut ids: Vec<_> = passwords.iter().collect();
+        ids.sort();
+        for (id, password) in ids {
+            text.push_str(&format!("{id} {password}\n"));
+        }
+        write_private(&file, &text)?;
     }
     let ids = chargers
         .into_iter()
-        .map(|(_, e)| (e.id, u32::try_from(e.connectors.len()).unwrap_or(1)))
+        .map(|(_, e)| {
+            let password = passwords.get(&e.id).cloned();
+            (
+                e.id,
+                u32::try_from(e.connectors.len()).unwrap_or(1),
+                password,
+            )
+        })
         .collect();
     Ok((ids, stations))
+}
+
+/// Writes `text` to `path`, readable by its owner only (it holds passwords).
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// What the demo runs besides the server.
@@ -107,20 +159,10 @@ async fn demo_regulator(app: &App, data_dir: &Path, password: Option<String>) ->
             return Ok(());
         }
     };
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options
-            .open(&file)
-            .with_context(|| format!("writing {}", file.display()))?;
-        writeln!(
-            f,
-            "# evgrid demo accounts (the dashboard at /dashboard)\n{NAME} {password}"
-        )?;
-    }
+    write_private(
+        &file,
+        &format!("# evgrid demo accounts (the dashboard at /dashboard)\n{NAME} {password}\n"),
+    )?;
     println!(
         "dashboard login: {NAME} / {password} (kept in {})",
         file.display()
@@ -166,7 +208,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (charger_ids, ocpp_stations) = if simulate && chargers > 0 {
-        demo_chargers(&app, &network, chargers).await?
+        demo_chargers(&app, &args.store.data_dir, &network, chargers).await?
     } else {
         (Vec::new(), std::collections::HashSet::new())
     };

@@ -39,9 +39,14 @@ pub struct ServeArgs {
     #[arg(long, env = "EVGRID_TLS_KEY")]
     tls_key: Option<PathBuf>,
     /// Accept OCPP chargers that are not registered (as chargers of the platform's OperatorID,
-    /// without a station until placed).
+    /// without a station until placed), registering each with the HTTP Basic password it
+    /// presents on its first connection (trust on first use; one without a password is refused).
     #[arg(long, env = "EVGRID_ACCEPT_UNKNOWN_CHARGERS")]
     pub accept_unknown_chargers: bool,
+    /// Most chargers registered that way (without a station) at one time; beyond it unknown
+    /// chargers are refused.
+    #[arg(long, env = "EVGRID_MAX_UNKNOWN_CHARGERS", default_value_t = evgrid_app::charging::chargers::UNPLACED_CHARGERS_MOST)]
+    pub max_unknown_chargers: u32,
     /// A parent total of piles (e.g. the province's) that statistics give the city's share of.
     #[arg(long, env = "EVGRID_PARENT_PILES", value_parser = clap::value_parser!(i64).range(1..))]
     parent_piles: Option<i64>,
@@ -172,7 +177,10 @@ pub(crate) async fn serve_app(
     let state = state.with_ocpp_liveness(args.ocpp_liveness());
     let limits = args.connection_limits();
     let state = if args.accept_unknown_chargers {
-        state.accept_unknown_chargers(evgrid_model::OperatorId::new(&args.platform_operator_id)?)
+        state.accept_unknown_chargers(evgrid_app::charging::chargers::UnknownChargers {
+            operator: evgrid_model::OperatorId::new(&args.platform_operator_id)?,
+            most: args.max_unknown_chargers,
+        })
     } else {
         state
     };

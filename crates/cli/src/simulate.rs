@@ -76,7 +76,9 @@ pub enum SimulateCommand {
         /// Connectors per charger.
         #[arg(long, default_value_t = 2)]
         connectors: u32,
-        /// HTTP Basic password of every charger (when they are registered with one).
+        /// HTTP Basic password of every charger (as registered); without one each presents a
+        /// password of its own, made from its id and the seed, which a server accepting unknown
+        /// chargers registers on first use.
         #[arg(long, env = "EVGRID_CHARGER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
         /// Mean seconds between events on a charger (a charge starts or stops, a fault).
@@ -119,18 +121,23 @@ pub fn charger_options(
     o
 }
 
-/// Starts simulated chargers; returns their shared counters.
+/// Starts simulated chargers (id, connectors, its own password over the options' one); returns
+/// their shared counters.
 pub fn start_chargers(
-    ids: &[(String, u32)],
+    ids: &[(String, u32, Option<String>)],
     options: &evgrid_sim::ocpp::ChargerSimOptions,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Arc<evgrid_sim::ocpp::ChargerCounters> {
     let counters = Arc::new(evgrid_sim::ocpp::ChargerCounters::default());
-    for (id, connectors) in ids {
+    for (id, connectors, password) in ids {
+        let mut options = options.clone();
+        if password.is_some() {
+            options.password.clone_from(password);
+        }
         tokio::spawn(evgrid_sim::ocpp::run_charger(
             id.clone(),
             *connectors,
-            options.clone(),
+            options,
             counters.clone(),
             stop.clone(),
         ));
@@ -330,8 +337,8 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
     } = command
     {
         let options = charger_options(&csms, version, password, event_seconds, meter_seconds, seed);
-        let ids: Vec<(String, u32)> = (1..=count)
-            .map(|i| (format!("{id_prefix}-{i:04}"), connectors))
+        let ids: Vec<(String, u32, Option<String>)> = (1..=count)
+            .map(|i| (format!("{id_prefix}-{i:04}"), connectors, None))
             .collect();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let counters = start_chargers(&ids, &options, &stopped);

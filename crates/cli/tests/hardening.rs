@@ -276,9 +276,7 @@ fn silent_connections_are_closed_and_the_server_keeps_serving() {
         let mut streams = Vec::new();
         for i in 0..200u32 {
             let from = IpAddr::V4(Ipv4Addr::new(127, 0, 3, u8::try_from(i % 250).unwrap() + 2));
-            let upgrade = format!(
-                "GET /ocpp/SILENT{i} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
-            );
+            let upgrade = upgrade_request(&format!("SILENT{i}"), Some(PASSWORD));
             for first in [
                 Vec::new(),
                 b"GET /api/v1/stations HTTP/1.1\r\nHost: x\r\n".to_vec(),
@@ -379,29 +377,10 @@ fn an_invalid_path_is_answered_with_a_problem() {
 /// big (before: the connection was dropped without a close frame).
 #[test]
 fn an_oversized_ocpp_message_is_closed_with_1009() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let (_dir, server) = serve_fresh(&["--accept-unknown-chargers"]);
-    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /ocpp/BIG1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
-    )
-    .unwrap();
-    // The 101 answer, up to the end of its head.
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    let (head, mut stream) = upgrade(server.addr, "BIG1", Some(PASSWORD));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     // One masked text frame of 2 MiB (a client's frames are masked; the mask of zeros leaves
     // the payload as it is).
     let size: u64 = 2 << 20;
@@ -411,22 +390,106 @@ fn an_oversized_ocpp_message_is_closed_with_1009() {
     frame.resize(frame.len() + usize::try_from(size).unwrap(), b'x');
     let _ = stream.write_all(&frame);
     // The server's close frame: 0x88, its length, then the code.
+    assert_eq!(close_code(&mut stream), Some(1009));
+}
+
+/// A charger's password, as OCPP security profile 1 sets them (16 to 40 characters).
+const PASSWORD: &str = "a-charger-password-1";
+
+/// The WebSocket upgrade request of OCPP 1.6 charger `id`, with HTTP Basic when `password`.
+fn upgrade_request(id: &str, password: Option<&str>) -> String {
+    let authorization = password
+        .map(|p| {
+            format!(
+                "Authorization: {}\r\n",
+                evgrid_ocpp::basic_authorization(id, p)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "GET /ocpp/{id} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n{authorization}\r\n"
+    )
+}
+
+/// Opens charger `id`'s OCPP connection; the answer's head and the stream after it.
+fn upgrade(addr: SocketAddr, id: &str, password: Option<&str>) -> (String, std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(upgrade_request(id, password).as_bytes())
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read_exact(&mut byte).is_err() {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    (String::from_utf8_lossy(&head).into_owned(), stream)
+}
+
+/// The code of the close frame the server sends next (server frames are not masked: 0x88,
+/// the length, then the code), or `None` when the connection ends without one.
+fn close_code(stream: &mut std::net::TcpStream) -> Option<u16> {
+    use std::io::Read;
     let mut answer = Vec::new();
     let mut buf = [0u8; 1024];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..n]);
-        if answer.len() >= 4 {
-            break;
+    while answer.len() < 4 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
         }
     }
-    assert!(answer.len() >= 4, "no close frame: {answer:?}");
-    assert_eq!(answer[0], 0x88, "{answer:?}");
-    assert_eq!(
-        u16::from_be_bytes([answer[2], answer[3]]),
-        1009,
-        "{answer:?}"
-    );
+    (answer.len() >= 4 && answer[0] == 0x88).then(|| u16::from_be_bytes([answer[2], answer[3]]))
+}
+
+/// Issue 19 item 5: no charger connects without its password; an unknown charger is
+/// registered with the password it presents first (trust on first use) and only while fewer
+/// than the bound of unplaced chargers exist; a second connection under a connected charger's
+/// identity takes over and the first is closed with 1008.
+#[test]
+fn chargers_need_their_password_and_one_identity_has_one_connection() {
+    let (dir, server) = serve_fresh(&["--accept-unknown-chargers", "--max-unknown-chargers", "2"]);
+    let addr = server.addr;
+    let status = |id: &str, password: Option<&str>| upgrade(addr, id, password).0;
+    // Unknown and without a password: refused, nothing registered.
+    assert!(status("CP1", None).starts_with("HTTP/1.1 401"));
+    let (head, mut first) = upgrade(addr, "CP1", Some(PASSWORD));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // Now registered with that password: another is refused.
+    assert!(status("CP1", Some("another-password-22")).starts_with("HTTP/1.1 401"));
+    assert!(status("CP1", None).starts_with("HTTP/1.1 401"));
+    // The same identity again: the newer connection wins, the older is closed.
+    let (head, _second) = upgrade(addr, "CP1", Some(PASSWORD));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert_eq!(close_code(&mut first), Some(1008));
+    // At most two unplaced chargers.
+    assert!(status("CP2", Some(PASSWORD)).starts_with("HTTP/1.1 101"));
+    assert!(status("CP3", Some(PASSWORD)).starts_with("HTTP/1.1 401"));
+    // A charger registered without --password gets a random one, shown once.
+    let data = dir.path().join("data");
+    let out = common::run(&[
+        "charger",
+        "add",
+        "--id",
+        "REG1",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{printed}");
+    let password = printed
+        .split("password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(password.len() >= 16, "{printed}");
+    assert!(status("REG1", None).starts_with("HTTP/1.1 401"));
+    assert!(status("REG1", Some(PASSWORD)).starts_with("HTTP/1.1 401"));
+    assert!(status("REG1", Some(&password)).starts_with("HTTP/1.1 101"));
 }

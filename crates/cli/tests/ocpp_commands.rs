@@ -145,6 +145,22 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();
     assert!(ids.len() >= 2, "{ids:?}");
+    // Each demo charger has a password of its own, kept for the owner only.
+    let kept = data.path().join("demo-chargers.txt");
+    let text = std::fs::read_to_string(&kept).unwrap();
+    for id in &ids {
+        assert!(
+            text.lines()
+                .any(|l| l.split(' ').next() == Some(id.as_str())),
+            "{id} in {text}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // The demo connects half of its chargers with 1.6, half with 2.0.1: one of each.
     let of_version = |version: &str| -> String {
         wait_for(60, || {

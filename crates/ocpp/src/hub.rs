@@ -39,6 +39,8 @@ struct Entry {
     queue: mpsc::Sender<Command>,
     connection: u64,
     version: crate::Version,
+    /// Dropped with the entry: tells the connection a newer one of its charger took its place.
+    _replaced: oneshot::Sender<()>,
 }
 
 /// The connected chargers.
@@ -55,14 +57,16 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a connection (replacing an older one of the same charger); returns its number
-    /// and the receiving end of its command queue.
+    /// Registers a connection, replacing an older one of the same charger (the newer wins: the
+    /// older's `replaced` receiver completes and it closes). Returns its number, the receiving
+    /// end of its command queue, and its own `replaced` receiver.
     pub fn connect(
         &self,
         charger: &str,
         version: crate::Version,
-    ) -> (u64, mpsc::Receiver<Command>) {
+    ) -> (u64, mpsc::Receiver<Command>, oneshot::Receiver<()>) {
         let (tx, rx) = mpsc::channel(16);
+        let (replaced_tx, replaced_rx) = oneshot::channel();
         let connection = {
             let mut n = self
                 .next
@@ -77,9 +81,10 @@ impl Hub {
                 queue: tx,
                 connection,
                 version,
+                _replaced: replaced_tx,
             },
         );
-        (connection, rx)
+        (connection, rx, replaced_rx)
     }
 
     /// Unregisters a connection, unless a newer one took its place.

@@ -13,3 +13,13 @@ pub mod schema;
 pub mod session;
 
 pub use frame::{ErrorCode, Frame, FrameError, Version};
+
+/// The `Authorization` header value a charger sends under security profile 1 (HTTP Basic, the
+/// user being the charge point id).
+pub fn basic_authorization(charger: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{charger}:{password}"))
+    )
+}

@@ -62,13 +62,16 @@ impl Default for Liveness {
 /// The WebSocket close code for a charger that broke the rules (RFC 6455: policy violation).
 pub const CLOSE_POLICY: u16 = 1008;
 
+/// Why a connection is closed when a newer one of its charger takes over.
+const REPLACED: &str = "a newer connection of this charger took over";
+
 /// The WebSocket close code when the server shuts down (RFC 6455: going away); the charger
 /// reconnects, to another node where there is one.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Runs charger `charger`'s connection over `transport` until it ends, or until it fails the
-/// `liveness` rules; registers it in the hub for commands meanwhile (a newer connection of the
-/// same charger takes its place there).
+/// `liveness` rules; registers it in the hub for commands meanwhile. One connection per charger:
+/// a newer connection of the same charger takes its place and this one is closed (1008).
 pub async fn run<T: Transport, B: Backend>(
     mut transport: T,
     backend: &B,
@@ -79,7 +82,7 @@ pub async fn run<T: Transport, B: Backend>(
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     use tokio::time::Instant;
-    let (connection_no, mut commands) = hub.connect(charger, version);
+    let (connection_no, mut commands, mut replaced) = hub.connect(charger, version);
     let mut conn = Connection::new(charger.to_owned(), version);
     let mut waiting: Option<(String, Command)> = None;
     let opened = Instant::now();
@@ -124,7 +127,11 @@ pub async fn run<T: Transport, B: Backend>(
                 }
             }
             command = commands.recv(), if waiting.is_none() => {
-                let Some(command) = command else { break };
+                let Some(command) = command else {
+                    // The queue ends only when a newer connection replaced this one.
+                    transport.close(CLOSE_POLICY, REPLACED).await;
+                    return;
+                };
                 match conn.call(&command.action, command.payload.clone()) {
                     Ok((call_id, text)) => {
                         if transport.send(text).await.is_err() {
@@ -137,6 +144,15 @@ pub async fn run<T: Transport, B: Backend>(
                         let _ = command.reply.send(Err(CommandError::Invalid(e.description)));
                     }
                 }
+            }
+            _ = &mut replaced => {
+                tracing::info!(charger, "a newer connection of the charger took over: closed");
+                transport.close(CLOSE_POLICY, REPLACED).await;
+                if let Some((_, command)) = waiting.take() {
+                    let _ = command.reply.send(Err(CommandError::Offline(charger.to_owned())));
+                }
+                // The newer connection is registered: nothing of this one to unregister.
+                return;
             }
             _ = stopping.changed() => {
                 tracing::info!(charger, "server shutting down: connection closed");

@@ -53,8 +53,8 @@ pub struct AppState {
 #[derive(Debug, Clone, Default)]
 pub struct OcppState {
     pub hub: Arc<evgrid_ocpp::hub::Hub>,
-    /// Accept chargers that are not registered, as chargers of this operator.
-    pub accept_unknown_as: Option<evgrid_model::OperatorId>,
+    /// Accept chargers that are not registered (as chargers of an operator, up to a bound).
+    pub accept_unknown: Option<evgrid_app::charging::chargers::UnknownChargers>,
     /// How long a charger's connection may go without proof of life.
     pub liveness: evgrid_ocpp::session::Liveness,
 }
@@ -128,9 +128,12 @@ impl AppState {
         self
     }
 
-    /// Accepts OCPP chargers that are not registered, as chargers of `operator`.
-    pub fn accept_unknown_chargers(mut self, operator: evgrid_model::OperatorId) -> Self {
-        self.ocpp.accept_unknown_as = Some(operator);
+    /// Accepts OCPP chargers that are not registered, by `policy` (trust on first use).
+    pub fn accept_unknown_chargers(
+        mut self,
+        policy: evgrid_app::charging::chargers::UnknownChargers,
+    ) -> Self {
+        self.ocpp.accept_unknown = Some(policy);
         self
     }
 

@@ -363,6 +363,10 @@ pub trait ChargerStore: Send + Sync {
     /// Registers or replaces a directly connected charger.
     async fn put_charger(&self, charger: &Charger) -> StoreResult<()>;
 
+    /// Registers a charger that connected unannounced (no station yet), unless `most` such
+    /// chargers are registered already or the id is taken; whether it was registered.
+    async fn register_unplaced_charger(&self, charger: &Charger, most: u32) -> StoreResult<bool>;
+
     /// A directly connected charger.
     async fn charger(&self, id: &str) -> StoreResult<Option<Charger>>;
 

@@ -43,7 +43,9 @@ pub struct NewPlace {
 #[derive(Debug, Clone)]
 pub struct ChargerSpec {
     pub id: String,
-    pub password: Option<String>,
+    /// Its HTTP Basic password: every registered charger has one (a charger without one could
+    /// be impersonated by anyone who knows its id).
+    pub password: String,
     pub operator_id: OperatorId,
     /// The operator's name, when it is new (else its registered name stays).
     pub operator_name: Option<String>,
@@ -64,6 +66,22 @@ pub enum Login {
     Accepted(Box<Charger>),
     /// Refused, with the reason for the log (the charger only sees 401).
     Refused(String),
+}
+
+/// Which unknown chargers a server accepts: as chargers of `operator`, up to `most` registered
+/// without a station (each such connection would otherwise add a permanent row).
+#[derive(Debug, Clone)]
+pub struct UnknownChargers {
+    pub operator: OperatorId,
+    pub most: u32,
+}
+
+/// The bound of [`UnknownChargers::most`] unless the server is told otherwise.
+pub const UNPLACED_CHARGERS_MOST: u32 = 10_000;
+
+/// Whether a charger's password has the form OCPP's security profile 1 gives it.
+fn acceptable_password(p: &str) -> bool {
+    (16..=40).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn random_salt() -> Result<String, StoreError> {
@@ -160,15 +178,10 @@ impl Charging {
         if !(1..=32).contains(&spec.connectors) {
             return Err(ChargerError::BadConnectors(spec.connectors));
         }
-        let password_hash = match &spec.password {
-            Some(p)
-                if !(16..=40).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                return Err(ChargerError::BadPassword)
-            }
-            Some(p) => Some(hash_with(&random_salt()?, p)),
-            None => None,
-        };
+        if !acceptable_password(&spec.password) {
+            return Err(ChargerError::BadPassword);
+        }
+        let password_hash = Some(hash_with(&random_salt()?, &spec.password));
         if let Some(station_id) = &spec.station_id {
             let key = StationKey {
                 operator_id: spec.operator_id.clone(),
@@ -206,13 +219,15 @@ impl Charging {
         Ok(charger)
     }
 
-    /// Checks a connecting charger: known with the right password (or none set), or unknown
-    /// and accepted as a charger of `accept_unknown_as` (registered without a station).
+    /// Checks a connecting charger: known, with its password; or unknown and accepted by the
+    /// `unknown` policy: registered without a station with the password it presented (trust on
+    /// first use: later connections under its id must present the same), while fewer than the
+    /// policy's bound of such chargers are registered.
     pub async fn charger_login(
         &self,
         id: &str,
         password: Option<&str>,
-        accept_unknown_as: Option<&OperatorId>,
+        unknown: Option<&UnknownChargers>,
     ) -> Result<Login, crate::AppError> {
         if !valid_charger_id(id) {
             return Ok(Login::Refused(format!(
@@ -221,23 +236,45 @@ impl Charging {
         }
         match self.store.charger(id).await? {
             Some(c) => match (&c.password_hash, password) {
-                (None, _) => Ok(Login::Accepted(Box::new(c))),
+                (None, _) => Ok(Login::Refused(format!(
+                    "charger {id} was registered without a password; register it again \
+                     (evgrid charger add --id {id} …) to give it one"
+                ))),
                 (Some(hash), Some(p)) if password_matches(hash, p) => {
                     Ok(Login::Accepted(Box::new(c)))
                 }
                 (Some(_), Some(_)) => Ok(Login::Refused("wrong password".into())),
                 (Some(_), None) => Ok(Login::Refused("no password (HTTP Basic) given".into())),
             },
-            None => match accept_unknown_as {
-                Some(operator) => {
-                    let c = Charger::new(id, operator.clone(), None, 2, None);
-                    self.store.put_charger(&c).await?;
-                    tracing::info!(charger = id, "unknown charger accepted and registered");
-                    Ok(Login::Accepted(Box::new(c)))
-                }
-                None => Ok(Login::Refused(
+            None => match (unknown, password) {
+                (None, _) => Ok(Login::Refused(
                     "unknown charger (evgrid charger add)".into(),
                 )),
+                (Some(_), None) => Ok(Login::Refused(
+                    "an unknown charger must present a password (HTTP Basic) to be registered"
+                        .into(),
+                )),
+                (Some(_), Some(p)) if !acceptable_password(p) => Ok(Login::Refused(
+                    "an unknown charger's password must be 16 to 40 printable characters".into(),
+                )),
+                (Some(policy), Some(p)) => {
+                    let hash = hash_with(&random_salt().map_err(crate::AppError::from)?, p);
+                    let c = Charger::new(id, policy.operator.clone(), None, 2, Some(hash));
+                    if self
+                        .store
+                        .register_unplaced_charger(&c, policy.most)
+                        .await?
+                    {
+                        tracing::info!(charger = id, "unknown charger accepted and registered with the password it presented");
+                        Ok(Login::Accepted(Box::new(c)))
+                    } else {
+                        tracing::warn!(charger = id, most = policy.most, "unknown charger refused: as many unplaced chargers as allowed are registered");
+                        Ok(Login::Refused(format!(
+                            "{} chargers without a station are registered already",
+                            policy.most
+                        )))
+                    }
+                }
             },
         }
     }

@@ -68,8 +68,9 @@ fn negotiate(headers: &HeaderMap) -> Option<Version> {
 
 /// A charger's OCPP-J connection (WebSocket upgrade). The charger offers `ocpp1.6` or
 /// `ocpp2.0.1` in `Sec-WebSocket-Protocol`; without one of them the upgrade is refused (400).
-/// A charger registered with a password must send it by HTTP Basic (user = its id); unknown
-/// chargers are refused (401) unless the server accepts them (`--accept-unknown-chargers`).
+/// A charger must send its password by HTTP Basic (user = its id); unknown chargers are
+/// refused (401) unless the server accepts them (`--accept-unknown-chargers`, with the
+/// password they present on first connection).
 /// Not in the OpenAPI document (it describes HTTP operations, not WebSocket protocols); the
 /// document's description points here.
 pub async fn connect(
@@ -90,11 +91,7 @@ pub async fn connect(
     let charger = match state
         .app
         .charging()
-        .charger_login(
-            &id,
-            password.as_deref(),
-            state.ocpp.accept_unknown_as.as_ref(),
-        )
+        .charger_login(&id, password.as_deref(), state.ocpp.accept_unknown.as_ref())
         .await?
     {
         Login::Accepted(c) => *c,

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use evgrid_model::time::format_rfc3339;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -33,7 +32,8 @@ pub struct ChargerSimOptions {
     /// appended).
     pub csms_url: String,
     pub version: Version,
-    /// HTTP Basic password, when the chargers are registered with one.
+    /// HTTP Basic password; without one each charger presents [`own_password`] (what a
+    /// central system accepting unknown chargers registers on first use).
     pub password: Option<String>,
     /// Mean seconds between two things happening on a charger (a charge starts or ends, a
     /// fault, ...).
@@ -792,21 +792,31 @@ async fn connect(id: &str, options: &ChargerSimOptions) -> Result<Socket, SimErr
             .parse()
             .map_err(|_| SimError::Refused("subprotocol".into()))?,
     );
-    if let Some(pw) = &options.password {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{pw}"));
-        request.headers_mut().insert(
-            "Authorization",
-            format!("Basic {token}")
-                .parse()
-                .map_err(|_| SimError::Refused("password".into()))?,
-        );
-    }
+    let password = options
+        .password
+        .clone()
+        .unwrap_or_else(|| own_password(id, options.seed));
+    request.headers_mut().insert(
+        "Authorization",
+        evgrid_ocpp::basic_authorization(id, &password)
+            .parse()
+            .map_err(|_| SimError::Refused("password".into()))?,
+    );
     let (socket, _) = tokio_tungstenite::connect_async(request).await?;
     Ok(socket)
 }
 
 /// Runs one simulated charger until `stop` turns true, reconnecting with backoff when the
 /// connection fails.
+/// The password a simulated charger presents when none is given: its own, made from its id and
+/// the seed, the same at every reconnection (not secret: a simulator's).
+pub fn own_password(id: &str, seed: u64) -> String {
+    let h = id.bytes().fold(seed ^ 0x9e37_79b9_7f4a_7c15, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("evgrid-sim-{h:016x}")
+}
+
 pub async fn run_charger(
     id: String,
     connectors: u32,

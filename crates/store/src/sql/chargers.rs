@@ -45,6 +45,26 @@ impl ChargerStore for Engine {
         Ok(())
     }
 
+    async fn register_unplaced_charger(&self, c: &Charger, most: u32) -> Result<bool, StoreError> {
+        // One statement: the count and the insert cannot be separated by another login.
+        Ok(sqlx::query(
+            "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash, created_at)
+             SELECT $1, $2, NULL, $3, $4, $5
+             WHERE (SELECT COUNT(*) FROM chargers WHERE station_id IS NULL) < $6
+             ON CONFLICT (charger_id) DO NOTHING",
+        )
+        .bind(&c.id)
+        .bind(c.operator_id.as_str())
+        .bind(i64::from(c.connectors))
+        .bind(&c.password_hash)
+        .bind(UnixTime(unix_now()))
+        .bind(i64::from(most))
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
     async fn charger(&self, id: &str) -> Result<Option<Charger>, StoreError> {
         sqlx::query("SELECT * FROM chargers WHERE charger_id = $1")
             .bind(id)

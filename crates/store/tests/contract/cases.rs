@@ -1063,6 +1063,26 @@ pub async fn accounts_and_logins(store: Store) {
     assert_eq!(store.users().await.unwrap(), vec![reg]);
 }
 
+/// Chargers that connect unannounced are registered up to a bound, never over a registered one.
+pub async fn unplaced_chargers_are_registered_up_to_a_bound(store: Store) {
+    let placed = Charger::new("CP-P", op(), Some("A".into()), 2, Some("sha256$s$h".into()));
+    store.put_charger(&placed).await.unwrap();
+    for i in 0..3 {
+        let c = Charger::new(format!("U{i}"), op(), None, 2, Some("sha256$s$u".into()));
+        assert_eq!(
+            store.register_unplaced_charger(&c, 2).await.unwrap(),
+            i < 2,
+            "charger {i}"
+        );
+    }
+    // The id of a registered charger is not taken over.
+    let thief = Charger::new("CP-P", op(), None, 2, Some("sha256$s$t".into()));
+    assert!(!store.register_unplaced_charger(&thief, 100).await.unwrap());
+    assert_eq!(store.charger("CP-P").await.unwrap(), Some(placed));
+    assert!(store.charger("U2").await.unwrap().is_none());
+    assert_eq!(store.chargers().await.unwrap().len(), 3);
+}
+
 pub async fn chargers_register_boot_and_number_transactions(store: Store) {
     let cp = Charger::new("CP-1", op(), Some("A".into()), 2, Some("salt$hash".into()));
     store.put_charger(&cp).await.unwrap();

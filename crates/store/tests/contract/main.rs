@@ -54,6 +54,7 @@ macro_rules! for_each_case {
         $m!(reservations_hold_until_they_expire);
         $m!(accounts_and_logins);
         $m!(chargers_register_boot_and_number_transactions);
+        $m!(unplaced_chargers_are_registered_up_to_a_bound);
         $m!(a_chargers_notices_keep_the_latest_hundred);
         $m!(regulator_statistics_add_up);
         $m!(targets_and_progress);
