@@ -109,7 +109,9 @@ async fn charge(addr: std::net::SocketAddr, ledger: Arc<Mutex<Ledger>>, until: I
             match ws.next().await? {
                 Ok(Message::Text(t)) => {
                     let frame: Value = serde_json::from_str(&t).ok()?;
-                    if frame[0] == 3 && frame[1] == id.to_string() {
+                    if frame[0] == 3
+                        && frame[1].as_str().and_then(|s| s.parse::<u64>().ok()) == Some(id)
+                    {
                         return Some(frame[2].clone());
                     }
                     assert_ne!(frame[0], 4, "a CALLERROR: {frame}");
