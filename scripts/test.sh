@@ -62,6 +62,9 @@ fi
 
 cargo build --quiet -p evgrid
 
+step "fuzzing: every input that once crashed, then each target briefly from its seeds (a longer run: bash scripts/fuzz.sh 0 600)"
+bash scripts/fuzz.sh
+
 step "API conformance (schemathesis against the OpenAPI document of a running demo)"
 bash scripts/api-conformance.sh "$root/target/debug/evgrid"
 

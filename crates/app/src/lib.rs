@@ -17,6 +17,7 @@ pub mod charging;
 pub mod live;
 pub mod network;
 pub mod regulator;
+pub mod secrets;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -79,6 +80,9 @@ pub enum AppError {
     /// What was asked for is not valid (the reason says why).
     #[error("{0}")]
     Invalid(String),
+    /// A stored secret could not be opened.
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
 }
 
 /// How the application behaves where a deployment chooses.
@@ -86,6 +90,30 @@ pub enum AppError {
 pub struct Settings {
     /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
     pub max_clock_skew: Option<i64>,
+    /// How long protocol logs are kept.
+    pub retention: Retention,
+    /// Seals operators' secrets and issued tokens before they are stored. `None` stores them
+    /// as they are: for tests and tools only; `evgrid` always gives one.
+    pub sealer: Option<secrets::Sealer>,
+}
+
+/// How long protocol logs are kept, seconds. Pruned every hour while serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Duplicate keys of T/CEC and OCPP pushes. A T/CEC request whose `TimeStamp` is older
+    /// than this is refused: a replay of it could no longer be told from a new push.
+    pub push_keys: i64,
+    /// The history of connector status changes (faults and outages).
+    pub status_history: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            push_keys: 7 * 86_400,
+            status_history: 400 * 86_400,
+        }
+    }
 }
 
 /// The application: every service over one store. Cheap to clone.

@@ -11,6 +11,7 @@ mod operator;
 mod output;
 mod plan;
 mod plan_city;
+mod secret_key;
 mod serve;
 mod simulate;
 mod targets;

@@ -19,6 +19,11 @@ pub struct StoreArgs {
     /// (PostgreSQL) or sqlite:PATH.
     #[arg(long, env = "EVGRID_DATABASE_URL", hide_env_values = true)]
     pub database: Option<String>,
+    /// The key that seals operators' secrets and issued tokens in the database (64 hex
+    /// characters; made on first use, 0600). Default: DATA_DIR/secret.key. Keep it out of the
+    /// database's backups, or give it as EVGRID_SECRET_KEY instead.
+    #[arg(long, env = "EVGRID_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -44,11 +49,17 @@ pub(crate) fn reference() -> Result<Arc<ReferenceData>> {
     ))
 }
 
-/// The application over the store of `store`, with `settings`.
+/// The application over the store of `store`, with `settings` (and the secret key of `store`
+/// unless `settings` has a sealer: read, or made, once the database answered).
 pub(crate) async fn open_app_with(store: &StoreArgs, settings: Settings) -> Result<App> {
-    App::open_location(&store.location(), reference()?, settings)
+    let has_sealer = settings.sealer.is_some();
+    let app = App::open_location(&store.location(), reference()?, settings)
         .await
-        .with_context(|| format!("opening {}", store.shown()))
+        .with_context(|| format!("opening {}", store.shown()))?;
+    if !has_sealer {
+        app.live().set_sealer(crate::secret_key::sealer(store)?)?;
+    }
+    Ok(app)
 }
 
 /// The application over the store of `store`.

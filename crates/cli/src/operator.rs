@@ -86,6 +86,13 @@ pub enum OperatorCommand {
         #[command(flatten)]
         store: crate::open::StoreArgs,
     },
+    /// Replace the key that seals every operator's secrets in the database (the key file,
+    /// --secret-key-file): a new key is made, every secret sealed again with it, and the tokens
+    /// issued to operators dropped (they ask for new ones). Restart running servers after it.
+    RotateKey {
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
+    },
 }
 
 fn parse_coords(s: &str) -> Result<CoordSystem, String> {
@@ -389,6 +396,22 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             println!("DataSecret={}", c.data_secret);
             println!("DataSecretIV={}", c.data_secret_iv);
             println!("SigSecret={}", c.sig_secret);
+        }
+        OperatorCommand::RotateKey { store } => {
+            let next = crate::secret_key::rotate(&store)?;
+            let settings = evgrid_app::Settings {
+                sealer: Some(next.clone()),
+                ..evgrid_app::Settings::default()
+            };
+            let app = crate::open::open_app_with(&store, settings).await?;
+            let count = app.live().reseal_all(next.clone()).await?;
+            crate::secret_key::forget_older_keys(&store, &next)?;
+            tracing::info!(operators = count, "secret key rotated");
+            println!(
+                "secret key replaced in {} ({count} operators' secrets sealed again; tokens \
+                 issued to operators dropped); restart running servers",
+                crate::secret_key::key_file(&store).display()
+            );
         }
     }
     Ok(())

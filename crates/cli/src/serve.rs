@@ -57,6 +57,13 @@ pub struct ServeArgs {
     /// server's clock (China time). Not enforced unless given; the standard sets no window.
     #[arg(long, env = "EVGRID_TCEC_MAX_CLOCK_SKEW")]
     tcec_max_clock_skew: Option<i64>,
+    /// Days the duplicate keys of protocol pushes are kept (pruned hourly); a T/CEC request
+    /// whose TimeStamp is older is refused.
+    #[arg(long, env = "EVGRID_KEEP_PUSH_KEYS_DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=3650))]
+    keep_push_keys_days: i64,
+    /// Days of connector status history (faults, outages) kept (pruned hourly).
+    #[arg(long, env = "EVGRID_KEEP_STATUS_HISTORY_DAYS", default_value_t = 400, value_parser = clap::value_parser!(i64).range(1..=36500))]
+    keep_status_history_days: i64,
     /// Connections open at once (HTTP, WebSocket, TLS together); past it a connection is
     /// answered 503. Default: the open-file limit less 256.
     #[arg(long, env = "EVGRID_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(16..))]
@@ -128,6 +135,11 @@ pub(crate) async fn open_serving_app(args: &ServeArgs) -> Result<App> {
     evgrid_model::OperatorId::new(&args.platform_operator_id).context("--platform-operator-id")?;
     let settings = Settings {
         max_clock_skew: args.tcec_max_clock_skew,
+        retention: evgrid_app::Retention {
+            push_keys: args.keep_push_keys_days * 86_400,
+            status_history: args.keep_status_history_days * 86_400,
+        },
+        sealer: None,
     };
     open_app_with(&args.store, settings).await
 }
@@ -211,6 +223,7 @@ pub(crate) async fn serve_app(
     }
     let stopped = stop_signal();
     app.regulator().keep_daily_snapshots();
+    app.live().keep_pruning();
     app.regulator().warm_coverage();
     on_bound(addr);
     let stations = app.network().station_count();
@@ -228,6 +241,24 @@ pub(crate) async fn serve_app(
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let app = open_serving_app(&args).await?;
+    // The demo's operator secrets are published in its source: fine for `evgrid demo`, never
+    // for a server anyone relies on.
+    let demo: Vec<String> = app
+        .live()
+        .all_operator_credentials()
+        .await?
+        .iter()
+        .filter(|c| crate::simulate::uses_demo_secret(c))
+        .map(|c| c.operator_id.to_string())
+        .collect();
+    if !demo.is_empty() {
+        anyhow::bail!(
+            "operator(s) {} use the demo's published secrets; give them their own \
+             (evgrid operator rotate --operator-id ID) or remove them (evgrid operator remove) \
+             before serving; `evgrid demo` runs with them",
+            demo.join(", ")
+        );
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     start_poller(&app, &args, stopped)?;
     let served = serve_app(app, &args, |_| {}).await;

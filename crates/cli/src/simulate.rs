@@ -196,6 +196,16 @@ pub fn is_demo_registration(c: &OperatorCredentials) -> bool {
         && c.sig_secret == demo.sig_secret
 }
 
+/// Whether any of the secrets an operator proves itself with is the demo's (published in this
+/// source): anyone could push as that operator, so `serve` refuses to run with it.
+pub fn uses_demo_secret(c: &OperatorCredentials) -> bool {
+    let demo = demo_credentials(&c.operator_id, None);
+    c.operator_secret == demo.operator_secret
+        || c.data_secret == demo.data_secret
+        || c.data_secret_iv == demo.data_secret_iv
+        || c.sig_secret == demo.sig_secret
+}
+
 /// The synthetic network's operators as platforms, with the demo's credentials.
 pub fn demo_platforms(
     network: &evgrid_synth::Network,
@@ -397,6 +407,7 @@ pub async fn run(command: SimulateCommand) -> Result<()> {
         let app = crate::open::open_app(&crate::open::StoreArgs {
             data_dir: dir.clone(),
             database,
+            secret_key_file: None,
         })
         .await?;
         let names: Vec<(OperatorId, String)> = network

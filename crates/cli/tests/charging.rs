@@ -93,6 +93,21 @@ fn connectors(addr: SocketAddr, operator: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Opens a Server-Sent Events stream: its status line, and the connection (kept open).
+fn stream_head(addr: SocketAddr, token: &str, path: &str) -> (String, std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(stream.try_clone().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (line, stream)
+}
+
 /// Reads a Server-Sent Events stream: the `charge` events' data (at most `max`, or until the
 /// stream ends or `seconds` pass) and whether the server ended the stream.
 fn sse(addr: SocketAddr, token: &str, path: &str, max: usize, seconds: u64) -> (Vec<Value>, bool) {
@@ -655,6 +670,26 @@ fn a_driver_charges_on_a_directly_connected_ocpp_charger() {
         (v["live"]["state"] == "charging").then_some(v)
     })
     .expect("the reserved charge runs");
+    // At most four live streams per user: a fifth is answered 429 while they are open, and
+    // one closed frees its place.
+    let mut open: Vec<_> = (0..4)
+        .map(|_| stream_head(addr, &dora, &format!("{path}/events")))
+        .collect();
+    assert!(open
+        .iter()
+        .all(|(head, _)| head.starts_with("HTTP/1.1 200")));
+    let (fifth, _) = stream_head(addr, &dora, &format!("{path}/events"));
+    assert!(fifth.starts_with("HTTP/1.1 429"), "{fifth}");
+    drop(open.pop());
+    let freed = wait_for(10, || {
+        let (head, s) = stream_head(addr, &dora, &format!("{path}/events"));
+        head.starts_with("HTTP/1.1 200").then(|| {
+            drop(s);
+            json!(true)
+        })
+    });
+    assert!(freed.is_some(), "a closed stream frees its place");
+    drop(open);
     assert_eq!(
         as_user(addr, &dora, "POST", &format!("{path}/stop")).status,
         200
@@ -676,6 +711,38 @@ fn a_driver_charges_on_a_directly_connected_ocpp_charger() {
         (status_of(&connector) == "available").then_some(json!(true))
     })
     .expect("the charger frees the connector");
+
+    // At most three open reservations per user: past them, 429 before anything else.
+    let mut held = Vec::new();
+    'reserving: for _ in 0..10 {
+        for c in chargers.iter().flat_map(|c| {
+            let id = c["id"].as_str().unwrap().to_owned();
+            let operator = c["operator_id"].as_str().unwrap().to_owned();
+            (1..=c["connectors"].as_u64().unwrap()).map(move |n| format!("{operator}:{id}-{n}"))
+        }) {
+            if held.len() == 3 {
+                break 'reserving;
+            }
+            let r = reserve(&dora, json!({"connector_id": c})).json();
+            if r["status"] == "reserved" {
+                held.push(r["id"].as_str().unwrap().to_owned());
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(held.len(), 3, "three free connectors reserved");
+    let fourth = reserve(&dora, json!({"connector_id": "EVGSYN001:NOPE-1"}));
+    assert_eq!(fourth.status, 429, "{}", fourth.text());
+    assert!(fourth.header("retry-after").is_some());
+    for id in &held {
+        let path = format!("/api/v1/reservations/{id}");
+        assert_eq!(as_user(addr, &dora, "DELETE", &path).status, 200);
+    }
+    assert_eq!(
+        reserve(&dora, json!({"connector_id": "EVGSYN001:NOPE-1"})).status,
+        404,
+        "cancelled reservations free their places"
+    );
 
     // Dora's history a page at a time, newest first, with the total in a header.
     let all = as_user(addr, &dora, "GET", "/api/v1/me/sessions");

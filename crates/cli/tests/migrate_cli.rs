@@ -135,6 +135,21 @@ fn a_running_demo_moves_to_postgresql_and_serves_the_same_city() {
         assert!(live[table].0 > 0, "{table} copied: {live:?}");
     }
     drop(demo);
+    // `serve` refuses the demo's published operator secrets: the deployment gets its own.
+    let listed = evgrid()
+        .args(["operator", "list", "--json", "--data-dir", &data])
+        .output()
+        .unwrap();
+    let operators: Vec<Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(!operators.is_empty());
+    for o in &operators {
+        let rotated = evgrid()
+            .args(["operator", "rotate", "--data-dir", &data, "--operator-id"])
+            .arg(o["operator_id"].as_str().unwrap())
+            .output()
+            .unwrap();
+        assert!(rotated.status.success(), "{rotated:?}");
+    }
 
     // Stopped: the copy that a serve on PostgreSQL will show.
     let target = common::postgres_database_on(&server_url, &format!("{data}/stopped"));
@@ -187,10 +202,14 @@ fn a_running_demo_moves_to_postgresql_and_serves_the_same_city() {
     let on_sqlite = start_command(on_sqlite);
     let other_dir = tempfile::tempdir().unwrap();
     let mut on_postgres = evgrid();
+    // The secrets travel sealed: the PostgreSQL node serves with the same key.
+    let key_file = format!("{data}/secret.key");
     on_postgres.args([
         "serve",
         "--data-dir",
         other_dir.path().to_str().unwrap(),
+        "--secret-key-file",
+        &key_file,
         "--database",
         &target,
         "--poll-interval",
@@ -207,11 +226,9 @@ fn a_running_demo_moves_to_postgresql_and_serves_the_same_city() {
     );
     assert_eq!(sqlite_city, postgres_city);
     assert!(sqlite_city["sessions"].as_u64().unwrap() > 0);
-    assert_eq!(
-        accounts(&["--data-dir", &data]),
-        accounts(&["--database", &target])
-    );
-    assert!(accounts(&["--database", &target]).contains("driver-migrate"));
+    let on_target = ["--database", &target, "--secret-key-file", &key_file];
+    assert_eq!(accounts(&["--data-dir", &data]), accounts(&on_target));
+    assert!(accounts(&on_target).contains("driver-migrate"));
 }
 
 #[test]

@@ -51,7 +51,9 @@ pub fn open_at(text: &str, second: u32) -> Option<bool> {
 fn clock(text: &str) -> Option<u32> {
     let (h, m) = text.trim().split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.get(..2).unwrap_or(m).parse().ok()?);
-    (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 3600 + m * 60)
+    // The product only once the hour is known to be small (found by fuzzing: "2242426:2"
+    // overflowed before the check).
+    (h < 24 && m < 60 || h == 24 && m == 0).then(|| h * 3600 + m * 60)
 }
 
 #[cfg(test)]
@@ -74,5 +76,13 @@ mod tests {
         assert_eq!(open_at("周一至周五", 12 * H), None);
         assert_eq!(open_at("", 12 * H), None);
         assert_eq!(open_at("25:00-26:00", 12 * H), None);
+    }
+
+    /// Found by the `tariff_hours` fuzz target: an hour too large to multiply panicked (with
+    /// overflow checks) instead of being no time at all.
+    #[test]
+    fn an_hour_too_large_to_multiply_is_not_a_time() {
+        assert_eq!(open_at("22\u{1}\0\0-2242426:2", 12 * H), None);
+        assert_eq!(open_at("4294967295:00-08:00", 12 * H), None);
     }
 }

@@ -304,7 +304,16 @@ pub enum TariffError {
     NotIncreasing,
     #[error("prices cannot be negative")]
     Negative,
+    #[error("a price above {} yuan/kWh is not a charging price", MAX_PRICE.0 / 10_000)]
+    TooHigh,
 }
+
+/// The longest span [`Tariff::accrue`] shares energy over, seconds (a week).
+pub const ACCRUE_SPAN_MOST: i64 = 7 * 86_400;
+
+/// The highest price per kWh (electricity or service) a tariff may have: 100 yuan, two orders
+/// of magnitude above any charging price, so that no price times any energy overflows.
+pub const MAX_PRICE: PricePerKwh = PricePerKwh(1_000_000);
 
 /// A time-of-use tariff (peak / flat / valley, ...): up to 32 periods as T/CEC `SumPeriod` allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -333,6 +342,13 @@ impl Tariff {
             .any(|p| p.electricity.0 < 0 || p.service.0 < 0)
         {
             return Err(TariffError::Negative);
+        }
+        // Found by fuzzing: 688888888888060 yuan/kWh made money overflow.
+        if periods
+            .iter()
+            .any(|p| p.electricity > MAX_PRICE || p.service > MAX_PRICE)
+        {
+            return Err(TariffError::TooHigh);
         }
         Ok(Self { periods })
     }
@@ -383,17 +399,25 @@ impl Tariff {
             .get(i + 1)
             .map_or(86_400, |p| i64::from(p.start_second));
         let p = &self.periods[i];
-        Some((p, midnight + i64::from(p.start_second), midnight + end))
+        Some((
+            p,
+            midnight.saturating_add(i64::from(p.start_second)),
+            midnight.saturating_add(end),
+        ))
     }
 
     /// Adds `energy` charged between `from` and `to` (seconds since 1970) to a session's
     /// itemized `periods`: shared across the tariff windows it spans by the time spent in each
     /// (integer Wh, the remainder to the last window), merged into the last period when it is
     /// the same window, and each touched period's money recomputed from its energy. This is how
-    /// evgrid bills a charge whose charger reports energy but no money (OCPP).
+    /// evgrid bills a charge whose charger reports energy but no money (OCPP). A span longer
+    /// than [`ACCRUE_SPAN_MOST`] is billed as its last part of that length (a charger's clock
+    /// may claim 1970; such a session is flagged by the plausibility rule anyway), so the
+    /// periods stay few.
     pub fn accrue(&self, periods: &mut Vec<ChargePeriod>, from: i64, to: i64, energy: WattHours) {
         let to = to.max(from);
-        let span = (to - from).max(1);
+        let from = from.max(to.saturating_sub(ACCRUE_SPAN_MOST));
+        let span = to.saturating_sub(from).max(1);
         let mut at = from;
         let mut given = 0;
         loop {
@@ -401,12 +425,18 @@ impl Tariff {
                 return;
             };
             let piece_end = window_end.min(to);
+            // In 128 bits: a device's energy times seconds may not fit in 64 (a share is never
+            // more than the energy, so it fits back).
             let share = if piece_end >= to {
-                energy.0 - given
+                energy.0.saturating_sub(given)
             } else {
-                energy.0 * (piece_end - at) / span
+                i64::try_from(
+                    i128::from(energy.0) * i128::from(piece_end.saturating_sub(at))
+                        / i128::from(span),
+                )
+                .unwrap_or(energy.0)
             };
-            given += share;
+            given = given.saturating_add(share);
             match periods.last_mut() {
                 Some(last)
                     if last.starts_at >= window_start
@@ -415,7 +445,7 @@ impl Tariff {
                         && last.service_price == price.service =>
                 {
                     last.ends_at = last.ends_at.max(piece_end);
-                    last.energy = WattHours(last.energy.0 + share);
+                    last.energy = WattHours(last.energy.0.saturating_add(share));
                 }
                 _ => periods.push(ChargePeriod {
                     starts_at: at,
@@ -487,6 +517,32 @@ impl Station {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `tariff_hours` fuzz target: a price of 688,888,888,888,060 yuan/kWh was
+    /// accepted and the money of a charge at it overflowed.
+    #[test]
+    fn a_price_too_high_to_multiply_is_refused() {
+        let err = Tariff::parse("00:00=0.5+0688888888888060").unwrap_err();
+        assert!(err.contains("100 yuan/kWh"), "{err}");
+        assert!(Tariff::parse("00:00=99.9999+100").is_ok());
+    }
+
+    /// Found by fuzzing the same target: energy and spans a device may claim overflowed the
+    /// sharing of energy over tariff windows; a charge said to start in 1970 made a period per
+    /// window for 56 years.
+    #[test]
+    fn any_claimed_energy_and_span_is_shared_without_overflow_and_within_a_week() {
+        let tariff = Tariff::parse("00:00=0.33+0.60,08:00=0.95+0.60,22:00=0.33+0.60").unwrap();
+        let mut periods = Vec::new();
+        tariff.accrue(&mut periods, i64::MIN, i64::MAX, WattHours(i64::MAX));
+        tariff.accrue(&mut periods, 0, 1_790_000_000, WattHours(i64::MAX));
+        assert!(periods.len() <= 64, "{} periods", periods.len());
+        let mut periods = Vec::new();
+        tariff.accrue(&mut periods, 0, 1_790_000_000, WattHours(10_000));
+        let energy: i64 = periods.iter().map(|p| p.energy.0).sum();
+        assert_eq!(energy, 10_000);
+        assert!(periods.len() <= 3 * 8, "{} periods", periods.len());
+    }
 
     #[test]
     fn station_types_map_to_the_city_categories() {

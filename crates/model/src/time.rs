@@ -52,7 +52,8 @@ fn civil_time(unix_seconds: i64) -> (i64, i64, i64, i64, i64, i64) {
 /// Seconds after local midnight in the city (Asia/Shanghai, UTC+8 all year): where a
 /// time-of-use tariff or opening hours stand at `unix_seconds`.
 pub fn china_second_of_day(unix_seconds: i64) -> u32 {
-    u32::try_from((unix_seconds + 8 * 3600).rem_euclid(86_400)).unwrap_or(0)
+    // Without an addition that could overflow at the ends of the range (found by fuzzing).
+    u32::try_from((unix_seconds.rem_euclid(86_400) + 8 * 3600) % 86_400).unwrap_or(0)
 }
 
 /// China local time (Asia/Shanghai, UTC+8 all year) as `YYYY-MM-DD HH:MM:SS`, for people.

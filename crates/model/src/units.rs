@@ -46,7 +46,10 @@ impl PricePerKwh {
     /// Money in fen for `energy` at this price, rounded half up
     /// (Wh × 0.0001 yuan/kWh = 10⁻⁵ fen).
     pub fn cost(self, energy: WattHours) -> Fen {
-        Fen((energy.0 * self.0 + 50_000).div_euclid(100_000))
+        // In 128 bits: no energy a device claims overflows it (found by fuzzing); the result
+        // is kept within i64.
+        let fen = (i128::from(energy.0) * i128::from(self.0) + 50_000).div_euclid(100_000);
+        Fen(i64::try_from(fen).unwrap_or(if fen < 0 { i64::MIN } else { i64::MAX }))
     }
 
     /// The price in yuan with four decimals, as T/CEC writes it, e.g. `"0.6123"`.

@@ -8,6 +8,7 @@ pub mod error;
 mod export;
 pub mod params;
 mod routes;
+pub mod streams;
 pub mod tls;
 mod web;
 
@@ -47,6 +48,8 @@ pub struct AppState {
     pub platform_operator: evgrid_model::OperatorId,
     /// Set when the server shuts down: live streams end, chargers are told to go elsewhere.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Live streams open per user.
+    pub streams: Arc<streams::StreamCounts>,
 }
 
 /// The OCPP side of the server.
@@ -99,6 +102,7 @@ impl AppState {
             tcec_base_path: Arc::from(DEFAULT_TCEC_BASE_PATH),
             ocpp: OcppState::default(),
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
+            streams: Arc::default(),
             parent: None,
             platform_operator: evgrid_model::OperatorId::new(DEFAULT_PLATFORM_OPERATOR)
                 .unwrap_or_else(|_| unreachable!("the default OperatorID is valid")),

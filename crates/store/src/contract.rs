@@ -124,6 +124,9 @@ pub trait OperatorStore: Send + Sync {
 
     /// The operator an unexpired token belongs to.
     async fn token_owner(&self, token: &str) -> StoreResult<Option<OperatorId>>;
+
+    /// Removes every token issued to operators (they ask for new ones); how many there were.
+    async fn drop_tokens(&self) -> StoreResult<u64>;
 }
 
 /// Live connector status: pushed, pulled and reported by chargers, newest observation kept.
@@ -454,9 +457,34 @@ pub trait StatisticsStore: Send + Sync {
     async fn put_progress(&self, rows: &[ProgressRow]) -> StoreResult<()>;
 }
 
-/// Protocol message counts per operator, interface and answer (the data-quality report).
+/// What retention removes: rows older than these times (seconds since 1970).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneBefore {
+    /// Duplicate keys of protocol pushes received before this time.
+    pub push_keys: i64,
+    /// Status events (the fault and outage history) before this time, except the last one of
+    /// each connector before it (the state the history starts from).
+    pub status_events: i64,
+    /// Now: expired operator tokens and logins go.
+    pub now: i64,
+}
+
+/// Rows retention removed, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub push_keys: u64,
+    pub status_events: u64,
+    pub expired_tokens: u64,
+    pub expired_logins: u64,
+}
+
+/// Protocol message counts per operator, interface and answer (the data-quality report), and
+/// the retention of protocol logs.
 #[async_trait]
 pub trait TrafficStore: Send + Sync {
+    /// Removes what retention no longer keeps (one transaction per kind).
+    async fn prune(&self, before: &PruneBefore) -> StoreResult<Pruned>;
+
     /// Adds message counts (one transaction).
     async fn add_traffic(&self, rows: &[TrafficRow]) -> StoreResult<()>;
 

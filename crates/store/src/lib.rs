@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 pub use contract::{
     AccountStore, ChargeStore, ChargerStore, ChargingSessionStore, Engine, NetworkStore,
-    OperatorStore, StatisticsStore, StatusStore, StoreResult, TrafficStore,
+    OperatorStore, PruneBefore, Pruned, StatisticsStore, StatusStore, StoreResult, TrafficStore,
 };
 pub use error::StoreError;
 pub use postgres::PostgresStore;

@@ -206,7 +206,19 @@ fn read_file(path: &Path, coords: Option<CoordSystem>) -> Result<ParsedFile, Rej
     let bytes = std::fs::read(path).map_err(|e| file_rejection(path, e.to_string()))?;
     let text =
         String::from_utf8(bytes).map_err(|e| file_rejection(path, format!("not UTF-8: {e}")))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse_station_text(&file, format, &text, coords).map_err(|r| file_rejection(path, r))
+}
+
+/// Parses the text of one station file named `file` in `format` (a byte-order mark allowed);
+/// `coords` overrides the format's default datum. `Err`: the whole file is unreadable, why.
+pub fn parse_station_text(
+    file: &str,
+    format: Format,
+    text: &str,
+    coords: Option<CoordSystem>,
+) -> Result<ParsedFile, String> {
+    let file = file.to_owned();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let coords = coords.unwrap_or(format.default_coords());
     let options = ConvertOptions { coords };
     let mut parsed = ParsedFile {
@@ -224,11 +236,9 @@ fn read_file(path: &Path, coords: Option<CoordSystem>) -> Result<ParsedFile, Rej
         warnings: Vec::new(),
     };
     let records: Vec<Record> = match format {
-        Format::Tcec => tcec_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?,
-        Format::Geojson => {
-            geojson_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?
-        }
-        Format::Csv => csv_records(text, &mut parsed).map_err(|r| file_rejection(path, r))?,
+        Format::Tcec => tcec_records(text, &mut parsed)?,
+        Format::Geojson => geojson_records(text, &mut parsed)?,
+        Format::Csv => csv_records(text, &mut parsed)?,
     };
     parsed.report.records = records.len();
     for rec in records {

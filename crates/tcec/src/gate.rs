@@ -55,6 +55,12 @@ pub trait Gate: Send + Sync {
     fn max_clock_skew(&self) -> Option<i64> {
         None
     }
+    /// How long this side keeps the duplicate keys of requests, seconds: a request whose
+    /// `TimeStamp` is older is refused (a replay of it could no longer be told from a new one).
+    /// `None`: kept for ever.
+    fn push_keys_kept_for(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// A request that passed every check, ready for its business data to be applied.
@@ -187,6 +193,23 @@ pub async fn verify<G: Gate>(
                 Ret::BadRequest,
                 format!(
                     "TimeStamp {} is not within {window} s of the platform's clock (China time, UTC+8)",
+                    env.time_stamp
+                ),
+            ));
+        }
+    }
+    // query_token writes no push key: only requests that do are bounded by their keys' age.
+    if let Some(kept) = gate
+        .push_keys_kept_for()
+        .filter(|_| interface != "query_token")
+    {
+        let sent = crate::time::parse_china_timestamp(&env.time_stamp);
+        if sent.is_some_and(|t| unix_now() - t > kept) {
+            return Err(Refusal::new(
+                Ret::BadRequest,
+                format!(
+                    "TimeStamp {} is older than the {kept} s the platform keeps requests' keys: \
+                     a replay could not be told from a new request",
                     env.time_stamp
                 ),
             ));

@@ -46,6 +46,9 @@ pub enum ChargeError {
     /// The operator cannot be called, or did not answer.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller has as many of these open as one may.
+    #[error("{0}")]
+    TooMany(String),
     #[error(transparent)]
     Store(#[from] evgrid_store::StoreError),
 }
@@ -123,9 +126,10 @@ impl Charging {
         platform: &OperatorId,
     ) -> Result<evgrid_tcec::client::Client, ChargeError> {
         let credentials = self
-            .store
-            .credentials(operator)
-            .await?
+            .live
+            .operator_credentials(operator)
+            .await
+            .map_err(|e| ChargeError::Unavailable(e.to_string()))?
             .filter(|c| c.base_url.is_some())
             .ok_or_else(|| {
                 ChargeError::Unavailable(format!(

@@ -23,6 +23,9 @@ fn as_seen(mut r: Reservation, now: i64) -> Reservation {
     r
 }
 
+/// Most reservations one user holds open (requested or reserved, not expired) at a time.
+pub const OPEN_RESERVATIONS_MOST: usize = 3;
+
 impl Charging {
     /// Reserves `connector` (`OPERATORID:CONNECTORID`) for `user` for `minutes`. A refusal (the
     /// charger is busy, faulted or offline) is stored and returned with the reason.
@@ -40,6 +43,24 @@ impl Charging {
                 MINUTES.end()
             )));
         }
+        let now = evgrid_model::time::unix_now();
+        let open = self
+            .store
+            .reservations_of(user.id)
+            .await?
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    ReservationStatus::Requested | ReservationStatus::Reserved
+                ) && r.active_at(now)
+            })
+            .count();
+        if open >= OPEN_RESERVATIONS_MOST {
+            return Err(ChargeError::TooMany(format!(
+                "you have {open} open reservations, the most one may hold; cancel one or let it expire"
+            )));
+        }
         let (operator, connector_id) = self.resolve_connector(connector).await?;
         let Some((charger, n)) = self.ocpp_charger_of(&operator, &connector_id).await? else {
             return Err(ChargeError::Conflict(format!(
@@ -47,7 +68,6 @@ impl Charging {
                  interface, so only chargers connected directly (OCPP) can be reserved"
             )));
         };
-        let now = evgrid_model::time::unix_now();
         let mut reservation = None;
         for _ in 0..5 {
             let random =

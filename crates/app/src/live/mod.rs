@@ -35,6 +35,12 @@ pub struct Live {
     started_at: i64,
     /// The T/CEC `TimeStamp` window enforced on requests, seconds (`None`: not enforced).
     max_clock_skew: Option<i64>,
+    /// How long protocol logs are kept.
+    retention: crate::Retention,
+    /// Seals secrets and tokens before they are stored.
+    /// Set at opening or once right after it (the binary reads its key once the database
+    /// answered).
+    sealer: std::sync::OnceLock<crate::secrets::Sealer>,
     /// The poller's state per operator.
     polls: Mutex<HashMap<OperatorId, poller::PollStatus>>,
     /// Group commit of statuses from many connections.
@@ -64,12 +70,53 @@ impl Live {
             traffic_flushing: AtomicBool::new(false),
             started_at: evgrid_model::time::unix_now(),
             max_clock_skew: settings.max_clock_skew,
+            retention: settings.retention,
+            sealer: settings
+                .sealer
+                .clone()
+                .map(std::sync::OnceLock::from)
+                .unwrap_or_default(),
             polls: Mutex::default(),
             statuses: GroupCommit::default(),
             pushes: GroupCommit::default(),
             recent_credentials: recent::Recent::default(),
             recent_token_owners: recent::Recent::default(),
         })
+    }
+
+    /// Removes what retention no longer keeps (push keys, status history, expired tokens and
+    /// logins), as of `now`.
+    pub async fn prune(&self, now: i64) -> Result<evgrid_store::Pruned, AppError> {
+        Ok(self
+            .store
+            .prune(&evgrid_store::PruneBefore {
+                push_keys: now - self.retention.push_keys,
+                status_events: now - self.retention.status_history,
+                now,
+            })
+            .await?)
+    }
+
+    /// Prunes now and every hour after, in the background.
+    pub fn keep_pruning(self: &Arc<Self>) {
+        let live = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match live.prune(evgrid_model::time::unix_now()).await {
+                    Ok(p) => tracing::info!(
+                        push_keys = p.push_keys,
+                        status_events = p.status_events,
+                        expired_tokens = p.expired_tokens,
+                        expired_logins = p.expired_logins,
+                        "retention: pruned"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention: not pruned; trying again in an hour")
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
     }
 
     /// Stores one connector status, committed together with the statuses other connections
@@ -135,7 +182,10 @@ impl Live {
         evgrid_tcec::credentials::check(credentials)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         self.recent_credentials.forget(&credentials.operator_id);
-        Ok(self.store.put_credentials(name, credentials).await?)
+        Ok(self
+            .store
+            .put_credentials(name, &self.sealed(credentials))
+            .await?)
     }
 
     /// One operator's platform credentials.
@@ -143,12 +193,81 @@ impl Live {
         &self,
         id: &OperatorId,
     ) -> Result<Option<OperatorCredentials>, AppError> {
-        Ok(self.store.credentials(id).await?)
+        self.store
+            .credentials(id)
+            .await?
+            .map(|c| self.opened(c))
+            .transpose()
     }
 
     /// Every registered operator platform's credentials.
     pub async fn all_operator_credentials(&self) -> Result<Vec<OperatorCredentials>, AppError> {
-        Ok(self.store.all_credentials().await?)
+        self.store
+            .all_credentials()
+            .await?
+            .into_iter()
+            .map(|c| self.opened(c))
+            .collect()
+    }
+
+    /// Gives the sealer of secrets, when the application was opened without one; refused once
+    /// one is set (secrets sealed under one key must not meet another).
+    pub fn set_sealer(&self, sealer: crate::secrets::Sealer) -> Result<(), AppError> {
+        self.sealer
+            .set(sealer)
+            .map_err(|_| AppError::Invalid("the secret key is set already".into()))
+    }
+
+    /// `text` as it is stored: sealed when there is a sealer.
+    fn seal(&self, text: &str) -> String {
+        seal_with(self.sealer.get(), text)
+    }
+
+    /// The plain text of a stored value.
+    fn unseal(&self, stored: &str) -> Result<String, AppError> {
+        open_with(self.sealer.get(), stored)
+    }
+
+    /// Credentials with their secrets sealed, as they are stored.
+    fn sealed(&self, c: &OperatorCredentials) -> OperatorCredentials {
+        sealed_with(self.sealer.get(), c)
+    }
+
+    /// Stored credentials with their secrets opened.
+    fn opened(&self, c: OperatorCredentials) -> Result<OperatorCredentials, AppError> {
+        opened_with(self.sealer.get(), c)
+    }
+
+    /// Seals every operator's secrets again with `next` (after a key rotation: `next` seals with
+    /// the new key and opens with the old one too); tokens issued to operators are dropped (they
+    /// ask for new ones). Returns how many operators' secrets were sealed again.
+    pub async fn reseal_all(&self, next: crate::secrets::Sealer) -> Result<usize, AppError> {
+        let names: HashMap<OperatorId, String> = self
+            .store
+            .operators()
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect();
+        let stored = self.store.all_credentials().await?;
+        // Everything is opened first: a secret that opens with neither key stops the rotation
+        // before anything is written.
+        let plain = stored
+            .into_iter()
+            .map(|c| opened_with(Some(&next), c))
+            .collect::<Result<Vec<_>, _>>()?;
+        for c in &plain {
+            let name = names
+                .get(&c.operator_id)
+                .cloned()
+                .unwrap_or_else(|| c.operator_id.to_string());
+            self.store
+                .put_credentials(&name, &sealed_with(Some(&next), c))
+                .await?;
+            self.recent_credentials.forget(&c.operator_id);
+        }
+        self.store.drop_tokens().await?;
+        Ok(plain.len())
     }
 
     /// Removes an operator platform's credentials (its stations stay); whether there were any.
@@ -208,4 +327,54 @@ impl Live {
         }
         Ok(())
     }
+}
+
+/// `text` as it is stored under `sealer` (as it is without one).
+fn seal_with(sealer: Option<&crate::secrets::Sealer>, text: &str) -> String {
+    sealer.map_or_else(|| text.to_owned(), |s| s.seal(text))
+}
+
+/// The plain text of a value stored under `sealer`.
+fn open_with(sealer: Option<&crate::secrets::Sealer>, stored: &str) -> Result<String, AppError> {
+    match sealer {
+        Some(s) => Ok(s.open(stored)?),
+        None if stored.starts_with(crate::secrets::SEALED_PREFIX) => {
+            Err(crate::secrets::SecretError::WrongKey.into())
+        }
+        None => Ok(stored.to_owned()),
+    }
+}
+
+/// Credentials with their secrets sealed under `sealer`.
+fn sealed_with(
+    sealer: Option<&crate::secrets::Sealer>,
+    c: &OperatorCredentials,
+) -> OperatorCredentials {
+    OperatorCredentials {
+        operator_secret: seal_with(sealer, &c.operator_secret),
+        data_secret: seal_with(sealer, &c.data_secret),
+        data_secret_iv: seal_with(sealer, &c.data_secret_iv),
+        sig_secret: seal_with(sealer, &c.sig_secret),
+        platform_secret: c.platform_secret.as_deref().map(|s| seal_with(sealer, s)),
+        ..c.clone()
+    }
+}
+
+/// Stored credentials with their secrets opened under `sealer`.
+fn opened_with(
+    sealer: Option<&crate::secrets::Sealer>,
+    c: OperatorCredentials,
+) -> Result<OperatorCredentials, AppError> {
+    Ok(OperatorCredentials {
+        operator_secret: open_with(sealer, &c.operator_secret)?,
+        data_secret: open_with(sealer, &c.data_secret)?,
+        data_secret_iv: open_with(sealer, &c.data_secret_iv)?,
+        sig_secret: open_with(sealer, &c.sig_secret)?,
+        platform_secret: c
+            .platform_secret
+            .as_deref()
+            .map(|s| open_with(sealer, s))
+            .transpose()?,
+        ..c
+    })
 }

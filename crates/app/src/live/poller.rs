@@ -268,7 +268,7 @@ pub async fn run(live: Arc<Live>, options: PollOptions, mut stop: watch::Receive
     let mut running: HashMap<OperatorId, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
         running.retain(|_, h| !h.is_finished());
-        match live.store.all_credentials().await {
+        match live.all_operator_credentials().await {
             Ok(all) => {
                 for c in all.into_iter().filter(|c| c.base_url.is_some()) {
                     if running.contains_key(&c.operator_id) {
@@ -323,7 +323,7 @@ async fn poll_operator(
         if *stop.borrow() {
             return;
         }
-        let credentials = match live.store.credentials(&id).await {
+        let credentials = match live.operator_credentials(&id).await {
             Ok(Some(c)) if c.base_url.is_some() => c,
             Ok(_) => {
                 tracing::info!(operator_id = %id, "poller: operator removed or without base URL; stopping");

@@ -28,10 +28,9 @@ impl Gate for Live {
             return Ok(Some(found));
         }
         let found = self
-            .store
-            .credentials(id)
+            .operator_credentials(id)
             .await
-            .map_err(StorageError::from)?;
+            .map_err(|e| StorageError::Failed(e.to_string()))?;
         if let Some(credentials) = &found {
             self.recent_credentials.put(id.clone(), credentials.clone());
         }
@@ -44,10 +43,16 @@ impl Gate for Live {
         seconds: i64,
     ) -> Result<(String, i64), StorageError> {
         let token = random_token()?;
-        self.store
-            .issue_token(id, &token, seconds)
+        // Stored sealed: the stored form of the token that is answered is opened.
+        let (stored, left) = self
+            .store
+            .issue_token(id, &self.seal(&token), seconds)
             .await
-            .map_err(StorageError::from)
+            .map_err(StorageError::from)?;
+        let token = self
+            .unseal(&stored)
+            .map_err(|e| StorageError::Failed(e.to_string()))?;
+        Ok((token, left))
     }
 
     async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StorageError> {
@@ -57,7 +62,7 @@ impl Gate for Live {
         }
         let owner = self
             .store
-            .token_owner(&token)
+            .token_owner(&self.seal(&token))
             .await
             .map_err(StorageError::from)?;
         if let Some(owner) = &owner {
@@ -72,6 +77,10 @@ impl Gate for Live {
 
     fn max_clock_skew(&self) -> Option<i64> {
         self.max_clock_skew
+    }
+
+    fn push_keys_kept_for(&self) -> Option<i64> {
+        Some(self.retention.push_keys)
     }
 }
 
@@ -114,6 +123,7 @@ impl Backend for Live {
             Ok(_) => Ok(true),
             Err(AppError::Store(e)) => Err(e.into()),
             Err(AppError::Invalid(m)) => Err(StorageError::Invalid(m)),
+            Err(e @ AppError::Secret(_)) => Err(StorageError::Failed(e.to_string())),
         }
     }
 

@@ -57,6 +57,7 @@ pub(crate) fn charge_error(e: ChargeError) -> ApiError {
         ChargeError::NotFound(m) => ApiError::NotFound(m),
         ChargeError::Conflict(m) => ApiError::Conflict(m),
         ChargeError::Unavailable(m) => ApiError::BadGateway(m),
+        ChargeError::TooMany(m) => ApiError::TooManyRequests(m, 60),
         ChargeError::Store(s) => ApiError::Internal(s.to_string()),
     }
 }
@@ -235,6 +236,7 @@ const EVENT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
         (status = 400, description = "A bad or unknown query parameter", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such charge of yours", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "You hold the most live streams one may (4)", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn events(
     State(state): State<AppState>,
@@ -252,9 +254,20 @@ pub async fn events(
         .charge(&user, &id)
         .await
         .map_err(charge_error)?;
+    // The slot lives in the stream: freed when it ends or its client leaves.
+    let slot = state.streams.open(user.id).ok_or_else(|| {
+        ApiError::TooManyRequests(
+            format!(
+                "you have {} live streams open, the most one may; close one",
+                crate::streams::STREAMS_PER_USER
+            ),
+            10,
+        )
+    })?;
     let app = state.app.clone();
     let stopping = state.stopping();
     let stream = futures_util::stream::unfold((None::<String>, false), move |(last, ended)| {
+        let _held = &slot;
         let (app, user, id) = (app.clone(), user.clone(), id.clone());
         let mut stopping = stopping.clone();
         async move {

@@ -56,6 +56,7 @@ pub struct ReservationDoc {
         (status = 403, description = "Not a driver", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such connector", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The connector's channel takes no reservations", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "You hold the most open reservations one may (3)", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn reserve(
     State(state): State<AppState>,

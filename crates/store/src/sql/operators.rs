@@ -112,6 +112,13 @@ impl OperatorStore for Engine {
             .map(|o| OperatorId::new(&o).map_err(|e| corrupt("platform_tokens", e.to_string())))
             .transpose()
     }
+
+    async fn drop_tokens(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM platform_tokens")
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
+    }
 }
 
 impl Engine {

@@ -6,6 +6,41 @@ use super::*;
 
 #[async_trait]
 impl TrafficStore for Engine {
+    async fn prune(&self, before: &PruneBefore) -> Result<Pruned, StoreError> {
+        let run =
+            |sql: &'static str, at: i64| sqlx::query(sql).bind(UnixTime(at)).execute(&self.writer);
+        Ok(Pruned {
+            push_keys: run(
+                "DELETE FROM protocol_pushes WHERE received_at < $1",
+                before.push_keys,
+            )
+            .await?
+            .rows_affected(),
+            status_events: run(
+                "DELETE FROM status_events WHERE at < $1 AND EXISTS (
+                   SELECT 1 FROM status_events later
+                   WHERE later.operator_id = status_events.operator_id
+                     AND later.connector_id = status_events.connector_id
+                     AND later.at > status_events.at AND later.at < $1)",
+                before.status_events,
+            )
+            .await?
+            .rows_affected(),
+            expired_tokens: run(
+                "DELETE FROM platform_tokens WHERE expires_at < $1",
+                before.now,
+            )
+            .await?
+            .rows_affected(),
+            expired_logins: run(
+                "DELETE FROM user_sessions WHERE expires_at < $1",
+                before.now,
+            )
+            .await?
+            .rows_affected(),
+        })
+    }
+
     async fn add_traffic(&self, rows: &[evgrid_model::TrafficRow]) -> Result<(), StoreError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(

@@ -297,6 +297,9 @@ pub async fn tokens_are_reused_until_they_near_expiry(store: Store) {
     assert_eq!(fresh, "longer");
     assert_eq!(store.token_owner("short").await.unwrap(), None);
     assert_eq!(store.token_owner("longer").await.unwrap(), Some(other));
+    // After a key rotation every token goes.
+    assert_eq!(store.drop_tokens().await.unwrap(), 2);
+    assert_eq!(store.token_owner("longer").await.unwrap(), None);
 }
 
 pub async fn grouped_pushes_keep_their_own_outcomes(store: Store) {
@@ -1388,4 +1391,72 @@ pub async fn message_counts_add_up(store: Store) {
             row("notification_stationStatus", 4001, 2, 150, 160),
         ]
     );
+}
+
+/// Retention (issue 19 item 10): push keys, the status history and expired tokens are removed
+/// by age; the last status event of a connector before the cut stays (the state its history
+/// starts from).
+pub async fn retention_prunes_by_age_and_keeps_where_history_starts(store: Store) {
+    store
+        .upsert_stations(&[operator()], &[station("A", 1)])
+        .await
+        .unwrap();
+    let now = evgrid_model::time::unix_now();
+    let first = push("notification_stationStatus", "0001");
+    let at = |s, t| status_at("AE0C1", s, t);
+    assert!(store
+        .apply_statuses(&first, &[at(ConnectorStatus::Available, 100)])
+        .await
+        .unwrap());
+    for (i, (s, t)) in [
+        (ConnectorStatus::Faulted, 200),
+        (ConnectorStatus::Available, 300),
+        (ConnectorStatus::Faulted, 400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = push("notification_stationStatus", &format!("{}", i + 2));
+        store.apply_statuses(&key, &[at(s, t)]).await.unwrap();
+    }
+    store.issue_token(&op(), "old-token", 60).await.unwrap();
+    let keep_all = evgrid_store::PruneBefore {
+        push_keys: now - 3_600,
+        status_events: 0,
+        now,
+    };
+    assert_eq!(store.prune(&keep_all).await.unwrap(), Default::default());
+    let pruned = store
+        .prune(&evgrid_store::PruneBefore {
+            push_keys: now + 1,
+            status_events: 350,
+            now: now + 120,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            pruned.push_keys,
+            pruned.status_events,
+            pruned.expired_tokens
+        ),
+        (4, 1, 1),
+        "{pruned:?}"
+    );
+    // The push key is gone: the same push is new again.
+    assert!(store
+        .apply_statuses(&first, &[at(ConnectorStatus::Faulted, 500)])
+        .await
+        .unwrap());
+    assert_eq!(store.token_owner("old-token").await.unwrap(), None);
+    // Nothing more to remove at the same cut.
+    let again = store
+        .prune(&evgrid_store::PruneBefore {
+            push_keys: 0,
+            status_events: 350,
+            now: now + 120,
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.status_events, 0);
 }

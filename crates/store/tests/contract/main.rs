@@ -59,6 +59,7 @@ macro_rules! for_each_case {
         $m!(regulator_statistics_add_up);
         $m!(targets_and_progress);
         $m!(message_counts_add_up);
+        $m!(retention_prunes_by_age_and_keeps_where_history_starts);
     };
 }
 

@@ -17,6 +17,8 @@ struct Memory {
     sessions: Mutex<Vec<SessionUpdate>>,
     checks: Mutex<Vec<OrderCheckSummary>>,
     seen: Mutex<Vec<(String, String, String)>>,
+    /// How long push keys are kept (`None`: for ever).
+    kept: Option<i64>,
 }
 
 impl Memory {
@@ -70,6 +72,9 @@ impl Gate for Memory {
     }
     async fn token_owner(&self, token: &str) -> Result<Option<OperatorId>, StorageError> {
         Ok(self.tokens.lock().unwrap().get(token).cloned())
+    }
+    fn push_keys_kept_for(&self) -> Option<i64> {
+        self.kept
     }
 }
 
@@ -428,4 +433,45 @@ async fn bad_charging_notifications_are_refused_and_not_applied() {
     }
     assert!(m.sessions.lock().unwrap().is_empty());
     assert!(m.checks.lock().unwrap().is_empty());
+}
+
+/// Issue 19 item 10: where push keys are pruned after a week, a request stamped more than a
+/// week ago is refused (4003) and not applied: its replay could not be told from a new push.
+#[tokio::test]
+async fn a_request_older_than_the_kept_push_keys_is_refused() {
+    let m = Memory {
+        kept: Some(7 * 86_400),
+        ..Memory::default()
+    };
+    let t = token(&m).await;
+    let now = evgrid_model::time::unix_now();
+    let stamped = |at: i64, seq: &str| {
+        serde_json::to_vec(&RequestEnvelope::seal(
+            &keys(),
+            "MA01D1QR8",
+            PUSH.as_bytes(),
+            &crate::time::china_timestamp(at),
+            seq,
+        ))
+        .unwrap()
+    };
+    let old = call(
+        &m,
+        "notification_stationStatus",
+        Some(&t),
+        &stamped(now - 8 * 86_400, "0002"),
+    )
+    .await;
+    assert_eq!(old.ret, 4003, "{}", old.msg);
+    assert!(old.msg.contains("older than"), "{}", old.msg);
+    assert!(m.statuses.lock().unwrap().is_empty());
+    let recent = call(
+        &m,
+        "notification_stationStatus",
+        Some(&t),
+        &stamped(now - 6 * 86_400, "0003"),
+    )
+    .await;
+    assert_eq!(recent.ret, 0, "{}", recent.msg);
+    assert_eq!(m.statuses.lock().unwrap().len(), 1);
 }
