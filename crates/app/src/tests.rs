@@ -303,6 +303,27 @@ async fn message_counts_survive_a_restart() {
     assert_eq!(q.messages.refused["4001"], 1);
 }
 
+/// Charger `id`, unknown until now, accepted as a charger of `operator` (trust on first use).
+async fn accepted_unknown(
+    app: &App,
+    id: &str,
+    operator: &evgrid_model::OperatorId,
+) -> evgrid_model::Charger {
+    let unknown = crate::charging::chargers::UnknownChargers {
+        operator: operator.clone(),
+        most: 10,
+    };
+    match app
+        .charging()
+        .charger_login(id, Some("first-use-password"), Some(&unknown))
+        .await
+        .unwrap()
+    {
+        crate::charging::chargers::Login::Accepted(c) => *c,
+        refused => panic!("{id} refused: {refused:?}"),
+    }
+}
+
 #[tokio::test]
 async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
     use evgrid_ocpp::csms::{Backend, StatusReport};
@@ -316,19 +337,8 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
             .unwrap(),
         crate::charging::chargers::Login::Refused(_)
     ));
-    let unknown = crate::charging::chargers::UnknownChargers {
-        operator: op.clone(),
-        most: 10,
-    };
-    let crate::charging::chargers::Login::Accepted(c) = r
-        .charging()
-        .charger_login("NEW_1", Some("first-use-password"), Some(&unknown))
-        .await
-        .unwrap()
-    else {
-        panic!("accepted as the platform's charger");
-    };
-    let backend = r.charging().ocpp_backend(*c);
+    let c = accepted_unknown(&r, "NEW_1", &op).await;
+    let backend = r.charging().ocpp_backend(c);
     backend
         .status(
             "NEW_1",
@@ -538,19 +548,8 @@ async fn a_chargers_clock_and_energy_are_checked_before_they_are_believed() {
     let dir = tempfile::tempdir().unwrap();
     let (r, store) = registry(&dir).await;
     let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
-    let unknown = crate::charging::chargers::UnknownChargers {
-        operator: op.clone(),
-        most: 10,
-    };
-    let crate::charging::chargers::Login::Accepted(c) = r
-        .charging()
-        .charger_login("LIAR_1", Some("first-use-password"), Some(&unknown))
-        .await
-        .unwrap()
-    else {
-        panic!("accepted as the platform's charger");
-    };
-    let backend = r.charging().ocpp_backend(*c);
+    let c = accepted_unknown(&r, "LIAR_1", &op).await;
+    let backend = r.charging().ocpp_backend(c);
     let now = evgrid_model::time::unix_now();
     for (status, observed_at) in [
         (ConnectorStatus::Faulted, 4_070_908_800), // 2099-01-01
