@@ -265,7 +265,7 @@ async def v201():
             ("malformed JSON", "[2, \"c1\"", "FormatViolation"),
             ("wrong message type", '[5, "c2", "Heartbeat", {}]', "MessageTypeNotSupported"),
             ("unknown action", '[2, "c3", "MakeCoffee", {}]', "NotImplemented"),
-            ("payload breaking the schema", '[2, "c4", "BootNotification", {"reason": "PowerUp"}]', "OccurenceConstraintViolation"),
+            ("payload breaking the schema", '[2, "c4", "BootNotification", {"reason": "PowerUp"}]', "OccurrenceConstraintViolation"),
         ]:
             answer = await raw_call(ws, text)
             check(answer[0] == 4 and answer[2] == code, f"2.0.1 bad frame, {what}: CALLERROR {answer[2] if len(answer) > 2 else answer}")

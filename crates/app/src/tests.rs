@@ -623,3 +623,53 @@ async fn a_chargers_clock_and_energy_are_checked_before_they_are_believed() {
         "the order keeps the finding: {s:?}"
     );
 }
+
+/// Issue 20 (E_12, P_03): a 2.0.1 transaction started without its EVSE is kept (on the
+/// charger's connector 0) and bound to its connector by the first event that names one; before,
+/// it was refused as an unknown transaction.
+#[tokio::test]
+async fn a_transaction_started_before_its_evse_is_known_is_bound_later() {
+    use evgrid_model::{Channel, SessionState, SessionUpdate, WattHours};
+    use evgrid_ocpp::csms::Backend;
+    let dir = tempfile::tempdir().unwrap();
+    let (r, store) = registry(&dir).await;
+    let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
+    let c = accepted_unknown(&r, "EVSELESS_1", &op).await;
+    let backend = r.charging().ocpp_backend(c);
+    let now = evgrid_model::time::unix_now();
+    let started = SessionUpdate {
+        session_ref: "EVSELESS_1:T9".into(),
+        state: Some(SessionState::Starting),
+        started_at: Some(now),
+        meter_start: Some(WattHours(100)),
+        ..SessionUpdate::reported_by(Channel::Ocpp)
+    };
+    backend
+        .session("EVSELESS_1", None, Some(WattHours(100)), started)
+        .await
+        .unwrap();
+    let s = store
+        .charging_session(&op, "EVSELESS_1:T9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.connector_id, "EVSELESS_1-0");
+    let charging = SessionUpdate {
+        session_ref: "EVSELESS_1:T9".into(),
+        state: Some(SessionState::Charging),
+        ..SessionUpdate::reported_by(Channel::Ocpp)
+    };
+    backend
+        .session("EVSELESS_1", Some(2), Some(WattHours(600)), charging)
+        .await
+        .unwrap();
+    let s = store
+        .charging_session(&op, "EVSELESS_1:T9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.connector_id.as_str(), s.energy),
+        ("EVSELESS_1-2", Some(WattHours(500)))
+    );
+}

@@ -40,6 +40,15 @@ async fn demo_chargers(
         if chargers.len() >= count as usize {
             break;
         }
+        // A data directory that holds other stations (an operator's file imported first) has
+        // no synthetic station to put a charger on: those are left out.
+        let key = evgrid_model::StationKey {
+            operator_id: s.operator_id.clone(),
+            station_id: s.id.clone(),
+        };
+        if app.network().station(&key).await?.is_none() {
+            continue;
+        }
         stations.insert(format!("{}:{}", s.operator_id, s.id));
         for e in &s.equipment {
             chargers.push((s.clone(), e.clone()));

@@ -180,6 +180,13 @@ fn the_demo_serves_the_city_and_answers_every_route() {
             > 0.0
     );
     assert!(detail["tariff"]["periods"].as_array().unwrap().len() >= 3);
+    // Each connector with the full id a driver's start takes.
+    let first = &detail["equipment"][0]["connectors"][0];
+    let operator = id.split(':').next().unwrap();
+    assert_eq!(
+        first["full_id"].as_str().unwrap(),
+        format!("{operator}:{}", first["id"].as_str().unwrap())
+    );
     let encoded = id.replace(':', "%3A");
     assert_eq!(
         ok(&get(addr, &format!("/api/v1/stations/{encoded}")))["id"],
@@ -405,4 +412,28 @@ fn the_demo_serves_the_city_and_answers_every_route() {
     problem(&get(addr, "/api/v1/nothing-here"), 404, "no such route");
     problem(&get(addr, "/assets/nope.js"), 404, "no asset");
     problem(&request(addr, "POST", "/api/v1/stations"), 405, "POST");
+}
+
+/// `evgrid demo` on a data directory that already holds an operator's imported stations (as the
+/// README suggests for real data) serves them; before, it stopped with "station
+/// EVGSYN001:P000001 does not exist" while registering its simulated chargers.
+#[test]
+fn the_demo_serves_a_data_directory_that_holds_other_stations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let fixture = common::registry_fixture("good.csv");
+    let imported = common::run(&[
+        "import",
+        "--data-dir",
+        data.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{imported:?}");
+    let server = common::start(&["demo", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(common::get(server.addr, "/healthz").status, 200);
+    let stations = common::get(server.addr, "/api/v1/stations?operator=MA0CSVOP1").json();
+    assert!(
+        stations.to_string().contains("CSV001"),
+        "the imported stations are served: {stations}"
+    );
 }

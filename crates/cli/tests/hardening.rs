@@ -493,3 +493,18 @@ fn chargers_need_their_password_and_one_identity_has_one_connection() {
     assert!(status("REG1", Some(PASSWORD)).starts_with("HTTP/1.1 401"));
     assert!(status("REG1", Some(&password)).starts_with("HTTP/1.1 101"));
 }
+
+/// A charger that closes its WebSocket gets the answering close frame (RFC 6455 §5.5.1; before,
+/// the connection was dropped without one).
+#[test]
+fn a_chargers_close_frame_is_answered() {
+    use std::io::Write;
+    let (_dir, server) = serve_fresh(&["--accept-unknown-chargers"]);
+    let (head, mut stream) = upgrade(server.addr, "CLOSER1", Some(PASSWORD));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // A masked close frame with code 1000 (the mask of zeros leaves the payload as it is).
+    stream
+        .write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+        .unwrap();
+    assert_eq!(close_code(&mut stream), Some(1000));
+}

@@ -61,6 +61,18 @@ pub fn connector_id(charger: &str, n: u32) -> String {
     format!("{charger}-{n}")
 }
 
+/// Where a directly connected charger's transaction is before the charger says on which
+/// connector (OCPP 2.0.1 lets a transaction start, e.g. on authorization, before its EVSE is
+/// known): `CHARGER-0`. The first message that names the connector binds the session to it.
+pub fn unbound_connector_id(charger: &str) -> String {
+    connector_id(charger, 0)
+}
+
+/// Whether `connector` is a charger's [`unbound_connector_id`].
+pub fn is_unbound_connector(connector: &str) -> bool {
+    connector.ends_with("-0") && charger_of_connector(connector).is_some()
+}
+
 /// The charger of a connector id made by [`connector_id`] (`CHARGER-N` → `CHARGER`); `None`
 /// for an id of another shape.
 pub fn charger_of_connector(connector: &str) -> Option<&str> {

@@ -38,7 +38,8 @@ impl Version {
 }
 
 /// CALLERROR codes. The wire names differ by version where the specifications differ: 1.6 says
-/// `FormationViolation`, 2.0.1 `FormatViolation`; both spell `OccurenceConstraintViolation` so.
+/// `FormationViolation`, 2.0.1 `FormatViolation`; 1.6 spells `OccurenceConstraintViolation`,
+/// 2.0.1 `OccurrenceConstraintViolation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// The payload or frame is syntactically wrong or not the structure of the action.
@@ -73,7 +74,8 @@ impl ErrorCode {
             (ErrorCode::Format, Version::V201) => "FormatViolation",
             (ErrorCode::Protocol, _) => "ProtocolError",
             (ErrorCode::PropertyConstraint, _) => "PropertyConstraintViolation",
-            (ErrorCode::OccurrenceConstraint, _) => "OccurenceConstraintViolation",
+            (ErrorCode::OccurrenceConstraint, Version::V16) => "OccurenceConstraintViolation",
+            (ErrorCode::OccurrenceConstraint, Version::V201) => "OccurrenceConstraintViolation",
             (ErrorCode::TypeConstraint, _) => "TypeConstraintViolation",
             (ErrorCode::NotImplemented, _) => "NotImplemented",
             (ErrorCode::NotSupported, _) => "NotSupported",

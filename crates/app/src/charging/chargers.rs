@@ -468,14 +468,19 @@ impl Backend for OcppBackend<'_> {
         if let Some(energy) = evgrid_ocpp::csms::energy_since(register, meter_start) {
             update.energy = Some(energy);
         }
-        update.connector_id = match connector {
-            Some(n) => self.connector(n)?,
-            None => previous
-                .as_ref()
-                .map(|s| s.connector_id.clone())
-                .ok_or_else(|| {
-                    StorageError::Invalid(format!("unknown transaction {}", update.session_ref))
-                })?,
+        update.connector_id = match (connector, &previous) {
+            (Some(n), _) => self.connector(n)?,
+            (None, Some(s)) => s.connector_id.clone(),
+            // A transaction that starts before its EVSE is known (2.0.1): bound later.
+            (None, None) if update.started_at.is_some() => {
+                evgrid_model::charger::unbound_connector_id(&self.charger.id)
+            }
+            (None, None) => {
+                return Err(StorageError::Invalid(format!(
+                    "unknown transaction {}",
+                    update.session_ref
+                )))
+            }
         };
         // The charger's clock is checked before its times price anything.
         let replaced_times = update.check_times(evgrid_model::time::unix_now());

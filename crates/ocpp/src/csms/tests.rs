@@ -185,6 +185,11 @@ async fn bad_frames_are_answered_and_nothing_is_stored() {
             "OccurenceConstraintViolation",
         ),
         (
+            Version::V201,
+            r#"[2,"4b","BootNotification",{"reason":"PowerUp"}]"#,
+            "OccurrenceConstraintViolation",
+        ),
+        (
             Version::V16,
             r#"[2,"5","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Dancing"}]"#,
             "PropertyConstraintViolation",

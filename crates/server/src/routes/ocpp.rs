@@ -128,7 +128,13 @@ impl Transport for Socket {
         match self.0.recv().await {
             Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
             Some(Ok(Message::Binary(_))) => Incoming::Binary,
-            Some(Ok(Message::Close(_))) | None => Incoming::Closed,
+            Some(Ok(Message::Close(_))) => {
+                // The charger closes: the WebSocket queued the answering close frame (RFC 6455
+                // §5.5.1); send it before the connection ends.
+                let _ = futures_util::SinkExt::flush(&mut self.0).await;
+                Incoming::Closed
+            }
+            None => Incoming::Closed,
             Some(Ok(_)) => Incoming::Other,
             Some(Err(e)) => {
                 let text = e.to_string();

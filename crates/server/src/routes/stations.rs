@@ -84,7 +84,11 @@ pub async fn list_stations(
 /// A connector of a pile.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectorView {
+    /// The operator's ConnectorID.
     pub id: String,
+    /// The id `POST /api/v1/sessions` and `POST /api/v1/reservations` take:
+    /// `OPERATORID:CONNECTORID`.
+    pub full_id: String,
     pub name: Option<String>,
     /// household_socket, ac_socket, ac_plug, dc_plug, wireless or other.
     pub connector_type: &'static str,
@@ -282,6 +286,7 @@ pub async fn get_station(
                 .iter()
                 .map(|c| ConnectorView {
                     id: c.id.clone(),
+                    full_id: format!("{}:{}", s.operator_id, c.id),
                     name: c.name.clone(),
                     connector_type: c.connector_type.name(),
                     connector_type_code: c.connector_type.0,

@@ -282,6 +282,9 @@ static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| {
            meter_start_wh)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $21)
          ON CONFLICT (operator_id, session_ref) DO UPDATE SET
+           connector_id = CASE WHEN charging_sessions.connector_id LIKE '%-0'
+                                AND excluded.source = 'ocpp'
+                               THEN excluded.connector_id ELSE charging_sessions.connector_id END,
            state = CASE WHEN $20 AND excluded.state_rank > charging_sessions.state_rank
                         THEN excluded.state ELSE charging_sessions.state END,
            state_rank = CASE WHEN $20 AND excluded.state_rank > charging_sessions.state_rank
@@ -342,7 +345,13 @@ async fn apply_session_in(
         )));
     }
     if let Some(connector) = &before.connector_id {
-        if *connector != u.connector_id {
+        // A charger's transaction started before its connector was known is bound by the first
+        // message that names one of the same charger.
+        let binding = u.source == Channel::Ocpp
+            && evgrid_model::charger::is_unbound_connector(connector)
+            && evgrid_model::charger::charger_of_connector(connector)
+                == evgrid_model::charger::charger_of_connector(&u.connector_id);
+        if *connector != u.connector_id && !binding {
             return Err(StoreError::Unknown(format!(
                 "session {} is on connector {connector}, not {}",
                 u.session_ref, u.connector_id

@@ -760,6 +760,44 @@ pub async fn a_replayed_or_implausible_message_never_undoes_a_newer_one(store: S
     );
 }
 
+/// OCPP 2.0.1 lets a transaction start before its EVSE is known: the session is on the
+/// charger's unbound connector (`CHARGER-0`) until the first message that names its connector,
+/// and stays there after (issue 20: E_12, P_03).
+pub async fn a_charger_session_is_bound_to_its_connector_once_known(store: Store) {
+    let cp = Charger::new("CP9", op(), None, 2, Some("sha256$s$h".into()));
+    store.put_charger(&cp).await.unwrap();
+    let on = |connector: &str, seq: &str| {
+        let update = SessionUpdate {
+            session_ref: "CP9:T1".into(),
+            connector_id: connector.into(),
+            state: Some(SessionState::Charging),
+            ..SessionUpdate::reported_by(Channel::Ocpp)
+        };
+        (push("ocpp", seq), update)
+    };
+    let (key, started) = on("CP9-0", "1");
+    store.apply_charging_session(&key, &started).await.unwrap();
+    let (key, bound) = on("CP9-1", "2");
+    store.apply_charging_session(&key, &bound).await.unwrap();
+    let s = store
+        .charging_session(&op(), "CP9:T1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.connector_id, "CP9-1");
+    let (key, elsewhere) = on("CP9-2", "3");
+    assert!(matches!(
+        store.apply_charging_session(&key, &elsewhere).await,
+        Err(StoreError::Unknown(_))
+    ));
+    let s = store
+        .charging_session(&op(), "CP9:T1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.connector_id, "CP9-1");
+}
+
 pub async fn recent_sessions_and_final_orders_in_one_read(store: Store) {
     store
         .upsert_stations(&[operator()], &[station("A", 2), station("B", 1)])

@@ -48,6 +48,7 @@ macro_rules! for_each_case {
         $m!(session_messages_grouped_keep_their_own_outcomes);
         $m!(a_session_only_moves_forward_and_keeps_its_order);
         $m!(a_replayed_or_implausible_message_never_undoes_a_newer_one);
+        $m!(a_charger_session_is_bound_to_its_connector_once_known);
         $m!(recent_sessions_and_final_orders_in_one_read);
         $m!(order_checks_are_recorded_once);
         $m!(charges_are_idempotent_by_key_and_linked_to_transactions);
