@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use evgrid_model::time::{format_rfc3339, parse_rfc3339};
-use evgrid_model::{Channel, ConnectorStatus, SessionState, SessionUpdate, WattHours};
+use evgrid_model::{Channel, ConnectorStatus, Fen, SessionState, SessionUpdate, WattHours};
 use serde_json::{json, Value};
 
 use crate::frame::{ErrorCode, Frame, FrameError, Version};
@@ -69,13 +69,15 @@ pub trait Backend: Send + Sync {
     /// energy register the message read (Wh): the backend sets the update's energy to
     /// [`energy_since`] the session's meter start (the update's own at the start, else the
     /// stored one it reads anyway), so the message costs one read of the session, not two.
+    /// Returns what the session costs so far, when the backend prices it (the charger is told
+    /// at the end: 2.0.1 `totalCost`).
     fn session(
         &self,
         charger: &str,
         connector: Option<u32>,
         register: Option<WattHours>,
         update: SessionUpdate,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    ) -> impl Future<Output = Result<Option<Fen>, StorageError>> + Send;
     /// Keeps something the charger reported about itself (`kind` is the action:
     /// firmware, diagnostics or log upload progress, a security event, a report's arrival).
     fn notice(
@@ -588,7 +590,7 @@ impl Connection {
                     ..SessionUpdate::reported_by(Channel::Ocpp)
                 };
                 let connector = u32_of(p.get("evse").and_then(|e| e.get("id")));
-                backend
+                let cost = backend
                     .session(&self.charger, connector, register, update)
                     .await
                     .map_err(internal)?;
@@ -608,7 +610,16 @@ impl Connection {
                         .await
                         .map_err(internal)?;
                 }
-                Ok(json!({}))
+                // E01.FR.12: the token's status when the event carries one; I02: the total cost
+                // at the end, in the currency's main unit.
+                let mut answer = serde_json::Map::new();
+                if p.get("idToken").is_some() {
+                    answer.insert("idTokenInfo".into(), json!({"status": "Accepted"}));
+                }
+                if let (true, Some(cost)) = (event == "Ended", cost) {
+                    answer.insert("totalCost".into(), json!(cost.yuan()));
+                }
+                Ok(Value::Object(answer))
             }
             (Version::V201, "MeterValues") => Ok(json!({})),
             (_, "DataTransfer") => Ok(json!({"status": "UnknownVendorId"})),

@@ -456,7 +456,7 @@ impl Backend for OcppBackend<'_> {
         connector: Option<u32>,
         register: Option<evgrid_model::WattHours>,
         mut update: SessionUpdate,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Option<Fen>, StorageError> {
         let store = &self.charging.store;
         let previous = store
             .charging_session(&self.charger.operator_id, &update.session_ref)
@@ -512,11 +512,15 @@ impl Backend for OcppBackend<'_> {
                 update.energy.map_or(-1, |e| e.0)
             ),
         };
+        // What the session costs after this message: billed now, else as stored.
+        let cost = update
+            .total_money
+            .or_else(|| previous.as_ref().and_then(|s| s.total_money));
         self.charging
             .apply_session_grouped(push, update)
             .await
-            .map(|_| ())
-            .map_err(StorageError::from)
+            .map_err(StorageError::from)?;
+        Ok(cost)
     }
 
     async fn notice(&self, charger: &str, kind: &str, detail: &str) -> Result<(), StorageError> {

@@ -42,7 +42,7 @@ impl Backend for Memory {
         connector: Option<u32>,
         register: Option<WattHours>,
         mut update: SessionUpdate,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Option<evgrid_model::Fen>, StorageError> {
         let meter_start = update.meter_start.or_else(|| {
             self.sessions
                 .lock()
@@ -57,8 +57,8 @@ impl Backend for Memory {
         self.sessions
             .lock()
             .unwrap()
-            .push((connector, update, meter_start));
-        Ok(())
+            .push((connector, update.clone(), meter_start));
+        Ok(update.energy.map(|e| evgrid_model::Fen(e.0 / 10)))
     }
     async fn notice(&self, _charger: &str, kind: &str, detail: &str) -> Result<(), StorageError> {
         self.notices
@@ -136,11 +136,20 @@ async fn a_201_transaction_event_series_is_stored() {
         "transactionInfo":{"transactionId":"T-9","chargingState":"Charging","remoteStartId":7},"evse":{"id":1,"connectorId":1},
         "idToken":{"idToken":"EVG0123","type":"Central"},
         "meterValue":[{"timestamp":"2024-01-05T08:00:00Z","sampledValue":[{"value":2000}]}]}]"#;
-    assert_eq!(answer(&mut c, &m, started).await[0], 3);
+    let first = answer(&mut c, &m, started).await;
+    assert_eq!(first[0], 3);
+    // E01.FR.12: an event with an id token is answered with the token's status; no cost yet.
+    assert_eq!(first[2]["idTokenInfo"]["status"], "Accepted", "{first}");
+    assert!(first[2].get("totalCost").is_none(), "{first}");
     let ended = r#"[2,"b","TransactionEvent",{"eventType":"Ended","timestamp":"2024-01-05T09:00:00Z","triggerReason":"RemoteStop","seqNo":1,
         "transactionInfo":{"transactionId":"T-9","stoppedReason":"Remote"},
         "meterValue":[{"timestamp":"2024-01-05T09:00:00Z","sampledValue":[{"value":12.5,"unitOfMeasure":{"unit":"kWh"}}]}]}]"#;
-    assert_eq!(answer(&mut c, &m, ended).await[0], 3);
+    let last = answer(&mut c, &m, ended).await;
+    assert_eq!(last[0], 3);
+    // I02: the end tells the charger the total cost (the test backend's: 10,500 Wh → 1,050
+    // fen), in yuan; no id token in the event, no idTokenInfo.
+    assert_eq!(last[2]["totalCost"], 10.5, "{last}");
+    assert!(last[2].get("idTokenInfo").is_none(), "{last}");
     {
         let sessions = m.sessions.lock().unwrap();
         assert_eq!(
