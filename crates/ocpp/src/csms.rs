@@ -246,9 +246,27 @@ fn notice_detail(action: &str, p: &Value) -> String {
             p["seqNo"],
             p["reportData"].as_array().map_or(0, Vec::len)
         ),
-        _ => text("status").to_owned(),
+        _ => match text("status") {
+            // The message itself, in short, for the others.
+            "" => {
+                let mut whole = p.to_string();
+                if whole.len() > NOTICE_DETAIL_MOST {
+                    let mut end = NOTICE_DETAIL_MOST;
+                    while !whole.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    whole.truncate(end);
+                    whole.push('…');
+                }
+                whole
+            }
+            status => status.to_owned(),
+        },
     }
 }
+
+/// The longest detail kept of a charger's notice (bytes).
+const NOTICE_DETAIL_MOST: usize = 500;
 
 fn time_of(payload: &Value, field: &str) -> i64 {
     payload
@@ -629,14 +647,39 @@ impl Connection {
                 | "DiagnosticsStatusNotification"
                 | "LogStatusNotification"
                 | "SecurityEventNotification"
-                | "NotifyReport",
+                | "NotifyReport"
+                | "SignedFirmwareStatusNotification"
+                | "PublishFirmwareStatusNotification"
+                | "ReportChargingProfiles"
+                | "NotifyChargingLimit"
+                | "ClearedChargingLimit"
+                | "NotifyCustomerInformation"
+                | "NotifyDisplayMessages"
+                | "ReservationStatusUpdate"
+                | "NotifyEVChargingNeeds"
+                | "NotifyEVChargingSchedule"
+                | "GetCertificateStatus"
+                | "Get15118EVCertificate",
             ) => {
+                // Kept as the charger's notices (shown on its page), answered as evgrid can.
                 let detail = notice_detail(action, p);
                 backend
                     .notice(&self.charger, action, &detail)
                     .await
                     .map_err(internal)?;
-                Ok(json!({}))
+                Ok(match action {
+                    // evgrid computes no charging schedules: the EV's needs are noted, not met.
+                    "NotifyEVChargingNeeds" => {
+                        json!({"status": "Rejected", "statusInfo": {"reasonCode": "NoSmartCharging"}})
+                    }
+                    "NotifyEVChargingSchedule" => json!({"status": "Accepted"}),
+                    // No OCSP responder or ISO 15118 certificate pool is configured.
+                    "GetCertificateStatus" => {
+                        json!({"status": "Failed", "statusInfo": {"reasonCode": "NoOcspResponder"}})
+                    }
+                    "Get15118EVCertificate" => json!({"status": "Failed", "exiResponse": ""}),
+                    _ => json!({}),
+                })
             }
             (_, "NotifyEvent" | "NotifyMonitoringReport") => Ok(json!({})),
             (_, other) => Err((

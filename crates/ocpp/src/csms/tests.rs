@@ -329,3 +329,50 @@ async fn what_a_charger_reports_about_itself_is_kept() {
         ]
     );
 }
+
+/// Issue 20 item 3: the charger-initiated messages evgrid used to answer NotSupported are
+/// accepted (each payload checked against its schema), kept as the charger's notices, and
+/// answered as the schema of their answer requires.
+#[tokio::test]
+async fn every_charger_initiated_message_is_accepted_and_kept() {
+    let m = Memory::default();
+    let mut c = Connection::new("CS3", Version::V201);
+    let now = "2026-12-04T08:00:00Z";
+    let messages = [
+        ("ReportChargingProfiles", format!(r#"{{"requestId":1,"chargingLimitSource":"CSO","evseId":1,"chargingProfile":[{{"id":1,"stackLevel":0,"chargingProfilePurpose":"TxDefaultProfile","chargingProfileKind":"Absolute","chargingSchedule":[{{"id":1,"chargingRateUnit":"W","chargingSchedulePeriod":[{{"startPeriod":0,"limit":7000}}]}}]}}]}}"#)),
+        ("NotifyChargingLimit", r#"{"chargingLimit":{"chargingLimitSource":"EMS"},"evseId":1}"#.to_owned()),
+        ("ClearedChargingLimit", r#"{"chargingLimitSource":"EMS","evseId":1}"#.to_owned()),
+        ("NotifyEVChargingNeeds", r#"{"evseId":1,"chargingNeeds":{"requestedEnergyTransfer":"DC"}}"#.to_owned()),
+        ("NotifyEVChargingSchedule", format!(r#"{{"timeBase":"{now}","evseId":1,"chargingSchedule":{{"id":1,"chargingRateUnit":"W","chargingSchedulePeriod":[{{"startPeriod":0,"limit":11000}}]}}}}"#)),
+        ("NotifyCustomerInformation", format!(r#"{{"data":"card 1234","seqNo":0,"generatedAt":"{now}","requestId":5}}"#)),
+        ("NotifyDisplayMessages", r#"{"requestId":6}"#.to_owned()),
+        ("PublishFirmwareStatusNotification", r#"{"status":"Published","location":["http://cs3.local/fw.bin"],"requestId":7}"#.to_owned()),
+        ("ReservationStatusUpdate", r#"{"reservationId":8,"reservationUpdateStatus":"Expired"}"#.to_owned()),
+        ("GetCertificateStatus", r#"{"ocspRequestData":{"hashAlgorithm":"SHA256","issuerNameHash":"a","issuerKeyHash":"b","serialNumber":"1","responderURL":"http://ocsp.local"}}"#.to_owned()),
+        ("Get15118EVCertificate", r#"{"iso15118SchemaVersion":"urn:iso:15118:2:2013:MsgDef","action":"Install","exiRequest":"AA=="}"#.to_owned()),
+    ];
+    for (i, (action, payload)) in messages.iter().enumerate() {
+        let a = answer(&mut c, &m, &format!(r#"[2,"n{i}","{action}",{payload}]"#)).await;
+        assert_eq!(a[0], 3, "{action}: {a}");
+        validate(Version::V201, action, Direction::Response, &a[2])
+            .unwrap_or_else(|v| panic!("{action} answer {}: {v}", a[2]));
+    }
+    let mut c16 = Connection::new("CP3", Version::V16);
+    let signed = answer(
+        &mut c16,
+        &m,
+        r#"[2,"s1","SignedFirmwareStatusNotification",{"status":"SignatureVerified","requestId":3}]"#,
+    )
+    .await;
+    assert_eq!(signed[0], 3, "{signed}");
+    let kept = m.notices.lock().unwrap();
+    assert_eq!(kept.len(), messages.len() + 1);
+    assert!(kept
+        .iter()
+        .any(|(kind, detail)| kind == "ReservationStatusUpdate" && detail.contains("Expired")));
+    assert!(
+        kept.iter()
+            .any(|(kind, detail)| kind == "PublishFirmwareStatusNotification"
+                && detail == "Published")
+    );
+}
