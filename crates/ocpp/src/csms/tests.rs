@@ -339,7 +339,7 @@ async fn every_charger_initiated_message_is_accepted_and_kept() {
     let mut c = Connection::new("CS3", Version::V201);
     let now = "2026-12-04T08:00:00Z";
     let messages = [
-        ("ReportChargingProfiles", format!(r#"{{"requestId":1,"chargingLimitSource":"CSO","evseId":1,"chargingProfile":[{{"id":1,"stackLevel":0,"chargingProfilePurpose":"TxDefaultProfile","chargingProfileKind":"Absolute","chargingSchedule":[{{"id":1,"chargingRateUnit":"W","chargingSchedulePeriod":[{{"startPeriod":0,"limit":7000}}]}}]}}]}}"#)),
+        ("ReportChargingProfiles", r#"{"requestId":1,"chargingLimitSource":"CSO","evseId":1,"chargingProfile":[{"id":1,"stackLevel":0,"chargingProfilePurpose":"TxDefaultProfile","chargingProfileKind":"Absolute","chargingSchedule":[{"id":1,"chargingRateUnit":"W","chargingSchedulePeriod":[{"startPeriod":0,"limit":7000}]}]}]}"#.to_owned()),
         ("NotifyChargingLimit", r#"{"chargingLimit":{"chargingLimitSource":"EMS"},"evseId":1}"#.to_owned()),
         ("ClearedChargingLimit", r#"{"chargingLimitSource":"EMS","evseId":1}"#.to_owned()),
         ("NotifyEVChargingNeeds", r#"{"evseId":1,"chargingNeeds":{"requestedEnergyTransfer":"DC"}}"#.to_owned()),
