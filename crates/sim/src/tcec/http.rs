@@ -386,6 +386,7 @@ fn start_charge(sim: &Arc<Sim>, q: StartCharge) -> Result<Vec<u8>, Refusal> {
                             started_at: unix_now(),
                             ended_at: None,
                             energy: evgrid_model::WattHours(0),
+                            exact_wh: 0.0,
                             soc,
                             power_kw: if dc { power.min(120.0) } else { power.min(7.0) },
                             stop_requested: false,

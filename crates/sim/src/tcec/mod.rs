@@ -162,6 +162,9 @@ struct Charge {
     started_at: i64,
     ended_at: Option<i64>,
     energy: WattHours,
+    /// The energy delivered, unrounded (Wh): `energy` is it in the 10 Wh steps DetailPower
+    /// carries, so a slow charger's samples are not rounded away.
+    exact_wh: f64,
     /// DC only.
     soc: Option<f64>,
     power_kw: f64,
@@ -418,10 +421,10 @@ impl Sim {
                 let dt = last.elapsed().as_secs_f64();
                 last = Instant::now();
                 // Energy in 10 Wh steps, as DetailPower carries it.
-                let add = (c.power_kw * 1000.0 * dt * self.options.speedup / 3600.0 / 10.0).round()
-                    as i64
-                    * 10;
-                c.energy = WattHours(c.energy.0 + add.max(0));
+                let before = c.energy.0;
+                c.exact_wh += (c.power_kw * 1000.0 * dt * self.options.speedup / 3600.0).max(0.0);
+                c.energy = WattHours((c.exact_wh / 10.0).floor() as i64 * 10);
+                let add = c.energy.0 - before;
                 if let Some(soc) = c.soc.as_mut() {
                     *soc = (*soc + add as f64 / 60_000.0 * 100.0).min(100.0);
                 }
