@@ -94,6 +94,14 @@ pub trait Backend: Send + Sync {
         session_ref: &str,
         by: StartedBy<'_>,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// The charger says the reservation it holds under `reservation_id` is over (2.0.1
+    /// ReservationStatusUpdate: `Expired` or `Removed`).
+    fn reservation_ended(
+        &self,
+        charger: &str,
+        reservation_id: i64,
+        how: &str,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
 /// Energy delivered since the start of a session: the register read now minus the register at
@@ -240,6 +248,11 @@ fn notice_detail(action: &str, p: &Value) -> String {
             "" => text("type").to_owned(),
             info => format!("{}: {info}", text("type")),
         },
+        "ReservationStatusUpdate" => format!(
+            "reservation {}: {}",
+            p["reservationId"],
+            text("reservationUpdateStatus")
+        ),
         "NotifyReport" => format!(
             "report {} part {}: {} variables",
             p["requestId"],
@@ -662,6 +675,15 @@ impl Connection {
                 | "Get15118EVCertificate",
             ) => {
                 // Kept as the charger's notices (shown on its page), answered as evgrid can.
+                if let ("ReservationStatusUpdate", Some(reservation)) =
+                    (action, p.get("reservationId").and_then(Value::as_i64))
+                {
+                    let how = p["reservationUpdateStatus"].as_str().unwrap_or_default();
+                    backend
+                        .reservation_ended(&self.charger, reservation, how)
+                        .await
+                        .map_err(internal)?;
+                }
                 let detail = notice_detail(action, p);
                 backend
                     .notice(&self.charger, action, &detail)

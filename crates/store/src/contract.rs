@@ -316,6 +316,17 @@ pub trait ChargeStore: Send + Sync {
         status: ReservationStatus,
         message: Option<&str>,
     ) -> StoreResult<()>;
+
+    /// Ends the open (requested or reserved) reservation that a charger holds under
+    /// `ocpp_id` on a connector whose id starts with `connector_prefix` (the charger's own
+    /// report that it expired or was removed); whether there was one.
+    async fn end_reservation_of_charger(
+        &self,
+        operator_id: &str,
+        connector_prefix: &str,
+        ocpp_id: i64,
+        message: &str,
+    ) -> StoreResult<bool>;
 }
 
 /// Users with their roles, and their logins (kept by the hash of the login token).

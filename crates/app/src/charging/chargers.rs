@@ -523,6 +523,27 @@ impl Backend for OcppBackend<'_> {
         Ok(cost)
     }
 
+    async fn reservation_ended(
+        &self,
+        _charger: &str,
+        reservation_id: i64,
+        how: &str,
+    ) -> Result<(), StorageError> {
+        let ended = self
+            .charging
+            .store
+            .end_reservation_of_charger(
+                self.charger.operator_id.as_str(),
+                &format!("{}-", self.charger.id),
+                reservation_id,
+                &format!("the charger reports the reservation {}", how.to_lowercase()),
+            )
+            .await
+            .map_err(StorageError::from)?;
+        tracing::info!(charger = %self.charger.id, reservation_id, how, ended, "reservation status update");
+        Ok(())
+    }
+
     async fn notice(&self, charger: &str, kind: &str, detail: &str) -> Result<(), StorageError> {
         self.charging
             .store

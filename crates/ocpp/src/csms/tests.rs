@@ -16,6 +16,8 @@ struct Memory {
     tags: Mutex<Vec<(String, String)>>,
     /// (kind, detail) of each notice.
     notices: Mutex<Vec<(String, String)>>,
+    /// (reservation id, how) of each reservation the charger ended.
+    ended_reservations: Mutex<Vec<(i64, String)>>,
 }
 
 impl Backend for Memory {
@@ -78,6 +80,18 @@ impl Backend for Memory {
             StartedBy::RemoteStart(id) => format!("remote start {id}"),
         };
         self.tags.lock().unwrap().push((session_ref.to_owned(), by));
+        Ok(())
+    }
+    async fn reservation_ended(
+        &self,
+        _charger: &str,
+        reservation_id: i64,
+        how: &str,
+    ) -> Result<(), StorageError> {
+        self.ended_reservations
+            .lock()
+            .unwrap()
+            .push((reservation_id, how.to_owned()));
         Ok(())
     }
 }
@@ -369,7 +383,13 @@ async fn every_charger_initiated_message_is_accepted_and_kept() {
     assert_eq!(kept.len(), messages.len() + 1);
     assert!(kept
         .iter()
-        .any(|(kind, detail)| kind == "ReservationStatusUpdate" && detail.contains("Expired")));
+        .any(|(kind, detail)| kind == "ReservationStatusUpdate"
+            && detail == "reservation 8: Expired"));
+    assert_eq!(
+        *m.ended_reservations.lock().unwrap(),
+        [(8, "Expired".to_owned())],
+        "the reservation is ended, not only noted"
+    );
     assert!(
         kept.iter()
             .any(|(kind, detail)| kind == "PublishFirmwareStatusNotification"

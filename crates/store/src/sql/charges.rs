@@ -305,4 +305,28 @@ impl ChargeStore for Engine {
             .await?;
         Ok(())
     }
+
+    async fn end_reservation_of_charger(
+        &self,
+        operator_id: &str,
+        connector_prefix: &str,
+        ocpp_id: i64,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE reservations SET status = $4, message = $5
+             WHERE operator_id = $1 AND ocpp_id = $3
+               AND substr(connector_id, 1, length($2)) = $2
+               AND status IN ('requested', 'reserved')",
+        )
+        .bind(operator_id)
+        .bind(connector_prefix)
+        .bind(ocpp_id)
+        .bind(ReservationStatus::Cancelled.as_str())
+        .bind(message)
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            > 0)
+    }
 }

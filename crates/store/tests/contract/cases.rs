@@ -1056,6 +1056,32 @@ pub async fn reservations_hold_until_they_expire(store: Store) {
         ]
     );
     assert!(store.reservations_of(user.id + 1).await.unwrap().is_empty());
+    // The charger reports the reservation it holds under 7 expired: r1 ends (r2, refused,
+    // stays as it is); another charger's prefix or id ends nothing.
+    assert!(!store
+        .end_reservation_of_charger(OPERATOR, "BE", 7, "expired")
+        .await
+        .unwrap());
+    assert!(!store
+        .end_reservation_of_charger(OPERATOR, "AE", 8, "expired")
+        .await
+        .unwrap());
+    assert!(store
+        .end_reservation_of_charger(OPERATOR, "AE", 7, "the charger reports it expired")
+        .await
+        .unwrap());
+    let r1 = store.reservation("r1").await.unwrap().unwrap();
+    assert_eq!(
+        (r1.status, r1.message.as_deref()),
+        (
+            ReservationStatus::Cancelled,
+            Some("the charger reports it expired")
+        )
+    );
+    assert_eq!(
+        store.reservation("r2").await.unwrap().unwrap().status,
+        ReservationStatus::Refused
+    );
 }
 
 pub async fn accounts_and_logins(store: Store) {
