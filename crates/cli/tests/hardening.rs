@@ -211,9 +211,12 @@ fn login_floods_leave_memory_bounded_and_the_server_answering() {
             peak_logins < before + 300 * 1024,
             "peak {peak_logins} KiB against {before} KiB before the flood"
         );
-        // The huge usernames are not kept: what stays after the floods is near what was there.
+        // The huge usernames are not kept: kept, the 150 of 4 MiB would hold at least 600 MiB
+        // (1 GB was seen). What stays is the allocator's retention of the request buffers it
+        // freed, up to the flood's peak (one CI run on 2 busy cores: 27 MiB before, 234 MiB
+        // after), so the bound sits between the two.
         assert!(
-            after < before + 200 * 1024,
+            after < before + 450 * 1024,
             "after {after} KiB against {before} KiB"
         );
     });
