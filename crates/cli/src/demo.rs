@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use evgrid_app::App;
 
 use crate::import::{print_report, run_import};
+use crate::output::write_private;
 use crate::serve::{open_serving_app, serve_app, start_poller, ServeArgs};
 use crate::{simulate, user};
 
@@ -104,7 +105,7 @@ async fn demo_chargers(
         for (id, password) in ids {
             text.push_str(&format!("{id} {password}\n"));
         }
-        write_private(&file, &text)?;
+        write_private(&file, text.as_bytes())?;
     }
     let ids = chargers
         .into_iter()
@@ -118,20 +119,6 @@ async fn demo_chargers(
         })
         .collect();
     Ok((ids, stations))
-}
-
-/// Writes `text` to `path`, readable by its owner only (it holds passwords).
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// What the demo runs besides the server.
@@ -170,7 +157,8 @@ async fn demo_regulator(app: &App, data_dir: &Path, password: Option<String>) ->
     };
     write_private(
         &file,
-        &format!("# evgrid demo accounts (the dashboard at /dashboard)\n{NAME} {password}\n"),
+        format!("# evgrid demo accounts (the dashboard at /dashboard)\n{NAME} {password}\n")
+            .as_bytes(),
     )?;
     println!(
         "dashboard login: {NAME} / {password} (kept in {})",

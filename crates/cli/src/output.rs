@@ -10,24 +10,47 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees half a
 /// file and a failed run leaves no file behind.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_through_temporary(path, bytes, false)
+}
+
+/// [`write_atomically`] for a file that holds passwords or keys: readable by its owner only
+/// (0600), its directory made (0700) when missing, and on disk before it replaces the old one
+/// (a key file lost to a crash would leave every secret sealed with it unreadable).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_through_temporary(path, bytes, true)
+}
+
+fn write_through_temporary(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    let context = || format!("writing {}", path.display());
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    // A temporary file is private (0600); the output is an ordinary file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("writing {}", path.display()))?;
+    if private && !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
+    std::io::Write::write_all(&mut tmp, bytes).with_context(context)?;
+    if private {
+        // A temporary file is private (0600) already.
+        tmp.as_file().sync_all().with_context(context)?;
+    } else {
+        // The output is an ordinary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .with_context(context)?;
+        }
+    }
+    tmp.persist(path).with_context(context)?;
     Ok(())
 }
 

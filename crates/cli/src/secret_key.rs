@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use evgrid_app::secrets::{Sealer, SecretKey};
 
 use crate::open::StoreArgs;
+use crate::output::write_private;
 
 const KEY_VARIABLE: &str = "EVGRID_SECRET_KEY";
 const PREVIOUS_VARIABLE: &str = "EVGRID_SECRET_KEY_PREVIOUS";
@@ -34,34 +35,6 @@ fn keys_of(text: &str, separator: char, from: &str) -> Result<Vec<SecretKey>> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| SecretKey::from_hex(l).with_context(|| format!("a key in {from}")))
         .collect()
-}
-
-/// Writes `text` to `path` for its owner only (0600), through a temporary file and a rename.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".new");
-    let temporary = PathBuf::from(temporary);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(&temporary)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The sealer of `store`: its key (made and written on first use) and the previous ones.
@@ -91,7 +64,7 @@ pub(crate) fn sealer(store: &StoreArgs) -> Result<Sealer> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SecretKey::random().context("making a secret key")?;
-            write_private(&path, &format!("{}\n", key.to_hex()))?;
+            write_private(&path, format!("{}\n", key.to_hex()).as_bytes())?;
             tracing::info!(path = %path.display(), "made the secret key that seals operators' secrets");
             key
         }
@@ -124,9 +97,9 @@ pub(crate) fn rotate(store: &StoreArgs) -> Result<Sealer> {
         .iter()
         .map(|k| format!("{}\n", k.to_hex()))
         .collect();
-    write_private(&previous_file(&path), &text)?;
+    write_private(&previous_file(&path), text.as_bytes())?;
     let new = SecretKey::random().context("making a secret key")?;
-    write_private(&path, &format!("{}\n", new.to_hex()))?;
+    write_private(&path, format!("{}\n", new.to_hex()).as_bytes())?;
     Ok(Sealer::new(new, previous))
 }
 
@@ -140,5 +113,5 @@ pub(crate) fn forget_older_keys(store: &StoreArgs, sealer: &Sealer) -> Result<()
         .take(1)
         .map(|k| format!("{}\n", k.to_hex()))
         .collect();
-    write_private(&path, &text)
+    write_private(&path, text.as_bytes())
 }
