@@ -128,9 +128,18 @@ impl SessionUpdate {
     /// Replaces a start or end time ahead of the server's clock by `now`, the server's time of
     /// receipt ([`crate::plausibility::not_ahead`]); says what it replaced.
     pub fn check_times(&mut self, now: i64) -> Option<String> {
+        let checked = self.checked_times(now);
+        self.started_at = checked.started_at;
+        self.ended_at = checked.ended_at;
+        checked.replaced
+    }
+
+    /// The start and end times [`SessionUpdate::check_times`] would keep, without changing the
+    /// update.
+    pub fn checked_times(&self, now: i64) -> CheckedTimes {
         let mut replaced = Vec::new();
-        for (name, time) in [("start", &mut self.started_at), ("end", &mut self.ended_at)] {
-            if let Some(claimed) = *time {
+        let mut check = |name: &str, time: Option<i64>| {
+            time.map(|claimed| {
                 let (kept, believed) = crate::plausibility::not_ahead(claimed, now);
                 if !believed {
                     replaced.push(format!(
@@ -142,12 +151,27 @@ impl SessionUpdate {
                         },
                         crate::time::format_rfc3339(now)
                     ));
-                    *time = Some(kept);
                 }
-            }
+                kept
+            })
+        };
+        let started_at = check("start", self.started_at);
+        let ended_at = check("end", self.ended_at);
+        CheckedTimes {
+            started_at,
+            ended_at,
+            replaced: (!replaced.is_empty()).then(|| replaced.join("; ")),
         }
-        (!replaced.is_empty()).then(|| replaced.join("; "))
     }
+}
+
+/// A session update's times as believed ([`SessionUpdate::checked_times`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedTimes {
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// What was replaced, when anything was.
+    pub replaced: Option<String>,
 }
 
 /// An operator's charging session as stored.

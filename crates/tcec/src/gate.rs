@@ -185,8 +185,8 @@ pub async fn verify<G: Gate>(
     if !sig_ok {
         return Err(Refusal::new(Ret::BadSig, "Sig does not verify"));
     }
+    let sent = crate::time::parse_china_timestamp(&env.time_stamp);
     if let Some(window) = gate.max_clock_skew() {
-        let sent = crate::time::parse_china_timestamp(&env.time_stamp);
         let skew = sent.map(|t| (t - unix_now()).abs());
         if skew.is_none_or(|s| s > window) {
             return Err(Refusal::new(
@@ -203,7 +203,6 @@ pub async fn verify<G: Gate>(
         .push_keys_kept_for()
         .filter(|_| interface != "query_token")
     {
-        let sent = crate::time::parse_china_timestamp(&env.time_stamp);
         if sent.is_some_and(|t| unix_now() - t > kept) {
             return Err(Refusal::new(
                 Ret::BadRequest,

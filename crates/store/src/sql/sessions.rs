@@ -366,11 +366,12 @@ async fn apply_session_in(
         return Ok(true);
     }
     let now = unix_now();
-    let mut u = std::borrow::Cow::Borrowed(u);
-    let replaced_times = u.to_mut().check_times(now);
+    // The update is not copied for this: only its two times may change.
+    let times = u.checked_times(now);
+    let replaced_times = times.replaced;
     let finding = plausibility::implausibility(&plausibility::SessionEvidence {
-        started_at: u.started_at.or(before.started_at.map(|t| t.0)),
-        ended_at: u.ended_at.or(before.ended_at.map(|t| t.0)),
+        started_at: times.started_at.or(before.started_at.map(|t| t.0)),
+        ended_at: times.ended_at.or(before.ended_at.map(|t| t.0)),
         // A live reading below the stored one is a late or replayed message (ignored by the
         // statement below, not a finding); an order below the live readings is one. OCPP's
         // register running back is found where the register is read (the charger's billing).
@@ -402,8 +403,8 @@ async fn apply_session_in(
         .bind(state.as_str())
         .bind(state.rank())
         .bind(u.raw_state)
-        .bind(u.started_at.map(UnixTime))
-        .bind(u.ended_at.map(UnixTime))
+        .bind(times.started_at.map(UnixTime))
+        .bind(times.ended_at.map(UnixTime))
         .bind(UnixTime(now))
         .bind(u.energy.map(|e| e.0))
         .bind(u.soc)
