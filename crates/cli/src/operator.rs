@@ -404,7 +404,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
                 ..evgrid_app::Settings::default()
             };
             let app = crate::open::open_app_with(&store, settings).await?;
-            let count = app.live().reseal_all(next.clone()).await?;
+            let count = app.live().reseal_all().await?;
             crate::secret_key::forget_older_keys(&store, &next)?;
             tracing::info!(operators = count, "secret key rotated");
             println!(

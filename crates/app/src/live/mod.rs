@@ -218,30 +218,60 @@ impl Live {
             .map_err(|_| AppError::Invalid("the secret key is set already".into()))
     }
 
-    /// `text` as it is stored: sealed when there is a sealer.
+    /// `text` as it is stored: sealed when there is a sealer (as it is without one).
     fn seal(&self, text: &str) -> String {
-        seal_with(self.sealer.get(), text)
+        self.sealer
+            .get()
+            .map_or_else(|| text.to_owned(), |s| s.seal(text))
     }
 
     /// The plain text of a stored value.
     fn unseal(&self, stored: &str) -> Result<String, AppError> {
-        open_with(self.sealer.get(), stored)
+        match self.sealer.get() {
+            Some(s) => Ok(s.open(stored)?),
+            None if stored.starts_with(crate::secrets::SEALED_PREFIX) => {
+                Err(crate::secrets::SecretError::WrongKey.into())
+            }
+            None => Ok(stored.to_owned()),
+        }
     }
 
     /// Credentials with their secrets sealed, as they are stored.
     fn sealed(&self, c: &OperatorCredentials) -> OperatorCredentials {
-        sealed_with(self.sealer.get(), c)
+        OperatorCredentials {
+            operator_secret: self.seal(&c.operator_secret),
+            data_secret: self.seal(&c.data_secret),
+            data_secret_iv: self.seal(&c.data_secret_iv),
+            sig_secret: self.seal(&c.sig_secret),
+            platform_secret: c.platform_secret.as_deref().map(|s| self.seal(s)),
+            ..c.clone()
+        }
     }
 
     /// Stored credentials with their secrets opened.
     fn opened(&self, c: OperatorCredentials) -> Result<OperatorCredentials, AppError> {
-        opened_with(self.sealer.get(), c)
+        Ok(OperatorCredentials {
+            operator_secret: self.unseal(&c.operator_secret)?,
+            data_secret: self.unseal(&c.data_secret)?,
+            data_secret_iv: self.unseal(&c.data_secret_iv)?,
+            sig_secret: self.unseal(&c.sig_secret)?,
+            platform_secret: c
+                .platform_secret
+                .as_deref()
+                .map(|s| self.unseal(s))
+                .transpose()?,
+            ..c
+        })
     }
 
-    /// Seals every operator's secrets again with `next` (after a key rotation: `next` seals with
-    /// the new key and opens with the old one too); tokens issued to operators are dropped (they
-    /// ask for new ones). Returns how many operators' secrets were sealed again.
-    pub async fn reseal_all(&self, next: crate::secrets::Sealer) -> Result<usize, AppError> {
+    /// Seals every operator's secrets again with this service's sealer (after a key rotation:
+    /// it seals with the new key and opens with the old ones too); tokens issued to operators
+    /// are dropped (they ask for new ones). Returns how many operators' secrets were sealed
+    /// again.
+    pub async fn reseal_all(&self) -> Result<usize, AppError> {
+        if self.sealer.get().is_none() {
+            return Err(AppError::Invalid("no secret key to seal with".into()));
+        }
         let names: HashMap<OperatorId, String> = self
             .store
             .operators()
@@ -254,16 +284,14 @@ impl Live {
         // before anything is written.
         let plain = stored
             .into_iter()
-            .map(|c| opened_with(Some(&next), c))
+            .map(|c| self.opened(c))
             .collect::<Result<Vec<_>, _>>()?;
         for c in &plain {
             let name = names
                 .get(&c.operator_id)
                 .cloned()
                 .unwrap_or_else(|| c.operator_id.to_string());
-            self.store
-                .put_credentials(&name, &sealed_with(Some(&next), c))
-                .await?;
+            self.store.put_credentials(&name, &self.sealed(c)).await?;
             self.recent_credentials.forget(&c.operator_id);
         }
         self.store.drop_tokens().await?;
@@ -327,54 +355,4 @@ impl Live {
         }
         Ok(())
     }
-}
-
-/// `text` as it is stored under `sealer` (as it is without one).
-fn seal_with(sealer: Option<&crate::secrets::Sealer>, text: &str) -> String {
-    sealer.map_or_else(|| text.to_owned(), |s| s.seal(text))
-}
-
-/// The plain text of a value stored under `sealer`.
-fn open_with(sealer: Option<&crate::secrets::Sealer>, stored: &str) -> Result<String, AppError> {
-    match sealer {
-        Some(s) => Ok(s.open(stored)?),
-        None if stored.starts_with(crate::secrets::SEALED_PREFIX) => {
-            Err(crate::secrets::SecretError::WrongKey.into())
-        }
-        None => Ok(stored.to_owned()),
-    }
-}
-
-/// Credentials with their secrets sealed under `sealer`.
-fn sealed_with(
-    sealer: Option<&crate::secrets::Sealer>,
-    c: &OperatorCredentials,
-) -> OperatorCredentials {
-    OperatorCredentials {
-        operator_secret: seal_with(sealer, &c.operator_secret),
-        data_secret: seal_with(sealer, &c.data_secret),
-        data_secret_iv: seal_with(sealer, &c.data_secret_iv),
-        sig_secret: seal_with(sealer, &c.sig_secret),
-        platform_secret: c.platform_secret.as_deref().map(|s| seal_with(sealer, s)),
-        ..c.clone()
-    }
-}
-
-/// Stored credentials with their secrets opened under `sealer`.
-fn opened_with(
-    sealer: Option<&crate::secrets::Sealer>,
-    c: OperatorCredentials,
-) -> Result<OperatorCredentials, AppError> {
-    Ok(OperatorCredentials {
-        operator_secret: open_with(sealer, &c.operator_secret)?,
-        data_secret: open_with(sealer, &c.data_secret)?,
-        data_secret_iv: open_with(sealer, &c.data_secret_iv)?,
-        sig_secret: open_with(sealer, &c.sig_secret)?,
-        platform_secret: c
-            .platform_secret
-            .as_deref()
-            .map(|s| open_with(sealer, s))
-            .transpose()?,
-        ..c
-    })
 }
