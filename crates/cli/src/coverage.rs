@@ -33,12 +33,15 @@ pub struct CoverageArgs {
     /// Write the workbook here (XLSX, a sheet per table).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Draw the coverage map here (PNG).
+    /// Draw the coverage map here: PNG, SVG or PDF by the file's extension.
     #[arg(long)]
     map: Option<PathBuf>,
-    /// Width of the map in pixels.
+    /// Width of the map in pixels (PNG) or units (SVG, PDF points).
     #[arg(long, default_value_t = 2000)]
     map_width: u32,
+    /// Language of the map's words: zh (Chinese) or en.
+    #[arg(long, default_value = "zh", value_parser = crate::output::parse_lang)]
+    lang: evgrid_report::Lang,
     /// Print the summary as JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -52,6 +55,7 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
     if !(args.radius_km > 0.0 && args.radius_km <= 100.0) {
         bail!("--radius-km must be more than 0 and at most 100");
     }
+    let map_format = crate::output::drawing_format(args.map.as_deref())?;
     let steps = 3 + u64::from(args.out.is_some()) + u64::from(args.map.is_some());
     let bar = crate::output::bar(steps);
     bar.set_message("opening the app");
@@ -102,8 +106,9 @@ pub async fn run(args: CoverageArgs) -> Result<()> {
     }
     if let Some(map) = &args.map {
         bar.set_message(format!("drawing {}", map.display()));
-        let png = draw_map(&app, &report, county.as_deref(), &args)?;
-        crate::output::write_atomically(map, &png)?;
+        let canvas = draw_map(&app, &report, county.as_deref(), &args);
+        let bytes = tokio::task::block_in_place(|| canvas.encode(map_format))?;
+        crate::output::write_atomically(map, &bytes)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -202,7 +207,7 @@ fn draw_map(
     report: &evgrid_geo::coverage::CoverageReport,
     county: Option<&str>,
     args: &CoverageArgs,
-) -> Result<Vec<u8>> {
+) -> evgrid_report::Canvas {
     let points = app.regulator().public_locations();
     let uncovered: Vec<LatLng> = report
         .townships
@@ -210,42 +215,20 @@ fn draw_map(
         .filter(|t| !t.covered)
         .map(|t| t.centre)
         .collect();
-    let t = &report.total;
-    let within = t
-        .population_within_km
-        .iter()
-        .find(|(k, _)| (*k - args.radius_km).abs() < 1e-9)
-        .map_or(0.0, |(_, s)| *s);
-    let figures = vec![
-        format!(
-            "PLANNING RADIUS {:.2} KM   MEAN DISTANCE {:.2} KM   PEOPLE WITHIN {} KM: {:.1}%",
-            t.planning_radius_km,
-            t.mean_distance_m / 1000.0,
-            args.radius_km,
-            within * 100.0
-        ),
-        format!(
-            "TOWNSHIPS COVERED {} / {}   HOT SPOTS {} / {}   PUBLIC STATIONS {}",
-            t.townships_covered,
-            t.townships_total,
-            report.hotspots.iter().filter(|h| h.covered).count(),
-            report.hotspots.len(),
-            t.public_stations,
-        ),
-        format!(
-            "POPULATION GRID {} M   DISTANCES TO THE NEAREST PUBLIC STATION",
-            report.grid_m
-        ),
-    ];
-    let map = evgrid_app::regulator::maps::MapRequest {
-        county,
-        grid_m: args.grid_m,
-        width: args.map_width,
-        title: "PUBLIC CHARGING COVERAGE",
-        stations: &points,
-        proposed: &[],
-        uncovered_townships: &uncovered,
-        figures,
-    };
-    Ok(app.regulator().coverage_map_png(&map)?)
+    let figures =
+        evgrid_app::regulator::Regulator::coverage_figures(report, args.radius_km, args.lang);
+    let today = evgrid_app::regulator::targets::today();
+    app.regulator()
+        .coverage_map(&evgrid_app::regulator::maps::MapRequest {
+            county,
+            grid_m: args.grid_m,
+            width: args.map_width,
+            lang: args.lang,
+            title: args.lang.pick("公共充电覆盖", "public charging coverage"),
+            as_of: &today,
+            stations: &points,
+            proposed: &[],
+            uncovered_townships: &uncovered,
+            figures,
+        })
 }

@@ -96,3 +96,17 @@ pub(crate) fn solver_progress(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
         }
     }
 }
+
+/// A language option: `zh` or `en`.
+pub fn parse_lang(text: &str) -> Result<evgrid_report::Lang, String> {
+    evgrid_report::Lang::parse(text).ok_or_else(|| format!("{text}: zh or en"))
+}
+
+/// The drawing format a map file asks for by its extension (PNG when there is no file).
+pub fn drawing_format(path: Option<&Path>) -> Result<evgrid_report::DrawingFormat> {
+    match path {
+        None => Ok(evgrid_report::DrawingFormat::Png),
+        Some(path) => evgrid_report::DrawingFormat::of_path(path)
+            .with_context(|| format!("{}: a map is written as .png, .svg or .pdf", path.display())),
+    }
+}

@@ -44,12 +44,16 @@ pub struct CityPlanArgs {
     /// Write the proposed sites here (GeoJSON points, WGS-84).
     #[arg(long)]
     geojson: Option<PathBuf>,
-    /// Draw the map here (PNG): distance after the plan, proposed sites sized by piles.
+    /// Draw the map here (PNG, SVG or PDF by the file's extension): distance after the plan,
+    /// proposed sites sized by piles.
     #[arg(long)]
     map: Option<PathBuf>,
-    /// Width of the map in pixels.
+    /// Width of the map in pixels (PNG) or units (SVG, PDF points).
     #[arg(long, default_value_t = 2000)]
     map_width: u32,
+    /// Language of the map's words: zh (Chinese) or en.
+    #[arg(long, default_value = "zh", value_parser = crate::output::parse_lang)]
+    lang: evgrid_report::Lang,
     /// Print the plan as JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -93,7 +97,9 @@ pub async fn run(args: CityPlanArgs) -> Result<()> {
         crate::output::write_atomically(path, &serde_json::to_vec_pretty(&sites.to_geojson()?)?)?;
     }
     if let Some(path) = &args.map {
-        crate::output::write_atomically(path, &draw(&app, &plan, &args)?)?;
+        let format = crate::output::drawing_format(Some(path))?;
+        let canvas = draw(&app, &plan, &args);
+        crate::output::write_atomically(path, &canvas.encode(format)?)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
@@ -174,42 +180,21 @@ fn print_summary(plan: &PlanResult, args: &CityPlanArgs) {
     }
 }
 
-fn draw(app: &evgrid_app::App, plan: &PlanResult, args: &CityPlanArgs) -> Result<Vec<u8>> {
+fn draw(app: &evgrid_app::App, plan: &PlanResult, args: &CityPlanArgs) -> evgrid_report::Canvas {
     let stations = app.regulator().public_locations();
     let proposed: Vec<(LatLng, u32)> = plan.sites.iter().map(|s| (s.location, s.piles)).collect();
-    let (b, a) = (&plan.before, &plan.after);
-    let r = plan.request.radius_km;
-    let figures = vec![
-        format!(
-            "{} NEW PILES AT {} SITES   PEOPLE WITHIN {r} KM: {:.1}% BEFORE, {:.1}% AFTER",
-            plan.request.new_piles,
-            plan.sites.len(),
-            b.share_within_radius * 100.0,
-            a.share_within_radius * 100.0
-        ),
-        format!(
-            "TOWNSHIPS COVERED {} / {} BEFORE, {} / {} AFTER",
-            b.townships_covered, b.townships_total, a.townships_covered, a.townships_total
-        ),
-        format!(
-            "PLANNING RADIUS {:.2} KM BEFORE, {:.2} KM AFTER",
-            b.planning_radius_km, a.planning_radius_km
-        ),
-        format!(
-            "SHADING: DISTANCE AFTER THE PLAN   POPULATION GRID {} M",
-            plan.request.grid_m
-        ),
-    ];
-    Ok(app
-        .regulator()
-        .coverage_map_png(&evgrid_app::regulator::maps::MapRequest {
+    let today = evgrid_app::regulator::targets::today();
+    app.regulator()
+        .coverage_map(&evgrid_app::regulator::maps::MapRequest {
             county: plan.county_code.as_deref(),
             grid_m: args.grid_m,
             width: args.map_width,
-            title: "SITING PLAN",
+            lang: args.lang,
+            title: args.lang.pick("充电设施选址规划", "siting plan"),
+            as_of: &today,
             stations: &stations,
             proposed: &proposed,
             uncovered_townships: &plan.uncovered_after,
-            figures,
-        })?)
+            figures: evgrid_app::regulator::maps::plan_figures(plan, args.lang),
+        })
 }
