@@ -2,24 +2,28 @@
 # Every test of evgrid, from a fresh clone: formatting, lints, Rust unit and end-to-end tests
 # (real HTTP on loopback, the real binary) on SQLite and on a throw-away PostgreSQL cluster, the
 # web build check, and the browser tests in Debian's headless chromium. Installs what it needs
-# (chromium, PostgreSQL, npm packages) idempotently.
+# (chromium, poppler-utils, PostgreSQL, npm packages) idempotently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system packages (chromium for the browser tests)"
-if ! command -v chromium >/dev/null 2>&1; then
+step "system packages (chromium for the browser tests, poppler-utils to render and read the PDF reports)"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-wqy-zenhei)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium is missing and this is not root: install Debian's chromium (apt-get install chromium)" >&2
+    echo "${missing[*]} missing and this is not root: install them with apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi
 chromium --version
+pdftoppm -v 2>&1 | head -1
 
 step "web: npm packages and build (web/dist is committed; it must match web/src)"
 cd "$root/web"

@@ -13,7 +13,7 @@ echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipCompone
 type Lang = 'zh' | 'en';
 const TEXT: Record<Lang, Record<string, string>> = {
   zh: {
-    dash_title: '赣州充电设施监管看板', to_map: '站点地图', workbook: '下载全部报表 (XLSX)', lang: 'EN',
+    dash_title: '赣州充电设施监管看板', to_map: '站点地图', workbook: '下载全部报表 (XLSX)', monthly: '本月报告 (PDF)', lang: 'EN',
     map_title: '县区与覆盖', targets: '目标进度', util_title: '时段利用率 (近7日)', fault_title: '故障与在线率 (近7日)',
     power_title: '功率分布', uncovered_title: '无公共充电站的乡镇', quality_title: '运营商数据质量',
     synthetic: '演示数据为合成数据 (非真实充电站)',
@@ -41,7 +41,7 @@ const TEXT: Record<Lang, Record<string, string>> = {
     kind_township: '乡镇中心', kind_hotspot: '热点', kind_block: '人口网格', kind_station: '现有站扩建',
   },
   en: {
-    dash_title: 'Ganzhou charging infrastructure — regulator', to_map: 'Station map', workbook: 'Download all tables (XLSX)', lang: '中文',
+    dash_title: 'Ganzhou charging infrastructure — regulator', to_map: 'Station map', workbook: 'Download all tables (XLSX)', monthly: 'Monthly report (PDF)', lang: '中文',
     map_title: 'Counties and coverage', targets: 'Targets', util_title: 'Use by hour (last 7 days)', fault_title: 'Faults and online rate (last 7 days)',
     power_title: 'Piles by power', uncovered_title: 'Townships without a public station', quality_title: 'Operator data quality',
     synthetic: 'Demo data is synthetic (not real chargers)',
@@ -395,6 +395,7 @@ function render() {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n!); });
   $('lang').textContent = t('lang');
+  ($('monthly') as HTMLAnchorElement).href = `/api/v1/reports/monthly.pdf?lang=${lang}`;
   renderCards();
   renderTargets();
   renderTables();

@@ -83,6 +83,12 @@ pub enum AppError {
     /// A stored secret could not be opened.
     #[error(transparent)]
     Secret(#[from] secrets::SecretError),
+    /// A report or map could not be written.
+    #[error(transparent)]
+    Drawing(#[from] evgrid_report::DrawError),
+    /// Work handed to a blocking thread did not finish (it panicked or was cancelled).
+    #[error("a background computation did not finish: {0}")]
+    Background(String),
 }
 
 /// How the application behaves where a deployment chooses.

@@ -11,6 +11,7 @@ mod operator;
 mod output;
 mod plan;
 mod plan_city;
+mod report;
 mod secret_key;
 mod serve;
 mod simulate;
@@ -96,8 +97,13 @@ enum Command {
         action: operator::OperatorCommand,
     },
     /// The regulator's coverage figures: print them, write the workbook (--out report.xlsx) and
-    /// draw the map (--map map.png).
+    /// draw the map (--map map.png, .svg or .pdf; --lang zh|en).
     Coverage(coverage::CoverageArgs),
+    /// Reports for people: `report monthly --month 2026-11 [--lang zh|en] --out report.pdf`.
+    Report {
+        #[command(subcommand)]
+        what: report::ReportCommand,
+    },
     /// Accounts of operators, regulators and admins: add, passwd, list, remove.
     User {
         #[command(subcommand)]
@@ -184,6 +190,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Operator { action } => runtime.block_on(operator::run(action)),
         Command::Coverage(args) => runtime.block_on(coverage::run(args)),
         Command::Targets { action } => runtime.block_on(targets::run(action)),
+        Command::Report { what } => runtime.block_on(report::run(what)),
         Command::User { action } => runtime.block_on(user::run(action)),
         Command::Plan(args) => runtime.block_on(plan::run(args)),
         Command::Migrate(args) => runtime.block_on(migrate::run(args)),

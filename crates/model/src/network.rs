@@ -63,7 +63,7 @@ pub struct StationListFilter {
 }
 
 /// Piles, stations and connectors counted by category.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CategoryCounts {
     pub public: i64,
     pub dedicated: i64,

@@ -58,6 +58,11 @@ pub fn format_param(p: &mut Params, places: bool) -> Format {
     }
 }
 
+/// A PDF download named `file`.
+pub fn pdf(file: String, body: Vec<u8>) -> Response {
+    download("application/pdf", file, body)
+}
+
 fn download(mime: &'static str, file: String, body: Vec<u8>) -> Response {
     (
         [

@@ -259,6 +259,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::stats::targets))
         .routes(routes!(routes::stats::all_quality))
         .routes(routes!(routes::stats::workbook))
+        .routes(routes!(routes::reports::monthly_pdf))
+        .routes(routes!(routes::reports::monthly_figures))
         .routes(routes!(routes::coverage::summary))
         .routes(routes!(routes::coverage::townships))
         .routes(routes!(routes::coverage::hotspots))

@@ -123,7 +123,9 @@ impl Backend for Live {
             Ok(_) => Ok(true),
             Err(AppError::Store(e)) => Err(e.into()),
             Err(AppError::Invalid(m)) => Err(StorageError::Invalid(m)),
-            Err(e @ AppError::Secret(_)) => Err(StorageError::Failed(e.to_string())),
+            Err(e @ (AppError::Secret(_) | AppError::Drawing(_) | AppError::Background(_))) => {
+                Err(StorageError::Failed(e.to_string()))
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod coverage;
 pub mod maps;
+pub mod monthly;
 pub mod plan;
 pub mod statistics;
 pub mod targets;

@@ -883,6 +883,17 @@ impl PlanJobs {
         }
     }
 
+    /// The result of the most recent plan that finished, if one is still kept.
+    pub fn latest_result(&self) -> Option<Arc<PlanResult>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|j| j.status == "done")
+            .max_by_key(|j| j.id)
+            .and_then(|j| j.result.clone())
+    }
+
     /// The job, if it is still kept.
     pub fn get(&self, id: u64) -> Option<PlanJob> {
         self.jobs

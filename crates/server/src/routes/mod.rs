@@ -8,6 +8,7 @@ pub mod ocpp;
 pub mod operators;
 pub mod plans;
 pub mod regions;
+pub mod reports;
 pub mod reservations;
 pub mod search;
 pub mod stations;
