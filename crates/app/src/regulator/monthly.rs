@@ -1160,7 +1160,7 @@ mod tests {
         let w = m.window();
         assert_eq!(w.to - w.from, 30 * 86_400);
         // 2026-11-01 00:00 in China is 2026-10-31 16:00 UTC.
-        assert_eq!(w.from, 1_761_926_400);
+        assert_eq!(w.from, 1_793_462_400);
         for bad in [
             "2026-13",
             "2026-1",
