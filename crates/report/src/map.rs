@@ -506,7 +506,7 @@ mod tests {
             assert!(texts.contains(&expected), "{expected} in {texts:?}");
         }
         assert!(
-            texts.iter().any(|t| t.ends_with(" km")),
+            texts.iter().any(|t| t.ends_with(" 公里")),
             "a scale bar: {texts:?}"
         );
         let shaded: usize = c
