@@ -210,8 +210,18 @@ test('the dashboard shows the API\'s figures beside the city\'s reported ones', 
   assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a byte-order mark for Excel');
   assert.match(csv.subarray(3).toString('utf8'), /^code,name_zh/);
 
+  // The monthly report (PDF), linked from the bar in the page's language.
+  const monthly = await page.locator('#monthly').getAttribute('href');
+  assert.match(monthly, /\/api\/v1\/reports\/monthly\.pdf\?lang=zh$/);
+  const pdf = await api(monthly.replace(/^\//, ''));
+  assert.equal(pdf.status, 200);
+  assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+  assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
+
   // English.
   await page.click('#lang');
+  assert.match(await page.locator('#monthly').getAttribute('href'), /lang=en$/);
+  assert.equal(await page.locator('#monthly').innerText(), 'Monthly report (PDF)');
   assert.match(await page.locator('[data-figure="planning_radius_km"] .label').innerText(), /Planning-norm radius/);
   assert.match(await page.locator('#main h2').first().innerText(), /Counties and coverage/);
   await page.click('#lang');
