@@ -271,7 +271,8 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
     assert_eq!(&map[1..4], b"PNG");
     assert_eq!(u32::from_be_bytes(map[16..20].try_into().unwrap()), 600);
 
-    // One county; bad requests refused with the reason.
+    // One county, its map as SVG in Chinese; bad requests refused with the reason.
+    let svg = dir.path().join("plan.svg");
     let out = run(&[
         "plan",
         "--new-piles",
@@ -281,6 +282,8 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
         "--json",
         "--data-dir",
         data.to_str().unwrap(),
+        "--map",
+        svg.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -288,6 +291,21 @@ fn the_city_plan_places_the_new_piles_and_writes_workbook_geojson_and_map() {
         String::from_utf8_lossy(&out.stderr)
     );
     let county: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let map = std::fs::read_to_string(&svg).unwrap();
+    for label in [
+        "赣州市章贡区 充电设施选址规划",
+        ">章贡区<",
+        "规划新站点（大小：充电桩数）",
+        " 公里<",
+        ">北<",
+        "数据截至",
+    ] {
+        assert!(map.contains(label), "{label} on the plan's map");
+    }
+    assert!(
+        map.matches(r#"fill="rgb(235,110,0)""#).count() > county["sites"].as_array().unwrap().len(),
+        "every proposed site and the legend's key are drawn"
+    );
     assert!(county["sites"]
         .as_array()
         .unwrap()
