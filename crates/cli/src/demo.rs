@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use evgrid_app::App;
+use evgrid_model::{Equipment, Station};
 
 use crate::import::{print_report, run_import};
 use crate::output::write_private;
@@ -15,6 +16,40 @@ use crate::{simulate, user};
 
 /// The seed of the demo network (the city's reporting date).
 pub(crate) const DEMO_SEED: u64 = 20_220_701;
+
+/// The synthetic stations the demo may connect by OCPP: every seventh public one.
+fn demo_candidates(network: &evgrid_synth::Network) -> impl Iterator<Item = &Station> {
+    network
+        .stations
+        .iter()
+        .filter(|s| s.category() == evgrid_model::Category::Public)
+        .step_by(7)
+}
+
+/// The piles of `stations`, station by station, until `count` are taken. A charger's identity
+/// is its pile's id and the synthetic operators reuse pile ids (P000008E01 at two operators'
+/// stations P000008): a station with a pile id already taken is left out, so that no two
+/// simulated chargers share an identity (they would take each other's connection over forever).
+fn pick_demo_piles<'a>(
+    stations: &[&'a Station],
+    count: usize,
+) -> Vec<(&'a Station, &'a Equipment)> {
+    let mut taken = std::collections::HashSet::new();
+    let mut piles = Vec::new();
+    for s in stations {
+        if piles.len() >= count {
+            break;
+        }
+        if s.equipment.iter().any(|e| taken.contains(e.id.as_str())) {
+            continue;
+        }
+        for e in &s.equipment {
+            taken.insert(e.id.as_str());
+            piles.push((*s, e));
+        }
+    }
+    piles
+}
 
 /// The demo's directly connected chargers: the piles of some synthetic public stations, whose
 /// operators connect those sites by OCPP instead of through their platforms (so the city's
@@ -30,31 +65,23 @@ async fn demo_chargers(
     Vec<(String, u32, Option<String>)>,
     std::collections::HashSet<String>,
 )> {
-    let mut chargers = Vec::new();
-    let mut stations = std::collections::HashSet::new();
-    for s in network
-        .stations
-        .iter()
-        .filter(|s| s.category() == evgrid_model::Category::Public)
-        .step_by(7)
-    {
-        if chargers.len() >= count as usize {
-            break;
-        }
-        // A data directory that holds other stations (an operator's file imported first) has
-        // no synthetic station to put a charger on: those are left out.
+    // A data directory that holds other stations (an operator's file imported first) has no
+    // synthetic station to put a charger on: those are left out.
+    let mut present = Vec::new();
+    for s in demo_candidates(network) {
         let key = evgrid_model::StationKey {
             operator_id: s.operator_id.clone(),
             station_id: s.id.clone(),
         };
-        if app.network().station(&key).await?.is_none() {
-            continue;
-        }
-        stations.insert(format!("{}:{}", s.operator_id, s.id));
-        for e in &s.equipment {
-            chargers.push((s.clone(), e.clone()));
+        if app.network().station(&key).await?.is_some() {
+            present.push(s);
         }
     }
+    let chargers = pick_demo_piles(&present, count as usize);
+    let stations: std::collections::HashSet<String> = chargers
+        .iter()
+        .map(|(s, _)| format!("{}:{}", s.operator_id, s.id))
+        .collect();
     let file = data_dir.join("demo-chargers.txt");
     let mut passwords: std::collections::HashMap<String, String> = std::fs::read_to_string(&file)
         .unwrap_or_default()
@@ -112,7 +139,7 @@ async fn demo_chargers(
         .map(|(_, e)| {
             let password = passwords.get(&e.id).cloned();
             (
-                e.id,
+                e.id.clone(),
                 u32::try_from(e.connectors.len()).unwrap_or(1),
                 password,
             )
@@ -300,4 +327,28 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     .await;
     let _ = stop.send(true);
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demos_chargers_have_identities_of_their_own() {
+        let reference = crate::open::reference().expect("the embedded reference data");
+        let network = evgrid_synth::generate(&reference, DEMO_SEED);
+        let candidates: Vec<&Station> = demo_candidates(&network).collect();
+        let piles = pick_demo_piles(&candidates, 200);
+        assert!(piles.len() >= 200, "{} piles", piles.len());
+        let ids: std::collections::HashSet<&str> =
+            piles.iter().map(|(_, e)| e.id.as_str()).collect();
+        assert_eq!(ids.len(), piles.len(), "no two chargers share an id");
+        // The synthetic network does reuse pile ids across operators: the check is needed.
+        let all: Vec<&str> = candidates
+            .iter()
+            .flat_map(|s| s.equipment.iter().map(|e| e.id.as_str()))
+            .collect();
+        let unique: std::collections::HashSet<&str> = all.iter().copied().collect();
+        assert!(unique.len() < all.len());
+    }
 }
