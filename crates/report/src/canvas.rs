@@ -413,13 +413,7 @@ impl Canvas {
                 } => {
                     let build = |b: &mut PathBuilder| {
                         for ring in rings {
-                            for (k, (x, y)) in ring.iter().enumerate() {
-                                if k == 0 {
-                                    b.move_to(*x as f32, *y as f32);
-                                } else {
-                                    b.line_to(*x as f32, *y as f32);
-                                }
-                            }
+                            trace(b, ring);
                             b.close();
                         }
                     };
@@ -430,15 +424,9 @@ impl Canvas {
                         stroke_path(surface, *pen, build);
                     }
                 }
-                Shape::Polyline { points, pen } => stroke_path(surface, *pen, |b| {
-                    for (k, (x, y)) in points.iter().enumerate() {
-                        if k == 0 {
-                            b.move_to(*x as f32, *y as f32);
-                        } else {
-                            b.line_to(*x as f32, *y as f32);
-                        }
-                    }
-                }),
+                Shape::Polyline { points, pen } => {
+                    stroke_path(surface, *pen, |b| trace(b, points));
+                }
                 Shape::Circle {
                     centre,
                     r,
@@ -563,6 +551,17 @@ fn stroke_path(surface: &mut Surface<'_>, pen: Pen, build: impl FnOnce(&mut Path
         }));
         surface.draw_path(&path);
         surface.set_stroke(None);
+    }
+}
+
+/// A line through the points (the first a move).
+fn trace(b: &mut PathBuilder, points: &[(f64, f64)]) {
+    for (k, (x, y)) in points.iter().enumerate() {
+        if k == 0 {
+            b.move_to(*x as f32, *y as f32);
+        } else {
+            b.line_to(*x as f32, *y as f32);
+        }
     }
 }
 
