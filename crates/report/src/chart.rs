@@ -135,6 +135,19 @@ pub fn line(
     c
 }
 
+/// The decimals that print every tick of [`nice_ticks`]`(max, count)` exactly (0.0005 → 4,
+/// 2.5 → 1, 5000 → 0).
+pub fn tick_decimals(max: f64, count: usize) -> usize {
+    let ticks = nice_ticks(max, count);
+    let step = ticks.get(1).copied().unwrap_or(1.0);
+    (0..=8)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .map_or(8, |d| d as usize)
+}
+
 /// Round tick values from 0 to at least `max`, about `count` of them.
 pub fn nice_ticks(max: f64, count: usize) -> Vec<f64> {
     if !max.is_finite() || max <= 0.0 {
@@ -166,6 +179,9 @@ mod tests {
             vec![0.0, 0.1, 0.2, 0.30000000000000004, 0.4]
         );
         assert_eq!(nice_ticks(0.0, 5), vec![0.0, 1.0]);
+        assert_eq!(tick_decimals(0.002, 5), 4);
+        assert_eq!(tick_decimals(11.0, 5), 1);
+        assert_eq!(tick_decimals(19_000.0, 5), 0);
     }
 
     #[test]

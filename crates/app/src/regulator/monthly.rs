@@ -797,7 +797,7 @@ pub fn monthly_report(
         ],
         vec![
             t("平均利用率", "Mean utilization"),
-            pct(f.utilization),
+            format!("{:.2}%", f.utilization * 100.0 + 0.0),
             "—".into(),
             "—".into(),
             t("充电时长 ÷（充电枪数 × 本月小时数）", "Charging hours ÷ (connectors × the month's hours)"),
@@ -917,15 +917,23 @@ pub fn monthly_report(
             max_height: 190.0,
         });
     }
-    let usage: Vec<(String, f64)> = f
+    // Days before the platform recorded anything (it started within the month) are left out
+    // rather than drawn as zero use.
+    let first_recorded = f
         .days
+        .iter()
+        .position(|d| d.sessions > 0 || d.piles.is_some())
+        .unwrap_or(0);
+    let usage: Vec<(String, f64)> = f.days[first_recorded..]
         .iter()
         .map(|d| (d.day[5..].to_owned(), d.utilization * 100.0))
         .collect();
+    let top = usage.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+    let decimals = chart::tick_decimals(top, 5);
     if f.sessions > 0 {
         b.push(Block::Drawing {
             canvas: chart::line(&usage, [220, 110, 20, 255], (500.0, 170.0), |v| {
-                format!("{v:.1}%")
+                format!("{v:.decimals$}%")
             }),
             caption: Some(t(
                 "图 3　每日利用率：充电时长 ÷（充电枪数 × 24 小时）",
