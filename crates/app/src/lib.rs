@@ -14,6 +14,7 @@
 pub mod accounts;
 mod batch;
 pub mod charging;
+pub mod cluster;
 pub mod live;
 pub mod network;
 pub mod regulator;
@@ -189,6 +190,16 @@ impl App {
     /// Charging sessions, drivers' charges and reservations, OCPP chargers.
     pub fn charging(&self) -> &Arc<Charging> {
         &self.charging
+    }
+
+    /// Joins the other nodes serving the same database (PostgreSQL): chargers connected to
+    /// this node become reachable from theirs and theirs from this one, through `hub`. `None`
+    /// on SQLite (one node).
+    pub async fn join_nodes(
+        &self,
+        hub: Arc<evgrid_ocpp::hub::Hub>,
+    ) -> Result<Option<Arc<cluster::Cluster>>, AppError> {
+        cluster::Cluster::join(self.charging.store().clone(), hub).await
     }
 
     /// Statistics, coverage, targets and plans.

@@ -201,6 +201,12 @@ pub(crate) async fn serve_app(
         .with_context(|| {
             format!("binding {listen}; is another server using the port? (--listen)")
         })?;
+    // On PostgreSQL, other nodes may serve the same database: chargers connected to any of
+    // them are reachable from every one.
+    let cluster = app
+        .join_nodes(state.ocpp.hub.clone())
+        .await
+        .context("joining the other nodes of the database")?;
     let addr = listener.local_addr()?;
     if let (Some(tls_addr), Some(cert), Some(key)) =
         (args.tls_listen, &args.tls_cert, &args.tls_key)
@@ -232,6 +238,9 @@ pub(crate) async fn serve_app(
     evgrid_server::serve_with(listener, state, limits, stopped)
         .await
         .context("serving HTTP")?;
+    if let Some(cluster) = &cluster {
+        cluster.leave().await;
+    }
     app.live()
         .flush_message_counts()
         .await

@@ -1,11 +1,13 @@
 //! Which chargers are connected, and sending them commands: the transport registers each
 //! connection's command queue here; [`Hub::call`] sends a CALL through it and waits for the
-//! charger's answer, with a timeout.
+//! charger's answer, with a timeout. Where several nodes serve one deployment, a charger
+//! connected to another node is reached through [`Elsewhere`] (the application's relay).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -43,11 +45,34 @@ struct Entry {
     _replaced: oneshot::Sender<()>,
 }
 
+/// The chargers connected to the other nodes of a deployment: the hub asks here for a charger
+/// it does not hold, and says here which connections it holds.
+pub trait Elsewhere: Send + Sync + std::fmt::Debug {
+    /// The OCPP version of `charger`'s connection on another node, if one holds it.
+    fn version<'a>(&'a self, charger: &'a str) -> BoxFuture<'a, Option<crate::Version>>;
+
+    /// Sends `action` to `charger` through the node that holds it and waits for the answer.
+    fn call<'a>(
+        &'a self,
+        charger: &'a str,
+        action: &'a str,
+        payload: Value,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Value, CommandError>>;
+
+    /// This node holds `charger`'s connection number `connection` now.
+    fn connected(&self, charger: &str, version: crate::Version, connection: u64);
+
+    /// This node's connection `connection` of `charger` ended.
+    fn disconnected(&self, charger: &str, connection: u64);
+}
+
 /// The connected chargers.
 #[derive(Debug, Default)]
 pub struct Hub {
     chargers: Mutex<HashMap<String, Entry>>,
     next: Mutex<u64>,
+    elsewhere: OnceLock<Arc<dyn Elsewhere>>,
 }
 
 impl Hub {
@@ -84,14 +109,46 @@ impl Hub {
                 _replaced: replaced_tx,
             },
         );
+        if let Some(elsewhere) = self.elsewhere.get() {
+            elsewhere.connected(charger, version, connection);
+        }
         (connection, rx, replaced_rx)
     }
 
     /// Unregisters a connection, unless a newer one took its place.
     pub fn disconnect(&self, charger: &str, connection: u64) {
-        let mut map = self.lock();
-        if map.get(charger).is_some_and(|e| e.connection == connection) {
-            map.remove(charger);
+        let removed = {
+            let mut map = self.lock();
+            let current = map.get(charger).is_some_and(|e| e.connection == connection);
+            current && map.remove(charger).is_some()
+        };
+        if removed {
+            if let Some(elsewhere) = self.elsewhere.get() {
+                elsewhere.disconnected(charger, connection);
+            }
+        }
+    }
+
+    /// Reaches chargers on other nodes through `elsewhere` from now on (set once).
+    pub fn reach_elsewhere(&self, elsewhere: Arc<dyn Elsewhere>) {
+        let _ = self.elsewhere.set(elsewhere);
+    }
+
+    /// Closes this node's connection of `charger` (its `replaced` receiver completes): a newer
+    /// connection of it was opened on another node. Whether there was one.
+    pub fn evict(&self, charger: &str) -> bool {
+        self.lock().remove(charger).is_some()
+    }
+
+    /// The OCPP version of a charger's connection on this node or, through [`Elsewhere`], on
+    /// another.
+    pub async fn locate(&self, charger: &str) -> Option<crate::Version> {
+        if let Some(v) = self.version(charger) {
+            return Some(v);
+        }
+        match self.elsewhere.get() {
+            Some(elsewhere) => elsewhere.version(charger).await,
+            None => None,
         }
     }
 
@@ -100,8 +157,24 @@ impl Hub {
         self.lock().get(charger).map(|e| e.version)
     }
 
-    /// Sends `action` to a connected charger and waits for its answer.
+    /// Sends `action` to a connected charger, on this node or (through [`Elsewhere`]) on
+    /// another, and waits for its answer.
     pub async fn call(
+        &self,
+        charger: &str,
+        action: &str,
+        payload: Value,
+        timeout: Duration,
+    ) -> Result<Value, CommandError> {
+        let here = self.lock().contains_key(charger);
+        match self.elsewhere.get() {
+            Some(elsewhere) if !here => elsewhere.call(charger, action, payload, timeout).await,
+            _ => self.call_here(charger, action, payload, timeout).await,
+        }
+    }
+
+    /// Sends `action` to a charger connected to this node and waits for its answer.
+    pub async fn call_here(
         &self,
         charger: &str,
         action: &str,

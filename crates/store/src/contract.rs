@@ -503,6 +503,66 @@ pub trait TrafficStore: Send + Sync {
     async fn traffic(&self) -> StoreResult<Vec<TrafficRow>>;
 }
 
+/// Where an OCPP charger's connection is held in a deployment of several nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    pub charger_id: String,
+    pub node_id: String,
+    /// The OCPP version the connection speaks (`1.6`, `2.0.1`).
+    pub version: String,
+    /// The node's own number of the connection (a newer one replaces it).
+    pub connection: i64,
+    pub since: i64,
+}
+
+/// The nodes of a deployment and which node holds each charger's connection: rows that a node's
+/// heartbeat keeps fresh and that its stop (or its heartbeat going stale) clears.
+#[async_trait]
+pub trait PresenceStore: Send + Sync {
+    /// Records that `node` is alive at `now` (started at `now` if new).
+    async fn node_alive(&self, node: &str, now: i64) -> StoreResult<()>;
+
+    /// Removes `node` and every presence it holds (it stops, or it was found dead).
+    async fn node_gone(&self, node: &str) -> StoreResult<u64>;
+
+    /// Nodes whose last heartbeat is before `before`: found dead.
+    async fn stale_nodes(&self, before: i64) -> StoreResult<Vec<String>>;
+
+    /// Records that `presence.node_id` holds the charger's connection now, replacing any other
+    /// presence of it; returns the replaced one.
+    async fn charger_present(&self, presence: &Presence) -> StoreResult<Option<Presence>>;
+
+    /// Clears a charger's presence if it is still this node's connection `connection`.
+    async fn charger_absent(&self, charger: &str, node: &str, connection: i64) -> StoreResult<()>;
+
+    /// Where the charger is connected, if on a node whose heartbeat is at or after
+    /// `fresh_since`.
+    async fn presence(&self, charger: &str, fresh_since: i64) -> StoreResult<Option<Presence>>;
+}
+
+/// Messages between the nodes of a deployment through the database (PostgreSQL's
+/// LISTEN/NOTIFY); an engine with one node (SQLite) has none.
+#[async_trait]
+pub trait SignalStore: Send + Sync {
+    /// Whether this engine carries signals between nodes.
+    fn carries_signals(&self) -> bool {
+        false
+    }
+
+    /// Sends `payload` (at most [`MAX_SIGNAL_BYTES`]) to whoever listens on `channel`.
+    async fn signal(&self, channel: &str, payload: &str) -> StoreResult<()>;
+
+    /// Listens on `channel`: its signals arrive on the receiver, in order, until it is dropped;
+    /// `None` where the engine carries none.
+    async fn listen(
+        &self,
+        channel: &str,
+    ) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>>;
+}
+
+/// The longest signal payload (PostgreSQL's NOTIFY takes less than 8,000 bytes).
+pub const MAX_SIGNAL_BYTES: usize = 7_900;
+
 /// A whole engine: every area of the contract.
 pub trait Engine:
     NetworkStore
@@ -514,6 +574,8 @@ pub trait Engine:
     + ChargerStore
     + StatisticsStore
     + TrafficStore
+    + PresenceStore
+    + SignalStore
     + std::fmt::Debug
 {
     /// The engine's name, for logs and error messages: `sqlite`, `postgres`.

@@ -123,6 +123,57 @@ impl PostgresStore {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::contract::SignalStore for PostgresStore {
+    fn carries_signals(&self) -> bool {
+        true
+    }
+
+    async fn signal(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        if payload.len() > crate::contract::MAX_SIGNAL_BYTES {
+            return Err(StoreError::Conflict(format!(
+                "a signal of {} bytes is longer than {}",
+                payload.len(),
+                crate::contract::MAX_SIGNAL_BYTES
+            )));
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(
+        &self,
+        channel: &str,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(channel).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let channel = channel.to_owned();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if tx.send(n.payload().to_owned()).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // The listener reconnects on the next receive; signals sent meanwhile
+                        // are lost (their senders time out).
+                        tracing::warn!(channel, error = %e, "listening for signals");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
 impl crate::contract::Engine for PostgresStore {
     fn engine_name(&self) -> &'static str {
         "postgres"

@@ -137,6 +137,21 @@ impl SqliteStore {
     }
 }
 
+/// One SQLite file serves one node: nothing to signal.
+#[async_trait::async_trait]
+impl crate::contract::SignalStore for SqliteStore {
+    async fn signal(&self, _channel: &str, _payload: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn listen(
+        &self,
+        _channel: &str,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        Ok(None)
+    }
+}
+
 impl crate::contract::Engine for SqliteStore {
     fn engine_name(&self) -> &'static str {
         "sqlite"

@@ -101,6 +101,10 @@ const GROUPS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Tables of a running deployment's transient state (which node holds which charger): not
+/// copied, they mean nothing to the target's nodes.
+const TRANSIENT: &[&str] = &["cluster_nodes", "charger_presence"];
+
 /// Tables the target's migrations fill: the source's rows replace them, whatever `Duplicates`.
 const SEEDED: &[&str] = &["counties", "townships", "targets"];
 
@@ -160,7 +164,10 @@ pub async fn transfer(
     )
     .fetch_all(&mut *snapshot)
     .await?;
-    if let Some(unknown) = source_tables.iter().find(|t| !known.contains(&t.as_str())) {
+    if let Some(unknown) = source_tables
+        .iter()
+        .find(|t| !known.contains(&t.as_str()) && !TRANSIENT.contains(&t.as_str()))
+    {
         // A table this copy does not know would be left behind without a word.
         return Err(StoreError::Corrupt {
             table: "sqlite_master",

@@ -298,7 +298,8 @@ impl Charging {
         id_tag: &str,
     ) -> Result<(), String> {
         let version = hub
-            .version(&charger.id)
+            .locate(&charger.id)
+            .await
             .ok_or_else(|| format!("charger {} is not connected", charger.id))?;
         let (action, payload) =
             evgrid_ocpp::commands::remote_start(version, n, id_tag, remote_start_id(id_tag));
@@ -473,7 +474,7 @@ impl Charging {
                 "the charger has not begun the transaction yet; try again in a moment".into(),
             ));
         };
-        let version = hub.version(charger).ok_or_else(|| {
+        let version = hub.locate(charger).await.ok_or_else(|| {
             ChargeError::Unavailable(format!("charger {charger} is not connected"))
         })?;
         let (action, payload) = evgrid_ocpp::commands::remote_stop(version, transaction)

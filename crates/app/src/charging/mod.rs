@@ -31,6 +31,11 @@ pub struct Charging {
 }
 
 impl Charging {
+    /// The store (the deployment's nodes share it).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub(crate) fn new(store: Store, network: Arc<Network>, live: Arc<Live>) -> Self {
         Self {
             store,

@@ -95,7 +95,7 @@ impl Charging {
             .ok_or_else(|| ChargeError::Unavailable("no free id tag; try again".into()))?;
         let span = tracing::info_span!("reserve", operator = %operator, charger = %charger.id, connector = n);
         let outcome = async {
-            match hub.version(&charger.id) {
+            match hub.locate(&charger.id).await {
                 None => Err(format!("charger {} is not connected", charger.id)),
                 Some(version) => {
                     let expiry = evgrid_model::time::format_rfc3339(r.expires_at);

@@ -331,7 +331,8 @@ pub async fn command(
     let version = state
         .ocpp
         .hub
-        .version(&id)
+        .locate(&id)
+        .await
         .ok_or_else(|| ApiError::Conflict(format!("charger {id} is not connected")))?;
     let (action, payload) = build(version, &command)?;
     match state
@@ -400,7 +401,7 @@ pub async fn get_charger(
         .collect();
     let sessions = charging.recent_sessions_of(&charger, 20).await?;
     let notices = charging.charger_notices(&charger.id).await?;
-    let online = state.ocpp.hub.version(&id).map(Version::label);
+    let online = state.ocpp.hub.locate(&id).await.map(Version::label);
     Ok(Json(serde_json::json!({
         "charger": charger,
         "connected": online.is_some(),

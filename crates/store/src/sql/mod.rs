@@ -42,6 +42,7 @@ mod sessions;
 mod stats;
 mod status;
 mod traffic;
+mod cluster;
 
 // Engines write status batches their own way with these (PostgreSQL uses the row limit).
 #[allow(unused_imports)]

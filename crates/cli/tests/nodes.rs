@@ -1,0 +1,128 @@
+//! Several nodes on one PostgreSQL database: a charger connected to one node is reached through
+//! another node's API (the command relayed by LISTEN/NOTIFY, the answer back to the caller), its
+//! presence is visible from every node, and when its node is killed the other nodes stop
+//! counting it connected within the heartbeat's freshness.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{evgrid, get_as, login, post_json, start_command};
+use serde_json::{json, Value};
+
+fn postgres_test_server() -> String {
+    std::env::var("EVGRID_TEST_POSTGRES_URL")
+        .expect("EVGRID_TEST_POSTGRES_URL names the PostgreSQL test server (bash scripts/test.sh)")
+}
+
+fn wait_for<T>(seconds: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+#[ignore = "needs the PostgreSQL test server: EVGRID_TEST_POSTGRES_URL (bash scripts/test.sh)"]
+fn a_command_through_one_node_reaches_a_charger_on_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::postgres_database_on(
+        &postgres_test_server(),
+        &format!("{}/nodes", dir.path().display()),
+    );
+    let (data_b, data_a) = (dir.path().join("b"), dir.path().join("a"));
+    std::fs::create_dir_all(&data_b).unwrap();
+    std::fs::create_dir_all(&data_a).unwrap();
+    let key = dir.path().join("secret.key");
+    let node = |data: &std::path::Path, extra: &[&str]| {
+        let mut c = evgrid();
+        c.args(["demo", "--no-faults", "--data-dir", data.to_str().unwrap()])
+            .args(["--database", &database])
+            .args(["--secret-key-file", key.to_str().unwrap()])
+            .args(extra);
+        c
+    };
+    // Node B synthesizes the city into the database and connects two simulated chargers to
+    // itself; node A serves the same database without simulating anything.
+    let b = start_command(node(&data_b, &["--chargers", "2"]));
+    let a = start_command(node(&data_a, &["--no-simulate"]));
+
+    let out = evgrid()
+        .args(["user", "add", "--username", "ops", "--role", "admin"])
+        .args(["--data-dir", data_a.to_str().unwrap(), "--database", &database])
+        .env("EVGRID_USER_PASSWORD", "ops password 123")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = login(a.addr, "ops", "ops password 123");
+    let bearer = format!("Bearer {token}");
+    let out = evgrid()
+        .args(["charger", "list", "--json"])
+        .args(["--data-dir", data_a.to_str().unwrap(), "--database", &database])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ids: Vec<String> = serde_json::from_slice::<Vec<Value>>(&out.stdout)
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+
+    // Node A sees node B's 1.6 charger connected.
+    let charger = |id: &str| get_as(a.addr, &token, &format!("/api/v1/chargers/{id}")).json();
+    let cp16 = wait_for(60, || {
+        ids.iter()
+            .find(|id| charger(id)["connected_with"] == "1.6")
+            .cloned()
+    })
+    .expect("node A sees a 1.6 charger of node B connected");
+
+    // A command through node A is answered by the charger on node B.
+    let command = json!({"command": "ocpp", "action": "GetConfiguration", "payload": {}});
+    let started = Instant::now();
+    let answer = post_json(
+        a.addr,
+        &format!("/api/v1/chargers/{cp16}/commands"),
+        &[("Authorization", &bearer)],
+        &command,
+    );
+    let round_trip = started.elapsed();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let keys = answer.json()["answer"]["configurationKey"].clone();
+    assert!(
+        keys.as_array().is_some_and(|k| !k.is_empty()),
+        "the charger's configuration came back through node A: {keys}"
+    );
+    assert!(round_trip < Duration::from_secs(10), "{round_trip:?}");
+    // The same command through node B (the charger's own node) gives the same keys.
+    let token_b = login(b.addr, "ops", "ops password 123");
+    let direct = post_json(
+        b.addr,
+        &format!("/api/v1/chargers/{cp16}/commands"),
+        &[("Authorization", &format!("Bearer {token_b}"))],
+        &command,
+    );
+    assert_eq!(direct.status, 200);
+    assert_eq!(direct.json()["answer"]["configurationKey"], keys);
+
+    // Node B dies: within the heartbeat's freshness node A no longer counts its chargers
+    // connected, and a command is answered 409 (not connected) instead of waiting.
+    drop(b);
+    let gone = wait_for(30, || (charger(&cp16)["connected"] == false).then_some(()));
+    assert!(gone.is_some(), "node A stops counting the dead node's charger connected");
+    let late = post_json(
+        a.addr,
+        &format!("/api/v1/chargers/{cp16}/commands"),
+        &[("Authorization", &bearer)],
+        &command,
+    );
+    assert_eq!(late.status, 409, "{}", late.text());
+}

@@ -1,0 +1,18 @@
+-- Nodes of one deployment and the OCPP chargers connected to each: a node's row is its heartbeat;
+-- a charger's presence row says which node holds its connection (cleared when the connection
+-- ends, and with the node's rows when the node stops or its heartbeat goes stale). Transient:
+-- `evgrid migrate` does not copy them.
+CREATE TABLE cluster_nodes (
+    node_id     TEXT PRIMARY KEY,
+    started_at  TIMESTAMPTZ NOT NULL,
+    last_seen   TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE charger_presence (
+    charger_id  TEXT PRIMARY KEY,
+    node_id     TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    connection  BIGINT NOT NULL,
+    since       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX charger_presence_node ON charger_presence (node_id);
