@@ -141,7 +141,9 @@ impl Cluster {
         let weak: Weak<Self> = Arc::downgrade(&cluster);
         tokio::spawn(async move {
             while let Some(payload) = signals.recv().await {
-                let Some(cluster) = weak.upgrade() else { return };
+                let Some(cluster) = weak.upgrade() else {
+                    return;
+                };
                 cluster.on_signal(&payload);
             }
         });
@@ -150,7 +152,9 @@ impl Cluster {
             let mut beat = tokio::time::interval(HEARTBEAT);
             loop {
                 beat.tick().await;
-                let Some(cluster) = weak.upgrade() else { return };
+                let Some(cluster) = weak.upgrade() else {
+                    return;
+                };
                 cluster.heartbeat().await;
             }
         });
@@ -219,7 +223,12 @@ impl Cluster {
                 tokio::spawn(async move {
                     let result = me
                         .hub
-                        .call_here(&charger, &action, payload, Duration::from_millis(timeout_ms))
+                        .call_here(
+                            &charger,
+                            &action,
+                            payload,
+                            Duration::from_millis(timeout_ms),
+                        )
                         .await;
                     let answer = Signal::Answer {
                         id,
@@ -239,7 +248,9 @@ impl Cluster {
                             }
                         }
                         Ok(_) => {}
-                        Err(e) => tracing::warn!(charger, error = %e, "checking a charger's presence"),
+                        Err(e) => {
+                            tracing::warn!(charger, error = %e, "checking a charger's presence")
+                        }
                     }
                 });
             }
@@ -400,7 +411,10 @@ mod tests {
         };
         let text = serde_json::to_string(&call).unwrap();
         assert!(text.contains(r#""kind":"call""#), "{text}");
-        assert!(matches!(serde_json::from_str::<Signal>(&text).unwrap(), Signal::Call { id: 7, .. }));
+        assert!(matches!(
+            serde_json::from_str::<Signal>(&text).unwrap(),
+            Signal::Call { id: 7, .. }
+        ));
         let error = Outcome::of(Err(CommandError::CallError {
             code: "NotSupported".into(),
             description: "no".into(),

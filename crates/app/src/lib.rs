@@ -199,7 +199,11 @@ impl App {
         &self,
         hub: Arc<evgrid_ocpp::hub::Hub>,
     ) -> Result<Option<Arc<cluster::Cluster>>, AppError> {
-        cluster::Cluster::join(self.charging.store().clone(), hub).await
+        let cluster = cluster::Cluster::join(self.charging.store().clone(), hub).await?;
+        if let Some(c) = &cluster {
+            self.live.set_node(c.node());
+        }
+        Ok(cluster)
     }
 
     /// Statistics, coverage, targets and plans.

@@ -1,7 +1,8 @@
 //! Several nodes on one PostgreSQL database: a charger connected to one node is reached through
 //! another node's API (the command relayed by LISTEN/NOTIFY, the answer back to the caller), its
 //! presence is visible from every node, and when its node is killed the other nodes stop
-//! counting it connected within the heartbeat's freshness.
+//! counting it connected within the heartbeat's freshness. Each operator's platform is polled
+//! by one node at a time, and by another within two intervals of that node's death.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -51,24 +52,47 @@ fn a_command_through_one_node_reaches_a_charger_on_another() {
     };
     // Node B synthesizes the city into the database and connects two simulated chargers to
     // itself; node A serves the same database without simulating anything.
-    let b = start_command(node(&data_b, &["--chargers", "2"]));
-    let a = start_command(node(&data_a, &["--no-simulate"]));
+    let interval = 6;
+    let every = interval.to_string();
+    let b = start_command(node(
+        &data_b,
+        &["--chargers", "2", "--poll-interval", &every],
+    ));
+    let a = start_command(node(&data_a, &["--no-simulate", "--poll-interval", &every]));
 
     let out = evgrid()
         .args(["user", "add", "--username", "ops", "--role", "admin"])
-        .args(["--data-dir", data_a.to_str().unwrap(), "--database", &database])
+        .args([
+            "--data-dir",
+            data_a.to_str().unwrap(),
+            "--database",
+            &database,
+        ])
         .env("EVGRID_USER_PASSWORD", "ops password 123")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = login(a.addr, "ops", "ops password 123");
     let bearer = format!("Bearer {token}");
     let out = evgrid()
         .args(["charger", "list", "--json"])
-        .args(["--data-dir", data_a.to_str().unwrap(), "--database", &database])
+        .args([
+            "--data-dir",
+            data_a.to_str().unwrap(),
+            "--database",
+            &database,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ids: Vec<String> = serde_json::from_slice::<Vec<Value>>(&out.stdout)
         .unwrap()
         .iter()
@@ -113,11 +137,70 @@ fn a_command_through_one_node_reaches_a_charger_on_another() {
     assert_eq!(direct.status, 200);
     assert_eq!(direct.json()["answer"]["configurationKey"], keys);
 
+    // Every operator's platform is polled by exactly one of the nodes: over three intervals the
+    // other node makes no attempt.
+    let operators: Vec<String> = (1..=7).map(|n| format!("EVGSYN{n:03}")).collect();
+    let attempts = |addr, token: &str, op: &str| -> (u64, bool) {
+        let q = get_as(addr, token, &format!("/api/v1/operators/{op}/data-quality")).json();
+        let pull = &q["pull"];
+        (
+            pull["polls_ok"].as_u64().unwrap_or(0) + pull["polls_failed"].as_u64().unwrap_or(0),
+            pull["elsewhere"] == true,
+        )
+    };
+    let settled = wait_for(60, || {
+        operators
+            .iter()
+            .all(|op| {
+                let (na, ea) = attempts(a.addr, &token, op);
+                let (nb, eb) = attempts(b.addr, &token_b, op);
+                (na > 0 && eb) || (nb > 0 && ea)
+            })
+            .then_some(())
+    });
+    assert!(
+        settled.is_some(),
+        "each operator polled on one node, the other standing by"
+    );
+    let before: Vec<((u64, bool), (u64, bool))> = operators
+        .iter()
+        .map(|op| (attempts(a.addr, &token, op), attempts(b.addr, &token_b, op)))
+        .collect();
+    std::thread::sleep(Duration::from_secs(3 * interval));
+    let mut on_b = Vec::new();
+    for (op, ((na, ea), (nb, eb))) in operators.iter().zip(&before) {
+        let ((na2, _), (nb2, _)) = (attempts(a.addr, &token, op), attempts(b.addr, &token_b, op));
+        if *ea {
+            assert_eq!(na2, *na, "{op}: node A stands by while B polls");
+            assert!(nb2 > *nb, "{op}: node B polls");
+            on_b.push(op.clone());
+        } else {
+            assert!(*eb, "{op}: one node polls");
+            assert_eq!(nb2, *nb, "{op}: node B stands by while A polls");
+            assert!(na2 > *na, "{op}: node A polls");
+        }
+    }
+
+    assert!(
+        !on_b.is_empty(),
+        "node B, started first, polls some operators"
+    );
+
     // Node B dies: within the heartbeat's freshness node A no longer counts its chargers
-    // connected, and a command is answered 409 (not connected) instead of waiting.
+    // connected, and a command is answered 409 (not connected) instead of waiting; node A takes
+    // B's operators over within two intervals (their platforms died with B: the pulls fail, but
+    // they are attempted).
+    let killed = Instant::now();
+    let counts_at_death: Vec<u64> = on_b
+        .iter()
+        .map(|op| attempts(a.addr, &token, op).0)
+        .collect();
     drop(b);
     let gone = wait_for(30, || (charger(&cp16)["connected"] == false).then_some(()));
-    assert!(gone.is_some(), "node A stops counting the dead node's charger connected");
+    assert!(
+        gone.is_some(),
+        "node A stops counting the dead node's charger connected"
+    );
     let late = post_json(
         a.addr,
         &format!("/api/v1/chargers/{cp16}/commands"),
@@ -125,4 +208,14 @@ fn a_command_through_one_node_reaches_a_charger_on_another() {
         &command,
     );
     assert_eq!(late.status, 409, "{}", late.text());
+    let taken = wait_for(2 * interval + 5, || {
+        on_b.iter()
+            .zip(&counts_at_death)
+            .all(|(op, n)| attempts(a.addr, &token, op).0 > *n)
+            .then_some(killed.elapsed())
+    });
+    assert!(
+        taken.is_some_and(|t| t <= Duration::from_secs(2 * interval + 3)),
+        "node A polls {on_b:?} within two intervals of B's death ({taken:?})"
+    );
 }

@@ -522,7 +522,7 @@ pub trait PresenceStore: Send + Sync {
     /// Records that `node` is alive at `now` (started at `now` if new).
     async fn node_alive(&self, node: &str, now: i64) -> StoreResult<()>;
 
-    /// Removes `node` and every presence it holds (it stops, or it was found dead).
+    /// Removes `node`, every presence and every lease it holds (it stops, or it was found dead).
     async fn node_gone(&self, node: &str) -> StoreResult<u64>;
 
     /// Nodes whose last heartbeat is before `before`: found dead.
@@ -538,6 +538,10 @@ pub trait PresenceStore: Send + Sync {
     /// Where the charger is connected, if on a node whose heartbeat is at or after
     /// `fresh_since`.
     async fn presence(&self, charger: &str, fresh_since: i64) -> StoreResult<Option<Presence>>;
+
+    /// Takes or renews the lease `name` for `node` until `now + ttl` seconds, unless another
+    /// node holds it unexpired; whether `node` holds it now.
+    async fn hold_lease(&self, name: &str, node: &str, now: i64, ttl: i64) -> StoreResult<bool>;
 }
 
 /// Messages between the nodes of a deployment through the database (PostgreSQL's

@@ -103,7 +103,7 @@ const GROUPS: &[(&str, &[&str])] = &[
 
 /// Tables of a running deployment's transient state (which node holds which charger): not
 /// copied, they mean nothing to the target's nodes.
-const TRANSIENT: &[&str] = &["cluster_nodes", "charger_presence"];
+const TRANSIENT: &[&str] = &["cluster_nodes", "charger_presence", "leases"];
 
 /// Tables the target's migrations fill: the source's rows replace them, whatever `Duplicates`.
 const SEEDED: &[&str] = &["counties", "townships", "targets"];

@@ -43,6 +43,9 @@ pub struct Live {
     sealer: std::sync::OnceLock<crate::secrets::Sealer>,
     /// The poller's state per operator.
     polls: Mutex<HashMap<OperatorId, poller::PollStatus>>,
+    /// This node's id where several nodes share the database: each operator's poller then
+    /// runs on the one node holding its lease.
+    node: std::sync::OnceLock<String>,
     /// Group commit of statuses from many connections.
     statuses: GroupCommit<StatusJob>,
     /// Group commit of protocol pushes of statuses.
@@ -54,6 +57,12 @@ pub struct Live {
 }
 
 impl Live {
+    /// Runs each operator's poller only while this node holds its lease (several nodes on
+    /// one database); set once when the node joins the others.
+    pub fn set_node(&self, node: &str) {
+        let _ = self.node.set(node.to_owned());
+    }
+
     /// Opens the service: the message counts so far are loaded from the store.
     pub(crate) async fn open(
         store: Store,
@@ -77,6 +86,7 @@ impl Live {
                 .map(std::sync::OnceLock::from)
                 .unwrap_or_default(),
             polls: Mutex::default(),
+            node: std::sync::OnceLock::new(),
             statuses: GroupCommit::default(),
             pushes: GroupCommit::default(),
             recent_credentials: recent::Recent::default(),

@@ -91,6 +91,17 @@ pub struct PollStatus {
     /// When the next pull is due, seconds since 1970.
     pub next_poll_at: Option<i64>,
     pub last_result: Option<PullResult>,
+    /// Another node of the deployment polls this operator (it holds the lease).
+    pub elsewhere: bool,
+}
+
+/// How long a node holds an operator's poller without renewing it (seconds): one and a half
+/// intervals, longer than the longest pause (a quarter above the interval), so that the
+/// holder keeps it while alive and another node takes it within two intervals of its death.
+fn lease_ttl(options: &PollOptions) -> i64 {
+    i64::try_from(options.interval.as_secs().saturating_mul(3) / 2)
+        .unwrap_or(i64::MAX)
+        .max(3)
 }
 
 /// `base` ± 25%, from a reproducible random source per operator.
@@ -351,6 +362,39 @@ async fn poll_operator(
         let Some((_, cl)) = client.as_ref() else {
             continue;
         };
+        // Several nodes on one database: one of them polls the operator, the one holding its
+        // lease; the others look again a quarter interval later and take it over once the
+        // holder stops renewing it (within two intervals of its death).
+        if live.store.carries_signals() && live.node.get().is_none() {
+            // The node has not joined the others yet: no pull without a lease.
+            pause = Duration::from_secs(1);
+            continue;
+        }
+        if let Some(node) = live.node.get() {
+            match live
+                .store
+                .hold_lease(
+                    &format!("poller:{id}"),
+                    node,
+                    unix_now(),
+                    lease_ttl(&options),
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    live.set_poll_status(&id, |s| s.elsewhere = true);
+                    pause = options.interval / 4;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(operator_id = %id, error = %e, "poller: cannot take the lease");
+                    pause = options.interval / 4;
+                    continue;
+                }
+            }
+            live.set_poll_status(&id, |s| s.elsewhere = false);
+        }
         let attempt_at = unix_now();
         let base_url = credentials.base_url.clone().unwrap_or_default();
         live.set_poll_status(&id, |s| {
@@ -360,6 +404,18 @@ async fn poll_operator(
         let outcome = live
             .pull_operator(&credentials, cl, last_success, options.page_size)
             .await;
+        if let Some(node) = live.node.get() {
+            // Renewed after the pull too: the lease outlives the pause, however long the pull.
+            let _ = live
+                .store
+                .hold_lease(
+                    &format!("poller:{id}"),
+                    node,
+                    unix_now(),
+                    lease_ttl(&options),
+                )
+                .await;
+        }
         match outcome {
             Ok(result) => {
                 failures = 0;

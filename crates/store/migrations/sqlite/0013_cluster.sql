@@ -16,3 +16,11 @@ CREATE TABLE charger_presence (
     since       BIGINT NOT NULL
 );
 CREATE INDEX charger_presence_node ON charger_presence (node_id);
+
+-- Work exactly one node does at a time (a T/CEC operator's poller: `poller:OPERATOR`): the
+-- holder renews its lease before each turn; another node takes it over once it expires.
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    node_id     TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);

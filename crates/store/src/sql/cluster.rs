@@ -34,6 +34,10 @@ impl PresenceStore for Engine {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM leases WHERE node_id = $1")
+            .bind(node)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM cluster_nodes WHERE node_id = $1")
             .bind(node)
             .execute(&mut *tx)
@@ -111,5 +115,28 @@ impl PresenceStore for Engine {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(presence_of))
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        node: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, node_id, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET node_id = excluded.node_id,
+               expires_at = excluded.expires_at
+             WHERE leases.node_id = excluded.node_id OR leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(node)
+        .bind(UnixTime(now + ttl))
+        .bind(UnixTime(now))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
     }
 }

@@ -36,13 +36,13 @@ use crate::StoreError;
 mod accounts;
 mod chargers;
 mod charges;
+mod cluster;
 mod network;
 mod operators;
 mod sessions;
 mod stats;
 mod status;
 mod traffic;
-mod cluster;
 
 // Engines write status batches their own way with these (PostgreSQL uses the row limit).
 #[allow(unused_imports)]

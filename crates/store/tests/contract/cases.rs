@@ -1524,3 +1524,72 @@ pub async fn retention_prunes_by_age_and_keeps_where_history_starts(store: Store
         .unwrap();
     assert_eq!(again.status_events, 0);
 }
+
+pub async fn nodes_presence_and_leases(store: Store) {
+    use evgrid_store::contract::Presence;
+    let now = 1_800_000_000;
+    store.node_alive("a", now).await.unwrap();
+    store.node_alive("b", now).await.unwrap();
+    let on = |node: &str, connection: i64| Presence {
+        charger_id: "CP1".into(),
+        node_id: node.into(),
+        version: "1.6".into(),
+        connection,
+        since: now,
+    };
+    assert_eq!(store.charger_present(&on("a", 1)).await.unwrap(), None);
+    assert_eq!(
+        store.presence("CP1", now - 10).await.unwrap(),
+        Some(on("a", 1))
+    );
+    // A newer connection on node b replaces a's and says whose it was.
+    assert_eq!(
+        store.charger_present(&on("b", 7)).await.unwrap(),
+        Some(on("a", 1))
+    );
+    // a's connection ending does not clear b's presence.
+    store.charger_absent("CP1", "a", 1).await.unwrap();
+    assert_eq!(
+        store.presence("CP1", now - 10).await.unwrap(),
+        Some(on("b", 7))
+    );
+    // A node whose heartbeat is older than asked does not count.
+    assert_eq!(store.presence("CP1", now + 1).await.unwrap(), None);
+    store.node_alive("b", now + 20).await.unwrap();
+    assert_eq!(
+        store.stale_nodes(now + 5).await.unwrap(),
+        vec!["a".to_owned()]
+    );
+    // Leases: one holder until it lapses; the holder renews.
+    assert!(store.hold_lease("poller:X", "a", now, 30).await.unwrap());
+    assert!(!store
+        .hold_lease("poller:X", "b", now + 10, 30)
+        .await
+        .unwrap());
+    assert!(store
+        .hold_lease("poller:X", "a", now + 20, 30)
+        .await
+        .unwrap());
+    assert!(!store
+        .hold_lease("poller:X", "b", now + 49, 30)
+        .await
+        .unwrap());
+    assert!(store
+        .hold_lease("poller:X", "b", now + 51, 30)
+        .await
+        .unwrap());
+    assert!(store.hold_lease("poller:Y", "a", now, 30).await.unwrap());
+    // A node gone takes its presence and leases with it.
+    assert_eq!(store.node_gone("b").await.unwrap(), 1);
+    assert_eq!(store.presence("CP1", 0).await.unwrap(), None);
+    assert!(store
+        .hold_lease("poller:X", "a", now + 52, 30)
+        .await
+        .unwrap());
+    assert_eq!(store.node_gone("a").await.unwrap(), 0);
+    assert!(store.stale_nodes(now + 1_000_000).await.unwrap().is_empty());
+    assert!(store
+        .hold_lease("poller:Y", "b", now + 53, 30)
+        .await
+        .unwrap());
+}

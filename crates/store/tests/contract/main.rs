@@ -61,6 +61,7 @@ macro_rules! for_each_case {
         $m!(targets_and_progress);
         $m!(message_counts_add_up);
         $m!(retention_prunes_by_age_and_keeps_where_history_starts);
+        $m!(nodes_presence_and_leases);
     };
 }
 
@@ -194,6 +195,44 @@ mod postgres_only {
             (a[0].observed_at, a[0].status),
             (30, evgrid_model::ConnectorStatus::Faulted)
         );
+    }
+}
+
+/// Signals between the nodes of one PostgreSQL database: what one sends, another listening on
+/// the channel receives, in order; oversized payloads are refused. SQLite carries none.
+mod signals {
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: EVGRID_TEST_POSTGRES_URL (bash scripts/test.sh starts one)"]
+    async fn a_signal_reaches_the_node_listening_on_its_channel() {
+        let url = crate::postgres_engine::fresh_database().await;
+        let (one, two) = (
+            evgrid_store::Store::open(&url).await.unwrap(),
+            evgrid_store::Store::open(&url).await.unwrap(),
+        );
+        assert!(one.carries_signals());
+        let mut heard = two.listen("evgrid_node_t1").await.unwrap().unwrap();
+        for n in 0..3 {
+            one.signal("evgrid_node_t1", &format!("hello {n}"))
+                .await
+                .unwrap();
+        }
+        for n in 0..3 {
+            let got = tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(got, format!("hello {n}"));
+        }
+        let long = "x".repeat(evgrid_store::contract::MAX_SIGNAL_BYTES + 1);
+        assert!(one.signal("evgrid_node_t1", &long).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn sqlite_carries_no_signals() {
+        let (store, _dir) = crate::sqlite_engine::open().await;
+        assert!(!store.carries_signals());
+        assert!(store.listen("evgrid_node_x").await.unwrap().is_none());
+        store.signal("evgrid_node_x", "nobody").await.unwrap();
     }
 }
 
