@@ -4,6 +4,11 @@
 //! evgrid's own: the database is the only thing the nodes share. On SQLite (one node) there is
 //! nothing to join.
 //!
+//! Every node sees the same city: live status, tariffs and accounts are read from the database
+//! at each request; the stations' in-memory index is reloaded when another node says on
+//! `evgrid_city` that it stored stations (at most a few times a second), and every
+//! [`FULL_RELOAD`] as the safety net for a signal lost while a listener reconnected.
+//!
 //! A node listens on its own channel `evgrid_node_<id>`. A command for a charger held elsewhere
 //! is sent there as a `call` with this node's id; the holder runs it on its connection and
 //! answers on the caller's channel. When a charger opens a newer connection on another node,
@@ -33,6 +38,12 @@ pub const HEARTBEAT: Duration = Duration::from_secs(2);
 pub const FRESH_FOR: i64 = 10;
 /// A node silent for this long (seconds) is found dead: its rows are removed.
 pub const DEAD_AFTER: i64 = 30;
+/// The channel every node listens on for changes of the city.
+pub(crate) const CITY: &str = "evgrid_city";
+/// How long changes are gathered before one signal (or one reload) covers them all.
+const SETTLE: Duration = Duration::from_millis(150);
+/// The index is reloaded from the store this often whatever the signals said.
+pub const FULL_RELOAD: Duration = Duration::from_secs(300);
 
 /// A message between nodes.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +62,16 @@ enum Signal {
     Answer { id: u64, outcome: Outcome },
     /// A newer connection of `charger` opened elsewhere: close this node's.
     Evict { charger: String },
+    /// Process `from` stored stations: reload the index.
+    Stations { from: String },
+}
+
+/// The signal saying that process `from` stored stations.
+pub(crate) fn stations_stored(from: &str) -> String {
+    serde_json::to_string(&Signal::Stations {
+        from: from.to_owned(),
+    })
+    .unwrap_or_default()
 }
 
 /// A command's outcome on the wire between nodes.
@@ -120,7 +141,11 @@ impl Cluster {
     /// Joins the deployment when the store carries signals between nodes (PostgreSQL): a node
     /// id, its heartbeat, its channel, and the hub reaching chargers held elsewhere through it.
     /// `None` on an engine with one node (SQLite).
-    pub async fn join(store: Store, hub: Arc<Hub>) -> Result<Option<Arc<Self>>, AppError> {
+    pub async fn join(
+        store: Store,
+        hub: Arc<Hub>,
+        network: Arc<crate::network::Network>,
+    ) -> Result<Option<Arc<Self>>, AppError> {
         if !store.carries_signals() {
             return Ok(None);
         }
@@ -128,6 +153,9 @@ impl Cluster {
             .map_err(|e| AppError::Invalid(format!("no randomness for a node id: {e}")))?;
         store.node_alive(&node, unix_now()).await?;
         let Some(mut signals) = store.listen(&channel(&node)).await? else {
+            return Ok(None);
+        };
+        let Some(city) = store.listen(CITY).await? else {
             return Ok(None);
         };
         let cluster = Arc::new(Self {
@@ -158,8 +186,46 @@ impl Cluster {
                 cluster.heartbeat().await;
             }
         });
+        cluster.share_station_changes(&network, city);
         hub.reach_elsewhere(cluster.clone());
         Ok(Some(cluster))
+    }
+
+    /// Stations stored elsewhere (another node, a command-line import) reload this node's
+    /// index; and the index is reloaded every [`FULL_RELOAD`] anyway.
+    fn share_station_changes(
+        self: &Arc<Self>,
+        network: &Arc<crate::network::Network>,
+        mut city: tokio::sync::mpsc::Receiver<String>,
+    ) {
+        let net = Arc::clone(network);
+        tokio::spawn(async move {
+            let mut full = tokio::time::interval(FULL_RELOAD);
+            full.tick().await;
+            loop {
+                let reload = tokio::select! {
+                    payload = city.recv() => match payload {
+                        None => return,
+                        Some(p) => matches!(
+                            serde_json::from_str::<Signal>(&p),
+                            Ok(Signal::Stations { from }) if from != net.origin()
+                        ),
+                    },
+                    _ = full.tick() => true,
+                };
+                if reload {
+                    tokio::time::sleep(SETTLE).await;
+                    while city.try_recv().is_ok() {}
+                    match net.reload_index().await {
+                        Ok(()) => tracing::debug!(
+                            stations = net.station_count(),
+                            "index reloaded: stations changed on another node"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "reloading the index"),
+                    }
+                }
+            }
+        });
     }
 
     /// This node's id.
@@ -237,6 +303,7 @@ impl Cluster {
                     me.send(&from, &answer).await;
                 });
             }
+            Signal::Stations { .. } => {}
             Signal::Evict { charger } => {
                 let me = Arc::clone(self);
                 tokio::spawn(async move {
@@ -258,6 +325,10 @@ impl Cluster {
     }
 
     async fn send(&self, node: &str, signal: &Signal) {
+        self.send_to(&channel(node), signal).await;
+    }
+
+    async fn send_to(&self, channel: &str, signal: &Signal) {
         let text = match serde_json::to_string(signal) {
             Ok(t) => t,
             Err(e) => {
@@ -265,8 +336,8 @@ impl Cluster {
                 return;
             }
         };
-        if let Err(e) = self.store.signal(&channel(node), &text).await {
-            tracing::warn!(to = node, error = %e, "signalling another node");
+        if let Err(e) = self.store.signal(channel, &text).await {
+            tracing::warn!(channel, error = %e, "signalling the other nodes");
         }
     }
 

@@ -199,7 +199,9 @@ impl App {
         &self,
         hub: Arc<evgrid_ocpp::hub::Hub>,
     ) -> Result<Option<Arc<cluster::Cluster>>, AppError> {
-        let cluster = cluster::Cluster::join(self.charging.store().clone(), hub).await?;
+        let cluster =
+            cluster::Cluster::join(self.charging.store().clone(), hub, self.network.clone())
+                .await?;
         if let Some(c) = &cluster {
             self.live.set_node(c.node());
         }

@@ -60,6 +60,47 @@ fn a_command_through_one_node_reaches_a_charger_on_another() {
     ));
     let a = start_command(node(&data_a, &["--no-simulate", "--poll-interval", &every]));
 
+    // Stations imported into the database (by a command, not a node) reach both nodes' indexes
+    // through the city's channel: the nearest search (served from the in-memory index) finds
+    // them on each node.
+    let near = "/api/v1/search/nearest?lat=25.8249&lng=114.9330&k=100&radius_m=3000";
+    for n in [&a, &b] {
+        assert!(!common::get(n.addr, near).text().contains("CSV001"));
+    }
+    let imported_at = Instant::now();
+    let out = evgrid()
+        .args([
+            "import",
+            common::registry_fixture("good.csv").to_str().unwrap(),
+        ])
+        .args([
+            "--data-dir",
+            data_a.to_str().unwrap(),
+            "--database",
+            &database,
+        ])
+        .args(["--secret-key-file", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, n) in [("A", &a), ("B", &b)] {
+        let seen = wait_for(10, || {
+            common::get(n.addr, near)
+                .text()
+                .contains("CSV001")
+                .then(|| imported_at.elapsed())
+        });
+        assert!(seen.is_some(), "node {name} finds the imported station");
+        eprintln!(
+            "node {name} found the imported station {:?} after the import began",
+            seen.unwrap()
+        );
+    }
+
     let out = evgrid()
         .args(["user", "add", "--username", "ops", "--role", "admin"])
         .args([

@@ -144,6 +144,10 @@ pub struct Network {
     reference: Arc<ReferenceData>,
     regions: RegionMap,
     state: RwLock<IndexState>,
+    /// This process's name on the city's channel: stations it stores are announced there so
+    /// that the nodes sharing the database reload their indexes (its own announcements it
+    /// skips).
+    origin: String,
 }
 
 impl Network {
@@ -161,6 +165,7 @@ impl Network {
             store,
             reference,
             state: RwLock::new(IndexState::default()),
+            origin: crate::random_hex(8).unwrap_or_else(|_| "unnamed".to_owned()),
         };
         network.reload_index().await?;
         Ok(network)
@@ -227,28 +232,42 @@ impl Network {
     ) -> Result<Vec<i64>, AppError> {
         let placed: Vec<PlacedStation> = stations.into_iter().map(|s| self.place(s)).collect();
         let pks = self.store.upsert_stations(operators, &placed).await?;
-        let mut state = self.write_state();
-        for (p, pk) in placed.into_iter().zip(&pks) {
-            let s = p.station;
-            let connectors = s
-                .equipment
-                .iter()
-                .flat_map(|e| e.connectors.iter().map(|c| (c.connector_type.0, c.power.0)))
-                .collect();
-            state.put(IndexRow {
-                pk: *pk,
-                key: StationKey {
-                    operator_id: s.operator_id.clone(),
-                    station_id: s.id.clone(),
-                },
-                name: s.name.clone(),
-                category: s.category(),
-                lat: s.location.lat,
-                lng: s.location.lng,
-                connectors,
-            });
+        {
+            let mut state = self.write_state();
+            for (p, pk) in placed.into_iter().zip(&pks) {
+                let s = p.station;
+                let connectors = s
+                    .equipment
+                    .iter()
+                    .flat_map(|e| e.connectors.iter().map(|c| (c.connector_type.0, c.power.0)))
+                    .collect();
+                state.put(IndexRow {
+                    pk: *pk,
+                    key: StationKey {
+                        operator_id: s.operator_id.clone(),
+                        station_id: s.id.clone(),
+                    },
+                    name: s.name.clone(),
+                    category: s.category(),
+                    lat: s.location.lat,
+                    lng: s.location.lng,
+                    connectors,
+                });
+            }
+        }
+        if self.store.carries_signals() {
+            // The other nodes (and a command-line import's) reload their indexes.
+            let signal = crate::cluster::stations_stored(&self.origin);
+            if let Err(e) = self.store.signal(crate::cluster::CITY, &signal).await {
+                tracing::warn!(error = %e, "announcing stored stations to the other nodes");
+            }
         }
         Ok(pks)
+    }
+
+    /// This process's name on the city's channel.
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// Where a station lies: county by boundary, township by nearest centre in the county.
