@@ -206,6 +206,8 @@ impl AppState {
         routes::stats::BreakdownBy,
         routes::stats::UsageBy,
         routes::stats::BucketParam,
+        routes::reports::MonthParam,
+        routes::reports::LangParam,
         web::AssetName,
     ))
 )]

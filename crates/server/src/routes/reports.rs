@@ -12,6 +12,21 @@ use crate::auth::{Caller, REGULATORS};
 use crate::params::Params;
 use crate::{ApiError, AppState};
 
+/// A month, `YYYY-MM` from 2000-01 to 2200-12 (documentation).
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])$", example = "2026-11")]
+pub struct MonthParam(String);
+
+/// The report's language (documentation).
+#[allow(dead_code)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LangParam {
+    Zh,
+    En,
+}
+
 /// Reports being made at once; more are answered 429.
 static MAKING: Semaphore = Semaphore::const_new(1);
 
@@ -60,8 +75,8 @@ async fn make(
 #[utoipa::path(get, path = "/api/v1/reports/monthly.pdf", tag = "stats",
     security(("bearer" = []), ("session" = [])),
     params(
-        ("month" = Option<String>, Query, description = "YYYY-MM (default: the current month, UTC+8)"),
-        ("lang" = Option<String>, Query, description = "zh (default) or en"),
+        ("month" = Option<MonthParam>, Query, description = "YYYY-MM (default: the current month, UTC+8)"),
+        ("lang" = Option<LangParam>, Query, description = "zh (default) or en"),
     ),
     responses(
         (status = 200, description = "The report", content_type = "application/pdf"),
@@ -90,7 +105,7 @@ pub async fn monthly_pdf(
 #[utoipa::path(get, path = "/api/v1/reports/monthly", tag = "stats",
     security(("bearer" = []), ("session" = [])),
     params(
-        ("month" = Option<String>, Query, description = "YYYY-MM (default: the current month, UTC+8)"),
+        ("month" = Option<MonthParam>, Query, description = "YYYY-MM (default: the current month, UTC+8)"),
     ),
     responses(
         (status = 200, description = "The figures", body = Object, content_type = "application/json"),
