@@ -2,17 +2,18 @@
 # Every test of evgrid, from a fresh clone: formatting, lints, Rust unit and end-to-end tests
 # (real HTTP on loopback, the real binary) on SQLite and on a throw-away PostgreSQL cluster, the
 # web build check, and the browser tests in Debian's headless chromium. Installs what it needs
-# (chromium, poppler-utils, PostgreSQL, npm packages) idempotently.
+# (chromium, poppler-utils, HAProxy, PostgreSQL, npm packages) idempotently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system packages (chromium for the browser tests, poppler-utils to render and read the PDF reports)"
+step "system packages (chromium for the browser tests, poppler-utils to render and read the PDF reports, HAProxy in front of several nodes)"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-wqy-zenhei)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -83,6 +84,10 @@ EVGRID_DATABASE_URL=$(pg_database evgrid_tcec_conformance) \
   bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
 EVGRID_DATABASE_URL=$(pg_database evgrid_ocpp_interop) \
   bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
+
+step "three nodes on one PostgreSQL behind HAProxy, a PyPI ocpp charge point through the balancer"
+EVGRID_DATABASE_URL=$(pg_database evgrid_three_nodes) \
+  bash scripts/nodes-haproxy.sh "$root/target/debug/evgrid"
 
 step "the regulator's figures against an independent computation (Python; openpyxl opens the workbook)"
 bash scripts/regulator-check.sh "$root/target/debug/evgrid"

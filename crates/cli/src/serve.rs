@@ -207,6 +207,9 @@ pub(crate) async fn serve_app(
         .join_nodes(state.ocpp.hub.clone())
         .await
         .context("joining the other nodes of the database")?;
+    if let Some(cluster) = &cluster {
+        state.set_node(cluster.node());
+    }
     let addr = listener.local_addr()?;
     if let (Some(tls_addr), Some(cert), Some(key)) =
         (args.tls_listen, &args.tls_cert, &args.tls_key)

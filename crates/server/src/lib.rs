@@ -50,6 +50,8 @@ pub struct AppState {
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
     /// Live streams open per user.
     pub streams: Arc<streams::StreamCounts>,
+    /// This node's id where several nodes share a PostgreSQL database.
+    node: Arc<OnceLock<String>>,
 }
 
 /// The OCPP side of the server.
@@ -80,6 +82,16 @@ pub fn valid_tcec_base_path(path: &str) -> bool {
 }
 
 impl AppState {
+    /// Names this node (several nodes on one database), once.
+    pub fn set_node(&self, node: &str) {
+        let _ = self.node.set(node.to_owned());
+    }
+
+    /// This node's id, when it serves with others.
+    pub fn node(&self) -> Option<&str> {
+        self.node.get().map(String::as_str)
+    }
+
     /// State over the application.
     pub fn new(app: App) -> Self {
         let reference = app.reference();
@@ -103,6 +115,7 @@ impl AppState {
             ocpp: OcppState::default(),
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
             streams: Arc::default(),
+            node: Arc::default(),
             parent: None,
             platform_operator: evgrid_model::OperatorId::new(DEFAULT_PLATFORM_OPERATOR)
                 .unwrap_or_else(|_| unreachable!("the default OperatorID is valid")),

@@ -406,6 +406,8 @@ pub async fn get_charger(
         "charger": charger,
         "connected": online.is_some(),
         "connected_with": online,
+        // Whether this node holds the connection (several nodes on one database).
+        "connected_here": state.ocpp.hub.version(&id).is_some(),
         "connectors": connectors,
         "sessions": sessions,
         "notices": notices,

@@ -18,6 +18,8 @@ pub struct Health {
     /// Stations in the spatial index.
     pub stations: usize,
     pub version: &'static str,
+    /// This node's id where several nodes share a PostgreSQL database.
+    pub node: Option<String>,
 }
 
 /// Liveness and readiness: answers once the registry is loaded.
@@ -28,6 +30,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         status: "ok",
         stations: state.app.network().station_count(),
         version: env!("CARGO_PKG_VERSION"),
+        node: state.node().map(str::to_owned),
     })
 }
 
