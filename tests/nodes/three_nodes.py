@@ -5,7 +5,8 @@ Checks: the charger is connected on one node and every node says so; a status it
 the driver's search on the other nodes; a driver's charge started through one node that does not
 hold the charger and stopped through another completes and is billed; the node holding the
 charger is killed (SIGKILL): the charge point reconnects through the balancer to a live node, and
-everything acknowledged before (the order, the last status) is still there.
+everything acknowledged before (the order, the last status) is still there; a second connection
+of the charger closes the first (one live session, the newer wins).
 
 Usage: three_nodes.py BALANCER_URL NODE_URLS(comma) NODE_PIDS(comma) CHARGER PASSWORD
 """
@@ -206,8 +207,21 @@ async def main():
     status, answer = await asyncio.to_thread(request, NODES[other_live], "POST", f"/api/v1/chargers/{CP}/commands",
                                              {"command": "ocpp", "action": "DataTransfer", "payload": {"vendorId": "evgrid"}}, admin)
     check(status == 200, f"a command through node {other_live + 1} reaches the reconnected charger ({status})")
+
+    # A second connection of the same charger (through the balancer: on the same node or the
+    # other): the newer wins, the older is closed with 1008, never two live sessions.
+    ws2, cp2, task2 = await open_charger()
+    try:
+        await asyncio.wait_for(ws.wait_closed(), 10)
+    except asyncio.TimeoutError:
+        pass
+    check(ws.close_code == 1008, f"the older connection is closed with 1008 ({ws.close_code})")
+    holders = await asyncio.to_thread(wait_for, 10, lambda: (lambda h: h if len(h) == 1 else None)(
+        [i for i in others if charger_on(i).get("connected_here")]))
+    check(holders is not None, f"exactly one live node holds the charger (node {holders and holders[0] + 1})")
     task.cancel()
-    await ws.close()
+    task2.cancel()
+    await ws2.close()
 
 
 asyncio.run(main())
