@@ -24,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 chromium --version
-pdftoppm -v 2>&1 | head -1
+pdftoppm -v 2>&1 | sed -n 1p
 
 step "web: npm packages and build (web/dist is committed; it must match web/src)"
 cd "$root/web"

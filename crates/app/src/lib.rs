@@ -208,6 +208,12 @@ impl App {
         Ok(cluster)
     }
 
+    /// Whether the database answers and holds this evgrid's schema (a load balancer's
+    /// readiness check).
+    pub async fn readiness(&self) -> Result<evgrid_store::contract::Readiness, AppError> {
+        Ok(self.charging.store().readiness().await?)
+    }
+
     /// Statistics, coverage, targets and plans.
     pub fn regulator(&self) -> &Arc<Regulator> {
         &self.regulator

@@ -60,6 +60,21 @@ fn a_command_through_one_node_reaches_a_charger_on_another() {
     ));
     let a = start_command(node(&data_a, &["--no-simulate", "--poll-interval", &every]));
 
+    // Each node is ready and has an id of its own.
+    let ids_of: Vec<String> = [&a, &b]
+        .iter()
+        .map(|n| {
+            let r = common::get(n.addr, "/readyz");
+            assert_eq!(r.status, 200, "{}", r.text());
+            assert_eq!(
+                common::get(n.addr, "/healthz").json()["node"],
+                r.json()["node"]
+            );
+            r.json()["node"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_ne!(ids_of[0], ids_of[1]);
+
     // Stations imported into the database (by a command, not a node) reach both nodes' indexes
     // through the city's channel: the nearest search (served from the in-memory index) finds
     // them on each node.

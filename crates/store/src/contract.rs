@@ -567,6 +567,30 @@ pub trait SignalStore: Send + Sync {
 /// The longest signal payload (PostgreSQL's NOTIFY takes less than 8,000 bytes).
 pub const MAX_SIGNAL_BYTES: usize = 7_900;
 
+/// Whether the database can serve: reachable, and its schema the one this evgrid knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The newest migration applied to the database (`None`: none yet).
+    pub applied: Option<i64>,
+    /// The newest migration this evgrid carries.
+    pub known: i64,
+}
+
+impl Readiness {
+    /// Reachable and migrated to exactly this evgrid's schema.
+    pub fn current(&self) -> bool {
+        self.applied == Some(self.known)
+    }
+}
+
+/// The database's health for a load balancer's readiness check.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Asks the database (one round trip) which migration it holds; an error when it cannot
+    /// be reached.
+    async fn readiness(&self) -> StoreResult<Readiness>;
+}
+
 /// A whole engine: every area of the contract.
 pub trait Engine:
     NetworkStore
@@ -580,6 +604,7 @@ pub trait Engine:
     + TrafficStore
     + PresenceStore
     + SignalStore
+    + HealthStore
     + std::fmt::Debug
 {
     /// The engine's name, for logs and error messages: `sqlite`, `postgres`.

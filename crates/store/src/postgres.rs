@@ -27,6 +27,11 @@ const MAX_CONNECTIONS: u32 = 16;
 /// Group commits side by side (`bench tcec` and `bench ocpp --database`, 2 cores: see README).
 const GROUP_WRITERS: usize = 4;
 
+/// This evgrid's PostgreSQL migrations.
+pub(crate) fn migrator() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("migrations/postgres")
+}
+
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -81,7 +86,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(refused)?;
-        crate::migrate(sqlx::migrate!("migrations/postgres"), &pool).await?;
+        crate::migrate(migrator(), &pool).await?;
         Ok(Self {
             writer: pool.clone(),
             pool,

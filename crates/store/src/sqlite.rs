@@ -18,6 +18,11 @@ type Engine = SqliteStore;
 #[path = "sql/mod.rs"]
 mod sql;
 
+/// This evgrid's SQLite migrations.
+pub(crate) fn migrator() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("migrations/sqlite")
+}
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -99,7 +104,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(open_err)?;
-        crate::migrate(sqlx::migrate!("migrations/sqlite"), &writer).await?;
+        crate::migrate(migrator(), &writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)

@@ -34,6 +34,51 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
+/// Ready to serve.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// The database's schema (its newest migration), the one this evgrid carries.
+    pub schema: i64,
+    /// This node's id where several nodes share a PostgreSQL database.
+    pub node: Option<String>,
+}
+
+/// Readiness for a load balancer: 200 when the database answers (within 2 s) and holds this
+/// evgrid's schema; 503 with the reason otherwise (database down, not yet migrated, or
+/// migrated by a newer evgrid). `/healthz` only says the process is up.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "The database does not answer or holds another schema", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    let asked =
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.app.readiness()).await;
+    match asked {
+        Ok(Ok(r)) if r.current() => Ok(Json(Ready {
+            status: "ready",
+            schema: r.known,
+            node: state.node().map(str::to_owned),
+        })),
+        Ok(Ok(r)) => Err(ApiError::Unavailable(
+            format!(
+                "the database holds schema {} and this evgrid {}",
+                r.applied
+                    .map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                r.known
+            ),
+            5,
+        )),
+        Ok(Err(e)) => Err(ApiError::Unavailable(format!("the database: {e}"), 5)),
+        Err(_) => Err(ApiError::Unavailable(
+            "the database did not answer within 2 s".into(),
+            5,
+        )),
+    }
+}
+
 /// This API's OpenAPI 3 document, generated from the code. The parameters that name a county,
 /// township or operator list the values this server knows, so a client (or a fuzzer) can tell a
 /// valid request from one that will be refused.

@@ -1,4 +1,5 @@
-//! The nodes of a deployment and where each OCPP charger is connected.
+//! The nodes of a deployment and where each OCPP charger is connected; the database's
+//! readiness.
 
 use super::*;
 
@@ -138,5 +139,17 @@ impl PresenceStore for Engine {
         .await?
         .rows_affected();
         Ok(taken == 1)
+    }
+}
+
+#[async_trait]
+impl HealthStore for Engine {
+    async fn readiness(&self) -> Result<Readiness, StoreError> {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        let known = migrator().iter().map(|m| m.version).max().unwrap_or(0);
+        Ok(Readiness { applied, known })
     }
 }

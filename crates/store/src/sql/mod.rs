@@ -27,7 +27,7 @@ use evgrid_model::{
 };
 use sqlx::Row;
 
-use super::{Db, Engine};
+use super::{migrator, Db, Engine};
 use crate::contract::*;
 use crate::dialect::Dialect;
 use crate::time::UnixTime;

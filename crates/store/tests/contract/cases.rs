@@ -1593,3 +1593,9 @@ pub async fn nodes_presence_and_leases(store: Store) {
         .await
         .unwrap());
 }
+
+pub async fn the_database_is_ready(store: Store) {
+    let ready = store.readiness().await.unwrap();
+    assert!(ready.current(), "{ready:?}");
+    assert!(ready.known >= 1);
+}

@@ -62,6 +62,7 @@ macro_rules! for_each_case {
         $m!(message_counts_add_up);
         $m!(retention_prunes_by_age_and_keeps_where_history_starts);
         $m!(nodes_presence_and_leases);
+        $m!(the_database_is_ready);
     };
 }
 
