@@ -68,7 +68,7 @@ frontend evgrid
   default_backend nodes
 backend nodes
   balance roundrobin
-  option httpchk GET /healthz
+  option httpchk GET /readyz
   default-server inter 500ms fall 2 rise 2
 CFG
   n=0

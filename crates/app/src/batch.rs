@@ -66,17 +66,36 @@ type Queued<J> = (
 pub(crate) struct GroupCommit<J: GroupJob> {
     /// One queue shared by the writers, or one per writer for keyed jobs.
     queues: OnceLock<Vec<mpsc::Sender<Queued<J>>>>,
+    /// Groups committed and the jobs in them (for the metrics: jobs per group).
+    counts: std::sync::Arc<GroupCounts>,
+}
+
+/// Groups committed so far and the jobs they held.
+#[derive(Debug, Default)]
+pub(crate) struct GroupCounts {
+    groups: std::sync::atomic::AtomicU64,
+    jobs: std::sync::atomic::AtomicU64,
 }
 
 impl<J: GroupJob> Default for GroupCommit<J> {
     fn default() -> Self {
         Self {
             queues: OnceLock::new(),
+            counts: std::sync::Arc::default(),
         }
     }
 }
 
 impl<J: GroupJob> GroupCommit<J> {
+    /// Groups committed so far and the jobs they held.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.counts.groups.load(Relaxed),
+            self.counts.jobs.load(Relaxed),
+        )
+    }
+
     /// Runs one job with the others waiting at the same time; returns after the commit.
     pub(crate) async fn run(&self, store: &Store, job: J) -> Result<J::Outcome, StoreError> {
         let queues = self.queues.get_or_init(|| {
@@ -89,14 +108,18 @@ impl<J: GroupJob> GroupCommit<J> {
                 (0..writers)
                     .map(|_| {
                         let (tx, rx) = queue();
-                        tokio::spawn(write_groups::<J>(store.clone(), rx));
+                        tokio::spawn(write_groups::<J>(store.clone(), rx, self.counts.clone()));
                         tx
                     })
                     .collect()
             } else {
                 let (tx, rx) = queue();
                 for _ in 0..writers {
-                    tokio::spawn(write_groups::<J>(store.clone(), rx.clone()));
+                    tokio::spawn(write_groups::<J>(
+                        store.clone(),
+                        rx.clone(),
+                        self.counts.clone(),
+                    ));
                 }
                 vec![tx]
             }
@@ -115,6 +138,7 @@ impl<J: GroupJob> GroupCommit<J> {
 async fn write_groups<J: GroupJob>(
     store: Store,
     queue: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Queued<J>>>>,
+    counts: std::sync::Arc<GroupCounts>,
 ) {
     loop {
         let queued = {
@@ -146,7 +170,15 @@ async fn write_groups<J: GroupJob>(
             queued
         };
         let (jobs, waiting): (Vec<J>, Vec<_>) = queued.into_iter().unzip();
-        match J::write(&store, &jobs).await {
+        let result = J::write(&store, &jobs).await;
+        counts
+            .groups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counts.jobs.fetch_add(
+            u64::try_from(jobs.len()).unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        match result {
             Ok(outcomes) => {
                 for (done, outcome) in waiting.into_iter().zip(outcomes) {
                     let _ = done.send(outcome);

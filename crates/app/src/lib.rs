@@ -208,6 +208,20 @@ impl App {
         Ok(cluster)
     }
 
+    /// Group commits by kind (`statuses`, `pushes`, `sessions`): groups committed and the jobs
+    /// they held, since start.
+    pub fn group_commits(&self) -> Vec<(&'static str, u64, u64)> {
+        let (g, j) = self.live.status_group_counts();
+        let (pg, pj) = self.live.push_group_counts();
+        let (sg, sj) = self.charging.session_group_counts();
+        vec![("statuses", g, j), ("pushes", pg, pj), ("sessions", sg, sj)]
+    }
+
+    /// The database's connections: (open, idle).
+    pub fn database_connections(&self) -> (u32, usize) {
+        self.charging.store().pool_connections()
+    }
+
     /// Whether the database answers and holds this evgrid's schema (a load balancer's
     /// readiness check).
     pub async fn readiness(&self) -> Result<evgrid_store::contract::Readiness, AppError> {

@@ -91,6 +91,26 @@ fn the_demo_serves_the_city_and_answers_every_route() {
         "only {reported} connectors reported after 60 s"
     );
 
+    // The metrics count what just happened: the simulated operators' T/CEC status pushes, the
+    // simulated chargers' boots, the status group commits, the requests above by route.
+    let metric = |text: &str, line_start: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(line_start))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let seen = wait_for_metrics(addr, |m| {
+        metric(m, "evgrid_ocpp_calls_total{action=\"BootNotification\"}") >= 1.0
+            && metric(m, "evgrid_tcec_messages_total{operator=\"EVGSYN") >= 1.0
+    });
+    assert!(metric(&seen, "evgrid_ocpp_connections ") >= 1.0, "{seen}");
+    assert!(metric(&seen, "evgrid_group_commit_jobs_total{kind=\"pushes\"}") >= 1.0);
+    assert!(
+        metric(&seen, "evgrid_http_requests_total{method=\"GET\",route=\"/api/v1/stats/summary\",status=\"200\"}") >= 2.0,
+        "{seen}"
+    );
+    assert!(metric(&seen, "evgrid_db_connections{state=\"open\"}") >= 1.0);
+
     // Regions.
     let regions = ok(&get(addr, "/api/v1/regions"));
     assert_eq!(regions["counties"].as_array().unwrap().len(), 18);
@@ -441,4 +461,27 @@ fn the_demo_serves_a_data_directory_that_holds_other_stations() {
         stations.to_string().contains("CSV001"),
         "the imported stations are served: {stations}"
     );
+}
+
+/// `/metrics` once `ready` says it shows what is expected (within 60 s).
+fn wait_for_metrics(addr: std::net::SocketAddr, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let a = get(addr, "/metrics");
+        assert_eq!(a.status, 200);
+        assert!(
+            a.content_type.starts_with("text/plain"),
+            "{}",
+            a.content_type
+        );
+        let text = a.text();
+        if ready(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "metrics never showed it:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }

@@ -129,6 +129,11 @@ impl Hub {
         }
     }
 
+    /// How many chargers are connected to this node.
+    pub fn connected(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Reaches chargers on other nodes through `elsewhere` from now on (set once).
     pub fn reach_elsewhere(&self, elsewhere: Arc<dyn Elsewhere>) {
         let _ = self.elsewhere.set(elsewhere);

@@ -6,6 +6,7 @@ pub mod connections;
 mod dto;
 pub mod error;
 mod export;
+pub mod metrics;
 pub mod params;
 mod routes;
 pub mod streams;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub streams: Arc<streams::StreamCounts>,
     /// This node's id where several nodes share a PostgreSQL database.
     node: Arc<OnceLock<String>>,
+    /// Request, OCPP and protocol counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The OCPP side of the server.
@@ -116,6 +119,7 @@ impl AppState {
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
             streams: Arc::default(),
             node: Arc::default(),
+            metrics: Arc::default(),
             parent: None,
             platform_operator: evgrid_model::OperatorId::new(DEFAULT_PLATFORM_OPERATOR)
                 .unwrap_or_else(|_| unreachable!("the default OperatorID is valid")),
@@ -256,6 +260,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::system::healthz))
         .routes(routes!(routes::system::readyz))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(routes::auth::register))
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::logout))
@@ -318,6 +323,10 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let router = router
         .route(&tcec_path, axum::routing::post(routes::tcec::tcec))
         .route("/ocpp/{id}", axum::routing::get(routes::ocpp::connect))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             evgrid_tcec::platform::MAX_BODY_BYTES + 1024,
         ))

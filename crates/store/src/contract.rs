@@ -589,6 +589,9 @@ pub trait HealthStore: Send + Sync {
     /// Asks the database (one round trip) which migration it holds; an error when it cannot
     /// be reached.
     async fn readiness(&self) -> StoreResult<Readiness>;
+
+    /// The connections this process holds to the database: (open, idle).
+    fn pool_connections(&self) -> (u32, usize);
 }
 
 /// A whole engine: every area of the contract.

@@ -31,6 +31,11 @@ pub struct Charging {
 }
 
 impl Charging {
+    /// Session message group commits: groups committed and the messages in them.
+    pub(crate) fn session_group_counts(&self) -> (u64, u64) {
+        self.sessions.counts()
+    }
+
     /// The store (the deployment's nodes share it).
     pub(crate) fn store(&self) -> &Store {
         &self.store

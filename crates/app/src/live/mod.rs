@@ -57,6 +57,22 @@ pub struct Live {
 }
 
 impl Live {
+    /// Status group commits: groups committed and the statuses in them.
+    pub(crate) fn status_group_counts(&self) -> (u64, u64) {
+        self.statuses.counts()
+    }
+
+    /// T/CEC status push group commits: groups committed and the pushes in them.
+    pub(crate) fn push_group_counts(&self) -> (u64, u64) {
+        self.pushes.counts()
+    }
+
+    /// Every operator's T/CEC messages since counting began: (operator, interface or "", Ret,
+    /// count): accepted by interface (Ret 0), refused by Ret.
+    pub fn message_totals(&self) -> Vec<(String, String, i32, u64)> {
+        self.traffic.totals()
+    }
+
     /// Runs each operator's poller only while this node holds its lease (several nodes on
     /// one database); set once when the node joins the others.
     pub fn set_node(&self, node: &str) {

@@ -55,6 +55,26 @@ type Pending = HashMap<(String, String, i32), (i64, i64, i64)>;
 pub(crate) const TRAFFIC_FLUSH_SECONDS: u64 = 10;
 
 impl TrafficLog {
+    /// (operator, interface, Ret, count): accepted messages by interface (Ret 0), refused ones
+    /// by Ret (interface "").
+    pub(crate) fn totals(&self) -> Vec<(String, String, i32, u64)> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = Vec::new();
+        for (operator, t) in map.iter() {
+            for (interface, n) in &t.accepted {
+                out.push((operator.to_string(), interface.clone(), 0, *n));
+            }
+            for (ret, n) in &t.refused {
+                out.push((operator.to_string(), String::new(), *ret, *n));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Starts from the totals in the store; returns the earliest message time, if any.
     pub(crate) fn load(&self, rows: &[evgrid_model::TrafficRow]) -> Option<i64> {
         let mut map = self

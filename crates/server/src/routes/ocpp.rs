@@ -120,13 +120,17 @@ pub async fn connect(
         }))
 }
 
-/// The charger's WebSocket as the OCPP session's transport.
-struct Socket(WebSocket);
+/// The charger's WebSocket as the OCPP session's transport (counting its frames for
+/// `/metrics`).
+struct Socket(WebSocket, std::sync::Arc<crate::metrics::Metrics>);
 
 impl Transport for Socket {
     async fn recv(&mut self) -> Incoming {
         match self.0.recv().await {
-            Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
+            Some(Ok(Message::Text(t))) => {
+                self.1.record_ocpp_frame(t.as_str());
+                Incoming::Text(t.to_string())
+            }
             Some(Ok(Message::Binary(_))) => Incoming::Binary,
             Some(Ok(Message::Close(_))) => {
                 // The charger closes: the WebSocket queued the answering close frame (RFC 6455
@@ -185,7 +189,7 @@ async fn run(socket: WebSocket, state: AppState, charger: evgrid_model::Charger,
     let liveness = state.ocpp.liveness;
     let stopping = state.stopping();
     session::run(
-        Socket(socket),
+        Socket(socket, state.metrics.clone()),
         &backend,
         &hub,
         &id,

@@ -152,4 +152,8 @@ impl HealthStore for Engine {
         let known = migrator().iter().map(|m| m.version).max().unwrap_or(0);
         Ok(Readiness { applied, known })
     }
+
+    fn pool_connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
 }

@@ -1598,4 +1598,9 @@ pub async fn the_database_is_ready(store: Store) {
     let ready = store.readiness().await.unwrap();
     assert!(ready.current(), "{ready:?}");
     assert!(ready.known >= 1);
+    let (open, idle) = store.pool_connections();
+    assert!(
+        open >= 1 && idle <= open as usize,
+        "{open} open, {idle} idle"
+    );
 }
