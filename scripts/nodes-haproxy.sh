@@ -32,8 +32,17 @@ export EVGRID_SECRET_KEY_FILE="$work/secret.key"
 
 # start_node N: `evgrid serve` on a free port; appends its URL to $work/nodes.
 start_node() {
+  # Each node from its own configuration file (checked first), as a deployment would run it.
+  cat >"$work/node$1.toml" <<TOML
+listen = "127.0.0.1:0"
+data_dir = "$work/data$1"
+database = "$db"
+secret_key_file = "$work/secret.key"
+poll_interval = 0
+TOML
+  "$bin" config check "$work/node$1.toml" >/dev/null
   # Started from a subshell: not a job of this shell (the test kills one on purpose).
-  ( "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data$1" --database "$db" --poll-interval 0 \
+  ( env -u EVGRID_SECRET_KEY_FILE "$bin" serve --config "$work/node$1.toml" \
       >"$work/out$1" 2>"$work/err$1" & echo $! >"$work/pid$1" )
   local pid
   pid=$(cat "$work/pid$1")

@@ -2,6 +2,7 @@
 //! reference network, import operators' files, benchmark.
 
 mod charger;
+mod config;
 mod coverage;
 mod demo;
 mod import;
@@ -99,6 +100,12 @@ enum Command {
     /// The regulator's coverage figures: print them, write the workbook (--out report.xlsx) and
     /// draw the map (--map map.png, .svg or .pdf; --lang zh|en).
     Coverage(coverage::CoverageArgs),
+    /// A node's configuration file: `config check FILE`, `config example` (every key with its
+    /// default); `serve --config FILE` reads one.
+    Config {
+        #[command(subcommand)]
+        action: config::ConfigCommand,
+    },
     /// Reports for people: `report monthly --month 2026-11 [--lang zh|en] --out report.pdf`.
     Report {
         #[command(subcommand)]
@@ -133,7 +140,14 @@ fn parse_coords(s: &str) -> Result<CoordSystem, String> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let args = match config::expand(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("evgrid: {e:#}");
+            std::process::exit(1);
+        }
+    };
+    let cli = Cli::parse_from(args);
     if let Err(e) = run(cli) {
         // One line: what failed and why, each cause after a colon; no backtrace.
         eprintln!("evgrid: {e:#}");
@@ -191,6 +205,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Coverage(args) => runtime.block_on(coverage::run(args)),
         Command::Targets { action } => runtime.block_on(targets::run(action)),
         Command::Report { what } => runtime.block_on(report::run(what)),
+        Command::Config { action } => config::run(action),
         Command::User { action } => runtime.block_on(user::run(action)),
         Command::Plan(args) => runtime.block_on(plan::run(args)),
         Command::Migrate(args) => runtime.block_on(migrate::run(args)),

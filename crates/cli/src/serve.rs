@@ -11,6 +11,11 @@ use crate::open::open_app_with;
 
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
+    /// Read the settings from this TOML file (keys: the long options, `listen = "…"`,
+    /// `poll_interval = 60`); the command line and environment variables win over it
+    /// (`evgrid config example` prints every key).
+    #[arg(long, env = "EVGRID_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     /// Address to listen on (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "EVGRID_LISTEN")]
     pub listen: SocketAddr,
