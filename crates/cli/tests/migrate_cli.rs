@@ -9,13 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{evgrid, get, get_as, login, post_json, start_command};
+use common::{evgrid, get, get_as, login, post_json, postgres_test_server, start_command};
 use serde_json::{json, Value};
-
-fn postgres_test_server() -> String {
-    std::env::var("EVGRID_TEST_POSTGRES_URL")
-        .expect("EVGRID_TEST_POSTGRES_URL names the PostgreSQL test server (bash scripts/test.sh)")
-}
 
 /// `evgrid migrate`'s table: table → (source, target before, target after).
 fn migrate(from: &str, to: &str, append: Option<&str>) -> std::process::Output {

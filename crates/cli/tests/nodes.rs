@@ -9,26 +9,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{evgrid, get_as, login, post_json, start_command};
+use common::{evgrid, get_as, login, post_json, postgres_test_server, start_command, wait_for};
 use serde_json::{json, Value};
-
-fn postgres_test_server() -> String {
-    std::env::var("EVGRID_TEST_POSTGRES_URL")
-        .expect("EVGRID_TEST_POSTGRES_URL names the PostgreSQL test server (bash scripts/test.sh)")
-}
-
-fn wait_for<T>(seconds: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(v) = check() {
-            return Some(v);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 #[test]
 #[ignore = "needs the PostgreSQL test server: EVGRID_TEST_POSTGRES_URL (bash scripts/test.sh)"]

@@ -7,9 +7,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{add_user, evgrid_args, get, get_as, login, start};
+use common::{add_user, evgrid_args, get, get_as, login, start, wait_for};
 
 struct Killed(Child);
 
@@ -18,18 +18,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Waits up to `secs` for `check` to hold, returning its last value.
-fn wait_for<T>(secs: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if let Some(v) = check() {
-            return Some(v);
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    None
 }
 
 #[test]

@@ -343,3 +343,25 @@ pub fn add_user(data: &Path, username: &str, role: &str, operator: Option<&str>,
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The PostgreSQL test server's admin URL, for tests that need one whatever the engine pass
+/// (they are `#[ignore]`d and run with `--run-ignored`; bash scripts/test.sh sets it).
+pub fn postgres_test_server() -> String {
+    std::env::var("EVGRID_TEST_POSTGRES_URL")
+        .expect("EVGRID_TEST_POSTGRES_URL names the PostgreSQL test server (bash scripts/test.sh)")
+}
+
+/// Calls `check` every 250 ms until it gives a value or `seconds` have passed (a last call
+/// after the deadline).
+pub fn wait_for<T>(seconds: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
