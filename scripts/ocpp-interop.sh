@@ -15,6 +15,10 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true
   --tariff "00:00=0.80+0.40" >/dev/null
 "$bin" charger add --data-dir "$work/data" --id CS201-INTEROP --password interop-password-201 \
   --station OCPP-INTEROP --connectors 1 --dc --power-kw 60 >/dev/null
+# Id tokens the charge points present: two drivers' cards (one in a fleet) and a lost one.
+"$bin" token add --data-dir "$work/data" --id DRIVER-1 --group FLEET-A >/dev/null
+"$bin" token add --data-dir "$work/data" --id DRIVER-3 >/dev/null
+"$bin" token add --data-dir "$work/data" --id LOST-CARD --status blocked >/dev/null
 # The platform's REST calls (charger state, commands) as an admin.
 "$bin" user add --data-dir "$work/data" --username interop.admin --role admin \
   --password interop-admin-password >/dev/null

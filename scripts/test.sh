@@ -76,14 +76,19 @@ bash scripts/api-conformance.sh "$root/target/debug/evgrid"
 step "T/CEC 102 platform side against an independent client (Python, written from the standard)"
 bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
 
+step "reporting upward against a superior platform written independently (Python, from the standard and the reference)"
+bash scripts/superior-conformance.sh "$root/target/debug/evgrid"
+
 step "OCPP 1.6 and 2.0.1 against charge points on the PyPI ocpp package (third party)"
 bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
 
-step "the independent T/CEC client and the PyPI ocpp charge points again, on PostgreSQL"
+step "the independent T/CEC client, the PyPI ocpp charge points and the independent superior again, on PostgreSQL"
 EVGRID_DATABASE_URL=$(pg_database evgrid_tcec_conformance) \
   bash scripts/tcec-conformance.sh "$root/target/debug/evgrid"
 EVGRID_DATABASE_URL=$(pg_database evgrid_ocpp_interop) \
   bash scripts/ocpp-interop.sh "$root/target/debug/evgrid"
+EVGRID_DATABASE_URL=$(pg_database evgrid_superior_conformance) \
+  bash scripts/superior-conformance.sh "$root/target/debug/evgrid"
 
 step "three nodes on one PostgreSQL behind HAProxy, a PyPI ocpp charge point through the balancer"
 EVGRID_DATABASE_URL=$(pg_database evgrid_three_nodes) \

@@ -130,6 +130,16 @@ class CS201Impl(ChargePoint201):
         self.remote_stopped = transaction_id
         return result201.RequestStopTransaction(status="Accepted")
 
+    @on("CostUpdated")
+    def cost_updated(self, total_cost, transaction_id, **kwargs):
+        self.cost = (transaction_id, total_cost)
+        return result201.CostUpdated()
+
+    @on("GetTransactionStatus")
+    def transaction_status(self, transaction_id=None, **kwargs):
+        self.status_asked = transaction_id
+        return result201.GetTransactionStatus(messages_in_queue=False, ongoing_indicator=True)
+
 
 async def raw_call(ws, text):
     await ws.send(text)
@@ -160,7 +170,12 @@ async def v16():
         check(status == 200 and charger["connectors"][0]["status"] == "available", "1.6: status stored (available)")
         check(charger["charger"]["vendor"] == "PyPI-ocpp" and charger["connected"], "1.6: boot stored, charger connected")
         auth = await cp.call(call16.Authorize(id_tag="DRIVER-1"))
-        check(auth.id_tag_info["status"] == "Accepted", "1.6: Authorize accepted")
+        check(auth.id_tag_info["status"] == "Accepted" and auth.id_tag_info.get("parent_id_tag") == "FLEET-A",
+              f"1.6: Authorize accepted, with the card's group ({auth.id_tag_info})")
+        auth = await cp.call(call16.Authorize(id_tag="LOST-CARD"))
+        check(auth.id_tag_info["status"] == "Blocked", f"1.6: a blocked card is Blocked ({auth.id_tag_info})")
+        auth = await cp.call(call16.Authorize(id_tag="NOBODYS-CARD"))
+        check(auth.id_tag_info["status"] == "Invalid", f"1.6: an unknown card is Invalid ({auth.id_tag_info})")
         start = await cp.call(call16.StartTransaction(connector_id=1, id_tag="DRIVER-1", meter_start=1000, timestamp=now()))
         tx = start.transaction_id
         check(isinstance(tx, int), f"1.6: StartTransaction gives transaction {tx}")
@@ -235,6 +250,21 @@ async def v201():
         await cp.call(call201.StatusNotification(timestamp=now(), connector_status="Available", evse_id=1, connector_id=1))
         auth = await cp.call(call201.Authorize(id_token={"idToken": "DRIVER-3", "type": "ISO14443"}))
         check(auth.id_token_info["status"] == "Accepted", "2.0.1: Authorize accepted")
+        auth = await cp.call(call201.Authorize(id_token={"idToken": "NOBODYS-CARD", "type": "ISO14443"}))
+        check(auth.id_token_info["status"] == "Unknown", f"2.0.1: an unknown card is Unknown ({auth.id_token_info})")
+        # A card registered through the API is accepted at once, and blocked when the API says so.
+        status, _ = await asyncio.to_thread(api, "POST", "/api/v1/tokens",
+                                            {"id_token": "API-CARD", "group_id": "FLEET-B", "expires_at": 4102444800})
+        check(status == 201, f"a card registered through /api/v1/tokens (HTTP {status})")
+        auth = await cp.call(call201.Authorize(id_token={"idToken": "API-CARD", "type": "ISO14443"}))
+        check(auth.id_token_info["status"] == "Accepted"
+              and auth.id_token_info.get("group_id_token", {}).get("id_token") == "FLEET-B"
+              and auth.id_token_info.get("cache_expiry_date_time", "").startswith("2100-01-01"),
+              f"2.0.1: the API's card accepted with its group and expiry ({auth.id_token_info})")
+        status, _ = await asyncio.to_thread(api, "PATCH", "/api/v1/tokens/API-CARD", {"status": "blocked"})
+        check(status == 200, f"the card blocked through the API (HTTP {status})")
+        auth = await cp.call(call201.Authorize(id_token={"idToken": "API-CARD", "type": "ISO14443"}))
+        check(auth.id_token_info["status"] == "Blocked", f"2.0.1: the blocked card is Blocked ({auth.id_token_info})")
         status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/commands",
                                                  {"command": "remote_start", "connector": 1, "id_tag": "DRIVER-3"})
         check(status == 200 and answer["answer"]["status"] == "Accepted" and cp.remote_started and cp.remote_started[0] == "DRIVER-3",
@@ -247,11 +277,26 @@ async def v201():
         await cp.call(call201.TransactionEvent(event_type="Updated", timestamp=now(), trigger_reason="MeterValuePeriodic", seq_no=1,
                                                transaction_info={"transactionId": "TX-201", "chargingState": "Charging"},
                                                meter_value=[{"timestamp": now(), "sampledValue": [{"value": 3.5, "unitOfMeasure": {"unit": "kWh"}}]}]))
+        # I02: the running cost reaches the charger (3 kWh at the station's 1.20 yuan/kWh).
+        for _ in range(50):
+            if getattr(cp, "cost", None):
+                break
+            await asyncio.sleep(0.1)
+        check(getattr(cp, "cost", None) == ("TX-201", 3.6), f"2.0.1: CostUpdated with the running cost ({getattr(cp, 'cost', None)})")
+        # E_31: event 2 never comes; the central system asks for the transaction's status.
+        await cp.call(call201.TransactionEvent(event_type="Updated", timestamp=now(), trigger_reason="MeterValuePeriodic", seq_no=3,
+                                               transaction_info={"transactionId": "TX-201", "chargingState": "Charging"},
+                                               meter_value=[{"timestamp": now(), "sampledValue": [{"value": 3.6, "unitOfMeasure": {"unit": "kWh"}}]}]))
+        for _ in range(50):
+            if getattr(cp, "status_asked", None):
+                break
+            await asyncio.sleep(0.1)
+        check(getattr(cp, "status_asked", None) == "TX-201", "2.0.1: a gap in seqNo is answered with GetTransactionStatus")
         status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/commands",
                                                  {"command": "remote_stop", "transaction_id": "TX-201"})
         check(status == 200 and answer["answer"]["status"] == "Accepted" and getattr(cp, "remote_stopped", None) == "TX-201",
               "2.0.1: RequestStopTransaction reaches the charger")
-        await cp.call(call201.TransactionEvent(event_type="Ended", timestamp=now(), trigger_reason="RemoteStop", seq_no=2,
+        await cp.call(call201.TransactionEvent(event_type="Ended", timestamp=now(), trigger_reason="RemoteStop", seq_no=4,
                                                transaction_info={"transactionId": "TX-201", "stoppedReason": "Remote"},
                                                meter_value=[{"timestamp": now(), "sampledValue": [{"value": 7500.0}]}]))
         status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CS201}")

@@ -39,6 +39,9 @@ const TEXT: Record<Lang, Record<string, string>> = {
     new_piles: '桩数', whole_city: '全市', gap_to_bound: '与上界差距',
     phase_queued: '排队中', phase_coverage: '计算覆盖集', phase_greedy: '贪心初解', phase_local_search: '局部搜索', phase_bound: '计算上界', phase_improve: '迭代改进', phase_done: '汇总',
     kind_township: '乡镇中心', kind_hotspot: '热点', kind_block: '人口网格', kind_station: '现有站扩建',
+    superiors_title: '上报上级监管平台', superior: '上级平台', sent: '发送', acked: '确认', not_acked: '未确认',
+    backlog: '待发', oldest: '最早待发 (秒)', given_up: '放弃 (需处理)', last_success: '最近成功', lag: '时延 p50 / p99 (ms)',
+    disputed: '对账争议', no_superiors: '尚未配置上级平台 (evgrid superior add)',
   },
   en: {
     dash_title: 'Ganzhou charging infrastructure — regulator', to_map: 'Station map', workbook: 'Download all tables (XLSX)', monthly: 'Monthly report (PDF)', lang: '中文',
@@ -67,6 +70,9 @@ const TEXT: Record<Lang, Record<string, string>> = {
     new_piles: 'Piles', whole_city: 'Whole city', gap_to_bound: 'gap to the upper bound',
     phase_queued: 'queued', phase_coverage: 'coverage sets', phase_greedy: 'greedy start', phase_local_search: 'local search', phase_bound: 'upper bound', phase_improve: 'improving', phase_done: 'summing up',
     kind_township: 'township centre', kind_hotspot: 'hot spot', kind_block: 'populated block', kind_station: 'existing station',
+    superiors_title: 'Reporting to superior platforms', superior: 'Superior', sent: 'Sent', acked: 'Acknowledged', not_acked: 'Not acknowledged',
+    backlog: 'Backlog', oldest: 'Oldest pending (s)', given_up: 'Given up (flagged)', last_success: 'Last success', lag: 'Lag p50 / p99 (ms)',
+    disputed: 'Disputed orders', no_superiors: 'No superior platform yet (evgrid superior add)',
   },
 };
 
@@ -403,6 +409,39 @@ function render() {
   renderModes();
   renderPlanForm();
   renderPlan();
+  renderSuperiors();
+}
+
+// --- reporting upward ----------------------------------------------------------------------
+async function loadSuperiors() {
+  try {
+    const list: any[] = await getJson('/api/v1/superiors');
+    data.superiors = await Promise.all(list.map((s) => getJson(`/api/v1/superiors/${encodeURIComponent(s.id)}/delivery`)));
+  } catch {
+    data.superiors = data.superiors ?? [];
+  }
+  renderSuperiors();
+}
+
+function renderSuperiors() {
+  const rows: any[] = data.superiors ?? [];
+  const head = ['superior', 'sent', 'acked', 'not_acked', 'backlog', 'oldest', 'given_up', 'last_success', 'lag', 'disputed'];
+  if (rows.length === 0) {
+    $('superiors').innerHTML = `<tr><td>${esc(t('no_superiors'))}</td></tr>`;
+    return;
+  }
+  const when = (s: number | null) => (s ? new Date(s * 1000).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB') : '—');
+  $('superiors').innerHTML = `<tr>${head.map((h) => `<th>${esc(t(h))}</th>`).join('')}</tr>` + rows.map((r) => {
+    const sent = r.attempts.reduce((n: number, a: any) => n + a.count, 0);
+    const acked = r.attempts.filter((a: any) => a.delivered).reduce((n: number, a: any) => n + a.count, 0);
+    const refusals = r.attempts.filter((a: any) => !a.delivered)
+      .map((a: any) => `${a.ret ?? '—'}×${fmt(a.count)}`).join(' ');
+    return `<tr data-superior="${esc(r.superior.id)}"><td>${esc(r.superior.name)}<br><small>${esc(r.superior.id)} · ${esc(r.superior.profile.name)}</small></td>`
+      + `<td class="num">${fmt(sent)}</td><td class="num">${fmt(acked)}</td><td>${esc(refusals || '0')}</td>`
+      + `<td class="num">${fmt(r.pending)}</td><td class="num">${r.oldest_pending_seconds == null ? '—' : fmt(r.oldest_pending_seconds, 1)}</td>`
+      + `<td class="num">${fmt(r.given_up)}</td><td>${esc(when(r.last_success_at))}</td>`
+      + `<td class="num">${r.lag_p50_ms == null ? '—' : `${fmt(r.lag_p50_ms)} / ${fmt(r.lag_p99_ms)}`}</td><td class="num">${fmt(r.disputes.length)}</td></tr>`;
+  }).join('');
 }
 
 function markReady() {
@@ -450,6 +489,8 @@ Promise.all([
   data.loaded = true;
   markReady();
 });
+loadSuperiors();
+setInterval(loadSuperiors, 10_000);
 }
 
 async function start() {

@@ -98,7 +98,8 @@ async function tryStations(page, shot, stations, want) {
     if (connector) {
       await shot('station');
       await page.click(`.connector[data-connector="${connector}"] button.start`);
-      await page.waitForFunction(() => window.evgridView === 'charge' || !document.getElementById('start-error').hidden, null, { timeout: 40_000 });
+      // The charge view is shown before its charge is read: wait for the charge itself.
+      await page.waitForFunction(() => (window.evgridView === 'charge' && window.evgridCharge?.id) || !document.getElementById('start-error').hidden, null, { timeout: 40_000 });
       const error = await page.$eval('#start-error', (el) => (el.hidden ? '' : el.textContent)).catch(() => '');
       if (!error) return page.evaluate(() => window.evgridCharge.id);
     }
@@ -231,7 +232,7 @@ async function tapStartOnBusy(page, shot) {
   await page.waitForFunction((sid) => window.evgridStation?.id === sid, busy.station);
   await shot('station');
   await page.click(`.connector[data-connector="${busy.connector}"] button.start`);
-  await page.waitForFunction(() => window.evgridView === 'charge' || !document.getElementById('start-error').hidden, null, { timeout: 40_000 });
+  await page.waitForFunction(() => (window.evgridView === 'charge' && window.evgridCharge?.id) || !document.getElementById('start-error').hidden, null, { timeout: 40_000 });
   if ((await page.evaluate(() => window.evgridView)) === 'charge') {
     await page.evaluate(async () => fetch(`/api/v1/sessions/${window.evgridCharge.id}/stop`, { method: 'POST' }));
     return null;

@@ -198,6 +198,16 @@ test('the dashboard shows the API\'s figures beside the city\'s reported ones', 
   for (const id of ['chart-util', 'chart-faults', 'chart-power']) assert.equal(await page.locator(`#${id} canvas`).count(), 1, id);
   const quality = (await (await api('api/v1/operators/data-quality')).json()).operators;
   assert.equal(await page.locator('#quality tr[data-operator]').count(), quality.length);
+  // Reporting upward: the demo's simulated province, its figures live from the API.
+  const delivery = await (await api('api/v1/superiors/sim-province/delivery')).json();
+  assert.equal(delivery.superior.profile.name, 'provincial');
+  await page.waitForFunction(() => {
+    const cell = document.querySelector('#superiors tr[data-superior="sim-province"] td.num');
+    return cell !== null && Number(cell.textContent.replace(/[^0-9]/g, '')) > 0;
+  }, null, { timeout: 40_000 });
+  const sentShown = number(await page.locator('#superiors tr[data-superior="sim-province"] td.num').first().innerText());
+  const sentNow = (await (await api('api/v1/superiors/sim-province/delivery')).json()).attempts.reduce((n, a) => n + a.count, 0);
+  assert.ok(sentShown > 0 && sentShown <= sentNow, `sent ${sentShown} shown, ${sentNow} in the API`);
   await page.screenshot({ path: '../target/web-dashboard.png', fullPage: true });
 
   // Downloads: the workbook and a table's CSV.

@@ -19,6 +19,7 @@ pub mod live;
 pub mod network;
 pub mod regulator;
 pub mod secrets;
+pub mod superiors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use live::Live;
 pub use network::import::{ImportEvent, ImportReport, Rejection};
 pub use network::{IndexedStation, Network, SearchFilter, SearchHit};
 pub use regulator::Regulator;
+pub use superiors::Superiors;
 
 /// Copies the SQLite deployment at `from` into the PostgreSQL database at `to` (a data
 /// directory or `sqlite:PATH`, and a `postgres://` URL): every table, one transaction per group
@@ -102,6 +104,9 @@ pub struct Settings {
     /// Seals operators' secrets and issued tokens before they are stored. `None` stores them
     /// as they are: for tests and tools only; `evgrid` always gives one.
     pub sealer: Option<secrets::Sealer>,
+    /// Whether an id token the platform does not know may charge at OCPP chargers (an open
+    /// deployment); otherwise chargers are told it is unknown (1.6: invalid).
+    pub accept_unknown_tokens: bool,
 }
 
 /// How long protocol logs are kept, seconds. Pruned every hour while serving.
@@ -131,6 +136,7 @@ pub struct App {
     charging: Arc<Charging>,
     regulator: Arc<Regulator>,
     accounts: Arc<Accounts>,
+    superiors: Arc<Superiors>,
 }
 
 impl App {
@@ -143,8 +149,14 @@ impl App {
     ) -> Result<Self, AppError> {
         let network = Arc::new(Network::open(store.clone(), reference).await?);
         let live = Arc::new(Live::open(store.clone(), network.clone(), &settings).await?);
-        let charging = Arc::new(Charging::new(store.clone(), network.clone(), live.clone()));
+        let charging = Arc::new(Charging::new(
+            store.clone(),
+            network.clone(),
+            live.clone(),
+            settings.accept_unknown_tokens,
+        ));
         let regulator = Arc::new(Regulator::new(store.clone(), network.clone(), live.clone()));
+        let superiors = Arc::new(Superiors::new(store.clone(), network.clone(), live.clone()));
         let accounts = Arc::new(Accounts::new(store));
         Ok(Self {
             network,
@@ -152,6 +164,7 @@ impl App {
             charging,
             regulator,
             accounts,
+            superiors,
         })
     }
 
@@ -231,6 +244,11 @@ impl App {
     /// Statistics, coverage, targets and plans.
     pub fn regulator(&self) -> &Arc<Regulator> {
         &self.regulator
+    }
+
+    /// The superior supervision platforms evgrid reports to.
+    pub fn superiors(&self) -> &Arc<Superiors> {
+        &self.superiors
     }
 
     /// Users and logins.

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use evgrid_app::charging::chargers::{ChargerSpec, NewPlace};
-use evgrid_model::{LatLng, OperatorId};
+use evgrid_model::{LatLng, OperatorId, Registration};
 
 /// What to do with chargers.
 #[derive(Subcommand)]
@@ -47,6 +47,23 @@ pub enum ChargerCommand {
         /// `00:00=0.33+0.60,08:00=0.95+0.60,22:00=0.33+0.60`. Drivers' charges are billed with it.
         #[arg(long)]
         tariff: Option<String>,
+        /// Not yet commissioned: its BootNotification is answered Pending (it stays connected
+        /// and can be configured, but may not charge) until `evgrid charger commission` or the
+        /// API's `POST /api/v1/chargers/{id}/registration` accepts it.
+        #[arg(long)]
+        pending: bool,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
+    },
+    /// Commission a charger (its next boot is accepted), or take it out of service with
+    /// `--as pending|rejected`. A running server's API (`POST /api/v1/chargers/{id}/registration`)
+    /// also asks a connected charger to boot again at once; from here the charger learns it at
+    /// its next boot (a pending one boots again within a minute).
+    Commission {
+        #[arg(long)]
+        id: String,
+        #[arg(long = "as", default_value = "accepted", value_parser = parse_registration)]
+        registration: Registration,
         #[command(flatten)]
         store: crate::open::StoreArgs,
     },
@@ -67,6 +84,10 @@ pub enum ChargerCommand {
     },
 }
 
+fn parse_registration(text: &str) -> Result<Registration, String> {
+    Registration::from_name(text).ok_or_else(|| "accepted, pending or rejected".to_owned())
+}
+
 /// Runs a charger command.
 pub async fn run(command: ChargerCommand) -> Result<()> {
     match command {
@@ -82,6 +103,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
             power_kw,
             dc,
             tariff,
+            pending,
             store,
         } => {
             let tariff = tariff
@@ -119,12 +141,22 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 power_kw,
                 dc,
                 tariff,
+                registration: if pending {
+                    Registration::Pending
+                } else {
+                    Registration::Accepted
+                },
             };
             let c = app.charging().add_charger(spec).await?;
             println!(
-                "charger {} registered ({} connectors{}{})",
+                "charger {} registered ({} connectors{}{}{})",
                 c.id,
                 c.connectors,
+                if pending {
+                    ", pending until commissioned"
+                } else {
+                    ""
+                },
                 c.station_id
                     .as_ref()
                     .map(|s| format!(", station {}:{s}", c.operator_id))
@@ -161,6 +193,18 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                     );
                 }
             }
+        }
+        ChargerCommand::Commission {
+            id,
+            registration,
+            store,
+        } => {
+            let app = crate::open::open_app(&store).await?;
+            app.charging().set_registration(&id, registration).await?;
+            println!(
+                "charger {id} is {} (it learns it at its next boot)",
+                registration.as_str()
+            );
         }
         ChargerCommand::Remove { id, store } => {
             let app = crate::open::open_app(&store).await?;

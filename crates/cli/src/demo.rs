@@ -11,7 +11,7 @@ use evgrid_model::{Equipment, Station};
 
 use crate::import::{print_report, run_import};
 use crate::output::write_private;
-use crate::serve::{open_serving_app, serve_app, start_poller, ServeArgs};
+use crate::serve::{open_serving_app, serve_app, start_poller, start_superiors, ServeArgs};
 use crate::{simulate, user};
 
 /// The seed of the demo network (the city's reporting date).
@@ -122,6 +122,7 @@ async fn demo_chargers(
                 power_kw: e.power.0 / 1000,
                 dc: e.equipment_type == evgrid_model::EquipmentType::DC,
                 tariff: None,
+                registration: evgrid_model::Registration::Accepted,
             };
             app.charging().add_charger(spec).await?;
         }
@@ -146,6 +147,33 @@ async fn demo_chargers(
         })
         .collect();
     Ok((ids, stations))
+}
+
+/// The simulated drivers' cards as id tokens (accepted, one group), so that the simulated
+/// chargers' local starts are authorized.
+async fn demo_cards(app: &App) -> Result<()> {
+    use evgrid_app::charging::tokens::{NewToken, TokenScope};
+    let cards = (0..evgrid_sim::ocpp::SIM_CARDS)
+        .map(|n| NewToken {
+            group_id: Some("SIM-DRIVERS".into()),
+            label: Some(format!("simulated driver {n}")),
+            ..NewToken::accepted(
+                evgrid_sim::ocpp::sim_card(n),
+                evgrid_model::TokenKind::Iso14443,
+            )
+        })
+        .collect();
+    let counts = app
+        .charging()
+        .import_tokens(&TokenScope::Everything, cards, false)
+        .await?;
+    if counts.inserted > 0 {
+        eprintln!(
+            "registered {} simulated drivers' cards as id tokens (SIM-0000…)",
+            counts.inserted
+        );
+    }
+    Ok(())
 }
 
 /// What the demo runs besides the server.
@@ -232,6 +260,7 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (charger_ids, ocpp_stations) = if simulate && chargers > 0 {
+        demo_cards(&app).await?;
         demo_chargers(&app, &args.store.data_dir, &network, chargers).await?
     } else {
         (Vec::new(), std::collections::HashSet::new())
@@ -317,6 +346,13 @@ pub(crate) async fn run(mut args: ServeArgs, seed: u64, options: DemoOptions) ->
                 charger_ids.len()
             );
         }
+        match simulate::start_demo_superior(&poller_app, &poller_args.platform_operator_id, stopped.clone()).await {
+            Ok(url) => eprintln!(
+                "a simulated provincial supervision platform at {url} (refuses 5% of requests): the city is reported to it"
+            ),
+            Err(e) => tracing::error!(error = %e, "demo: starting the simulated superior"),
+        }
+        start_superiors(&poller_app, stopped.clone());
         if let Err(e) = start_poller(&poller_app, &poller_args, stopped) {
             tracing::error!(error = %e, "demo: starting the poller");
         }

@@ -16,7 +16,9 @@ mod report;
 mod secret_key;
 mod serve;
 mod simulate;
+mod superior;
 mod targets;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -64,6 +66,12 @@ enum Command {
         #[command(subcommand)]
         action: charger::ChargerCommand,
     },
+    /// Id tokens (RFID cards, tags) that authorize charges at OCPP chargers: add, list, block,
+    /// unblock, remove, import from CSV.
+    Token {
+        #[command(subcommand)]
+        action: token::TokenCommand,
+    },
     /// Simulate counterparts: operator platforms speaking T/CEC.
     Simulate {
         #[command(subcommand)]
@@ -96,6 +104,12 @@ enum Command {
     Operator {
         #[command(subcommand)]
         action: operator::OperatorCommand,
+    },
+    /// Superior supervision platforms the city reports to (T/CEC 102, evgrid as data provider):
+    /// add, list, remove, rotate, status, resend, profile.
+    Superior {
+        #[command(subcommand)]
+        action: superior::SuperiorCommand,
     },
     /// The regulator's coverage figures: print them, write the workbook (--out report.xlsx) and
     /// draw the map (--map map.png, .svg or .pdf; --lang zh|en).
@@ -188,6 +202,7 @@ fn run(cli: Cli) -> Result<()> {
         )),
         Command::Simulate { what } => runtime.block_on(simulate::run(what)),
         Command::Charger { action } => runtime.block_on(charger::run(action)),
+        Command::Token { action } => runtime.block_on(token::run(action)),
         Command::Synth { seed, out } => import::synth(seed, &out),
         Command::Import {
             coords,
@@ -202,6 +217,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Operator { action } => runtime.block_on(operator::run(action)),
+        Command::Superior { action } => runtime.block_on(superior::run(action)),
         Command::Coverage(args) => runtime.block_on(coverage::run(args)),
         Command::Targets { action } => runtime.block_on(targets::run(action)),
         Command::Report { what } => runtime.block_on(report::run(what)),

@@ -405,11 +405,12 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             };
             let app = crate::open::open_app_with(&store, settings).await?;
             let count = app.live().reseal_all().await?;
+            let superiors = app.superiors().reseal_all().await?;
             crate::secret_key::forget_older_keys(&store, &next)?;
-            tracing::info!(operators = count, "secret key rotated");
+            tracing::info!(operators = count, superiors, "secret key rotated");
             println!(
-                "secret key replaced in {} ({count} operators' secrets sealed again; tokens \
-                 issued to operators dropped); restart running servers",
+                "secret key replaced in {} ({count} operators' and {superiors} superiors' secrets \
+                 sealed again; tokens issued to operators dropped); restart running servers",
                 crate::secret_key::key_file(&store).display()
             );
         }

@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// chargers are refused.
     #[arg(long, env = "EVGRID_MAX_UNKNOWN_CHARGERS", default_value_t = evgrid_app::charging::chargers::UNPLACED_CHARGERS_MOST)]
     pub max_unknown_chargers: u32,
+    /// Let any id token charge at OCPP chargers, also one the platform does not know (an open
+    /// deployment); otherwise a charger is told such a token is unknown (1.6: invalid). Tokens
+    /// are managed with `evgrid token` and `/api/v1/tokens`.
+    #[arg(long, env = "EVGRID_ACCEPT_UNKNOWN_ID_TOKENS")]
+    pub accept_unknown_id_tokens: bool,
     /// A parent total of piles (e.g. the province's) that statistics give the city's share of.
     #[arg(long, env = "EVGRID_PARENT_PILES", value_parser = clap::value_parser!(i64).range(1..))]
     parent_piles: Option<i64>,
@@ -145,6 +150,7 @@ pub(crate) async fn open_serving_app(args: &ServeArgs) -> Result<App> {
             status_history: args.keep_status_history_days * 86_400,
         },
         sealer: None,
+        accept_unknown_tokens: args.accept_unknown_id_tokens,
     };
     open_app_with(&args.store, settings).await
 }
@@ -171,6 +177,11 @@ pub(crate) fn start_poller(
         stop,
     ));
     Ok(())
+}
+
+/// Starts the senders to the superior platforms (each on the node holding its lease).
+pub(crate) fn start_superiors(app: &App, stop: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(app.superiors().clone().run(stop));
 }
 
 /// Binds, tells `on_bound` the address (before the URL is printed), and serves until SIGINT
@@ -277,7 +288,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         );
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    start_poller(&app, &args, stopped)?;
+    start_poller(&app, &args, stopped.clone())?;
+    start_superiors(&app, stopped);
     let served = serve_app(app, &args, |_| {}).await;
     let _ = stop.send(true);
     served

@@ -57,6 +57,47 @@ pub enum SimulateCommand {
         #[arg(long)]
         duration: Option<u64>,
     },
+    /// A superior supervision platform (provincial): a strict T/CEC server that evgrid reports
+    /// to, refusing now and then; `GET /state` shows what it received. With --register it is
+    /// added as a superior in that data directory (or --database), so a server running there
+    /// reports to it.
+    Superior {
+        /// Where to listen (a loopback address).
+        #[arg(long, default_value = "127.0.0.1:9070")]
+        listen: SocketAddr,
+        /// evgrid's OperatorID at this superior.
+        #[arg(long, default_value = DEFAULT_PLATFORM_OPERATOR_ID, env = "EVGRID_PLATFORM_OPERATOR_ID")]
+        platform_operator_id: String,
+        /// Share of requests refused with Ret 500 (busy), 0 to 1.
+        #[arg(long, default_value_t = 0.05)]
+        refuse_share: f64,
+        /// The Ret answered to an order already received (0: acknowledge it again).
+        #[arg(long, default_value_t = 4015)]
+        already_received_ret: i32,
+        /// The superior's id in evgrid (with --register).
+        #[arg(long, default_value = "sim-province")]
+        id: String,
+        /// The profile it is registered with: standard, provincial or a file.
+        #[arg(long, default_value = "provincial")]
+        profile: String,
+        /// Register it in this data directory.
+        #[arg(long)]
+        register: Option<PathBuf>,
+        /// Register it in this database instead (postgres://… or sqlite:PATH), with
+        /// --register naming the data directory.
+        #[arg(
+            long,
+            env = "EVGRID_DATABASE_URL",
+            hide_env_values = true,
+            requires = "register"
+        )]
+        database: Option<String>,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Chargers speaking OCPP-J to a central system: boot, heartbeats, status changes,
     /// sessions with meter values, occasional faults; they answer remote start/stop, unlock,
     /// reset, availability, trigger message and reservations.
@@ -331,8 +372,123 @@ pub fn print_counters(sims: &[(Arc<Sim>, String)]) {
     }
 }
 
+/// The superior's settings in evgrid for a simulated superior at `url`.
+pub fn superior_settings(
+    id: &str,
+    url: &str,
+    options: &evgrid_sim::superior::SuperiorOptions,
+    profile: evgrid_tcec::supervision::Profile,
+) -> evgrid_app::superiors::SuperiorSettings {
+    evgrid_app::superiors::SuperiorSettings {
+        id: id.to_owned(),
+        name: "模拟省级监管平台 (simulated)".to_owned(),
+        base_url: url.to_owned(),
+        platform_operator_id: options.platform_operator_id.clone(),
+        operator_secret: options.operator_secret.clone(),
+        data_secret: options.data_secret.clone(),
+        data_secret_iv: options.data_secret_iv.clone(),
+        sig_secret: options.sig_secret.clone(),
+        profile,
+    }
+}
+
+/// The demo's simulated superior: started on a free loopback port and registered; a
+/// superior registered before (the simulator starts empty) gets the whole city queued again.
+/// Returns its base URL.
+pub async fn start_demo_superior(
+    app: &evgrid_app::App,
+    platform_operator_id: &str,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let url = format!(
+        "http://{}{}",
+        listener.local_addr()?,
+        evgrid_sim::superior::BASE_PATH
+    );
+    let options = evgrid_sim::superior::SuperiorOptions::demo(platform_operator_id);
+    evgrid_sim::superior::start(options.clone(), listener, stop);
+    let settings = superior_settings(
+        "sim-province",
+        &url,
+        &options,
+        evgrid_tcec::supervision::Profile::provincial(),
+    );
+    if !app.superiors().put(&settings).await? {
+        app.superiors().resend_everything(&settings.id).await?;
+    }
+    Ok(url)
+}
+
 /// Runs a simulate command.
 pub async fn run(command: SimulateCommand) -> Result<()> {
+    if let SimulateCommand::Superior {
+        listen,
+        platform_operator_id,
+        refuse_share,
+        already_received_ret,
+        id,
+        profile,
+        register,
+        database,
+        duration,
+        seed,
+    } = command
+    {
+        OperatorId::new(&platform_operator_id).context("--platform-operator-id")?;
+        if !listen.ip().is_loopback() {
+            anyhow::bail!("--listen {listen}: the simulated superior listens on loopback only");
+        }
+        let mut options = evgrid_sim::superior::SuperiorOptions::demo(&platform_operator_id);
+        options.refuse_share = refuse_share.clamp(0.0, 1.0);
+        options.already_received_ret = (already_received_ret != 0).then_some(already_received_ret);
+        options.seed = seed;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        let local = listener.local_addr()?;
+        let url = format!("http://{local}{}", evgrid_sim::superior::BASE_PATH);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sim = evgrid_sim::superior::start(options.clone(), listener, stopped);
+        println!("simulated superior at {url} (state: http://{local}/state)");
+        if let Some(dir) = register {
+            let app = crate::open::open_app(&crate::open::StoreArgs {
+                data_dir: dir.clone(),
+                database,
+                secret_key_file: None,
+            })
+            .await?;
+            let profile = crate::superior::load_profile(&profile)?;
+            let settings = superior_settings(&id, &url, &options, profile);
+            if !app.superiors().put(&settings).await? {
+                app.superiors().resend_everything(&id).await?;
+            }
+            println!("registered as superior {id} in {}", dir.display());
+        }
+        let started = std::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(10)) => {}
+                _ = tokio::signal::ctrl_c() => break,
+            }
+            let r = sim.received();
+            println!(
+                "stations {} · statuses {} ({} pushes) · charge samples {} · orders {} · checks {} · refused busy {}",
+                r.stations.len(),
+                r.statuses.len(),
+                r.status_pushes,
+                r.charge_samples.values().map(Vec::len).sum::<usize>(),
+                r.orders.len(),
+                r.checks.len(),
+                r.refused_busy
+            );
+            if duration.is_some_and(|d| started.elapsed().as_secs() >= d) {
+                break;
+            }
+        }
+        let _ = stop.send(true);
+        return Ok(());
+    }
     if let SimulateCommand::Chargers {
         csms,
         count,

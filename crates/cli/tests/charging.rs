@@ -156,6 +156,9 @@ fn wait_for(seconds: u64, mut f: impl FnMut() -> Option<Value>) -> Option<Value>
     None
 }
 
+/// The demo's regulator password in these tests.
+const REGULATOR_PASSWORD: &str = "charging-test-regulator";
+
 #[test]
 fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
     let data = tempfile::tempdir().unwrap();
@@ -164,6 +167,8 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         "--no-faults",
         "--chargers",
         "0",
+        "--regulator-password",
+        REGULATOR_PASSWORD,
         "--data-dir",
         data.path().to_str().unwrap(),
     ]);
@@ -435,6 +440,25 @@ fn a_driver_starts_follows_and_stops_a_charge_on_an_operator_platform() {
         as_user(addr, &alice, "POST", &format!("{path}/stop")).status,
         409
     );
+    // Its start result, its charge status (the first sample within seconds of the start; the
+    // only charge running in this demo) and its stop result reached the demo's superior
+    // (issue 21).
+    let regulator = common::login(addr, "regulator", REGULATOR_PASSWORD);
+    let delivered = |f: &Value, interface: &str| {
+        f["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["interface"] == interface && a["delivered"] == true)
+    };
+    wait_for(60, || {
+        let f = common::get_as(addr, &regulator, "/api/v1/superiors/sim-province/delivery").json();
+        (delivered(&f, "notification_start_charge_result")
+            && delivered(&f, "notification_equip_charge_status")
+            && delivered(&f, "notification_stop_charge_result"))
+        .then_some(f)
+    })
+    .expect("the start and stop results delivered to the superior");
 }
 
 /// The connectors of one station (`OPERATOR:STATION`) with their live status and its source.

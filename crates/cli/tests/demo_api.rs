@@ -107,6 +107,8 @@ fn the_demo_serves_the_city_and_answers_every_route() {
     let seen = wait_for_metrics(addr, |m| {
         metric(m, "evgrid_ocpp_calls_total{action=\"BootNotification\"}") >= 1.0
             && metric(m, "evgrid_tcec_messages_total{operator=\"EVGSYN") >= 1.0
+            // A push is counted when answered, its group commit's job when that commits.
+            && metric(m, "evgrid_group_commit_jobs_total{kind=\"pushes\"}") >= 1.0
     });
     assert!(metric(&seen, "evgrid_ocpp_connections ") >= 1.0, "{seen}");
     assert!(metric(&seen, "evgrid_group_commit_jobs_total{kind=\"pushes\"}") >= 1.0);

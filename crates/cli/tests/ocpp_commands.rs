@@ -247,6 +247,33 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         api.ocpp(cp16, "GetLocalListVersion", json!({}))["listVersion"],
         5
     );
+    // The list built from the token store: the demo's 200 simulated drivers' cards.
+    let (status, body) = api.command(
+        cp16,
+        &json!({"command": "send_local_list", "max_entries": 10}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("200 tokens are valid"),
+        "{body}"
+    );
+    let before = evgrid_model::time::unix_now();
+    let (status, body) = api.command(cp16, &json!({"command": "send_local_list"}));
+    assert_eq!(
+        (status, &body["answer"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
+    let version = api.ocpp(cp16, "GetLocalListVersion", json!({}))["listVersion"]
+        .as_i64()
+        .unwrap();
+    assert!((before..before + 60).contains(&version), "{version}");
+    let list = json!({"listVersion": 5, "updateType": "Full",
+        "localAuthorizationList": [{"idTag": "CARD-0001", "idTagInfo": {"status": "Accepted"}}]});
+    assert_eq!(api.ocpp(cp16, "SendLocalList", list)["status"], "Accepted");
     let stale = json!({"listVersion": 4, "updateType": "Differential"});
     assert_eq!(
         api.ocpp(cp16, "SendLocalList", stale)["status"],
@@ -338,6 +365,30 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         json!({ "getVariableData": [heartbeat] }),
     );
     assert_eq!(got["getVariableResult"][0]["attributeValue"], "90", "{got}");
+    // Ten variables in one request to a charger that takes 4 a message (ItemsPerMessage; it
+    // refuses more with a CALLERROR): sent as 4 + 4 + 2, answered as one, in order.
+    let names = [
+        "HeartbeatInterval",
+        "X1",
+        "X2",
+        "X3",
+        "X4",
+        "X5",
+        "X6",
+        "X7",
+        "X8",
+        "HeartbeatInterval",
+    ];
+    let many: Vec<Value> = names
+        .iter()
+        .map(|v| json!({"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": v}}))
+        .collect();
+    let got = api.ocpp(cs201, "GetVariables", json!({ "getVariableData": many }));
+    let results = got["getVariableResult"].as_array().unwrap();
+    assert_eq!(results.len(), 10, "{got}");
+    assert_eq!(results[0]["attributeValue"], "90", "{got}");
+    assert_eq!(results[5]["attributeStatus"], "UnknownVariable", "{got}");
+    assert_eq!(results[9]["attributeValue"], "90", "{got}");
     assert_eq!(
         api.ocpp(
             cs201,
@@ -346,13 +397,25 @@ fn every_command_reaches_a_simulated_charger_and_does_what_it_says() {
         )["status"],
         "Accepted"
     );
-    wait_for_notice(&api, cs201, "NotifyReport", "report 3 part 0: 6 variables");
+    wait_for_notice(&api, cs201, "NotifyReport", "report 3 part 0: 7 variables");
     let list = json!({"versionNumber": 2, "updateType": "Full", "localAuthorizationList": [
         {"idToken": {"idToken": "CARD-0002", "type": "ISO14443"}, "idTokenInfo": {"status": "Accepted"}}]});
     assert_eq!(api.ocpp(cs201, "SendLocalList", list)["status"], "Accepted");
     assert_eq!(
         api.ocpp(cs201, "GetLocalListVersion", json!({}))["versionNumber"],
         2
+    );
+    let (status, body) = api.command(cs201, &json!({"command": "send_local_list"}));
+    assert_eq!(
+        (status, &body["answer"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
+    assert!(
+        api.ocpp(cs201, "GetLocalListVersion", json!({}))["versionNumber"]
+            .as_i64()
+            .unwrap()
+            > 2
     );
     let (status, body) = api.command(
         cs201,

@@ -17,6 +17,10 @@ pub struct Charger {
     /// Salted hash of its HTTP Basic password (security profiles 1 and 2); never the password.
     #[serde(skip)]
     pub password_hash: Option<String>,
+    /// Salted hash of the password being rotated in through the charger: accepted beside the
+    /// old one until the charger first logs in with it.
+    #[serde(skip)]
+    pub next_password_hash: Option<String>,
     pub vendor: Option<String>,
     pub model: Option<String>,
     pub serial: Option<String>,
@@ -24,6 +28,45 @@ pub struct Charger {
     /// `1.6` or `2.0.1`, from its last connection.
     pub ocpp_version: Option<String>,
     pub last_boot_at: Option<i64>,
+    /// Whether it is commissioned: what its BootNotification is answered.
+    pub registration: Registration,
+}
+
+/// Whether a charger is commissioned, as its BootNotification is answered: `Accepted` (it
+/// charges), `Pending` (connected and configurable, not yet in service: it may not charge) or
+/// `Rejected` (it may only boot again later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    #[default]
+    Accepted,
+    Pending,
+    Rejected,
+}
+
+impl Registration {
+    /// Every registration, in the order shown.
+    pub const ALL: [Registration; 3] = [
+        Registration::Accepted,
+        Registration::Pending,
+        Registration::Rejected,
+    ];
+
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Accepted => "accepted",
+            Registration::Pending => "pending",
+            Registration::Rejected => "rejected",
+        }
+    }
+
+    /// The registration of a stored or typed name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(name))
+    }
 }
 
 impl Charger {
@@ -41,12 +84,14 @@ impl Charger {
             station_id,
             connectors,
             password_hash,
+            next_password_hash: None,
             vendor: None,
             model: None,
             serial: None,
             firmware: None,
             ocpp_version: None,
             last_boot_at: None,
+            registration: Registration::Accepted,
         }
     }
 

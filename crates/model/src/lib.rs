@@ -20,13 +20,15 @@ pub mod session;
 pub mod station;
 pub mod stats;
 pub mod status;
+pub mod superior;
 pub mod time;
+pub mod token;
 pub mod units;
 pub mod validation;
 pub mod whole;
 
 pub use account::{Role, User};
-pub use charger::{Charger, ChargerNotice, CHARGER_NOTICES_KEPT};
+pub use charger::{Charger, ChargerNotice, Registration, CHARGER_NOTICES_KEPT};
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::OperatorCredentials;
 pub use ids::{IdError, OperatorId, StationKey};
@@ -45,5 +47,6 @@ pub use station::{
     Operator, Station, StationType, Tariff, TariffError, TariffPeriod,
 };
 pub use status::{StatusRecord, StatusSource};
+pub use token::{Authorization, IdToken, TokenError, TokenFilter, TokenKind, TokenStatus, Verdict};
 pub use units::{Fen, Power, PricePerKwh, WattHours};
 pub use validation::FieldError;

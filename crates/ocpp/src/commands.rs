@@ -155,6 +155,152 @@ pub fn cancel_reservation(reservation_id: i64) -> Call {
     )
 }
 
+/// Sets the charger's HTTP Basic password (security profiles 1 and 2): 1.6 ChangeConfiguration
+/// of `AuthorizationKey`, 2.0.1 SetVariables of `SecurityCtrlr.BasicAuthPassword`.
+pub fn set_basic_auth_password(version: Version, password: &str) -> Call {
+    match version {
+        Version::V16 => (
+            "ChangeConfiguration",
+            json!({"key": "AuthorizationKey", "value": password}),
+        ),
+        Version::V201 => (
+            "SetVariables",
+            json!({"setVariableData": [{"attributeValue": password,
+                "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}]}),
+        ),
+    }
+}
+
+/// Whether the charger took the password of [`set_basic_auth_password`]: 1.6 `status`, 2.0.1
+/// the variable's `attributeStatus`.
+pub fn password_set_status(version: Version, answer: &Value) -> CommandStatus {
+    match version {
+        Version::V16 => CommandStatus::of(answer),
+        Version::V201 => match answer["setVariableResult"][0]["attributeStatus"].as_str() {
+            Some("Accepted") => CommandStatus::Accepted,
+            Some(other) => CommandStatus::Refused(other.to_owned()),
+            None => CommandStatus::Refused("missing".to_owned()),
+        },
+    }
+}
+
+/// 2.0.1 requests whose items a charger bounds per message (`DeviceDataCtrlr.ItemsPerMessage`
+/// with the action as instance): the request's list and the answer's list.
+fn itemized(action: &str) -> Option<(&'static str, &'static str)> {
+    match action {
+        "GetVariables" => Some(("getVariableData", "getVariableResult")),
+        "SetVariables" => Some(("setVariableData", "setVariableResult")),
+        _ => None,
+    }
+}
+
+/// How many items a request of `action` carries, when the charger bounds them (2.0.1
+/// GetVariables, SetVariables).
+pub fn items_of(version: Version, action: &str, payload: &Value) -> Option<usize> {
+    let (list, _) = itemized(action).filter(|_| version == Version::V201)?;
+    payload[list].as_array().map(Vec::len)
+}
+
+/// Asks a 2.0.1 charger how many items a request of `action` may carry.
+pub fn items_per_message_query(action: &str) -> Call {
+    (
+        "GetVariables",
+        json!({"getVariableData": [{"component": {"name": "DeviceDataCtrlr"},
+            "variable": {"name": "ItemsPerMessage", "instance": action}}]}),
+    )
+}
+
+/// The bound of [`items_per_message_query`]'s answer, when the charger gave one.
+pub fn items_per_message(answer: &Value) -> Option<usize> {
+    let result = &answer["getVariableResult"][0];
+    (result["attributeStatus"] == "Accepted")
+        .then(|| result["attributeValue"].as_str()?.trim().parse().ok())
+        .flatten()
+        .filter(|&n: &usize| n > 0)
+}
+
+/// A request of `action` cut into requests of at most `most` items each.
+pub fn split_items(action: &str, payload: &Value, most: usize) -> Vec<Value> {
+    let Some((list, _)) = itemized(action) else {
+        return vec![payload.clone()];
+    };
+    let items = payload[list].as_array().cloned().unwrap_or_default();
+    items
+        .chunks(most.max(1))
+        .map(|chunk| {
+            let mut part = payload.clone();
+            part[list] = Value::Array(chunk.to_vec());
+            part
+        })
+        .collect()
+}
+
+/// The answers to the parts of a split request as one answer (their result lists joined).
+pub fn merge_items(action: &str, answers: Vec<Value>) -> Value {
+    let Some((_, list)) = itemized(action) else {
+        return answers.into_iter().next().unwrap_or_default();
+    };
+    let results: Vec<Value> = answers
+        .iter()
+        .flat_map(|a| a[list].as_array().cloned().unwrap_or_default())
+        .collect();
+    json!({ list: results })
+}
+
+/// One entry of a charger's local authorization list: the token, its kind and what the
+/// charger may decide by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalEntry {
+    pub token: String,
+    pub kind: evgrid_model::TokenKind,
+    pub authorization: evgrid_model::Authorization,
+}
+
+/// The 2.0.1 `IdTokenEnumType` of a token kind.
+pub fn token_type(kind: evgrid_model::TokenKind) -> &'static str {
+    use evgrid_model::TokenKind;
+    match kind {
+        TokenKind::Iso14443 => "ISO14443",
+        TokenKind::Iso15693 => "ISO15693",
+        TokenKind::Emaid => "eMAID",
+        TokenKind::Central => "Central",
+        TokenKind::KeyCode => "KeyCode",
+        TokenKind::Local => "Local",
+        TokenKind::MacAddress => "MacAddress",
+    }
+}
+
+/// Replaces the charger's local authorization list (SendLocalList, update type `Full`) with
+/// `entries` under `list_version`. A 1.6 charger takes `idTag`s of at most 20 characters:
+/// longer tokens are left out of its list.
+pub fn send_local_list(version: Version, list_version: i64, entries: &[LocalEntry]) -> Call {
+    let list: Vec<Value> = entries
+        .iter()
+        .filter_map(|e| {
+            let info = crate::csms::token_info(version, &e.authorization);
+            match version {
+                Version::V16 => {
+                    (e.token.len() <= 20).then(|| json!({"idTag": e.token, "idTagInfo": info}))
+                }
+                Version::V201 => Some(json!({
+                    "idToken": {"idToken": e.token, "type": token_type(e.kind)},
+                    "idTokenInfo": info,
+                })),
+            }
+        })
+        .collect();
+    match version {
+        Version::V16 => (
+            "SendLocalList",
+            json!({"listVersion": list_version, "updateType": "Full", "localAuthorizationList": list}),
+        ),
+        Version::V201 => (
+            "SendLocalList",
+            json!({"versionNumber": list_version, "updateType": "Full", "localAuthorizationList": list}),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +322,23 @@ mod tests {
                 cancel_reservation(5),
             ];
             calls.push(trigger_message(v, "Heartbeat", None));
+            let entries: Vec<LocalEntry> = evgrid_model::TokenKind::ALL
+                .iter()
+                .map(|&kind| LocalEntry {
+                    token: format!("T-{}", kind.as_str()),
+                    kind,
+                    authorization: evgrid_model::Authorization {
+                        verdict: evgrid_model::Verdict::Blocked,
+                        group_id: Some("G".into()),
+                        expires_at: Some(1_800_000_000),
+                    },
+                })
+                .collect();
+            calls.push(send_local_list(v, 1_790_000_000, &entries));
+            calls.push(set_basic_auth_password(
+                v,
+                "0123456789abcdef0123456789abcdef01234567",
+            ));
             for (action, payload) in calls {
                 assert!(
                     validate(v, action, Direction::Request, &payload).is_ok(),
@@ -184,5 +347,45 @@ mod tests {
             }
         }
         assert!(remote_stop(Version::V16, "T-1").is_err());
+        let long = LocalEntry {
+            token: "X".repeat(21),
+            kind: evgrid_model::TokenKind::Iso14443,
+            authorization: evgrid_model::Authorization::unknown(),
+        };
+        let (_, p) = send_local_list(Version::V16, 1, std::slice::from_ref(&long));
+        assert_eq!(p["localAuthorizationList"], json!([]), "too long for 1.6");
+        let get = json!({"getVariableData": (0..5).map(|i| json!({"component": {"name": "C"},
+            "variable": {"name": format!("V{i}")}})).collect::<Vec<_>>()});
+        assert_eq!(items_of(Version::V201, "GetVariables", &get), Some(5));
+        assert_eq!(items_of(Version::V16, "GetVariables", &get), None);
+        let parts = split_items("GetVariables", &get, 2);
+        assert_eq!(parts.len(), 3);
+        for part in &parts {
+            assert!(validate(Version::V201, "GetVariables", Direction::Request, part).is_ok());
+        }
+        let answers: Vec<Value> = parts
+            .iter()
+            .map(|p| json!({"getVariableResult": p["getVariableData"]}))
+            .collect();
+        assert_eq!(
+            merge_items("GetVariables", answers)["getVariableResult"],
+            get["getVariableData"]
+        );
+        let (action, query) = items_per_message_query("SetVariables");
+        assert!(validate(Version::V201, action, Direction::Request, &query).is_ok());
+        let answer = json!({"getVariableResult": [{"attributeStatus": "Accepted", "attributeValue": "4",
+            "component": {"name": "DeviceDataCtrlr"}, "variable": {"name": "ItemsPerMessage"}}]});
+        assert_eq!(items_per_message(&answer), Some(4));
+        assert_eq!(
+            items_per_message(
+                &json!({"getVariableResult": [{"attributeStatus": "UnknownVariable"}]})
+            ),
+            None
+        );
+        let (_, p) = send_local_list(Version::V201, 1, &[long]);
+        assert_eq!(
+            p["localAuthorizationList"][0]["idTokenInfo"]["status"],
+            "Unknown"
+        );
     }
 }

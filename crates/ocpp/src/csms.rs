@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use evgrid_model::time::{format_rfc3339, parse_rfc3339};
-use evgrid_model::{Channel, ConnectorStatus, Fen, SessionState, SessionUpdate, WattHours};
+use evgrid_model::{
+    Authorization, Channel, ConnectorStatus, Fen, Registration, SessionState, SessionUpdate,
+    Verdict, WattHours,
+};
 use serde_json::{json, Value};
 
 use crate::frame::{ErrorCode, Frame, FrameError, Version};
@@ -19,6 +22,29 @@ use crate::schema::{validate, Direction};
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Heartbeat interval given to chargers at boot, seconds.
 pub const HEARTBEAT_SECONDS: i64 = 300;
+/// When a pending charger (not yet commissioned) is told to boot again, seconds; it is asked
+/// to boot at once (TriggerMessage) when commissioned.
+pub const PENDING_RETRY_SECONDS: i64 = 60;
+/// When a rejected charger may boot again, seconds.
+pub const REJECTED_RETRY_SECONDS: i64 = 600;
+
+/// What a charger whose boot was answered `Pending` may still send: its boot, proofs of life
+/// and what it reports about itself (e.g. the report a provisioning GetBaseReport asks for);
+/// nothing that charges. Everything else is answered `SecurityError`, as is everything but a
+/// new BootNotification from a `Rejected` charger.
+const WHILE_PENDING: [&str; 11] = [
+    "BootNotification",
+    "Heartbeat",
+    "StatusNotification",
+    "NotifyReport",
+    "NotifyEvent",
+    "NotifyMonitoringReport",
+    "FirmwareStatusNotification",
+    "DiagnosticsStatusNotification",
+    "LogStatusNotification",
+    "SecurityEventNotification",
+    "SignedFirmwareStatusNotification",
+];
 
 pub use evgrid_model::StorageError;
 
@@ -47,12 +73,12 @@ pub struct StatusReport {
 
 /// Storage of what chargers report.
 pub trait Backend: Send + Sync {
-    /// Notes a boot.
+    /// Notes a boot; whether the charger is commissioned (what the boot is answered).
     fn boot(
         &self,
         charger: &str,
         info: &BootInfo,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    ) -> impl Future<Output = Result<Registration, StorageError>> + Send;
     /// Stores a connector status.
     fn status(
         &self,
@@ -94,6 +120,13 @@ pub trait Backend: Send + Sync {
         session_ref: &str,
         by: StartedBy<'_>,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// What the platform says of the id token `token` presented at this charger (Authorize,
+    /// and the token a transaction starts or stops with).
+    fn authorize(
+        &self,
+        charger: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<Authorization, StorageError>> + Send;
     /// The charger says the reservation it holds under `reservation_id` is over (2.0.1
     /// ReservationStatusUpdate: `Expired` or `Removed`).
     fn reservation_ended(
@@ -144,9 +177,29 @@ pub struct Connection {
     next_id: u64,
     /// The platform's CALLs awaiting an answer: id → action.
     pending: HashMap<String, String>,
-    /// Whether the charger's BootNotification was answered.
-    booted: bool,
+    /// How the charger's last BootNotification was answered (`None`: not yet).
+    registration: Option<Registration>,
+    /// The platform's own CALLs to send once nothing is in flight (`GetTransactionStatus` on a
+    /// gap in a transaction's sequence numbers, `CostUpdated` during a charge).
+    follow_ups: std::collections::VecDeque<(&'static str, Value)>,
+    /// 2.0.1: per open transaction, the highest `seqNo` seen and when its cost was last sent.
+    transactions: HashMap<String, TransactionSeen>,
+    /// 2.0.1: whether the charger takes CostUpdated (it stops being sent after a CALLERROR).
+    cost_updates: bool,
 }
+
+/// What a connection remembers of one of its charger's 2.0.1 transactions.
+#[derive(Debug, Clone, Copy, Default)]
+struct TransactionSeen {
+    seq_no: i64,
+    cost_sent_at: Option<i64>,
+    cost_sent: Option<Fen>,
+}
+
+/// Most open transactions a connection remembers (a charger has a few EVSEs).
+const TRANSACTIONS_REMEMBERED: usize = 64;
+/// Least seconds between two CostUpdated of one transaction.
+pub const COST_UPDATE_SECONDS: i64 = 60;
 
 /// The unified status of a 1.6 or 2.0.1 connector status name.
 pub fn unified_status(raw: &str) -> ConnectorStatus {
@@ -253,6 +306,33 @@ fn notice_detail(action: &str, p: &Value) -> String {
             p["reservationId"],
             text("reservationUpdateStatus")
         ),
+        // Kept as compact JSON, read back per connector by `connector_conditions`.
+        "NotifyChargingLimit" => json!({
+            "evse": p.get("evseId"),
+            "source": p["chargingLimit"]["chargingLimitSource"],
+            "grid_critical": p["chargingLimit"].get("isGridCritical"),
+            "schedules": p.get("chargingSchedule").and_then(Value::as_array).map_or(0, Vec::len),
+        })
+        .to_string(),
+        "ClearedChargingLimit" => {
+            json!({"evse": p.get("evseId"), "source": p["chargingLimitSource"], "cleared": true})
+                .to_string()
+        }
+        "NotifyEVChargingNeeds" => {
+            let needs = &p["chargingNeeds"];
+            let ac = &needs["acChargingParameters"];
+            let dc = &needs["dcChargingParameters"];
+            json!({
+                "evse": p.get("evseId"),
+                "transfer": needs["requestedEnergyTransfer"],
+                "departure": needs.get("departureTime"),
+                "energy_wh": ac.get("energyAmount").or_else(|| dc.get("energyAmount")),
+                "max_current_a": ac.get("evMaxCurrent").or_else(|| dc.get("evMaxCurrent")),
+                "max_voltage_v": ac.get("evMaxVoltage").or_else(|| dc.get("evMaxVoltage")),
+                "max_power_w": dc.get("evMaxPower"),
+            })
+            .to_string()
+        }
         "NotifyReport" => format!(
             "report {} part {}: {} variables",
             p["requestId"],
@@ -302,13 +382,75 @@ impl Connection {
             version,
             next_id: 0,
             pending: HashMap::new(),
-            booted: false,
+            registration: None,
+            follow_ups: std::collections::VecDeque::new(),
+            transactions: HashMap::new(),
+            cost_updates: true,
         }
     }
 
     /// Whether the charger has sent its BootNotification (and it was answered).
     pub fn booted(&self) -> bool {
-        self.booted
+        self.registration.is_some()
+    }
+
+    /// How the charger's last BootNotification was answered.
+    pub fn registration(&self) -> Option<Registration> {
+        self.registration
+    }
+
+    /// The next CALL the platform itself wants to send (the session sends it when no other
+    /// CALL is in flight): `GetTransactionStatus` when a transaction's sequence numbers show a
+    /// gap (E_31), `CostUpdated` with the running cost during a charge (I_02).
+    pub fn next_follow_up(&mut self) -> Option<(&'static str, Value)> {
+        self.follow_ups.pop_front()
+    }
+
+    /// Notes a 2.0.1 transaction event: a gap in its sequence numbers asks the charger for the
+    /// transaction's status; its running cost is sent at most every [`COST_UPDATE_SECONDS`]
+    /// while it changes; an ended transaction is forgotten.
+    fn follow_transaction(
+        &mut self,
+        transaction: &str,
+        event: &str,
+        seq_no: Option<i64>,
+        cost: Option<Fen>,
+        now: i64,
+    ) {
+        if event == "Ended" {
+            self.transactions.remove(transaction);
+            return;
+        }
+        if !self.transactions.contains_key(transaction)
+            && self.transactions.len() >= TRANSACTIONS_REMEMBERED
+        {
+            return;
+        }
+        let seen = self.transactions.entry(transaction.to_owned()).or_default();
+        if let Some(seq) = seq_no {
+            let known = event != "Started" || seen.seq_no > 0;
+            if known && seq > seen.seq_no + 1 {
+                tracing::info!(charger = %self.charger, transaction, after = seen.seq_no, seq, "sequence numbers skip: asking for the transaction's status");
+                self.follow_ups.push_back((
+                    "GetTransactionStatus",
+                    json!({"transactionId": transaction}),
+                ));
+            }
+            seen.seq_no = seen.seq_no.max(seq);
+        }
+        let due = seen
+            .cost_sent_at
+            .is_none_or(|at| now - at >= COST_UPDATE_SECONDS);
+        if let (true, true, Some(cost)) = (self.cost_updates, due, cost) {
+            if seen.cost_sent != Some(cost) && event == "Updated" {
+                seen.cost_sent = Some(cost);
+                seen.cost_sent_at = Some(now);
+                self.follow_ups.push_back((
+                    "CostUpdated",
+                    json!({"totalCost": cost.yuan(), "transactionId": transaction}),
+                ));
+            }
+        }
     }
 
     /// Whether a CALL of the platform awaits its answer (OCPP-J: one at a time).
@@ -377,10 +519,30 @@ impl Connection {
                 if let Err(v) = validate(self.version, &action, Direction::Request, &payload) {
                     return self.error(&id, v.code, format!("{action}: {v}"));
                 }
+                let refused = match self.registration {
+                    Some(Registration::Pending) => !WHILE_PENDING.contains(&action.as_str()),
+                    Some(Registration::Rejected) => action != "BootNotification",
+                    Some(Registration::Accepted) | None => false,
+                };
+                if refused {
+                    let state = self
+                        .registration
+                        .map(Registration::as_str)
+                        .unwrap_or_default();
+                    return self.error(
+                        &id,
+                        ErrorCode::Security,
+                        format!("{action}: the charger is not commissioned ({state}); boot again once it is"),
+                    );
+                }
                 match self.apply(backend, &action, &payload).await {
                     Ok(answer) => {
                         if action == "BootNotification" {
-                            self.booted = true;
+                            self.registration = Some(match answer["status"].as_str() {
+                                Some("Pending") => Registration::Pending,
+                                Some("Rejected") => Registration::Rejected,
+                                _ => Registration::Accepted,
+                            });
                         }
                         debug_assert!(
                             validate(self.version, &action, Direction::Response, &answer).is_ok(),
@@ -420,6 +582,10 @@ impl Connection {
                 description,
                 ..
             } => {
+                if self.pending.get(&id).map(String::as_str) == Some("CostUpdated") {
+                    tracing::info!(charger = %self.charger, %code, "the charger refuses CostUpdated: not sent again on this connection");
+                    self.cost_updates = false;
+                }
                 if self.pending.remove(&id).is_some() {
                     Outcome::Answer {
                         id,
@@ -436,14 +602,30 @@ impl Connection {
         format!("{}:{transaction}", self.charger)
     }
 
-    async fn apply<B: Backend>(
+    /// The token's verdict as this version spells it (1.6 `IdTagInfo`, 2.0.1 `IdTokenInfo`).
+    /// A 2.0.1 `NoAuthorization` token (the charger needs none) is accepted without a look-up.
+    async fn token_info<B: Backend>(
         &self,
+        backend: &B,
+        token: Option<&str>,
+    ) -> Result<Value, (ErrorCode, String)> {
+        let authorization = match token {
+            Some(t) if !t.is_empty() => backend
+                .authorize(&self.charger, t)
+                .await
+                .map_err(internal)?,
+            _ => Authorization::plain(Verdict::Accepted),
+        };
+        Ok(token_info(self.version, &authorization))
+    }
+
+    async fn apply<B: Backend>(
+        &mut self,
         backend: &B,
         action: &str,
         p: &Value,
     ) -> Result<Value, (ErrorCode, String)> {
         let t = unix_now();
-        let accepted = json!({"status": "Accepted"});
         match (self.version, action) {
             (_, "BootNotification") => {
                 let info = match self.version {
@@ -483,9 +665,14 @@ impl Connection {
                         }
                     }
                 };
-                backend.boot(&self.charger, &info).await.map_err(internal)?;
+                let registration = backend.boot(&self.charger, &info).await.map_err(internal)?;
+                let (status, interval) = match registration {
+                    Registration::Accepted => ("Accepted", HEARTBEAT_SECONDS),
+                    Registration::Pending => ("Pending", PENDING_RETRY_SECONDS),
+                    Registration::Rejected => ("Rejected", REJECTED_RETRY_SECONDS),
+                };
                 Ok(
-                    json!({"status": "Accepted", "currentTime": format_rfc3339(t), "interval": HEARTBEAT_SECONDS}),
+                    json!({"status": status, "currentTime": format_rfc3339(t), "interval": interval}),
                 )
             }
             (_, "Heartbeat") => Ok(json!({"currentTime": format_rfc3339(t)})),
@@ -519,8 +706,14 @@ impl Connection {
                 }
                 Ok(json!({}))
             }
-            (Version::V16, "Authorize") => Ok(json!({"idTagInfo": accepted})),
-            (Version::V201, "Authorize") => Ok(json!({"idTokenInfo": accepted})),
+            (Version::V16, "Authorize") => {
+                let info = self.token_info(backend, p["idTag"].as_str()).await?;
+                Ok(json!({"idTagInfo": info}))
+            }
+            (Version::V201, "Authorize") => {
+                let info = self.token_info(backend, token_of(p)).await?;
+                Ok(json!({"idTokenInfo": info}))
+            }
             (Version::V16, "StartTransaction") => {
                 let connector = u32_of(p.get("connectorId")).unwrap_or(0);
                 let id = backend
@@ -542,13 +735,17 @@ impl Connection {
                     .session(&self.charger, Some(connector), meter_start, update)
                     .await
                     .map_err(internal)?;
-                if let Some(tag) = p["idTag"].as_str() {
+                let tag = p["idTag"].as_str();
+                if let Some(tag) = tag {
                     backend
                         .transaction_started_by(&self.charger, &session_ref, StartedBy::IdTag(tag))
                         .await
                         .map_err(internal)?;
                 }
-                Ok(json!({"transactionId": id, "idTagInfo": accepted}))
+                // The transaction is kept whatever the token's verdict: the charger started it
+                // and stops it when told the token is not accepted (StopTransactionOnInvalidId).
+                let info = self.token_info(backend, tag).await?;
+                Ok(json!({"transactionId": id, "idTagInfo": info}))
             }
             (Version::V16, "MeterValues") => {
                 if let Some(tx) = p.get("transactionId").and_then(Value::as_i64) {
@@ -589,7 +786,13 @@ impl Connection {
                     .session(&self.charger, None, stop, update)
                     .await
                     .map_err(internal)?;
-                Ok(json!({"idTagInfo": accepted}))
+                // The token the charge was stopped with, when the charger names one.
+                match p.get("idTag").and_then(Value::as_str) {
+                    Some(tag) => {
+                        Ok(json!({"idTagInfo": self.token_info(backend, Some(tag)).await?}))
+                    }
+                    None => Ok(json!({})),
+                }
             }
             (Version::V201, "TransactionEvent") => {
                 let info = &p["transactionInfo"];
@@ -625,10 +828,8 @@ impl Connection {
                     .session(&self.charger, connector, register, update)
                     .await
                     .map_err(internal)?;
-                let by = p
-                    .get("idToken")
-                    .and_then(|t| t.get("idToken"))
-                    .and_then(Value::as_str)
+                let by = token_of(p)
+                    .filter(|t| !t.is_empty())
                     .map(StartedBy::IdTag)
                     .or_else(|| {
                         info.get("remoteStartId")
@@ -641,11 +842,16 @@ impl Connection {
                         .await
                         .map_err(internal)?;
                 }
+                if let Some(tx) = info["transactionId"].as_str() {
+                    let seq_no = p.get("seqNo").and_then(Value::as_i64);
+                    self.follow_transaction(tx, event, seq_no, cost, t);
+                }
                 // E01.FR.12: the token's status when the event carries one; I02: the total cost
                 // at the end, in the currency's main unit.
                 let mut answer = serde_json::Map::new();
                 if p.get("idToken").is_some() {
-                    answer.insert("idTokenInfo".into(), json!({"status": "Accepted"}));
+                    let info = self.token_info(backend, token_of(p)).await?;
+                    answer.insert("idTokenInfo".into(), info);
                 }
                 if let (true, Some(cost)) = (event == "Ended", cost) {
                     answer.insert("totalCost".into(), json!(cost.yuan()));
@@ -710,6 +916,79 @@ impl Connection {
             )),
         }
     }
+}
+
+/// What a charger last said of connector (EVSE) `connector`'s charging limit (2.0.1
+/// NotifyChargingLimit, or ClearedChargingLimit: `cleared`) and of the EV's charging needs
+/// (NotifyEVChargingNeeds), from its notices (newest first): `{"charging_limit": …,
+/// "ev_charging_needs": …}`, each with the time it arrived (`at`) or `null`.
+pub fn connector_conditions(notices: &[evgrid_model::ChargerNotice], connector: u32) -> Value {
+    let latest = |kinds: &[&str]| {
+        notices.iter().find_map(|n| {
+            if !kinds.contains(&n.kind.as_str()) {
+                return None;
+            }
+            let mut v: Value = serde_json::from_str(&n.detail).ok()?;
+            (v["evse"].as_u64() == Some(u64::from(connector))).then(|| {
+                v["kind"] = json!(n.kind);
+                v["at"] = json!(n.at);
+                v
+            })
+        })
+    };
+    json!({
+        "charging_limit": latest(&["NotifyChargingLimit", "ClearedChargingLimit"]),
+        "ev_charging_needs": latest(&["NotifyEVChargingNeeds"]),
+    })
+}
+
+/// The id token of a 2.0.1 message (`idToken.idToken`); `None` for a `NoAuthorization` token.
+fn token_of(p: &Value) -> Option<&str> {
+    let token = p.get("idToken")?;
+    if token.get("type").and_then(Value::as_str) == Some("NoAuthorization") {
+        return None;
+    }
+    token.get("idToken").and_then(Value::as_str)
+}
+
+/// A verdict on the wire: 1.6 `IdTagInfo` (no `Unknown` or `NotAtThisLocation`: both are
+/// `Invalid`; the group as `parentIdTag` when it fits its 20 characters) or 2.0.1
+/// `IdTokenInfo` (the group as a central `groupIdToken`).
+pub fn token_info(version: Version, a: &Authorization) -> Value {
+    let mut info = serde_json::Map::new();
+    let status = match (version, a.verdict) {
+        (_, Verdict::Accepted) => "Accepted",
+        (_, Verdict::Blocked) => "Blocked",
+        (_, Verdict::Expired) => "Expired",
+        (_, Verdict::Invalid) | (Version::V16, Verdict::Unknown | Verdict::NotAtThisLocation) => {
+            "Invalid"
+        }
+        (Version::V201, Verdict::Unknown) => "Unknown",
+        (Version::V201, Verdict::NotAtThisLocation) => "NotAtThisLocation",
+    };
+    info.insert("status".into(), json!(status));
+    match version {
+        Version::V16 => {
+            if let Some(g) = a.group_id.as_deref().filter(|g| g.len() <= 20) {
+                info.insert("parentIdTag".into(), json!(g));
+            }
+            if let Some(t) = a.expires_at {
+                info.insert("expiryDate".into(), json!(format_rfc3339(t)));
+            }
+        }
+        Version::V201 => {
+            if let Some(g) = &a.group_id {
+                info.insert(
+                    "groupIdToken".into(),
+                    json!({"idToken": g, "type": "Central"}),
+                );
+            }
+            if let Some(t) = a.expires_at {
+                info.insert("cacheExpiryDateTime".into(), json!(format_rfc3339(t)));
+            }
+        }
+    }
+    Value::Object(info)
 }
 
 #[cfg(test)]

@@ -178,6 +178,39 @@ impl Hub {
         }
     }
 
+    /// [`Hub::call`], with a 2.0.1 GetVariables or SetVariables of several items cut to the
+    /// charger's `ItemsPerMessage` for that action (asked first; the parts sent one after
+    /// another and their results joined in order). A charger that does not say sends it whole.
+    pub async fn call_within_limits(
+        &self,
+        charger: &str,
+        version: crate::Version,
+        action: &str,
+        payload: Value,
+        timeout: Duration,
+    ) -> Result<Value, CommandError> {
+        use crate::commands;
+        let Some(items) = commands::items_of(version, action, &payload).filter(|&n| n > 1) else {
+            return self.call(charger, action, payload, timeout).await;
+        };
+        let (query, asked) = commands::items_per_message_query(action);
+        let most = match self.call(charger, query, asked, timeout).await {
+            Ok(answer) => commands::items_per_message(&answer),
+            Err(CommandError::CallError { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        match most {
+            Some(most) if most < items => {
+                let mut answers = Vec::new();
+                for part in commands::split_items(action, &payload, most) {
+                    answers.push(self.call(charger, action, part, timeout).await?);
+                }
+                Ok(commands::merge_items(action, answers))
+            }
+            _ => self.call(charger, action, payload, timeout).await,
+        }
+    }
+
     /// Sends `action` to a charger connected to this node and waits for its answer.
     pub async fn call_here(
         &self,

@@ -59,6 +59,9 @@ impl Default for Liveness {
     }
 }
 
+/// How long the platform's own CALLs (GetTransactionStatus, CostUpdated) wait for an answer.
+const FOLLOW_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The WebSocket close code for a charger that broke the rules (RFC 6455: policy violation).
 pub const CLOSE_POLICY: u16 = 1008;
 
@@ -89,6 +92,31 @@ pub async fn run<T: Transport, B: Backend>(
     let mut last_heard = opened;
     let mut pinged: Option<Instant> = None;
     loop {
+        // The platform's own CALLs (a transaction's status, its running cost) go when nothing
+        // is in flight, like a command whose answer nobody awaits.
+        if waiting.is_none() {
+            if let Some((action, payload)) = conn.next_follow_up() {
+                let (reply, _) = tokio::sync::oneshot::channel();
+                let command = Command {
+                    action: action.to_owned(),
+                    payload,
+                    deadline: std::time::Instant::now() + FOLLOW_UP_TIMEOUT,
+                    reply,
+                };
+                match conn.call(&command.action, command.payload.clone()) {
+                    Ok((call_id, text)) => {
+                        if transport.send(text).await.is_err() {
+                            break;
+                        }
+                        waiting = Some((call_id, command));
+                    }
+                    Err(e) => {
+                        tracing::warn!(charger, action, error = %e.description, "the platform's own CALL is not valid; not sent");
+                    }
+                }
+                continue;
+            }
+        }
         let deadline = waiting.as_ref().map(|(_, c)| Instant::from_std(c.deadline));
         // The next check of the charger's proof of life.
         let check = match (conn.booted(), pinged) {

@@ -282,6 +282,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::stats::workbook))
         .routes(routes!(routes::reports::monthly_pdf))
         .routes(routes!(routes::reports::monthly_figures))
+        .routes(routes!(routes::superiors::list))
+        .routes(routes!(routes::superiors::delivery))
         .routes(routes!(routes::coverage::summary))
         .routes(routes!(routes::coverage::townships))
         .routes(routes!(routes::coverage::hotspots))
@@ -298,6 +300,14 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::reservations::reserve))
         .routes(routes!(routes::reservations::mine))
         .routes(routes!(routes::reservations::cancel))
+        .routes(routes!(routes::tokens::list, routes::tokens::add))
+        .routes(routes!(
+            routes::tokens::get,
+            routes::tokens::change,
+            routes::tokens::remove
+        ))
+        .routes(routes!(routes::tokens::sessions))
+        .routes(routes!(routes::tokens::mine))
         .routes(routes!(routes::plans::start))
         .routes(routes!(routes::plans::get))
         .routes(routes!(routes::map::map_stations))
@@ -305,6 +315,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::operators::data_quality))
         .routes(routes!(routes::ocpp::command))
         .routes(routes!(routes::ocpp::get_charger))
+        .routes(routes!(routes::ocpp::registration))
+        .routes(routes!(routes::ocpp::rotate_password))
         .routes(routes!(web::index))
         .routes(routes!(web::dashboard))
         .routes(routes!(web::driver_app))

@@ -5,5 +5,7 @@
 //! They are protocol peers, so they use the adapters' wire types and frames (the other side of
 //! the same standard); nothing of evgrid's application, store or server is here.
 
+mod http;
 pub mod ocpp;
+pub mod superior;
 pub mod tcec;

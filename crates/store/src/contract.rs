@@ -12,12 +12,15 @@ use evgrid_model::stats::{
     BreakdownRow, Bucket, ConnectorCriteria, Dimension, FaultRow, ProgressRow, SnapshotRow,
     StationLive, Target, UsageKey, UsageRow,
 };
+use evgrid_model::superior::{
+    Attempt, DeliveryFigures, DisputedOrder, OutboxItem, ReportKind, ReportOutcome, Superior,
+};
 use evgrid_model::{
     Charge, ChargePlace, ChargeStatus, Charger, ChargerNotice, ChargingSession, County, Fen,
-    IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation, PushId,
-    RegionCounts, Reservation, ReservationStatus, Role, SessionUpdate, StationKey,
-    StationListFilter, StationRecord, StationSummary, StatusRecord, Township, TrafficRow, User,
-    WattHours,
+    IdToken, IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation,
+    PushId, RegionCounts, Registration, Reservation, ReservationStatus, Role, SessionUpdate,
+    StationKey, StationListFilter, StationRecord, StationSummary, StatusRecord, TokenFilter,
+    Township, TrafficRow, User, WattHours,
 };
 
 use crate::StoreError;
@@ -371,6 +374,66 @@ pub trait AccountStore: Send + Sync {
     async fn end_login(&self, token_hash: &str) -> StoreResult<bool>;
 }
 
+/// Id tokens (RFID cards, the app's tags) and the charging sessions each started.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores tokens in one transaction: a new id is inserted; an existing one is replaced
+    /// (keeping its creation time) when `replace`, else kept as it is. An owner names a user;
+    /// [`StoreError::Unknown`] (nothing stored) when there is no such user.
+    async fn put_tokens(&self, tokens: &[IdToken], replace: bool) -> StoreResult<TokenCounts>;
+
+    /// A token by its id.
+    async fn token(&self, id: &str) -> StoreResult<Option<IdToken>>;
+
+    /// A page of the tokens that pass `filter`, by id, and how many pass it in all.
+    async fn tokens(
+        &self,
+        filter: &TokenFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<IdToken>, i64)>;
+
+    /// Removes a token (the sessions it started stay); whether there was one.
+    async fn remove_token(&self, id: &str) -> StoreResult<bool>;
+
+    /// Notes that `token` started the operator's session `session_ref` at `at` (once per
+    /// session: the first token named wins).
+    async fn token_started(
+        &self,
+        token: &str,
+        operator_id: &OperatorId,
+        session_ref: &str,
+        at: i64,
+    ) -> StoreResult<()>;
+
+    /// A page of the sessions (operator, session reference) started by one token or by any
+    /// token of one account, newest first, and how many there are in all.
+    async fn token_sessions(
+        &self,
+        of: TokensOf<'_>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<(String, String)>, i64)>;
+}
+
+/// Whose tokens' sessions to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokensOf<'a> {
+    /// One token.
+    Token(&'a str),
+    /// Every token of the account with this user name.
+    Owner(&'a str),
+}
+
+/// What [`TokenStore::put_tokens`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TokenCounts {
+    pub inserted: u64,
+    pub replaced: u64,
+    /// Existing ids left as they were.
+    pub kept: u64,
+}
+
 /// Chargers connected directly by OCPP: registrations, what they said at boot and about themselves, transaction numbers.
 #[async_trait]
 pub trait ChargerStore: Send + Sync {
@@ -390,7 +453,8 @@ pub trait ChargerStore: Send + Sync {
     /// Removes a charger's registration (its station and history stay).
     async fn remove_charger(&self, id: &str) -> StoreResult<bool>;
 
-    /// Notes what a charger said at boot.
+    /// Notes what a charger said at boot; its registration (what the boot is answered), or
+    /// `None` for no such charger.
     async fn charger_booted(
         &self,
         id: &str,
@@ -399,7 +463,30 @@ pub trait ChargerStore: Send + Sync {
         serial: Option<&str>,
         firmware: Option<&str>,
         version: &str,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Option<Registration>>;
+
+    /// Sets (or with `None` drops) the password being rotated in through the charger; false
+    /// for no such charger.
+    async fn set_next_charger_password(
+        &self,
+        id: &str,
+        next_password_hash: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    /// Makes the rotated-in password the charger's only one, if it is still `next_password_hash`
+    /// (the charger logged in with it); whether it was.
+    async fn promote_charger_password(
+        &self,
+        id: &str,
+        next_password_hash: &str,
+    ) -> StoreResult<bool>;
+
+    /// Sets whether a charger is commissioned; false for no such charger.
+    async fn set_charger_registration(
+        &self,
+        id: &str,
+        registration: Registration,
+    ) -> StoreResult<bool>;
 
     /// Keeps what a charger reported about itself (firmware, diagnostics, logs, security
     /// events); the latest [`CHARGER_NOTICES_KEPT`] per charger stay.
@@ -594,6 +681,87 @@ pub trait HealthStore: Send + Sync {
     fn pool_connections(&self) -> (u32, usize);
 }
 
+/// The superior platforms evgrid reports to and the outbox of each. The outbox is filled by
+/// the engine in the transaction that stores a fact (a station, a connector's status change, a
+/// charge's order): nothing committed goes unreported.
+#[async_trait]
+pub trait SuperiorStore: Send + Sync {
+    /// Adds a superior or replaces its settings; a new one gets its first full report queued
+    /// (every station and every connector's status). Whether it is new.
+    async fn put_superior(&self, superior: &Superior) -> StoreResult<bool>;
+
+    /// Every superior, by id.
+    async fn superiors(&self) -> StoreResult<Vec<Superior>>;
+
+    /// Removes a superior with its outbox and counts; whether there was one.
+    async fn remove_superior(&self, id: &str) -> StoreResult<bool>;
+
+    /// Queues every station (`Station`) or every reported connector's status (`Status`) for a
+    /// superior (a full refresh); how many items were queued or were pending already.
+    async fn queue_everything(&self, id: &str, kind: ReportKind) -> StoreResult<u64>;
+
+    /// Queues one item unless one with the same kind and key exists in any state (the daily
+    /// order check is sent once per day); whether it was queued.
+    async fn queue_once(
+        &self,
+        id: &str,
+        kind: ReportKind,
+        operator_id: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// Pending items due at `now_ms`, oldest first, at most `limit`.
+    async fn due_reports(&self, id: &str, now_ms: i64, limit: i64) -> StoreResult<Vec<OutboxItem>>;
+
+    /// When the next pending item of a superior is due, milliseconds since 1970.
+    async fn next_due(&self, id: &str) -> StoreResult<Option<i64>>;
+
+    /// Settles an attempt at `item`: delivered (only if the fact did not change meanwhile,
+    /// else it stays pending and due now; `digest` then remembers what was delivered), retried
+    /// later, or given up; counts the attempt. One transaction.
+    async fn settle_report(
+        &self,
+        item: &OutboxItem,
+        outcome: &ReportOutcome,
+        attempt: Option<&Attempt>,
+        digest: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Counts an attempt that has no outbox item (a live charge-status sample).
+    async fn count_attempt(&self, id: &str, attempt: &Attempt) -> StoreResult<()>;
+
+    /// The digest of what was last delivered of an item.
+    async fn report_digest(
+        &self,
+        id: &str,
+        kind: ReportKind,
+        operator_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<String>>;
+
+    /// A superior's attempts by interface and answer, its backlog by kind, its last success
+    /// and the lags of the latest (at most `lags`) delivered items.
+    async fn delivery(&self, id: &str, lags: i64) -> StoreResult<DeliveryFigures>;
+
+    /// Records the orders a superior disputed (a repeat replaces the reason).
+    async fn record_disputes(&self, id: &str, disputes: &[DisputedOrder]) -> StoreResult<()>;
+
+    /// The latest disputed orders of a superior, newest first.
+    async fn disputes(&self, id: &str, limit: i64) -> StoreResult<Vec<DisputedOrder>>;
+
+    /// Sessions charging now (starting, charging or stopping, no order yet) that were updated
+    /// at or after `updated_since`, with their periods.
+    async fn running_sessions(&self, updated_since: i64) -> StoreResult<Vec<ChargingSession>>;
+
+    /// Sessions whose order arrived and which ended in `[from, to)`, with their periods.
+    async fn orders_ended_between(&self, from: i64, to: i64) -> StoreResult<Vec<ChargingSession>>;
+
+    /// Removes settled items (delivered or given up) settled before `before_ms`; how many.
+    async fn prune_outbox(&self, before_ms: i64) -> StoreResult<u64>;
+}
+
 /// A whole engine: every area of the contract.
 pub trait Engine:
     NetworkStore
@@ -608,6 +776,8 @@ pub trait Engine:
     + PresenceStore
     + SignalStore
     + HealthStore
+    + SuperiorStore
+    + TokenStore
     + std::fmt::Debug
 {
     /// The engine's name, for logs and error messages: `sqlite`, `postgres`.

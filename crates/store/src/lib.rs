@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 pub use contract::{
     AccountStore, ChargeStore, ChargerStore, ChargingSessionStore, Engine, NetworkStore,
-    OperatorStore, PruneBefore, Pruned, StatisticsStore, StatusStore, StoreResult, TrafficStore,
+    OperatorStore, PruneBefore, Pruned, StatisticsStore, StatusStore, StoreResult, SuperiorStore,
+    TokenCounts, TokenStore, TokensOf, TrafficStore,
 };
 pub use error::StoreError;
 pub use postgres::PostgresStore;

@@ -97,7 +97,25 @@ const GROUPS: &[(&str, &[&str])] = &[
     ),
     (
         "accounts and charges",
-        &["users", "user_sessions", "driver_sessions", "reservations"],
+        &[
+            "users",
+            "user_sessions",
+            "driver_sessions",
+            "reservations",
+            "id_tokens",
+            "token_sessions",
+        ],
+    ),
+    // Last: the stations and statuses copied above must not be queued again for them.
+    (
+        "superior platforms",
+        &[
+            "superiors",
+            "superior_outbox",
+            "superior_digests",
+            "superior_attempts",
+            "superior_disputes",
+        ],
     ),
 ];
 

@@ -260,10 +260,16 @@ impl Client {
         }
         let body = serde_json::to_vec(&env).map_err(|e| ClientError::Http(e.to_string()))?;
         let answer = self.post(interface, token, body).await?;
+        // A code outside the standard's (a superior's 4015 "already received") is kept as sent.
+        let raw_ret = answer.ret;
         answer
             .open(&self.keys, self.check_response_sig)
             .map_err(|r| ClientError::Refused {
-                ret: r.ret.code(),
+                ret: if r.ret == Ret::SystemError && Ret::from_code(raw_ret).is_none() {
+                    raw_ret
+                } else {
+                    r.ret.code()
+                },
                 msg: r.msg,
             })
     }

@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod files;
 pub mod gate;
 pub mod platform;
+pub mod supervision;
 pub mod time;
 pub mod wire;
 

@@ -3,12 +3,13 @@
 //! side of the OCPP adapter.
 
 use evgrid_model::charger::{connector_id, valid_charger_id};
+use evgrid_model::{Authorization, PushId, Registration, StatusRecord};
 use evgrid_model::{
     Charger, ChargingSession, Connector, ConnectorType, Equipment, EquipmentType, Fen, LatLng,
     Operator, OperatorId, Power, SessionState, SessionUpdate, Station, StationKey, StationType,
     Tariff, WattHours,
 };
-use evgrid_model::{PushId, StatusRecord};
+use evgrid_ocpp::commands::CommandStatus;
 use evgrid_ocpp::csms::{Backend, BootInfo, StartedBy, StatusReport, StorageError};
 use evgrid_store::StoreError;
 use sha2::{Digest, Sha256};
@@ -26,10 +27,26 @@ pub enum ChargerError {
     BadPassword,
     #[error("station {0} does not exist; give its position and name to create it")]
     NoStation(String),
+    #[error("no charger {0:?}")]
+    NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Registry(#[from] crate::AppError),
+}
+
+/// How a password rotation through the charger went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordRotation {
+    /// The charger took the new password (it logs in with it from its next connection).
+    Accepted,
+    /// The charger refused it (its status): the old password stays the only one.
+    Refused(String),
+    /// No answer (why): the old and the new password are both accepted until the charger logs
+    /// in with the new one.
+    NoAnswer(String),
+    /// The charger is not connected: nothing was sent.
+    Offline,
 }
 
 /// Where a new station for a charger goes.
@@ -58,6 +75,9 @@ pub struct ChargerSpec {
     /// The station's time-of-use tariff (replaces the one it has); evgrid bills the charger's
     /// transactions with it.
     pub tariff: Option<Tariff>,
+    /// Whether it is commissioned (in service) or its boot is answered pending or rejected
+    /// until it is.
+    pub registration: Registration,
 }
 
 /// The outcome of a charger's login.
@@ -208,15 +228,99 @@ impl Charging {
                 .store_stations(&[operator], vec![station])
                 .await?;
         }
-        let charger = Charger::new(
+        let mut charger = Charger::new(
             spec.id.clone(),
             spec.operator_id.clone(),
             spec.station_id.clone(),
             spec.connectors,
             password_hash,
         );
+        charger.registration = spec.registration;
         self.store.put_charger(&charger).await?;
         Ok(charger)
+    }
+
+    /// Gives a connected charger a new HTTP Basic password through its own configuration
+    /// (1.6 ChangeConfiguration `AuthorizationKey`, 2.0.1 SetVariables
+    /// `SecurityCtrlr.BasicAuthPassword`): 40 random hex digits, never shown. The new password
+    /// is accepted beside the old one from before it is sent until the charger first logs in
+    /// with it; a charger that refuses it keeps the old one only.
+    pub async fn rotate_charger_password(
+        &self,
+        hub: &evgrid_ocpp::hub::Hub,
+        id: &str,
+    ) -> Result<PasswordRotation, ChargerError> {
+        if self.store.charger(id).await?.is_none() {
+            return Err(ChargerError::NotFound(id.to_owned()));
+        }
+        let Some(version) = hub.locate(id).await else {
+            return Ok(PasswordRotation::Offline);
+        };
+        let password = crate::random_hex(20)
+            .map_err(|e| StoreError::Unknown(format!("no randomness: {e}")))?;
+        let next = hash_with(&random_salt()?, &password);
+        self.store
+            .set_next_charger_password(id, Some(&next))
+            .await?;
+        let (action, payload) = evgrid_ocpp::commands::set_basic_auth_password(version, &password);
+        let answer = hub
+            .call(id, action, payload, super::charges::CALL_TIMEOUT)
+            .await;
+        Ok(match answer {
+            Ok(answer) => match evgrid_ocpp::commands::password_set_status(version, &answer) {
+                CommandStatus::Accepted => {
+                    tracing::info!(charger = id, "the charger took its new password");
+                    PasswordRotation::Accepted
+                }
+                CommandStatus::Refused(status) => {
+                    self.store.set_next_charger_password(id, None).await?;
+                    tracing::info!(charger = id, status, "the charger refused its new password");
+                    PasswordRotation::Refused(status)
+                }
+            },
+            // The charger may have taken it: both passwords stay valid until it logs in.
+            Err(e) => PasswordRotation::NoAnswer(super::charges::command_error(id, e)),
+        })
+    }
+
+    /// Commissions a charger (or takes it out of service: pending, rejected); the charger
+    /// learns it at its next boot ([`Charging::ask_to_boot_again`] makes that now).
+    pub async fn set_registration(
+        &self,
+        id: &str,
+        registration: Registration,
+    ) -> Result<(), ChargerError> {
+        if !self
+            .store
+            .set_charger_registration(id, registration)
+            .await?
+        {
+            return Err(ChargerError::NotFound(id.to_owned()));
+        }
+        tracing::info!(
+            charger = id,
+            registration = registration.as_str(),
+            "registration set"
+        );
+        Ok(())
+    }
+
+    /// Asks a connected charger to boot again (TriggerMessage BootNotification), so that a
+    /// new registration takes effect at once: its answer, or `None` when it is not connected.
+    pub async fn ask_to_boot_again(
+        &self,
+        hub: &evgrid_ocpp::hub::Hub,
+        id: &str,
+    ) -> Option<Result<CommandStatus, String>> {
+        let version = hub.locate(id).await?;
+        let (action, payload) =
+            evgrid_ocpp::commands::trigger_message(version, "BootNotification", None);
+        Some(
+            hub.call(id, action, payload, super::charges::CALL_TIMEOUT)
+                .await
+                .map(|answer| CommandStatus::of(&answer))
+                .map_err(|e| super::charges::command_error(id, e)),
+        )
     }
 
     /// Checks a connecting charger: known, with its password; or unknown and accepted by the
@@ -241,6 +345,22 @@ impl Charging {
                      (evgrid charger add --id {id} …) to give it one"
                 ))),
                 (Some(hash), Some(p)) if password_matches(hash, p) => {
+                    Ok(Login::Accepted(Box::new(c)))
+                }
+                // The password rotated in through the charger, used for the first time: from
+                // now on the only one.
+                (Some(_), Some(p))
+                    if c.next_password_hash
+                        .as_deref()
+                        .is_some_and(|next| password_matches(next, p)) =>
+                {
+                    let next = c.next_password_hash.clone().unwrap_or_default();
+                    if self.store.promote_charger_password(id, &next).await? {
+                        tracing::info!(charger = id, "the charger logged in with its new password: the old one no longer works");
+                    }
+                    let mut c = c;
+                    c.password_hash = Some(next);
+                    c.next_password_hash = None;
                     Ok(Login::Accepted(Box::new(c)))
                 }
                 (Some(_), Some(_)) => Ok(Login::Refused("wrong password".into())),
@@ -402,8 +522,9 @@ impl OcppBackend<'_> {
 }
 
 impl Backend for OcppBackend<'_> {
-    async fn boot(&self, charger: &str, info: &BootInfo) -> Result<(), StorageError> {
-        self.charging
+    async fn boot(&self, charger: &str, info: &BootInfo) -> Result<Registration, StorageError> {
+        let registration = self
+            .charging
             .store
             .charger_booted(
                 charger,
@@ -414,7 +535,17 @@ impl Backend for OcppBackend<'_> {
                 info.version,
             )
             .await
-            .map_err(StorageError::from)
+            .map_err(StorageError::from)?
+            // Removed while connected: no longer the platform's charger.
+            .unwrap_or(Registration::Rejected);
+        if registration != Registration::Accepted {
+            tracing::info!(
+                charger,
+                registration = registration.as_str(),
+                "boot of a charger not commissioned"
+            );
+        }
+        Ok(registration)
     }
 
     async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), StorageError> {
@@ -544,6 +675,16 @@ impl Backend for OcppBackend<'_> {
         Ok(())
     }
 
+    async fn authorize(&self, _charger: &str, token: &str) -> Result<Authorization, StorageError> {
+        let authorization = self
+            .charging
+            .authorize(&self.charger, token)
+            .await
+            .map_err(|e| StorageError::Failed(e.to_string()))?;
+        tracing::debug!(charger = %self.charger.id, token, verdict = ?authorization.verdict, "id token asked about");
+        Ok(authorization)
+    }
+
     async fn notice(&self, charger: &str, kind: &str, detail: &str) -> Result<(), StorageError> {
         self.charging
             .store
@@ -561,7 +702,13 @@ impl Backend for OcppBackend<'_> {
         let store = &self.charging.store;
         let operator = &self.charger.operator_id;
         let linked = match by {
-            StartedBy::IdTag(tag) => store.link_charge(operator, tag, session_ref).await,
+            StartedBy::IdTag(tag) => {
+                store
+                    .token_started(tag, operator, session_ref, evgrid_model::time::unix_now())
+                    .await
+                    .map_err(StorageError::from)?;
+                store.link_charge(operator, tag, session_ref).await
+            }
             StartedBy::RemoteStart(id) => match super::charges::id_tag_prefix_of_remote_start(id) {
                 Some(prefix) => {
                     store

@@ -252,6 +252,17 @@ impl Charging {
         let (charge, created) = stored
             .ok_or_else(|| ChargeError::Unavailable("no free StartChargeSeq; try again".into()))?;
         if created {
+            if ocpp.is_some() {
+                // The charger asks about the tag it is started with: it is the driver's token.
+                self.issue_central_token(
+                    &charge.session_ref,
+                    &user.username,
+                    &operator,
+                    format!("charge {}", charge.id),
+                )
+                .await
+                .map_err(|e| ChargeError::Unavailable(e.to_string()))?;
+            }
             let span = tracing::info_span!("start_charge", operator = %operator, connector = connector_id, seq = %charge.session_ref);
             let outcome = async {
                 match (&ocpp, &client) {

@@ -7,6 +7,7 @@
 pub mod chargers;
 pub mod charges;
 pub mod reservations;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub struct Charging {
     live: Arc<Live>,
     /// Group commit of OCPP session messages (meter values, transaction events).
     sessions: GroupCommit<SessionJob>,
+    /// Whether a token the platform does not know may charge (an open deployment).
+    accept_unknown_tokens: bool,
 }
 
 impl Charging {
@@ -41,12 +44,18 @@ impl Charging {
         &self.store
     }
 
-    pub(crate) fn new(store: Store, network: Arc<Network>, live: Arc<Live>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        network: Arc<Network>,
+        live: Arc<Live>,
+        accept_unknown_tokens: bool,
+    ) -> Self {
         Self {
             store,
             network,
             live,
             sessions: GroupCommit::default(),
+            accept_unknown_tokens,
         }
     }
 

@@ -93,6 +93,14 @@ impl Charging {
         }
         let mut r = reservation
             .ok_or_else(|| ChargeError::Unavailable("no free id tag; try again".into()))?;
+        self.issue_central_token(
+            &r.id_tag,
+            &user.username,
+            &operator,
+            format!("reservation {}", r.id),
+        )
+        .await
+        .map_err(|e| ChargeError::Unavailable(e.to_string()))?;
         let span = tracing::info_span!("reserve", operator = %operator, charger = %charger.id, connector = n);
         let outcome = async {
             match hub.locate(&charger.id).await {

@@ -79,6 +79,11 @@ impl Live {
         let _ = self.node.set(node.to_owned());
     }
 
+    /// This node's id once it joined the others (several nodes on one database).
+    pub(crate) fn node(&self) -> Option<String> {
+        self.node.get().cloned()
+    }
+
     /// Opens the service: the message counts so far are loaded from the store.
     pub(crate) async fn open(
         store: Store,
@@ -245,14 +250,14 @@ impl Live {
     }
 
     /// `text` as it is stored: sealed when there is a sealer (as it is without one).
-    fn seal(&self, text: &str) -> String {
+    pub(crate) fn seal(&self, text: &str) -> String {
         self.sealer
             .get()
             .map_or_else(|| text.to_owned(), |s| s.seal(text))
     }
 
     /// The plain text of a stored value.
-    fn unseal(&self, stored: &str) -> Result<String, AppError> {
+    pub(crate) fn unseal(&self, stored: &str) -> Result<String, AppError> {
         match self.sealer.get() {
             Some(s) => Ok(s.open(stored)?),
             None if stored.starts_with(crate::secrets::SEALED_PREFIX) => {

@@ -21,9 +21,13 @@ struct Memory {
 }
 
 impl Backend for Memory {
-    async fn boot(&self, _charger: &str, info: &BootInfo) -> Result<(), StorageError> {
+    async fn boot(&self, charger: &str, info: &BootInfo) -> Result<Registration, StorageError> {
         self.boots.lock().unwrap().push(info.clone());
-        Ok(())
+        Ok(match charger {
+            "PENDING" => Registration::Pending,
+            "REJECTED" => Registration::Rejected,
+            _ => Registration::Accepted,
+        })
     }
     async fn status(&self, _charger: &str, report: &StatusReport) -> Result<(), StorageError> {
         if report.connector > 2 {
@@ -81,6 +85,18 @@ impl Backend for Memory {
         };
         self.tags.lock().unwrap().push((session_ref.to_owned(), by));
         Ok(())
+    }
+    async fn authorize(&self, _charger: &str, token: &str) -> Result<Authorization, StorageError> {
+        Ok(match token {
+            "TAG1" | "EVG0123" => Authorization {
+                verdict: Verdict::Accepted,
+                group_id: Some("FLEET-1".into()),
+                expires_at: Some(1_704_441_600),
+            },
+            "LOST" => Authorization::plain(Verdict::Blocked),
+            "ELSEWHERE" => Authorization::plain(Verdict::NotAtThisLocation),
+            _ => Authorization::unknown(),
+        })
     }
     async fn reservation_ended(
         &self,
@@ -395,4 +411,160 @@ async fn every_charger_initiated_message_is_accepted_and_kept() {
             .any(|(kind, detail)| kind == "PublishFirmwareStatusNotification"
                 && detail == "Published")
     );
+}
+
+#[tokio::test]
+async fn token_verdicts_are_answered_as_each_version_spells_them() {
+    let m = Memory::default();
+    let mut v16 = Connection::new("CP1", Version::V16);
+    let mut v201 = Connection::new("CP2", Version::V201);
+    let ask16 = |tag: &str| format!(r#"[2,"a","Authorize",{{"idTag":"{tag}"}}]"#);
+    let ask201 = |tag: &str, kind: &str| {
+        format!(r#"[2,"b","Authorize",{{"idToken":{{"idToken":"{tag}","type":"{kind}"}}}}]"#)
+    };
+    let a = answer(&mut v16, &m, &ask16("TAG1")).await;
+    assert_eq!(
+        a[2]["idTagInfo"],
+        json!({"status": "Accepted", "parentIdTag": "FLEET-1", "expiryDate": "2024-01-05T08:00:00Z"})
+    );
+    for (tag, v16_status, v201_status) in [
+        ("LOST", "Blocked", "Blocked"),
+        ("NOBODY", "Invalid", "Unknown"),
+        ("ELSEWHERE", "Invalid", "NotAtThisLocation"),
+    ] {
+        let a = answer(&mut v16, &m, &ask16(tag)).await;
+        assert_eq!(a[2]["idTagInfo"], json!({"status": v16_status}), "{tag}");
+        let a = answer(&mut v201, &m, &ask201(tag, "ISO14443")).await;
+        assert_eq!(a[2]["idTokenInfo"], json!({"status": v201_status}), "{tag}");
+    }
+    let a = answer(&mut v201, &m, &ask201("TAG1", "ISO14443")).await;
+    assert_eq!(
+        a[2]["idTokenInfo"],
+        json!({"status": "Accepted", "groupIdToken": {"idToken": "FLEET-1", "type": "Central"},
+               "cacheExpiryDateTime": "2024-01-05T08:00:00Z"})
+    );
+    // A charger that needs no authorization is not asked about a token.
+    let a = answer(&mut v201, &m, &ask201("", "NoAuthorization")).await;
+    assert_eq!(a[2]["idTokenInfo"], json!({"status": "Accepted"}));
+    // A 1.6 transaction of a blocked card is kept, and the charger told; its stop without a
+    // tag carries no idTagInfo.
+    let start = answer(&mut v16, &m, r#"[2,"s","StartTransaction",{"connectorId":1,"idTag":"LOST","meterStart":0,"timestamp":"2024-01-05T08:00:00Z"}]"#).await;
+    assert_eq!(start[2]["idTagInfo"]["status"], "Blocked");
+    let tx = start[2]["transactionId"].as_i64().unwrap();
+    assert!(m
+        .sessions
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, u, _)| u.session_ref == format!("CP1:{tx}")));
+    let stop = answer(&mut v16, &m, &format!(r#"[2,"t","StopTransaction",{{"transactionId":{tx},"meterStop":10,"timestamp":"2024-01-05T08:10:00Z"}}]"#)).await;
+    assert_eq!(stop[2], json!({}));
+    let stop = answer(&mut v16, &m, &format!(r#"[2,"u","StopTransaction",{{"transactionId":{tx},"idTag":"TAG1","meterStop":10,"timestamp":"2024-01-05T08:10:00Z"}}]"#)).await;
+    assert_eq!(stop[2]["idTagInfo"]["status"], "Accepted");
+}
+
+#[tokio::test]
+async fn a_charger_not_yet_commissioned_boots_pending_or_rejected_and_may_not_charge() {
+    let m = Memory::default();
+    let boot = r#"[2,"1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
+    let start = r#"[2,"2","StartTransaction",{"connectorId":1,"idTag":"TAG1","meterStart":0,"timestamp":"2024-01-05T08:00:00Z"}]"#;
+    let heartbeat = r#"[2,"3","Heartbeat",{}]"#;
+    let mut pending = Connection::new("PENDING", Version::V16);
+    let a = answer(&mut pending, &m, boot).await;
+    assert_eq!(
+        (a[2]["status"].as_str(), a[2]["interval"].as_i64()),
+        (Some("Pending"), Some(PENDING_RETRY_SECONDS))
+    );
+    assert_eq!(pending.registration(), Some(Registration::Pending));
+    let a = answer(&mut pending, &m, start).await;
+    assert_eq!(
+        (a[0].as_i64(), a[2].as_str()),
+        (Some(4), Some("SecurityError")),
+        "{a}"
+    );
+    assert!(
+        m.sessions.lock().unwrap().is_empty(),
+        "nothing of a refused start is stored"
+    );
+    let a = answer(&mut pending, &m, heartbeat).await;
+    assert_eq!(a[0], 3, "a pending charger still proves it lives");
+    let mut rejected = Connection::new("REJECTED", Version::V201);
+    let a = answer(&mut rejected, &m, r#"[2,"1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#).await;
+    assert_eq!(
+        (a[2]["status"].as_str(), a[2]["interval"].as_i64()),
+        (Some("Rejected"), Some(REJECTED_RETRY_SECONDS))
+    );
+    let a = answer(&mut rejected, &m, heartbeat).await;
+    assert_eq!(a[2], "SecurityError", "{a}");
+    // Once commissioned, the next boot is accepted and the charger charges.
+    let mut accepted = Connection::new("CP1", Version::V16);
+    let a = answer(&mut accepted, &m, boot).await;
+    assert_eq!(a[2]["status"], "Accepted");
+    let a = answer(&mut accepted, &m, start).await;
+    assert_eq!(a[0], 3);
+}
+
+/// A 2.0.1 TransactionEvent of transaction `tx` with sequence number `seq` and register `wh`.
+fn event(kind: &str, tx: &str, seq: i64, wh: i64) -> String {
+    format!(
+        r#"[2,"e{seq}","TransactionEvent",{{"eventType":"{kind}","timestamp":"2024-01-05T08:00:00Z","triggerReason":"MeterValuePeriodic","seqNo":{seq},
+        "transactionInfo":{{"transactionId":"{tx}","chargingState":"Charging"}},"evse":{{"id":1,"connectorId":1}},
+        "meterValue":[{{"timestamp":"2024-01-05T08:00:00Z","sampledValue":[{{"value":{wh}}}]}}]}}]"#
+    )
+}
+
+#[tokio::test]
+async fn a_gap_in_sequence_numbers_asks_for_the_transactions_status_and_the_cost_is_sent_while_it_runs(
+) {
+    let m = Memory::default();
+    let mut c = Connection::new("CS3", Version::V201);
+    answer(&mut c, &m, &event("Started", "T-1", 0, 1000)).await;
+    assert!(c.next_follow_up().is_none(), "nothing to say at the start");
+    answer(&mut c, &m, &event("Updated", "T-1", 1, 3000)).await;
+    // The running cost (the test backend: 2,000 Wh → 200 fen), once.
+    let (action, payload) = c.next_follow_up().unwrap();
+    assert_eq!(
+        (action, &payload),
+        (
+            "CostUpdated",
+            &json!({"totalCost": 2.0, "transactionId": "T-1"})
+        )
+    );
+    assert!(c.next_follow_up().is_none());
+    // Event 2 never came: the charger is asked for the transaction's status; the cost is not
+    // sent again within a minute.
+    answer(&mut c, &m, &event("Updated", "T-1", 3, 5000)).await;
+    assert_eq!(
+        c.next_follow_up(),
+        Some(("GetTransactionStatus", json!({"transactionId": "T-1"})))
+    );
+    assert!(c.next_follow_up().is_none());
+    // A repeated or late event is no gap.
+    answer(&mut c, &m, &event("Updated", "T-1", 2, 5000)).await;
+    assert!(c.next_follow_up().is_none());
+    // A charger that refuses CostUpdated is not sent it again.
+    let (id, _) = c
+        .call(
+            "CostUpdated",
+            json!({"totalCost": 1.0, "transactionId": "T-1"}),
+        )
+        .unwrap();
+    let refused = format!(r#"[4,"{id}","NotSupported","no",{{}}]"#);
+    assert!(matches!(
+        c.on_text(&m, &refused).await,
+        Outcome::Answer { .. }
+    ));
+    answer(&mut c, &m, &event("Started", "T-2", 0, 0)).await;
+    answer(&mut c, &m, &event("Updated", "T-2", 1, 4000)).await;
+    assert!(c.next_follow_up().is_none());
+    // Every follow-up the platform sends is valid for the charger's version.
+    for (action, payload) in [
+        (
+            "CostUpdated",
+            json!({"totalCost": 2.0, "transactionId": "T-1"}),
+        ),
+        ("GetTransactionStatus", json!({"transactionId": "T-1"})),
+    ] {
+        assert!(c.call(action, payload).is_ok(), "{action}");
+    }
 }

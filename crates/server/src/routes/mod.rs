@@ -13,8 +13,10 @@ pub mod reservations;
 pub mod search;
 pub mod stations;
 pub mod stats;
+pub mod superiors;
 pub mod system;
 pub mod tcec;
+pub mod tokens;
 
 use evgrid_model::{Category, CoordSystem, OperatorId};
 use serde::Serialize;

@@ -246,6 +246,13 @@ pub enum ChargerCommand {
         #[serde(deserialize_with = "evgrid_model::whole::whole")]
         reservation_id: i64,
     },
+    /// Replace the charger's local authorization list with the tokens valid at it, from the
+    /// token store (its operator's and the platform's; SendLocalList, update type Full, the
+    /// list version the current time in seconds); at most `max_entries` (default 1,000).
+    SendLocalList {
+        #[serde(default, deserialize_with = "evgrid_model::whole::optional_whole")]
+        max_entries: Option<u32>,
+    },
     /// Any other action of the charger's OCPP version (e.g. `GetConfiguration`,
     /// `SetChargingProfile`, `SendLocalList`, `GetDiagnostics`, `GetVariables`), with its
     /// payload as the specification writes it; validated against the official schema.
@@ -294,6 +301,11 @@ fn build(version: Version, c: &ChargerCommand) -> Result<(String, serde_json::Va
             commands::cancel_reservation(*reservation_id)
         }
         ChargerCommand::Ocpp { action, payload } => return Ok((action.clone(), payload.clone())),
+        ChargerCommand::SendLocalList { .. } => {
+            return Err(ApiError::Internal(
+                "the local list is built from the store, not here".into(),
+            ))
+        }
     };
     Ok((action.to_owned(), payload))
 }
@@ -332,17 +344,39 @@ pub async fn command(
     };
     caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
     let Json(command) = body.map_err(|e| ApiError::from_json_rejection("the command", &e))?;
+    if charger.registration == evgrid_model::Registration::Rejected {
+        return Err(ApiError::Conflict(format!(
+            "charger {id} is rejected: commission it first (POST /api/v1/chargers/{id}/registration)"
+        )));
+    }
     let version = state
         .ocpp
         .hub
         .locate(&id)
         .await
         .ok_or_else(|| ApiError::Conflict(format!("charger {id} is not connected")))?;
-    let (action, payload) = build(version, &command)?;
+    let (action, payload) = match &command {
+        ChargerCommand::SendLocalList { max_entries } => {
+            let most = i64::from(max_entries.unwrap_or(1_000));
+            let entries = state
+                .app
+                .charging()
+                .local_list(&charger, most)
+                .await
+                .map_err(crate::routes::tokens::token_error)?;
+            let (action, payload) = evgrid_ocpp::commands::send_local_list(
+                version,
+                evgrid_model::time::unix_now(),
+                &entries,
+            );
+            (action.to_owned(), payload)
+        }
+        other => build(version, other)?,
+    };
     match state
         .ocpp
         .hub
-        .call(&id, &action, payload, COMMAND_TIMEOUT)
+        .call_within_limits(&id, version, &action, payload, COMMAND_TIMEOUT)
         .await
     {
         Ok(answer) => Ok(Json(
@@ -391,20 +425,23 @@ pub async fn get_charger(
         .live()
         .operator_statuses(&charger.operator_id)
         .await?;
+    let notices = charging.charger_notices(&charger.id).await?;
     let connectors: Vec<serde_json::Value> = (1..=charger.connectors)
         .map(|n| {
             let cid = charger.connector_id(n);
             let st = statuses.iter().find(|s| s.connector_id == cid);
+            let conditions = evgrid_ocpp::csms::connector_conditions(&notices, n);
             serde_json::json!({
                 "id": cid,
                 "status": st.map_or("unknown", |s| s.status.as_str()),
                 "status_observed_at": st.map(|s| s.observed_at),
                 "status_source": st.map(|s| s.source.as_str()),
+                "charging_limit": conditions["charging_limit"],
+                "ev_charging_needs": conditions["ev_charging_needs"],
             })
         })
         .collect();
     let sessions = charging.recent_sessions_of(&charger, 20).await?;
-    let notices = charging.charger_notices(&charger.id).await?;
     let online = state.ocpp.hub.locate(&id).await.map(Version::label);
     Ok(Json(serde_json::json!({
         "charger": charger,
@@ -416,4 +453,120 @@ pub async fn get_charger(
         "sessions": sessions,
         "notices": notices,
     })))
+}
+
+/// A charger's registration to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationBody {
+    /// `accepted` (commissioned: it charges), `pending` (connected and configurable, may not
+    /// charge) or `rejected`.
+    #[schema(example = "accepted")]
+    pub registration: String,
+}
+
+/// Commissions a charger (`{"registration": "accepted"}`) or takes it out of service
+/// (`pending`, `rejected`): what its BootNotification is answered. A connected charger is asked
+/// to boot again at once (TriggerMessage BootNotification); `asked_to_boot` gives its answer
+/// (`null` when it is not connected: it learns at its next boot). While pending, a charger's
+/// messages that would charge are answered CALLERROR SecurityError; a rejected one may only
+/// boot again, and takes no commands.
+///
+/// For the charger operator's own users and admins.
+#[utoipa::path(post, path = "/api/v1/chargers/{id}/registration", tag = "ocpp",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The charge point id")),
+    request_body = RegistrationBody,
+    responses(
+        (status = 200, description = "Set; with the charger's answer to booting again", body = Object, content_type = "application/json"),
+        (status = 400, description = "A bad body", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not this charger's operator or an admin", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn registration(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<String>,
+    body: Result<Json<RegistrationBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(crate::auth::ANYONE)?;
+    let Some(charger) = state.app.charging().charger(&id).await? else {
+        return Err(ApiError::NotFound(format!("no charger {id:?}")));
+    };
+    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    let Json(body) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
+    let registration =
+        evgrid_model::Registration::from_name(&body.registration).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "registration {:?}: accepted, pending or rejected",
+                body.registration
+            ))
+        })?;
+    let charging = state.app.charging();
+    charging
+        .set_registration(&id, registration)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let asked = charging.ask_to_boot_again(&state.ocpp.hub, &id).await;
+    let asked = match asked {
+        None => serde_json::Value::Null,
+        Some(Ok(status)) => serde_json::json!({
+            "status": status.refused().unwrap_or("Accepted"),
+        }),
+        Some(Err(e)) => serde_json::json!({ "error": e }),
+    };
+    Ok(Json(serde_json::json!({
+        "charger": id,
+        "registration": registration,
+        "asked_to_boot": asked,
+    })))
+}
+
+/// Gives a connected charger a new HTTP Basic password through its own configuration (1.6
+/// ChangeConfiguration `AuthorizationKey`, 2.0.1 SetVariables `SecurityCtrlr.BasicAuthPassword`;
+/// 40 random hex digits, never shown or stored in clear). The new password is accepted beside
+/// the old one until the charger first logs in with it; then only the new one. `rotated`:
+/// `accepted`, `refused` (the old password stays the only one) or `no_answer` (both stay valid
+/// until the charger logs in with the new one).
+///
+/// For the charger operator's own users and admins.
+#[utoipa::path(post, path = "/api/v1/chargers/{id}/password", tag = "ocpp",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The charge point id")),
+    responses(
+        (status = 200, description = "What the charger did with its new password", body = Object, content_type = "application/json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not this charger's operator or an admin", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The charger is not connected", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotate_password(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use evgrid_app::charging::chargers::PasswordRotation;
+    caller.require(crate::auth::ANYONE)?;
+    let Some(charger) = state.app.charging().charger(&id).await? else {
+        return Err(ApiError::NotFound(format!("no charger {id:?}")));
+    };
+    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    let outcome = state
+        .app
+        .charging()
+        .rotate_charger_password(&state.ocpp.hub, &id)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (rotated, detail) = match outcome {
+        PasswordRotation::Offline => {
+            return Err(ApiError::Conflict(format!("charger {id} is not connected")))
+        }
+        PasswordRotation::Accepted => ("accepted", None),
+        PasswordRotation::Refused(status) => ("refused", Some(status)),
+        PasswordRotation::NoAnswer(why) => ("no_answer", Some(why)),
+    };
+    Ok(Json(
+        serde_json::json!({"charger": id, "rotated": rotated, "detail": detail}),
+    ))
 }

@@ -105,6 +105,8 @@ impl Device {
                 "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
             ),
             setting("SecurityCtrlr", "SecurityProfile", "", Integer, true, "1"),
+            // 2.0.1: at most this many items in a GetVariables or SetVariables (any instance).
+            setting("DeviceDataCtrlr", "ItemsPerMessage", "", Integer, true, "4"),
         ];
         Self {
             version,
@@ -212,6 +214,15 @@ impl Device {
             .iter()
             .position(|s| s.component == component && s.variable == variable)
             .ok_or("UnknownVariable")
+    }
+
+    /// 2.0.1: the most items a GetVariables or SetVariables may carry (`ItemsPerMessage`).
+    pub(super) fn items_per_message(&self) -> usize {
+        self.settings
+            .iter()
+            .find(|s| s.component == "DeviceDataCtrlr" && s.variable == "ItemsPerMessage")
+            .and_then(|s| s.value.parse().ok())
+            .unwrap_or(usize::MAX)
     }
 
     /// 2.0.1 GetVariables: one result per variable asked for.

@@ -350,8 +350,34 @@ impl Charger {
             }
             "ChangeAvailability" => self.change_availability(p),
             "ClearCache" => accepted,
+            // 2.0.1: the running cost is shown (nothing to keep); a transaction's status.
+            "CostUpdated" => json!({}),
+            "GetTransactionStatus" => {
+                let tx = p.get("transactionId").and_then(Value::as_str);
+                let ongoing = self
+                    .connectors
+                    .iter()
+                    .any(|c| c.transaction.is_some() && c.transaction.as_deref() == tx);
+                json!({"ongoingIndicator": ongoing, "messagesInQueue": false})
+            }
             "GetConfiguration" => self.device.get_configuration(p),
             "ChangeConfiguration" => self.device.change_configuration(p),
+            "GetVariables" | "SetVariables"
+                if p.get("getVariableData")
+                    .or_else(|| p.get("setVariableData"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| items.len() > self.device.items_per_message()) =>
+            {
+                let e = FrameError::new(
+                    id,
+                    ErrorCode::OccurrenceConstraint,
+                    format!(
+                        "more than ItemsPerMessage ({}) items",
+                        self.device.items_per_message()
+                    ),
+                );
+                return self.send(e.to_text(self.options.version)).await;
+            }
             "GetVariables" => self.device.get_variables(p),
             "SetVariables" => self.device.set_variables(p),
             "GetBaseReport" => {
@@ -528,12 +554,16 @@ impl Charger {
         let remote = id_tag.is_some();
         // A reservation for this tag is used by the charge (1.6 names it in StartTransaction).
         let reservation = self.connectors[i].reserved.take().map(|(id, _, _)| id);
-        let tag = id_tag.unwrap_or_else(|| format!("SIM-{:04}", self.rng.next_u64() % 10_000));
+        let tag = id_tag.unwrap_or_else(|| sim_card(self.rng.next_u64() % SIM_CARDS));
         let token_type = if remote { "Central" } else { "ISO14443" };
         self.status(n, "Preparing").await?;
         let register = self.connectors[i].register_wh;
         let tx = if self.v16() {
-            self.call("Authorize", json!({"idTag": tag})).await?;
+            let a = self.call("Authorize", json!({"idTag": tag})).await?;
+            if a["idTagInfo"]["status"] != "Accepted" {
+                // A card the central system does not accept does not charge.
+                return self.status(n, "Available").await;
+            }
             let a = self
                 .call("StartTransaction", {
                     let mut p = json!({"connectorId": n, "idTag": tag, "meterStart": register.round() as i64, "timestamp": now()});
@@ -545,11 +575,15 @@ impl Charger {
                 .await?;
             a["transactionId"].as_i64().unwrap_or(0).to_string()
         } else {
-            self.call(
-                "Authorize",
-                json!({"idToken": {"idToken": tag, "type": token_type}}),
-            )
-            .await?;
+            let a = self
+                .call(
+                    "Authorize",
+                    json!({"idToken": {"idToken": tag, "type": token_type}}),
+                )
+                .await?;
+            if a["idTokenInfo"]["status"] != "Accepted" {
+                return self.status(n, "Available").await;
+            }
             let tx = format!("{}-{n}-{}", self.id, self.next_id);
             let meter = self.meter(register, None);
             let mut info = json!({"transactionId": tx, "chargingState": "Charging"});
@@ -806,8 +840,15 @@ async fn connect(id: &str, options: &ChargerSimOptions) -> Result<Socket, SimErr
     Ok(socket)
 }
 
-/// Runs one simulated charger until `stop` turns true, reconnecting with backoff when the
-/// connection fails.
+/// How many cards the simulated drivers charge with at the chargers (local starts).
+pub const SIM_CARDS: u64 = 200;
+
+/// The id tag of simulated driver card `n` (below [`SIM_CARDS`]): `SIM-0000`…; `evgrid demo`
+/// registers them as tokens.
+pub fn sim_card(n: u64) -> String {
+    format!("SIM-{n:04}")
+}
+
 /// The password a simulated charger presents when none is given: its own, made from its id and
 /// the seed, the same at every reconnection (not secret: a simulator's).
 pub fn own_password(id: &str, seed: u64) -> String {
@@ -817,6 +858,8 @@ pub fn own_password(id: &str, seed: u64) -> String {
     format!("evgrid-sim-{h:016x}")
 }
 
+/// Runs one simulated charger until `stop` turns true, reconnecting with backoff when the
+/// connection fails.
 pub async fn run_charger(
     id: String,
     connectors: u32,

@@ -1,15 +1,14 @@
 //! The simulated operator's T/CEC server: the operator-side interfaces under `/evcs/v1/`,
 //! behind the same gate as evgrid's own side.
 
-use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+
+use crate::http::reply;
 
 use super::{unix_now, Charge, Sim};
 use evgrid_tcec::business::{
@@ -19,7 +18,7 @@ use evgrid_tcec::business::{
     StationStatsResult, StationStatusInfo, StationStatusResult, StopCharge, StopChargeResult,
 };
 use evgrid_tcec::envelope::{Refusal, Ret};
-use evgrid_tcec::gate::{bad_data, business, respond, verify, Checked, Verified, MAX_BODY_BYTES};
+use evgrid_tcec::gate::{bad_data, business, respond, verify, Checked, Verified};
 use evgrid_tcec::time::{parse_china_date, parse_china_datetime};
 
 /// The base path the simulated operators serve.
@@ -42,37 +41,11 @@ pub const OPERATOR_INTERFACES: [&str; 9] = [
 const MAX_PAGE_SIZE: i32 = 100;
 
 pub(super) async fn serve(sim: Arc<Sim>, listener: tokio::net::TcpListener) {
-    let mut stop = sim.stop.clone();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = stop.changed() => return,
-        };
-        let Ok((stream, _)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let sim = sim.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let sim = sim.clone();
-                async move { Ok::<_, Infallible>(answer(&sim, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from(body)));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    res
+    let stop = sim.stop.clone();
+    crate::http::serve(sim, listener, stop, |sim, req| async move {
+        answer(&sim, req).await
+    })
+    .await;
 }
 
 async fn answer(sim: &Arc<Sim>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
@@ -84,25 +57,9 @@ async fn answer(sim: &Arc<Sim>, req: Request<hyper::body::Incoming>) -> Response
             _ = stop.changed() => {}
         }
     }
-    let path = req.uri().path().to_owned();
-    let Some(interface) = path.strip_prefix(BASE_PATH).map(str::to_owned) else {
-        return reply(
-            StatusCode::NOT_FOUND,
-            br#"{"Ret":4003,"Msg":"not a T/CEC path","Data":"","Sig":""}"#.to_vec(),
-        );
-    };
-    let bearer = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
+    let (interface, bearer, body) = match crate::http::tcec_request(req, BASE_PATH).await {
+        Ok(r) => r,
+        Err(not_found) => return not_found,
     };
     let mut keys = None;
     let result = match verify(

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use evgrid_model::{CoordSystem, OperatorCredentials, OperatorId, WattHours};
+use evgrid_model::{OperatorCredentials, OperatorId, WattHours};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -510,17 +510,13 @@ impl Gate for Sim {
         if id.as_str() != self.op.platform_operator_id {
             return Ok(None);
         }
-        Ok(Some(OperatorCredentials {
-            operator_id: id.clone(),
-            operator_secret: self.op.platform_secret.clone(),
-            data_secret: self.op.data_secret.clone(),
-            data_secret_iv: self.op.data_secret_iv.clone(),
-            sig_secret: self.op.sig_secret.clone(),
-            base_url: None,
-            coords: CoordSystem::Gcj02,
-            platform_secret: None,
-            stale_after_seconds: None,
-        }))
+        Ok(Some(crate::http::caller(
+            id,
+            &self.op.platform_secret,
+            &self.op.data_secret,
+            &self.op.data_secret_iv,
+            &self.op.sig_secret,
+        )))
     }
 
     async fn issue_token(

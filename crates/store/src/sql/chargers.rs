@@ -2,7 +2,7 @@
 
 use super::*;
 
-use evgrid_model::{Charger, OperatorId};
+use evgrid_model::{Charger, OperatorId, Registration};
 
 fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
     let operator: String = r.try_get("operator_id")?;
@@ -13,6 +13,7 @@ fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
         station_id: r.try_get("station_id")?,
         connectors: u32::try_from(connectors).map_err(|e| corrupt("chargers", e.to_string()))?,
         password_hash: r.try_get("password_hash")?,
+        next_password_hash: r.try_get("next_password_hash")?,
         vendor: r.try_get("vendor")?,
         model: r.try_get("model")?,
         serial: r.try_get("serial")?,
@@ -21,18 +22,26 @@ fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
         last_boot_at: r
             .try_get::<Option<UnixTime>, _>("last_boot_at")?
             .map(|t| t.0),
+        registration: registration_of(&r.try_get::<String, _>("registration")?)?,
     })
+}
+
+fn registration_of(name: &str) -> Result<Registration, StoreError> {
+    Registration::from_name(name)
+        .ok_or_else(|| corrupt("chargers", format!("registration {name:?}")))
 }
 
 #[async_trait]
 impl ChargerStore for Engine {
     async fn put_charger(&self, c: &Charger) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash,
+               created_at, registration)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (charger_id) DO UPDATE SET operator_id = excluded.operator_id,
                station_id = excluded.station_id, connectors = excluded.connectors,
-               password_hash = excluded.password_hash",
+               password_hash = excluded.password_hash, registration = excluded.registration,
+               next_password_hash = NULL",
         )
         .bind(&c.id)
         .bind(c.operator_id.as_str())
@@ -40,6 +49,7 @@ impl ChargerStore for Engine {
         .bind(i64::from(c.connectors))
         .bind(&c.password_hash)
         .bind(UnixTime(unix_now()))
+        .bind(c.registration.as_str())
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -101,10 +111,10 @@ impl ChargerStore for Engine {
         serial: Option<&str>,
         firmware: Option<&str>,
         version: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<Option<Registration>, StoreError> {
+        let registration: Option<String> = sqlx::query_scalar(
             "UPDATE chargers SET vendor = $2, model = $3, serial = $4, firmware = $5,
-               ocpp_version = $6, last_boot_at = $7 WHERE charger_id = $1",
+               ocpp_version = $6, last_boot_at = $7 WHERE charger_id = $1 RETURNING registration",
         )
         .bind(id)
         .bind(vendor)
@@ -113,9 +123,58 @@ impl ChargerStore for Engine {
         .bind(firmware)
         .bind(version)
         .bind(UnixTime(unix_now()))
-        .execute(&self.writer)
+        .fetch_optional(&self.writer)
         .await?;
-        Ok(())
+        registration.as_deref().map(registration_of).transpose()
+    }
+
+    async fn set_next_charger_password(
+        &self,
+        id: &str,
+        next_password_hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("UPDATE chargers SET next_password_hash = $2 WHERE charger_id = $1")
+                .bind(id)
+                .bind(next_password_hash)
+                .execute(&self.writer)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    async fn promote_charger_password(
+        &self,
+        id: &str,
+        next_password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE chargers SET password_hash = next_password_hash, next_password_hash = NULL
+             WHERE charger_id = $1 AND next_password_hash = $2",
+        )
+        .bind(id)
+        .bind(next_password_hash)
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    async fn set_charger_registration(
+        &self,
+        id: &str,
+        registration: Registration,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("UPDATE chargers SET registration = $2 WHERE charger_id = $1")
+                .bind(id)
+                .bind(registration.as_str())
+                .execute(&self.writer)
+                .await?
+                .rows_affected()
+                > 0,
+        )
     }
 
     async fn add_charger_notice(

@@ -42,6 +42,8 @@ mod operators;
 mod sessions;
 mod stats;
 mod status;
+mod superiors;
+mod tokens;
 mod traffic;
 
 // Engines write status batches their own way with these (PostgreSQL uses the row limit).

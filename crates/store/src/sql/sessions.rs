@@ -10,7 +10,7 @@ use super::*;
 /// A session with its periods in one row (`period_rows`: one `a,b,…` text per period, `;`
 /// between them), so that reading a session is one query: it is on the way of every OCPP meter
 /// message.
-static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
+pub(super) static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT s.*,
                 (SELECT {} FROM (
@@ -31,7 +31,7 @@ static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
 pub(super) const KEYS_PER_STATEMENT: usize = 1000;
 
 /// A session row of [`SESSION_SELECT`].
-fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
+pub(super) fn session_of_row(r: &DbRow) -> Result<ChargingSession, StoreError> {
     let state: String = r.try_get("state")?;
     let period_rows: Option<String> = r.try_get("period_rows")?;
     let periods = period_rows

@@ -1154,10 +1154,81 @@ pub async fn chargers_register_boot_and_number_transactions(store: Store) {
     let cp = Charger::new("CP-1", op(), Some("A".into()), 2, Some("salt$hash".into()));
     store.put_charger(&cp).await.unwrap();
     assert_eq!(store.charger("CP-1").await.unwrap(), Some(cp.clone()));
-    store
-        .charger_booted("CP-1", "Vendor", "Model", Some("SN1"), None, "2.0.1")
+    assert_eq!(
+        store
+            .charger_booted("CP-1", "Vendor", "Model", Some("SN1"), None, "2.0.1")
+            .await
+            .unwrap(),
+        Some(evgrid_model::Registration::Accepted)
+    );
+    assert_eq!(
+        store
+            .charger_booted("CP-9", "V", "M", None, None, "1.6")
+            .await
+            .unwrap(),
+        None,
+        "no such charger"
+    );
+    // Commissioning: pending until accepted, as the next boot is answered.
+    for r in [
+        evgrid_model::Registration::Pending,
+        evgrid_model::Registration::Rejected,
+        evgrid_model::Registration::Accepted,
+    ] {
+        assert!(store.set_charger_registration("CP-1", r).await.unwrap());
+        assert_eq!(
+            store.charger("CP-1").await.unwrap().unwrap().registration,
+            r
+        );
+        assert_eq!(
+            store
+                .charger_booted("CP-1", "Vendor", "Model", Some("SN1"), None, "2.0.1")
+                .await
+                .unwrap(),
+            Some(r)
+        );
+    }
+    assert!(!store
+        .set_charger_registration("CP-9", evgrid_model::Registration::Pending)
         .await
-        .unwrap();
+        .unwrap());
+    // A password rotated in: beside the old one until promoted, then the only one.
+    assert!(store
+        .set_next_charger_password("CP-1", Some("salt$new"))
+        .await
+        .unwrap());
+    let rotating = store.charger("CP-1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            rotating.password_hash.as_deref(),
+            rotating.next_password_hash.as_deref()
+        ),
+        (Some("salt$hash"), Some("salt$new"))
+    );
+    assert!(!store
+        .promote_charger_password("CP-1", "salt$other")
+        .await
+        .unwrap());
+    assert!(store
+        .promote_charger_password("CP-1", "salt$new")
+        .await
+        .unwrap());
+    let rotated = store.charger("CP-1").await.unwrap().unwrap();
+    assert_eq!(
+        (rotated.password_hash.as_deref(), rotated.next_password_hash),
+        (Some("salt$new"), None)
+    );
+    assert!(store.set_next_charger_password("CP-1", None).await.unwrap());
+    assert!(!store
+        .set_next_charger_password("CP-9", Some("x"))
+        .await
+        .unwrap());
+    store.put_charger(&cp).await.unwrap();
+    let mut pending = Charger::new("CP-8", op(), None, 1, None);
+    pending.registration = evgrid_model::Registration::Pending;
+    store.put_charger(&pending).await.unwrap();
+    assert_eq!(store.charger("CP-8").await.unwrap(), Some(pending));
+    store.remove_charger("CP-8").await.unwrap();
     let booted = store.charger("CP-1").await.unwrap().unwrap();
     assert_eq!(
         (
@@ -1603,4 +1674,524 @@ pub async fn the_database_is_ready(store: Store) {
         open >= 1 && idle <= open as usize,
         "{open} open, {idle} idle"
     );
+}
+
+fn superior(id: &str) -> evgrid_model::superior::Superior {
+    evgrid_model::superior::Superior {
+        id: id.into(),
+        name: format!("superior {id}"),
+        base_url: "http://127.0.0.1:9/evcs/v1/".into(),
+        platform_operator_id: "EVGRID000".into(),
+        operator_secret: "os".into(),
+        data_secret: "ds".into(),
+        data_secret_iv: "iv".into(),
+        sig_secret: "ss".into(),
+        profile: "{}".into(),
+        created_at: 1_000,
+    }
+}
+
+pub async fn superiors_get_every_fact_queued_once(store: Store) {
+    use evgrid_model::superior::{Attempt, DisputedOrder, ReportKind, ReportOutcome};
+    store
+        .upsert_stations(&[operator()], &[station("A", 2)])
+        .await
+        .unwrap();
+    store
+        .apply_statuses(&push("s", "1"), &[status("AE0C1", 100)])
+        .await
+        .unwrap();
+    // A new superior gets the first full report: every station and every reported status.
+    assert!(store.put_superior(&superior("P1")).await.unwrap());
+    assert!(
+        !store.put_superior(&superior("P1")).await.unwrap(),
+        "replaced, not new"
+    );
+    assert_eq!(store.superiors().await.unwrap(), vec![superior("P1")]);
+    let due = store.due_reports("P1", i64::MAX, 100).await.unwrap();
+    let mut kinds: Vec<(ReportKind, &str)> = due.iter().map(|i| (i.kind, i.key.as_str())).collect();
+    kinds.sort_by_key(|k| (k.0.as_str(), k.1.to_owned()));
+    assert_eq!(
+        kinds,
+        [(ReportKind::Station, "A"), (ReportKind::Status, "AE0C1")]
+    );
+    assert_eq!(store.next_due("P1").await.unwrap(), Some(0));
+    // A status change while the item is pending is folded into it (sent once, as it is then).
+    store
+        .apply_statuses(
+            &push("s", "2"),
+            &[status_at("AE0C1", ConnectorStatus::Available, 200)],
+        )
+        .await
+        .unwrap();
+    let status_item = store
+        .due_reports("P1", i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.kind == ReportKind::Status)
+        .unwrap();
+    assert_eq!(status_item.changes, 1);
+    // Delivered with the count read before the change: stays pending, due now.
+    let stale = evgrid_model::superior::OutboxItem {
+        changes: 0,
+        ..status_item.clone()
+    };
+    let attempt = Attempt {
+        interface: "notify_status".into(),
+        ret: Some(0),
+        delivered: true,
+        at_ms: 5_000,
+    };
+    store
+        .settle_report(
+            &stale,
+            &ReportOutcome::Delivered { unchanged: false },
+            Some(&attempt),
+            None,
+            5_000,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .due_reports("P1", 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|i| i.id == status_item.id));
+    store
+        .settle_report(
+            &status_item,
+            &ReportOutcome::Delivered { unchanged: false },
+            Some(&attempt),
+            None,
+            6_000,
+        )
+        .await
+        .unwrap();
+    // An unchanged status writes nothing new; a change queues a new item.
+    store
+        .apply_statuses(
+            &push("s", "3"),
+            &[status_at("AE0C1", ConnectorStatus::Available, 300)],
+        )
+        .await
+        .unwrap();
+    let statuses = |items: Vec<evgrid_model::superior::OutboxItem>| {
+        items
+            .into_iter()
+            .filter(|i| i.kind == ReportKind::Status)
+            .count()
+    };
+    assert_eq!(
+        statuses(store.due_reports("P1", i64::MAX, 100).await.unwrap()),
+        0
+    );
+    store
+        .apply_statuses(&push("s", "4"), &[status("AE1C1", 400)])
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(store.due_reports("P1", i64::MAX, 100).await.unwrap()),
+        1
+    );
+    // The station: retried later, then delivered with its digest.
+    let station_item = store
+        .due_reports("P1", i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.kind == ReportKind::Station)
+        .unwrap();
+    let failed = Attempt {
+        interface: "notify_station".into(),
+        ret: None,
+        delivered: false,
+        at_ms: 7_000,
+    };
+    store
+        .settle_report(
+            &station_item,
+            &ReportOutcome::RetryAt(60_000),
+            Some(&failed),
+            None,
+            7_000,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .due_reports("P1", 59_999, 100)
+        .await
+        .unwrap()
+        .iter()
+        .all(|i| i.id != station_item.id));
+    let again = store
+        .due_reports("P1", 60_000, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == station_item.id)
+        .unwrap();
+    assert_eq!(again.attempts, 1);
+    // Postponed: due later, no attempt counted.
+    store
+        .settle_report(&again, &ReportOutcome::Postpone(65_000), None, None, 60_500)
+        .await
+        .unwrap();
+    assert!(store
+        .due_reports("P1", 64_999, 100)
+        .await
+        .unwrap()
+        .iter()
+        .all(|i| i.id != station_item.id));
+    let again = store
+        .due_reports("P1", 65_000, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == station_item.id)
+        .unwrap();
+    assert_eq!(again.attempts, 1);
+    store
+        .settle_report(
+            &again,
+            &ReportOutcome::Delivered { unchanged: false },
+            Some(&Attempt {
+                interface: "notify_station".into(),
+                at_ms: 61_000,
+                ..attempt.clone()
+            }),
+            Some("digest-1"),
+            61_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .report_digest("P1", ReportKind::Station, OPERATOR, "A")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("digest-1")
+    );
+    // An order is queued once, when it arrives.
+    store
+        .apply_charging_session(&push("c", "1"), &charging("S1", "AE0C1", 100, 10))
+        .await
+        .unwrap();
+    assert_eq!(store.running_sessions(0).await.unwrap().len(), 1);
+    let order = SessionUpdate {
+        is_order: true,
+        state: Some(SessionState::Finished),
+        ended_at: Some(500),
+        total_money: Some(Fen(77)),
+        ..charging("S1", "AE0C1", 100, 1_234)
+    };
+    store
+        .apply_charging_session(&push("c", "2"), &order)
+        .await
+        .unwrap();
+    assert!(store.running_sessions(0).await.unwrap().is_empty());
+    let orders: Vec<_> = store
+        .due_reports("P1", i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.kind == ReportKind::Order)
+        .collect();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].key, "S1");
+    let ended = store.orders_ended_between(400, 600).await.unwrap();
+    assert_eq!(ended.len(), 1);
+    assert!(store
+        .orders_ended_between(600, 700)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .settle_report(
+            &orders[0],
+            &ReportOutcome::GivenUp,
+            Some(&failed),
+            None,
+            8_000,
+        )
+        .await
+        .unwrap();
+    // The daily check: once per day, whatever became of it.
+    assert!(store
+        .queue_once("P1", ReportKind::OrderCheck, "", "2026-12-01", 9_000)
+        .await
+        .unwrap());
+    assert!(!store
+        .queue_once("P1", ReportKind::OrderCheck, "", "2026-12-01", 9_500)
+        .await
+        .unwrap());
+    // A full refresh queues every reported connector again.
+    assert_eq!(
+        store
+            .queue_everything("P1", ReportKind::Status)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store
+        .queue_everything("P1", ReportKind::Order)
+        .await
+        .is_err());
+    store
+        .count_attempt(
+            "P1",
+            &Attempt {
+                interface: "notify_charge".into(),
+                ret: Some(500),
+                delivered: false,
+                at_ms: 10_000,
+            },
+        )
+        .await
+        .unwrap();
+    let figures = store.delivery("P1", 100).await.unwrap();
+    assert_eq!(figures.last_success_ms, Some(61_000));
+    let count = |interface: &str, ret: Option<i32>| {
+        figures
+            .attempts
+            .iter()
+            .find(|a| a.interface == interface && a.ret == ret)
+            .map_or(0, |a| a.count)
+    };
+    assert_eq!(count("notify_status", Some(0)), 2);
+    assert_eq!(count("notify_station", None), 2);
+    assert_eq!(count("notify_station", Some(0)), 1);
+    assert_eq!(count("notify_charge", Some(500)), 1);
+    let backlog = |kind: &str| {
+        figures
+            .backlog
+            .iter()
+            .find(|b| b.kind == kind)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(backlog("order").given_up, 1);
+    assert_eq!(backlog("status").delivered, 1);
+    assert_eq!(backlog("status").pending, 2);
+    assert_eq!(backlog("station").delivered, 1);
+    assert!(backlog("order_check").oldest_pending_ms == Some(9_000));
+    assert_eq!(figures.recent_lags_ms.len(), 2, "{figures:?}");
+    // Disputes.
+    let dispute = DisputedOrder {
+        day: "2026-12-01".into(),
+        operator_id: OPERATOR.into(),
+        session_ref: "S1".into(),
+        superior_ref: "EVGRID000XYZ".into(),
+        reason: 2,
+        at_ms: 11_000,
+    };
+    store
+        .record_disputes("P1", std::slice::from_ref(&dispute))
+        .await
+        .unwrap();
+    store
+        .record_disputes("P1", std::slice::from_ref(&dispute))
+        .await
+        .unwrap();
+    assert_eq!(store.disputes("P1", 10).await.unwrap(), vec![dispute]);
+    // Pruning settled items keeps the pending ones.
+    assert_eq!(store.prune_outbox(i64::MAX).await.unwrap(), 3);
+    assert_eq!(
+        store.due_reports("P1", i64::MAX, 100).await.unwrap().len(),
+        3
+    );
+    // A driver's charge through evgrid: its start and its stop are queued, once each.
+    let driver = store
+        .add_user("driver", "hash", Role::Driver, None, 1)
+        .await
+        .unwrap();
+    store
+        .insert_charge(&charge(
+            "d1",
+            driver.id,
+            "key-d1",
+            "EVG00000000000000009",
+            100,
+        ))
+        .await
+        .unwrap();
+    store
+        .set_charge_status("d1", ChargeStatus::Started, None)
+        .await
+        .unwrap();
+    store
+        .set_charge_status("d1", ChargeStatus::StopRequested, None)
+        .await
+        .unwrap();
+    store
+        .set_charge_status("d1", ChargeStatus::StopRequested, None)
+        .await
+        .unwrap();
+    let mut results: Vec<ReportKind> = store
+        .due_reports("P1", i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.key == "d1")
+        .map(|i| i.kind)
+        .collect();
+    results.sort_by_key(|k| k.as_str());
+    assert_eq!(results, [ReportKind::StartResult, ReportKind::StopResult]);
+    // Results and orders are read before the bulk of stations and statuses.
+    let first = store.due_reports("P1", i64::MAX, 2).await.unwrap();
+    assert!(
+        first
+            .iter()
+            .all(|i| matches!(i.kind, ReportKind::StartResult | ReportKind::StopResult)),
+        "{first:?}"
+    );
+    // A second superior gets its own first report; removing one leaves the other.
+    assert!(store.put_superior(&superior("P2")).await.unwrap());
+    assert!(store.remove_superior("P1").await.unwrap());
+    assert!(!store.remove_superior("P1").await.unwrap());
+    assert!(store
+        .due_reports("P1", i64::MAX, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.superiors().await.unwrap().len(), 1);
+    assert!(!store
+        .due_reports("P2", i64::MAX, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn tokens_are_kept_replaced_listed_and_remember_their_sessions(store: Store) {
+    use evgrid_model::{IdToken, TokenFilter, TokenKind, TokenStatus};
+    use evgrid_store::TokensOf;
+    store
+        .add_user("erin", "hash", Role::Driver, None, 1)
+        .await
+        .unwrap();
+    let card = |id: &str, owner: Option<&str>, operator: Option<OperatorId>| IdToken {
+        id: id.into(),
+        kind: TokenKind::Iso14443,
+        status: TokenStatus::Accepted,
+        expires_at: Some(2_000_000_000),
+        group_id: Some("FLEET".into()),
+        owner: owner.map(str::to_owned),
+        operator_id: operator,
+        label: Some("卡 1".into()),
+        created_at: 100,
+        updated_at: 100,
+    };
+    let counts = store
+        .put_tokens(
+            &[card("A1", Some("erin"), None), card("B2", None, Some(op()))],
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!((counts.inserted, counts.replaced, counts.kept), (2, 0, 0));
+    assert_eq!(
+        store.token("A1").await.unwrap().unwrap(),
+        card("A1", Some("erin"), None),
+        "a token reads back as stored, owner by name"
+    );
+    // Kept unless replacing; a replaced one keeps its creation time.
+    let mut blocked = card("A1", Some("erin"), None);
+    blocked.status = TokenStatus::Blocked;
+    blocked.created_at = 500;
+    blocked.updated_at = 500;
+    let counts = store.put_tokens(&[blocked.clone()], false).await.unwrap();
+    assert_eq!((counts.inserted, counts.kept), (0, 1));
+    assert_eq!(
+        store.token("A1").await.unwrap().unwrap().status,
+        TokenStatus::Accepted
+    );
+    let counts = store.put_tokens(&[blocked.clone()], true).await.unwrap();
+    assert_eq!(counts.replaced, 1);
+    let stored = store.token("A1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.created_at, stored.updated_at),
+        (TokenStatus::Blocked, 100, 500)
+    );
+    // An unknown owner stores nothing of the batch.
+    let err = store
+        .put_tokens(
+            &[card("C3", None, None), card("D4", Some("nobody"), None)],
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unknown(_)), "{err:?}");
+    assert!(store.token("C3").await.unwrap().is_none());
+    // Filters and pages.
+    let (all, total) = store.tokens(&TokenFilter::default(), 0, 10).await.unwrap();
+    assert_eq!((all.len(), total), (2, 2));
+    let by_operator = TokenFilter {
+        operator_id: Some(op()),
+        ..TokenFilter::default()
+    };
+    let (mine, total) = store.tokens(&by_operator, 0, 10).await.unwrap();
+    assert_eq!((mine[0].id.as_str(), total), ("B2", 1));
+    let erins = TokenFilter {
+        owner: Some("erin".into()),
+        status: Some(TokenStatus::Blocked),
+        ..TokenFilter::default()
+    };
+    assert_eq!(store.tokens(&erins, 0, 10).await.unwrap().1, 1);
+    let (page, total) = store.tokens(&TokenFilter::default(), 1, 1).await.unwrap();
+    assert_eq!((page[0].id.as_str(), total), ("B2", 2));
+    // A charger's local list: its operator's and the platform's tokens, no central tags.
+    let mut tag = card("EVG0001", None, Some(op()));
+    tag.kind = TokenKind::Central;
+    let other = OperatorId::new("MA5DA0SP7").unwrap();
+    store
+        .put_tokens(&[tag, card("F6", None, Some(other.clone()))], false)
+        .await
+        .unwrap();
+    let usable = |at: OperatorId| TokenFilter {
+        usable_at: Some(at),
+        ..TokenFilter::default()
+    };
+    let (here, _) = store.tokens(&usable(op()), 0, 10).await.unwrap();
+    let ids: Vec<&str> = here.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["A1", "B2"]);
+    let (there, _) = store.tokens(&usable(other), 0, 10).await.unwrap();
+    let ids: Vec<&str> = there.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["A1", "F6"]);
+    store.remove_token("EVG0001").await.unwrap();
+    store.remove_token("F6").await.unwrap();
+    // Sessions: the first token named for a session wins; by token and by owner, newest first.
+    store.token_started("A1", &op(), "S1", 10).await.unwrap();
+    store.token_started("A1", &op(), "S2", 20).await.unwrap();
+    store.token_started("B2", &op(), "S2", 30).await.unwrap();
+    store.token_started("B2", &op(), "S3", 40).await.unwrap();
+    let (keys, total) = store
+        .token_sessions(TokensOf::Token("A1"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(keys[0], (OPERATOR.to_owned(), "S2".to_owned()));
+    let (keys, total) = store
+        .token_sessions(TokensOf::Owner("erin"), 0, 1)
+        .await
+        .unwrap();
+    assert_eq!((keys.len(), total), (1, 2));
+    // Removing a token keeps its history; removing a user leaves the card without owner.
+    assert!(store.remove_token("A1").await.unwrap());
+    assert!(!store.remove_token("A1").await.unwrap());
+    assert_eq!(
+        store
+            .token_sessions(TokensOf::Token("A1"), 0, 10)
+            .await
+            .unwrap()
+            .1,
+        2
+    );
+    store
+        .put_tokens(&[card("E5", Some("erin"), None)], false)
+        .await
+        .unwrap();
+    assert!(store.remove_user("erin").await.unwrap());
+    assert_eq!(store.token("E5").await.unwrap().unwrap().owner, None);
 }

@@ -63,6 +63,8 @@ macro_rules! for_each_case {
         $m!(retention_prunes_by_age_and_keeps_where_history_starts);
         $m!(nodes_presence_and_leases);
         $m!(the_database_is_ready);
+        $m!(superiors_get_every_fact_queued_once);
+        $m!(tokens_are_kept_replaced_listed_and_remember_their_sessions);
     };
 }
 
