@@ -292,6 +292,22 @@ async def v201():
                 break
             await asyncio.sleep(0.1)
         check(getattr(cp, "status_asked", None) == "TX-201", "2.0.1: a gap in seqNo is answered with GetTransactionStatus")
+        # K_48/K_55: a limit from the grid and the EV's needs, shown on the charger's page per connector.
+        await cp.call(call201.NotifyChargingLimit(charging_limit={"chargingLimitSource": "SO", "isGridCritical": True}, evse_id=1))
+        await cp.call(call201.NotifyEVChargingNeeds(evse_id=1, charging_needs={
+            "requestedEnergyTransfer": "AC_three_phase",
+            "acChargingParameters": {"energyAmount": 20000, "evMinCurrent": 6, "evMaxCurrent": 32, "evMaxVoltage": 400}}))
+        status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CS201}")
+        first = charger["connectors"][0]
+        check(status == 200 and (first.get("charging_limit") or {}).get("source") == "SO"
+              and first["charging_limit"].get("grid_critical") is True
+              and (first.get("ev_charging_needs") or {}).get("energy_wh") == 20000
+              and first["ev_charging_needs"].get("max_current_a") == 32,
+              f"2.0.1: the charging limit and the EV's needs on connector 1 ({first})")
+        await cp.call(call201.ClearedChargingLimit(charging_limit_source="SO", evse_id=1))
+        status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{CS201}")
+        check((charger["connectors"][0].get("charging_limit") or {}).get("cleared") is True,
+              f"2.0.1: the cleared limit replaces it ({charger['connectors'][0].get('charging_limit')})")
         status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/commands",
                                                  {"command": "remote_stop", "transaction_id": "TX-201"})
         check(status == 200 and answer["answer"]["status"] == "Accepted" and getattr(cp, "remote_stopped", None) == "TX-201",

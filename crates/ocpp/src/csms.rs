@@ -921,7 +921,8 @@ impl Connection {
 /// What a charger last said of connector (EVSE) `connector`'s charging limit (2.0.1
 /// NotifyChargingLimit, or ClearedChargingLimit: `cleared`) and of the EV's charging needs
 /// (NotifyEVChargingNeeds), from its notices (newest first): `{"charging_limit": …,
-/// "ev_charging_needs": …}`, each with the time it arrived (`at`) or `null`.
+/// "ev_charging_needs": …}`, each with the time it arrived (`at`) or `null`. A notice without
+/// an EVSE (or for EVSE 0) concerns the whole charger.
 pub fn connector_conditions(notices: &[evgrid_model::ChargerNotice], connector: u32) -> Value {
     let latest = |kinds: &[&str]| {
         notices.iter().find_map(|n| {
@@ -929,7 +930,9 @@ pub fn connector_conditions(notices: &[evgrid_model::ChargerNotice], connector: 
                 return None;
             }
             let mut v: Value = serde_json::from_str(&n.detail).ok()?;
-            (v["evse"].as_u64() == Some(u64::from(connector))).then(|| {
+            // No EVSE (or EVSE 0): the whole charger, so every connector.
+            let evse = v["evse"].as_u64().unwrap_or(0);
+            (evse == 0 || evse == u64::from(connector)).then(|| {
                 v["kind"] = json!(n.kind);
                 v["at"] = json!(n.at);
                 v

@@ -413,6 +413,73 @@ async fn every_charger_initiated_message_is_accepted_and_kept() {
     );
 }
 
+/// Issue 20 item 3: the charging limit and the EV's needs a charger reported are read back per
+/// connector, the newest first, a cleared limit replacing the one it clears.
+#[tokio::test]
+async fn charging_limits_and_ev_needs_are_read_back_per_connector() {
+    let m = Memory::default();
+    let mut c = Connection::new("CS4", Version::V201);
+    let messages = [
+        (
+            "NotifyChargingLimit",
+            r#"{"chargingLimit":{"chargingLimitSource":"EMS","isGridCritical":true},"evseId":1}"#,
+        ),
+        (
+            "NotifyChargingLimit",
+            r#"{"chargingLimit":{"chargingLimitSource":"SO"},"evseId":2}"#,
+        ),
+        (
+            "NotifyEVChargingNeeds",
+            r#"{"evseId":2,"chargingNeeds":{"requestedEnergyTransfer":"DC","dcChargingParameters":{"evMaxCurrent":200,"evMaxVoltage":500,"energyAmount":30000}}}"#,
+        ),
+        (
+            "ClearedChargingLimit",
+            r#"{"chargingLimitSource":"EMS","evseId":1}"#,
+        ),
+    ];
+    for (i, (action, payload)) in messages.iter().enumerate() {
+        let a = answer(&mut c, &m, &format!(r#"[2,"l{i}","{action}",{payload}]"#)).await;
+        assert_eq!(a[0], 3, "{action}: {a}");
+    }
+    // As the store gives them back: newest first.
+    let notices: Vec<evgrid_model::ChargerNotice> = m
+        .notices
+        .lock()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, (kind, detail))| evgrid_model::ChargerNotice {
+            at: 1_800_000_000 + i64::try_from(i).unwrap(),
+            kind: kind.clone(),
+            detail: detail.clone(),
+        })
+        .collect();
+    let first = connector_conditions(&notices, 1);
+    assert_eq!(first["charging_limit"]["kind"], "ClearedChargingLimit");
+    assert_eq!(first["charging_limit"]["cleared"], true);
+    assert_eq!(first["charging_limit"]["source"], "EMS");
+    assert!(first["ev_charging_needs"].is_null(), "{first}");
+    let second = connector_conditions(&notices, 2);
+    assert_eq!(second["charging_limit"]["source"], "SO");
+    assert_eq!(second["charging_limit"]["at"], 1_800_000_001);
+    assert_eq!(second["ev_charging_needs"]["transfer"], "DC");
+    assert_eq!(second["ev_charging_needs"]["energy_wh"], 30000);
+    assert_eq!(second["ev_charging_needs"]["max_current_a"], 200);
+    let third = connector_conditions(&notices, 3);
+    assert!(third["charging_limit"].is_null() && third["ev_charging_needs"].is_null());
+    // A limit for the whole charger (no EVSE) reaches every connector.
+    let whole = [evgrid_model::ChargerNotice {
+        at: 1_800_000_010,
+        kind: "NotifyChargingLimit".into(),
+        detail: r#"{"evse":null,"source":"CSO","grid_critical":null,"schedules":0}"#.into(),
+    }];
+    assert_eq!(
+        connector_conditions(&whole, 3)["charging_limit"]["source"],
+        "CSO"
+    );
+}
+
 #[tokio::test]
 async fn token_verdicts_are_answered_as_each_version_spells_them() {
     let m = Memory::default();
