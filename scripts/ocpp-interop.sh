@@ -15,6 +15,10 @@ trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true
   --tariff "00:00=0.80+0.40" >/dev/null
 "$bin" charger add --data-dir "$work/data" --id CS201-INTEROP --password interop-password-201 \
   --station OCPP-INTEROP --connectors 1 --dc --power-kw 60 >/dev/null
+# A third station for security profile 3 (its certificate signed through SignCertificate).
+"$bin" charger add --data-dir "$work/data" --id CS-P3-INTEROP --password interop-password-p3 \
+  --station OCPP-INTEROP --connectors 1 >/dev/null
+export P3_ID=CS-P3-INTEROP P3_PASSWORD=interop-password-p3
 # Id tokens the charge points present: two drivers' cards (one in a fleet) and a lost one.
 "$bin" token add --data-dir "$work/data" --id DRIVER-1 --group FLEET-A >/dev/null
 "$bin" token add --data-dir "$work/data" --id DRIVER-3 >/dev/null

@@ -7,14 +7,19 @@ charge point (remote start under evgrid's id tag, the transaction linked to the 
 remote stop, the order billed with the station's tariff). Shares no code with evgrid.
 
 Usage: interop.py HTTP_BASE CP16_ID CP16_PASSWORD CS201_ID CS201_PASSWORD [HTTPS_BASE CA_PEM]
-(with HTTPS_BASE, also security profile 2: TLS with the server certificate checked, plus Basic)
+(with HTTPS_BASE, also security profile 2: TLS with the server certificate checked, plus Basic;
+and, with P3_ID and P3_PASSWORD in the environment naming a third registered charger, security
+profile 3: its certificate signed through SignCertificate, then TLS client authentication).
+Keys and certificate requests are made with the openssl command, not with evgrid.
 """
 import asyncio
 import base64
 import json
 import os
 import ssl
+import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -413,6 +418,116 @@ async def tls():
         check(e.response.status_code == 401, "TLS: wrong password refused (HTTP 401)")
 
 
+def openssl(*args):
+    return subprocess.run(["openssl", *args], check=True, capture_output=True, text=True).stdout
+
+
+def new_key_and_request(folder, common_name):
+    """An EC key and a certificate signing request for it (openssl), as a charger makes them."""
+    key, csr = f"{folder}/{common_name}.key", f"{folder}/{common_name}.csr"
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-subj", f"/CN={common_name}/O=Interop operator", "-out", csr)
+    with open(csr) as f:
+        return key, f.read()
+
+
+async def tls_refused(url, subprotocol, headers, context):
+    """Whether a connection is refused: an HTTP status (401 expected) or a failed TLS handshake."""
+    try:
+        async with connect(url, subprotocols=[subprotocol], additional_headers=headers, ssl=context, open_timeout=10):
+            return "connected"
+    except InvalidStatus as e:
+        return e.response.status_code
+    except Exception as e:  # the TLS layer refused the client certificate
+        return type(e).__name__
+
+
+class CertifiedStation(ChargePoint201):
+    chain = None
+
+    @on("CertificateSigned")
+    def certificate_signed(self, certificate_chain, certificate_type=None, **kwargs):
+        self.chain = certificate_chain
+        return result201.CertificateSigned(status="Accepted")
+
+
+async def profile3():
+    """Security profile 3 (A_11-A_14, TC_074): the station's CSR signed by the platform through
+    SignCertificate, the chain sent back as CertificateSigned and checked with openssl against the
+    platform's authority; then the station connects with its certificate and no password, a
+    password alone no longer does, and certificates for another id or not signed by the platform
+    are refused."""
+    p3, p3_password = os.environ["P3_ID"], os.environ["P3_PASSWORD"]
+    folder = tempfile.mkdtemp()
+    context = ssl.create_default_context(cafile=CA)
+    wss = TLS_BASE.replace("https://", "wss://").rstrip("/")
+    key, csr = new_key_and_request(folder, p3)
+    _, someone_elses = new_key_and_request(folder, "SOMEONE-ELSE")
+    async with connect(f"{wss}/ocpp/{p3}", subprotocols=["ocpp2.0.1"], additional_headers=basic(p3, p3_password), ssl=context) as ws:
+        cp = CertifiedStation(p3, ws)
+        loop = asyncio.create_task(cp.start())
+        await cp.call(call201.BootNotification(charging_station={"model": "interop-p3", "vendorName": "PyPI-ocpp"}, reason="PowerUp"))
+        answer = await cp.call(call201.SignCertificate(csr=someone_elses, certificate_type="ChargingStationCertificate"))
+        check(answer.status == "Rejected", f"profile 3: a CSR for another id is Rejected ({answer.status})")
+        answer = await cp.call(call201.SignCertificate(csr=csr, certificate_type="ChargingStationCertificate"))
+        check(answer.status == "Accepted", f"profile 3: SignCertificate Accepted ({answer.status})")
+        for _ in range(100):
+            if cp.chain:
+                break
+            await asyncio.sleep(0.1)
+        check(bool(cp.chain), "profile 3: CertificateSigned with the chain follows")
+        loop.cancel()
+    if not cp.chain:
+        return
+    chain = f"{folder}/chain.pem"
+    with open(chain, "w") as f:
+        f.write(cp.chain)
+    with urllib.request.urlopen(HTTP.rstrip("/") + "/api/v1/certificate-authority.pem", timeout=20) as r:
+        authority = f"{folder}/authority.pem"
+        with open(authority, "wb") as f:
+            f.write(r.read())
+    verified = subprocess.run(["openssl", "verify", "-CAfile", authority, "-purpose", "sslclient", chain],
+                              capture_output=True, text=True)
+    check(verified.returncode == 0, f"profile 3: openssl verifies the chain against the platform's authority ({verified.stdout.strip()} {verified.stderr.strip()})")
+    subject = openssl("x509", "-in", chain, "-noout", "-subject")
+    check(f"CN = {p3}" in subject or f"CN={p3}" in subject, f"profile 3: the certificate names the station ({subject.strip()})")
+    certified = ssl.create_default_context(cafile=CA)
+    certified.load_cert_chain(certfile=chain, keyfile=key)
+    async with connect(f"{wss}/ocpp/{p3}", subprotocols=["ocpp2.0.1"], ssl=certified) as ws:
+        cp = CertifiedStation(p3, ws)
+        loop = asyncio.create_task(cp.start())
+        boot = await cp.call(call201.BootNotification(charging_station={"model": "interop-p3", "vendorName": "PyPI-ocpp"}, reason="PowerUp"))
+        check(boot.status == "Accepted", "profile 3: connected with the client certificate and no password, boot accepted")
+        status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{p3}")
+        check(status == 200 and charger["charger"]["security_profile"] == 3 and charger["connected"],
+              f"profile 3: the charger's page says profile 3 ({charger['charger'].get('security_profile')})")
+        loop.cancel()
+    refused = await tls_refused(f"{wss}/ocpp/{p3}", "ocpp2.0.1", basic(p3, p3_password), context)
+    check(refused == 401, f"profile 3: a password alone no longer does ({refused})")
+    refused = await tls_refused(f"{wss}/ocpp/{CS201}", "ocpp2.0.1", {}, certified)
+    check(refused == 401, f"profile 3: the certificate does not open another charger ({refused})")
+    stranger = f"{folder}/stranger.pem"
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-keyout", f"{folder}/stranger.key", "-subj", f"/CN={p3}", "-out", stranger)
+    self_signed = ssl.create_default_context(cafile=CA)
+    self_signed.load_cert_chain(certfile=stranger, keyfile=f"{folder}/stranger.key")
+    refused = await tls_refused(f"{wss}/ocpp/{p3}", "ocpp2.0.1", {}, self_signed)
+    check(refused not in ("connected", 401), f"profile 3: a certificate the platform did not sign fails the TLS handshake ({refused})")
+    # Profile 2 required through the API: plain HTTP refused, TLS with the password accepted.
+    status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/security-profile", {"profile": 2})
+    check(status == 200 and answer["security_profile"] == 2, f"profile 2 required through the API ({status})")
+    try:
+        async with connect(f"{WS}/ocpp/{CS201}", subprotocols=["ocpp2.0.1"], additional_headers=basic(CS201, PW201)):
+            refused = "connected"
+    except InvalidStatus as e:
+        refused = e.response.status_code
+    check(refused == 401, f"profile 2: the same password over plain HTTP is refused ({refused})")
+    async with connect(f"{wss}/ocpp/{CS201}", subprotocols=["ocpp2.0.1"], additional_headers=basic(CS201, PW201), ssl=context) as ws:
+        check(ws.subprotocol == "ocpp2.0.1", "profile 2: over TLS it connects")
+    status, _ = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{CS201}/security-profile", {"profile": 4})
+    check(status == 400, f"profile 4 does not exist (HTTP {status})")
+
+
 async def main():
     await refused(f"/ocpp/{CP16}", ["ocpp1.6"], basic(CP16, "a-wrong-password-123"), "wrong password refused")
     await refused(f"/ocpp/{CP16}", ["ocpp1.6"], {}, "no password refused")
@@ -426,6 +541,10 @@ async def main():
     check(status == 409, "a command to a charger that is not connected is a 409")
     if TLS_BASE:
         await tls()
+        if os.environ.get("P3_ID"):
+            await profile3()
+        else:
+            check(False, "no P3_ID given: security profile 3 not tested")
     else:
         check(False, "no TLS address given: security profile 2 not tested")
 

@@ -315,13 +315,81 @@ async fn accepted_unknown(
     };
     match app
         .charging()
-        .charger_login(id, Some("first-use-password"), Some(&unknown))
+        .charger_login(
+            id,
+            Some("first-use-password"),
+            Some(&unknown),
+            &Default::default(),
+        )
         .await
         .unwrap()
     {
         crate::charging::chargers::Login::Accepted(c) => *c,
         refused => panic!("{id} refused: {refused:?}"),
     }
+}
+
+/// Security profiles at login: a client certificate for the charger's id needs no password and
+/// makes profile 3 the charger's floor; a certificate of another charger, a password alone
+/// after that, or plain HTTP for a profile-2 charger are refused.
+#[tokio::test]
+async fn security_profiles_decide_how_a_charger_may_log_in() {
+    use crate::charging::chargers::{ConnectionSecurity, Login};
+    let dir = tempfile::tempdir().unwrap();
+    let (r, store) = registry(&dir).await;
+    let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
+    accepted_unknown(&r, "CERT_1", &op).await;
+    let login = |security: ConnectionSecurity, password: Option<&'static str>| {
+        let r = r.clone();
+        async move {
+            r.charging()
+                .charger_login("CERT_1", password, None, &security)
+                .await
+                .unwrap()
+        }
+    };
+    let plain = ConnectionSecurity::default();
+    let tls = ConnectionSecurity {
+        tls: true,
+        certified_as: None,
+    };
+    let certified = |name: &str| ConnectionSecurity {
+        tls: true,
+        certified_as: Some(name.to_owned()),
+    };
+    // Profile 2 set: plain HTTP refused, TLS with the password accepted.
+    assert!(store
+        .set_charger_security_profile("CERT_1", 2, false)
+        .await
+        .unwrap());
+    assert!(
+        matches!(login(plain.clone(), Some("first-use-password")).await, Login::Refused(r) if r.contains("security profile 2"))
+    );
+    assert!(matches!(
+        login(tls.clone(), Some("first-use-password")).await,
+        Login::Accepted(_)
+    ));
+    // Another charger's certificate: refused, even with the right password.
+    assert!(
+        matches!(login(certified("CERT_2"), Some("first-use-password")).await, Login::Refused(r) if r.contains("CERT_2"))
+    );
+    // Its own certificate: no password needed, and profile 3 from now on.
+    match login(certified("CERT_1"), None).await {
+        Login::Accepted(c) => assert_eq!(c.security_profile, 3),
+        refused => panic!("{refused:?}"),
+    }
+    assert_eq!(
+        store
+            .charger("CERT_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .security_profile,
+        3
+    );
+    assert!(
+        matches!(login(tls, Some("first-use-password")).await, Login::Refused(r) if r.contains("security profile 3"))
+    );
 }
 
 #[tokio::test]
@@ -332,7 +400,7 @@ async fn an_accepted_unknown_charger_stores_its_status_and_sessions() {
     let op = evgrid_model::OperatorId::new("EVGRID000").unwrap();
     assert!(matches!(
         r.charging()
-            .charger_login("NEW_1", None, None)
+            .charger_login("NEW_1", None, None, &Default::default())
             .await
             .unwrap(),
         crate::charging::chargers::Login::Refused(_)

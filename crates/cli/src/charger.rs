@@ -67,6 +67,35 @@ pub enum ChargerCommand {
         #[command(flatten)]
         store: crate::open::StoreArgs,
     },
+    /// Set the lowest OCPP security profile a charger may connect with: 1 HTTP Basic, 2 HTTP
+    /// Basic over TLS, 3 a TLS client certificate signed by the platform's authority. A charger
+    /// raises itself to 3 at its first connection with its certificate; lower it for one that
+    /// lost its certificate.
+    SecurityProfile {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+        profile: u8,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
+    },
+    /// Print the platform's certificate authority (PEM; created if there is none yet): install
+    /// it on chargers as their CSMS root certificate; it signs their certificates
+    /// (SignCertificate) and verifies them at TLS (security profile 3). With --cert and --key,
+    /// replace it with a given authority (restart running servers).
+    Authority {
+        /// A CA certificate (PEM) to use instead.
+        #[arg(long, requires = "key")]
+        cert: Option<std::path::PathBuf>,
+        /// Its private key (PKCS#8 PEM); stored sealed with the secret key.
+        #[arg(long, requires = "cert")]
+        key: Option<std::path::PathBuf>,
+        /// Write the certificate to this file instead of printing it.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        store: crate::open::StoreArgs,
+    },
     /// List registered chargers.
     List {
         #[command(flatten)]
@@ -205,6 +234,42 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 "charger {id} is {} (it learns it at its next boot)",
                 registration.as_str()
             );
+        }
+        ChargerCommand::SecurityProfile { id, profile, store } => {
+            let app = crate::open::open_app(&store).await?;
+            app.charging().set_security_profile(&id, profile).await?;
+            println!("charger {id} must connect with security profile {profile} or higher");
+        }
+        ChargerCommand::Authority {
+            cert,
+            key,
+            out,
+            store,
+        } => {
+            let app = crate::open::open_app(&store).await?;
+            let authority = match (cert, key) {
+                (Some(cert), Some(key)) => {
+                    let read = |p: &std::path::Path| {
+                        std::fs::read_to_string(p)
+                            .with_context(|| format!("reading {}", p.display()))
+                    };
+                    let given = app
+                        .charging()
+                        .import_certificate_authority(&read(&cert)?, &read(&key)?)
+                        .await?;
+                    eprintln!("certificate authority replaced; restart running servers");
+                    given
+                }
+                _ => app.charging().certificate_authority().await?,
+            };
+            match out {
+                Some(path) => {
+                    crate::output::write_atomically(&path, authority.certificate_pem.as_bytes())
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!("certificate authority written to {}", path.display());
+                }
+                None => print!("{}", authority.certificate_pem),
+            }
         }
         ChargerCommand::Remove { id, store } => {
             let app = crate::open::open_app(&store).await?;

@@ -406,6 +406,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             let app = crate::open::open_app_with(&store, settings).await?;
             let count = app.live().reseal_all().await?;
             let superiors = app.superiors().reseal_all().await?;
+            app.charging().reseal_certificate_authority().await?;
             crate::secret_key::forget_older_keys(&store, &next)?;
             tracing::info!(operators = count, superiors, "secret key rotated");
             println!(

@@ -230,9 +230,17 @@ pub(crate) async fn serve_app(
     if let (Some(tls_addr), Some(cert), Some(key)) =
         (args.tls_listen, &args.tls_cert, &args.tls_key)
     {
-        let tls = evgrid_server::tls::Tls::from_pem_files(cert, key)
-            .map_err(anyhow::Error::msg)
-            .context("--tls-cert/--tls-key")?;
+        // Chargers' client certificates (security profile 3) are verified against the
+        // platform's authority, created here at the first start with TLS.
+        let authority = app
+            .charging()
+            .certificate_authority()
+            .await
+            .context("the certificate authority for chargers' certificates")?;
+        let tls =
+            evgrid_server::tls::Tls::from_pem_files(cert, key, Some(&authority.certificate_pem))
+                .map_err(anyhow::Error::msg)
+                .context("--tls-cert/--tls-key")?;
         let tls_listener = tokio::net::TcpListener::bind(tls_addr)
             .await
             .with_context(|| format!("binding {tls_addr} (--tls-listen)"))?;

@@ -30,6 +30,21 @@ pub struct Charger {
     pub last_boot_at: Option<i64>,
     /// Whether it is commissioned: what its BootNotification is answered.
     pub registration: Registration,
+    /// The lowest OCPP security profile it may connect with: 1 HTTP Basic, 2 HTTP Basic over
+    /// TLS, 3 a TLS client certificate signed by the platform's authority.
+    pub security_profile: u8,
+}
+
+/// The platform's certificate authority as stored: it signs chargers' certificates (OCPP
+/// SignCertificate) and verifies their TLS client certificates (security profile 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuthority {
+    /// Its self-signed certificate, PEM.
+    pub certificate_pem: String,
+    /// Its private key (PKCS#8 PEM), sealed with the platform's secret key.
+    pub key_sealed: String,
+    /// When it was created or given (Unix seconds).
+    pub created_at: i64,
 }
 
 /// Whether a charger is commissioned, as its BootNotification is answered: `Accepted` (it
@@ -92,6 +107,7 @@ impl Charger {
             ocpp_version: None,
             last_boot_at: None,
             registration: Registration::Accepted,
+            security_profile: 1,
         }
     }
 

@@ -28,7 +28,7 @@ pub mod validation;
 pub mod whole;
 
 pub use account::{Role, User};
-pub use charger::{Charger, ChargerNotice, Registration, CHARGER_NOTICES_KEPT};
+pub use charger::{Charger, ChargerNotice, Registration, StoredAuthority, CHARGER_NOTICES_KEPT};
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::OperatorCredentials;
 pub use ids::{IdError, OperatorId, StationKey};

@@ -135,6 +135,14 @@ pub trait Backend: Send + Sync {
         reservation_id: i64,
         how: &str,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Signs the charger's certificate signing request (PEM, SignCertificate) with the
+    /// platform's certificate authority: the certificate chain (PEM) to send it in
+    /// CertificateSigned, or why the request is refused.
+    fn sign_certificate(
+        &self,
+        charger: &str,
+        csr: &str,
+    ) -> impl Future<Output = Result<Result<String, String>, StorageError>> + Send;
 }
 
 /// Energy delivered since the start of a session: the register read now minus the register at
@@ -451,6 +459,55 @@ impl Connection {
                 ));
             }
         }
+    }
+
+    /// SignCertificate (1.6 security extension, 2.0.1 A02/A03): the request signed by the
+    /// platform's authority is answered Accepted and its chain follows in CertificateSigned;
+    /// a request that does not hold, names another charger or asks for a V2G certificate
+    /// (ISO 15118's own PKI, not the platform's) is Rejected. Either way it is noted.
+    async fn sign_certificate<B: Backend>(
+        &mut self,
+        backend: &B,
+        p: &Value,
+    ) -> Result<Value, (ErrorCode, String)> {
+        let kind = p.get("certificateType").and_then(Value::as_str);
+        let csr = p["csr"].as_str().unwrap_or_default();
+        let signed = if kind == Some("V2GCertificate") {
+            Err("V2G certificates are signed by the ISO 15118 PKI, not by this platform".into())
+        } else {
+            backend
+                .sign_certificate(&self.charger, csr)
+                .await
+                .map_err(internal)?
+        };
+        let (detail, answer) = match signed {
+            Ok(chain) => {
+                let mut payload = json!({"certificateChain": chain});
+                if let (Version::V201, Some(kind)) = (self.version, kind) {
+                    payload["certificateType"] = json!(kind);
+                }
+                self.follow_ups.push_back(("CertificateSigned", payload));
+                (
+                    "signed: CertificateSigned follows".to_owned(),
+                    json!({"status": "Accepted"}),
+                )
+            }
+            Err(reason) => {
+                let answer = match self.version {
+                    Version::V16 => json!({"status": "Rejected"}),
+                    Version::V201 => json!({"status": "Rejected", "statusInfo": {
+                        "reasonCode": "InvalidCSR",
+                        "additionalInfo": reason.chars().take(512).collect::<String>(),
+                    }}),
+                };
+                (format!("refused: {reason}"), answer)
+            }
+        };
+        backend
+            .notice(&self.charger, "SignCertificate", &detail)
+            .await
+            .map_err(internal)?;
+        Ok(answer)
     }
 
     /// Whether a CALL of the platform awaits its answer (OCPP-J: one at a time).
@@ -859,6 +916,7 @@ impl Connection {
                 Ok(Value::Object(answer))
             }
             (Version::V201, "MeterValues") => Ok(json!({})),
+            (_, "SignCertificate") => self.sign_certificate(backend, p).await,
             (_, "DataTransfer") => Ok(json!({"status": "UnknownVendorId"})),
             (
                 _,

@@ -181,6 +181,8 @@ impl Silent {
     }
 }
 
+use evgrid_app::charging::chargers::ConnectionSecurity;
+
 /// Wraps an accepted stream (plain TCP into TLS, for instance) before HTTP is spoken on it.
 pub trait Handshake: Clone + Send + Sync + 'static {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
@@ -189,6 +191,11 @@ pub trait Handshake: Clone + Send + Sync + 'static {
         &self,
         stream: tokio::net::TcpStream,
     ) -> impl Future<Output = Option<Self::Stream>> + Send;
+    /// How the stream is secured (TLS, a verified client certificate): handed to every
+    /// request on it (OCPP security profiles).
+    fn security(_stream: &Self::Stream) -> ConnectionSecurity {
+        ConnectionSecurity::default()
+    }
 }
 
 /// Plain TCP.
@@ -284,6 +291,7 @@ pub async fn serve_connections<H: Handshake>(
                 tracing::debug!(%peer, "handshake failed or timed out");
                 return;
             };
+            let router = router.layer(axum::Extension(H::security(&stream)));
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.max_buf_size(64 * 1024);
             let activity = Activity::new();

@@ -317,6 +317,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::ocpp::get_charger))
         .routes(routes!(routes::ocpp::registration))
         .routes(routes!(routes::ocpp::rotate_password))
+        .routes(routes!(routes::ocpp::security_profile))
+        .routes(routes!(routes::ocpp::certificate_authority))
         .routes(routes!(web::index))
         .routes(routes!(web::dashboard))
         .routes(routes!(web::driver_app))

@@ -19,8 +19,8 @@ use evgrid_model::{
     Charge, ChargePlace, ChargeStatus, Charger, ChargerNotice, ChargingSession, County, Fen,
     IdToken, IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation,
     PushId, RegionCounts, Registration, Reservation, ReservationStatus, Role, SessionUpdate,
-    StationKey, StationListFilter, StationRecord, StationSummary, StatusRecord, TokenFilter,
-    Township, TrafficRow, User, WattHours,
+    StationKey, StationListFilter, StationRecord, StationSummary, StatusRecord, StoredAuthority,
+    TokenFilter, Township, TrafficRow, User, WattHours,
 };
 
 use crate::StoreError;
@@ -479,6 +479,27 @@ pub trait ChargerStore: Send + Sync {
         &self,
         id: &str,
         next_password_hash: &str,
+    ) -> StoreResult<bool>;
+
+    /// Sets the lowest security profile a charger may connect with (only upward when
+    /// `only_raise`); false for no such charger, or when `only_raise` and it is not lower.
+    async fn set_charger_security_profile(
+        &self,
+        id: &str,
+        profile: u8,
+        only_raise: bool,
+    ) -> StoreResult<bool>;
+
+    /// The platform's certificate authority, once created or given.
+    async fn certificate_authority(&self) -> StoreResult<Option<StoredAuthority>>;
+
+    /// Stores the platform's certificate authority: replacing the one there when `replace`,
+    /// else only where there is none (several nodes creating one at once keep the first);
+    /// whether it was written.
+    async fn put_certificate_authority(
+        &self,
+        authority: &StoredAuthority,
+        replace: bool,
     ) -> StoreResult<bool>;
 
     /// Sets whether a charger is commissioned; false for no such charger.

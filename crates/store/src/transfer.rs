@@ -93,7 +93,12 @@ const GROUPS: &[(&str, &[&str])] = &[
     ),
     (
         "chargers",
-        &["chargers", "ocpp_transactions", "charger_notices"],
+        &[
+            "chargers",
+            "ocpp_transactions",
+            "charger_notices",
+            "certificate_authority",
+        ],
     ),
     (
         "accounts and charges",

@@ -88,6 +88,28 @@ pub enum Login {
     Refused(String),
 }
 
+/// How a charger's connection is secured, as the server saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionSecurity {
+    /// It came over TLS (wss).
+    pub tls: bool,
+    /// The common name of the TLS client certificate it presented (verified against the
+    /// platform's authority by the TLS layer).
+    pub certified_as: Option<String>,
+}
+
+impl ConnectionSecurity {
+    /// The OCPP security profile of the connection: 3 with a client certificate, 2 over TLS,
+    /// else 1.
+    pub fn profile(&self) -> u8 {
+        match (self.certified_as.is_some(), self.tls) {
+            (true, _) => 3,
+            (false, true) => 2,
+            (false, false) => 1,
+        }
+    }
+}
+
 /// Which unknown chargers a server accepts: as chargers of `operator`, up to `most` registered
 /// without a station (each such connection would otherwise add a permanent row).
 #[derive(Debug, Clone)]
@@ -305,6 +327,53 @@ impl Charging {
         Ok(())
     }
 
+    /// Sets the lowest OCPP security profile charger `id` may connect with (1 to 3). A charger
+    /// raises itself to 3 at its first connection with a client certificate; set 2 to require
+    /// TLS, or lower it again for a charger that lost its certificate.
+    pub async fn set_security_profile(&self, id: &str, profile: u8) -> Result<(), ChargerError> {
+        if !(1..=3).contains(&profile) {
+            return Err(ChargerError::Registry(crate::AppError::Invalid(format!(
+                "security profile {profile}: 1, 2 or 3"
+            ))));
+        }
+        if !self
+            .store
+            .set_charger_security_profile(id, profile, false)
+            .await?
+        {
+            return Err(ChargerError::NotFound(id.to_owned()));
+        }
+        tracing::info!(charger = id, profile, "security profile set");
+        Ok(())
+    }
+
+    /// Tells a connected 1.6 charger its new security profile (ChangeConfiguration
+    /// `SecurityProfile`, OCPP 1.6 security whitepaper): its answer, or `None` when it is not
+    /// connected or speaks 2.0.1 (there the profile comes with a network connection profile:
+    /// SetNetworkProfile, sent as an `ocpp` command with the CSMS's URL).
+    pub async fn tell_security_profile(
+        &self,
+        hub: &evgrid_ocpp::hub::Hub,
+        id: &str,
+        profile: u8,
+    ) -> Option<Result<CommandStatus, String>> {
+        if hub.locate(id).await? != evgrid_ocpp::Version::V16 {
+            return None;
+        }
+        let payload = serde_json::json!({"key": "SecurityProfile", "value": profile.to_string()});
+        Some(
+            hub.call(
+                id,
+                "ChangeConfiguration",
+                payload,
+                super::charges::CALL_TIMEOUT,
+            )
+            .await
+            .map(|answer| CommandStatus::of(&answer))
+            .map_err(|e| super::charges::command_error(id, e)),
+        )
+    }
+
     /// Asks a connected charger to boot again (TriggerMessage BootNotification), so that a
     /// new registration takes effect at once: its answer, or `None` when it is not connected.
     pub async fn ask_to_boot_again(
@@ -327,7 +396,56 @@ impl Charging {
     /// `unknown` policy: registered without a station with the password it presented (trust on
     /// first use: later connections under its id must present the same), while fewer than the
     /// policy's bound of such chargers are registered.
+    ///
+    /// Security profiles: a charger presenting a TLS client certificate that the platform's
+    /// authority signed for its id (`security.certified_as`) needs no password (profile 3), and
+    /// from its first such connection on it may not connect with a password alone; a charger
+    /// whose profile was set to 2 must come over TLS.
     pub async fn charger_login(
+        &self,
+        id: &str,
+        password: Option<&str>,
+        unknown: Option<&UnknownChargers>,
+        security: &ConnectionSecurity,
+    ) -> Result<Login, crate::AppError> {
+        if let Some(name) = &security.certified_as {
+            if name != id {
+                return Ok(Login::Refused(format!(
+                    "the client certificate is charger {name:?}'s, not {id:?}'s"
+                )));
+            }
+            return Ok(match self.store.charger(id).await? {
+                Some(mut c) => {
+                    if c.security_profile < 3
+                        && self.store.set_charger_security_profile(id, 3, true).await?
+                    {
+                        tracing::info!(
+                            charger = id,
+                            "connected with its client certificate: security profile 3 from now on"
+                        );
+                        c.security_profile = 3;
+                    }
+                    Login::Accepted(Box::new(c))
+                }
+                None => Login::Refused("unknown charger (evgrid charger add)".into()),
+            });
+        }
+        let login = self.password_login(id, password, unknown).await?;
+        match login {
+            Login::Accepted(c) if c.security_profile > security.profile() => {
+                Ok(Login::Refused(format!(
+                    "charger {id} must connect with security profile {}; this connection is \
+                     profile {}",
+                    c.security_profile,
+                    security.profile()
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// A charger's login by HTTP Basic password (security profiles 1 and 2).
+    async fn password_login(
         &self,
         id: &str,
         password: Option<&str>,
@@ -673,6 +791,23 @@ impl Backend for OcppBackend<'_> {
             .map_err(StorageError::from)?;
         tracing::info!(charger = %self.charger.id, reservation_id, how, ended, "reservation status update");
         Ok(())
+    }
+
+    async fn sign_certificate(
+        &self,
+        _charger: &str,
+        csr: &str,
+    ) -> Result<Result<String, String>, StorageError> {
+        // Signed for the charger this connection logged in as, whatever the frame says.
+        match self
+            .charging
+            .sign_charger_certificate(&self.charger.id, csr)
+            .await
+        {
+            Ok(signed) => Ok(signed.map(|s| s.chain_pem)),
+            Err(crate::AppError::Store(e)) => Err(StorageError::from(e)),
+            Err(e) => Err(StorageError::Invalid(e.to_string())),
+        }
     }
 
     async fn authorize(&self, _charger: &str, token: &str) -> Result<Authorization, StorageError> {

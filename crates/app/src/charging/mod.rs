@@ -4,6 +4,7 @@
 //! OCPP: their registration, login and the storage of what they report, with the billing of
 //! their transactions (`chargers`).
 
+pub mod certificates;
 pub mod chargers;
 pub mod charges;
 pub mod reservations;

@@ -110,6 +110,21 @@ impl Backend for Memory {
             .push((reservation_id, how.to_owned()));
         Ok(())
     }
+
+    /// Signs what says `CN=<charger>`, as a chain that names it.
+    async fn sign_certificate(
+        &self,
+        charger: &str,
+        csr: &str,
+    ) -> Result<Result<String, String>, StorageError> {
+        Ok(if csr.contains(&format!("CN={charger}")) {
+            Ok(format!(
+                "-----BEGIN CERTIFICATE-----\nfor {charger}\n-----END CERTIFICATE-----\n"
+            ))
+        } else {
+            Err("the request's common name is not the charger's id".into())
+        })
+    }
 }
 
 async fn answer(c: &mut Connection, m: &Memory, text: &str) -> Value {
@@ -478,6 +493,62 @@ async fn charging_limits_and_ev_needs_are_read_back_per_connector() {
         connector_conditions(&whole, 3)["charging_limit"]["source"],
         "CSO"
     );
+}
+
+/// A02/A03, TC_074: a certificate signing request is answered at once, and the signed chain
+/// follows as the platform's own CertificateSigned CALL; a refused one is Rejected.
+#[tokio::test]
+async fn a_signed_certificate_follows_the_signing_request() {
+    let m = Memory::default();
+    for version in [Version::V16, Version::V201] {
+        let mut c = Connection::new("CP5", version);
+        let typed = if version == Version::V201 {
+            r#","certificateType":"ChargingStationCertificate""#
+        } else {
+            ""
+        };
+        let a = answer(
+            &mut c,
+            &m,
+            &format!(r#"[2,"s1","SignCertificate",{{"csr":"CN=CP5"{typed}}}]"#),
+        )
+        .await;
+        assert_eq!(a[2]["status"], "Accepted", "{a}");
+        let (action, payload) = c.next_follow_up().expect("CertificateSigned follows");
+        assert_eq!(action, "CertificateSigned");
+        assert!(payload["certificateChain"]
+            .as_str()
+            .unwrap()
+            .contains("for CP5"));
+        validate(version, action, Direction::Request, &payload).unwrap();
+        if version == Version::V201 {
+            assert_eq!(payload["certificateType"], "ChargingStationCertificate");
+        }
+        let refused = answer(
+            &mut c,
+            &m,
+            r#"[2,"s2","SignCertificate",{"csr":"CN=OTHER"}]"#,
+        )
+        .await;
+        assert_eq!(refused[2]["status"], "Rejected", "{refused}");
+        validate(version, "SignCertificate", Direction::Response, &refused[2]).unwrap();
+        assert!(c.next_follow_up().is_none());
+    }
+    let mut c = Connection::new("CP5", Version::V201);
+    let v2g = answer(
+        &mut c,
+        &m,
+        r#"[2,"s3","SignCertificate",{"csr":"CN=CP5","certificateType":"V2GCertificate"}]"#,
+    )
+    .await;
+    assert_eq!(v2g[2]["status"], "Rejected", "{v2g}");
+    let kept = m.notices.lock().unwrap();
+    assert!(kept
+        .iter()
+        .any(|(k, d)| k == "SignCertificate" && d.starts_with("signed")));
+    assert!(kept
+        .iter()
+        .any(|(k, d)| k == "SignCertificate" && d.contains("ISO 15118")));
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! OCPP-J over WebSocket: `/ocpp/{chargePointId}` with subprotocol `ocpp1.6` or `ocpp2.0.1`,
-//! HTTP Basic per charger (security profile 1; profile 2 is the same behind TLS), and the
-//! platform's commands to connected chargers.
+//! HTTP Basic per charger (security profile 1; profile 2 is the same behind TLS) or a TLS
+//! client certificate signed by the platform's authority (profile 3), and the platform's
+//! commands to connected chargers.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use base64::Engine;
-use evgrid_app::charging::chargers::Login;
+use evgrid_app::charging::chargers::{ConnectionSecurity, Login};
 use evgrid_model::Role;
 use evgrid_ocpp::hub::CommandError;
 use evgrid_ocpp::session::{self, Incoming, Transport};
@@ -78,6 +79,7 @@ pub async fn connect(
     Path(id): Path<String>,
     headers: HeaderMap,
     place: Option<axum::Extension<crate::connections::ConnectionPlace>>,
+    security: Option<axum::Extension<ConnectionSecurity>>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade =
@@ -91,7 +93,12 @@ pub async fn connect(
     let charger = match state
         .app
         .charging()
-        .charger_login(&id, password.as_deref(), state.ocpp.accept_unknown.as_ref())
+        .charger_login(
+            &id,
+            password.as_deref(),
+            state.ocpp.accept_unknown.as_ref(),
+            &security.map(|s| s.0).unwrap_or_default(),
+        )
         .await?
     {
         Login::Accepted(c) => *c,
@@ -521,6 +528,92 @@ pub async fn registration(
         "registration": registration,
         "asked_to_boot": asked,
     })))
+}
+
+/// A charger's security profile to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityProfileBody {
+    /// 1 (HTTP Basic), 2 (HTTP Basic over TLS) or 3 (a TLS client certificate signed by the
+    /// platform's authority).
+    #[schema(example = 2, minimum = 1, maximum = 3)]
+    pub profile: u8,
+}
+
+/// Sets the lowest OCPP security profile the charger may connect with; a connection below it
+/// is refused (401). A charger raises itself to 3 at its first connection with a client
+/// certificate (got through SignCertificate); set 2 to require TLS, or lower the profile for a
+/// charger that lost its certificate. A connected 1.6 charger is told (ChangeConfiguration
+/// `SecurityProfile`) and `told` gives its answer; for 2.0.1 send SetNetworkProfile with the
+/// CSMS's URL as an `ocpp` command (`told` is `null`, as for a charger not connected).
+///
+/// For the charger operator's own users and admins.
+#[utoipa::path(post, path = "/api/v1/chargers/{id}/security-profile", tag = "ocpp",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The charge point id")),
+    request_body = SecurityProfileBody,
+    responses(
+        (status = 200, description = "Set; with a 1.6 charger's answer", body = Object, content_type = "application/json"),
+        (status = 400, description = "A bad body or profile", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not this charger's operator or an admin", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such charger", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn security_profile(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<String>,
+    body: Result<Json<SecurityProfileBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(crate::auth::ANYONE)?;
+    let Some(charger) = state.app.charging().charger(&id).await? else {
+        return Err(ApiError::NotFound(format!("no charger {id:?}")));
+    };
+    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    let Json(body) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
+    if !(1..=3).contains(&body.profile) {
+        return Err(ApiError::BadRequest(format!(
+            "security profile {}: 1, 2 or 3",
+            body.profile
+        )));
+    }
+    let charging = state.app.charging();
+    charging
+        .set_security_profile(&id, body.profile)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let told = match charging
+        .tell_security_profile(&state.ocpp.hub, &id, body.profile)
+        .await
+    {
+        None => serde_json::Value::Null,
+        Some(Ok(status)) => serde_json::json!({
+            "status": status.refused().unwrap_or("Accepted"),
+        }),
+        Some(Err(e)) => serde_json::json!({ "error": e }),
+    };
+    Ok(Json(serde_json::json!({
+        "charger": id,
+        "security_profile": body.profile,
+        "told": told,
+    })))
+}
+
+/// The platform's certificate authority (PEM): install it on chargers as their CSMS root
+/// certificate (InstallCertificate `CSMSRootCertificate` / `CentralSystemRootCertificate`);
+/// chargers' certificates it signed (SignCertificate) are their TLS client certificates
+/// (security profile 3). Created at the first start with TLS, or given by `evgrid charger
+/// authority --cert … --key …`. Public: a certificate, not a secret.
+#[utoipa::path(get, path = "/api/v1/certificate-authority.pem", tag = "ocpp",
+    responses(
+        (status = 200, description = "The authority's certificate", body = String, content_type = "application/x-pem-file"),
+    ))]
+pub async fn certificate_authority(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let authority = state.app.charging().certificate_authority().await?;
+    Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "application/x-pem-file")
+        .body(axum::body::Body::from(authority.certificate_pem))
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Gives a connected charger a new HTTP Basic password through its own configuration (1.6

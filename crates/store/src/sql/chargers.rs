@@ -2,7 +2,7 @@
 
 use super::*;
 
-use evgrid_model::{Charger, OperatorId, Registration};
+use evgrid_model::{Charger, OperatorId, Registration, StoredAuthority};
 
 fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
     let operator: String = r.try_get("operator_id")?;
@@ -23,6 +23,8 @@ fn charger_row(r: &DbRow) -> Result<Charger, StoreError> {
             .try_get::<Option<UnixTime>, _>("last_boot_at")?
             .map(|t| t.0),
         registration: registration_of(&r.try_get::<String, _>("registration")?)?,
+        security_profile: u8::try_from(r.try_get::<i64, _>("security_profile")?)
+            .map_err(|e| corrupt("chargers", e.to_string()))?,
     })
 }
 
@@ -36,12 +38,12 @@ impl ChargerStore for Engine {
     async fn put_charger(&self, c: &Charger) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash,
-               created_at, registration)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+               created_at, registration, security_profile)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (charger_id) DO UPDATE SET operator_id = excluded.operator_id,
                station_id = excluded.station_id, connectors = excluded.connectors,
                password_hash = excluded.password_hash, registration = excluded.registration,
-               next_password_hash = NULL",
+               security_profile = excluded.security_profile, next_password_hash = NULL",
         )
         .bind(&c.id)
         .bind(c.operator_id.as_str())
@@ -50,6 +52,7 @@ impl ChargerStore for Engine {
         .bind(&c.password_hash)
         .bind(UnixTime(unix_now()))
         .bind(c.registration.as_str())
+        .bind(i64::from(c.security_profile))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -158,6 +161,65 @@ impl ChargerStore for Engine {
         .execute(&self.writer)
         .await?
         .rows_affected()
+            > 0)
+    }
+
+    async fn set_charger_security_profile(
+        &self,
+        id: &str,
+        profile: u8,
+        only_raise: bool,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE chargers SET security_profile = $2
+             WHERE charger_id = $1 AND (NOT $3 OR security_profile < $2)",
+        )
+        .bind(id)
+        .bind(i64::from(profile))
+        .bind(only_raise)
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    async fn certificate_authority(&self) -> Result<Option<StoredAuthority>, StoreError> {
+        let row = sqlx::query(
+            "SELECT certificate_pem, key_sealed, created_at FROM certificate_authority WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredAuthority {
+                certificate_pem: r.try_get("certificate_pem")?,
+                key_sealed: r.try_get("key_sealed")?,
+                created_at: r.try_get::<UnixTime, _>("created_at")?.0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_certificate_authority(
+        &self,
+        authority: &StoredAuthority,
+        replace: bool,
+    ) -> Result<bool, StoreError> {
+        let sql = if replace {
+            "INSERT INTO certificate_authority (id, certificate_pem, key_sealed, created_at)
+             VALUES (1, $1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET certificate_pem = excluded.certificate_pem,
+               key_sealed = excluded.key_sealed, created_at = excluded.created_at"
+        } else {
+            "INSERT INTO certificate_authority (id, certificate_pem, key_sealed, created_at)
+             VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING"
+        };
+        Ok(sqlx::query(sql)
+            .bind(&authority.certificate_pem)
+            .bind(&authority.key_sealed)
+            .bind(UnixTime(authority.created_at))
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
             > 0)
     }
 

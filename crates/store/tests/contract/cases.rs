@@ -1223,6 +1223,76 @@ pub async fn chargers_register_boot_and_number_transactions(store: Store) {
         .set_next_charger_password("CP-9", Some("x"))
         .await
         .unwrap());
+    // Security profiles: raised only upward when asked so, set either way otherwise.
+    assert_eq!(
+        store
+            .charger("CP-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .security_profile,
+        1
+    );
+    assert!(store
+        .set_charger_security_profile("CP-1", 3, true)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_charger_security_profile("CP-1", 2, true)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .charger("CP-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .security_profile,
+        3
+    );
+    assert!(store
+        .set_charger_security_profile("CP-1", 2, false)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .charger("CP-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .security_profile,
+        2
+    );
+    assert!(!store
+        .set_charger_security_profile("CP-9", 3, false)
+        .await
+        .unwrap());
+    // The platform's certificate authority: the first one stays unless replaced.
+    assert_eq!(store.certificate_authority().await.unwrap(), None);
+    let first = evgrid_model::StoredAuthority {
+        certificate_pem: "-----BEGIN CERTIFICATE-----\nfirst".into(),
+        key_sealed: "sealed:first".into(),
+        created_at: 1_800_000_000,
+    };
+    let second = evgrid_model::StoredAuthority {
+        certificate_pem: "-----BEGIN CERTIFICATE-----\nsecond".into(),
+        key_sealed: "sealed:second".into(),
+        created_at: 1_800_000_100,
+    };
+    assert!(store
+        .put_certificate_authority(&first, false)
+        .await
+        .unwrap());
+    assert!(!store
+        .put_certificate_authority(&second, false)
+        .await
+        .unwrap());
+    assert_eq!(store.certificate_authority().await.unwrap(), Some(first));
+    assert!(store
+        .put_certificate_authority(&second, true)
+        .await
+        .unwrap());
+    assert_eq!(store.certificate_authority().await.unwrap(), Some(second));
     store.put_charger(&cp).await.unwrap();
     let mut pending = Charger::new("CP-8", op(), None, 1, None);
     pending.registration = evgrid_model::Registration::Pending;
