@@ -28,6 +28,14 @@ impl CommandStatus {
         }
     }
 
+    /// The status as the charger spelled it (`Accepted`, or the refusal's).
+    pub fn label(&self) -> &str {
+        match self {
+            CommandStatus::Accepted => "Accepted",
+            CommandStatus::Refused(status) => status,
+        }
+    }
+
     /// The refusal's status, `None` when accepted.
     pub fn refused(&self) -> Option<&str> {
         match self {
@@ -123,6 +131,25 @@ pub fn trigger_message(version: Version, message: &str, connector: Option<u32>) 
         }
     }
     ("TriggerMessage", p)
+}
+
+/// Ask the charger to boot again (TriggerMessage BootNotification): a changed registration
+/// takes effect at once.
+pub fn boot_again(version: Version) -> Call {
+    trigger_message(version, "BootNotification", None)
+}
+
+/// Tell a 1.6 charger its new security profile (ChangeConfiguration `SecurityProfile`, OCPP 1.6
+/// security whitepaper); `None` for 2.0.1, where the profile comes with a network connection
+/// profile (SetNetworkProfile, which needs the CSMS's URL).
+pub fn security_profile(version: Version, profile: u8) -> Option<Call> {
+    match version {
+        Version::V16 => Some((
+            "ChangeConfiguration",
+            json!({"key": "SecurityProfile", "value": profile.to_string()}),
+        )),
+        Version::V201 => None,
+    }
 }
 
 /// Reserve a connector for `id_tag` until `expiry` (RFC 3339).

@@ -357,20 +357,13 @@ impl Charging {
         id: &str,
         profile: u8,
     ) -> Option<Result<CommandStatus, String>> {
-        if hub.locate(id).await? != evgrid_ocpp::Version::V16 {
-            return None;
-        }
-        let payload = serde_json::json!({"key": "SecurityProfile", "value": profile.to_string()});
+        let version = hub.locate(id).await?;
+        let (action, payload) = evgrid_ocpp::commands::security_profile(version, profile)?;
         Some(
-            hub.call(
-                id,
-                "ChangeConfiguration",
-                payload,
-                super::charges::CALL_TIMEOUT,
-            )
-            .await
-            .map(|answer| CommandStatus::of(&answer))
-            .map_err(|e| super::charges::command_error(id, e)),
+            hub.call(id, action, payload, super::charges::CALL_TIMEOUT)
+                .await
+                .map(|answer| CommandStatus::of(&answer))
+                .map_err(|e| super::charges::command_error(id, e)),
         )
     }
 
@@ -382,8 +375,7 @@ impl Charging {
         id: &str,
     ) -> Option<Result<CommandStatus, String>> {
         let version = hub.locate(id).await?;
-        let (action, payload) =
-            evgrid_ocpp::commands::trigger_message(version, "BootNotification", None);
+        let (action, payload) = evgrid_ocpp::commands::boot_again(version);
         Some(
             hub.call(id, action, payload, super::charges::CALL_TIMEOUT)
                 .await

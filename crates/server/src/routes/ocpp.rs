@@ -519,7 +519,7 @@ pub async fn registration(
     let asked = match asked {
         None => serde_json::Value::Null,
         Some(Ok(status)) => serde_json::json!({
-            "status": status.refused().unwrap_or("Accepted"),
+            "status": status.label(),
         }),
         Some(Err(e)) => serde_json::json!({ "error": e }),
     };
@@ -588,7 +588,7 @@ pub async fn security_profile(
     {
         None => serde_json::Value::Null,
         Some(Ok(status)) => serde_json::json!({
-            "status": status.refused().unwrap_or("Accepted"),
+            "status": status.label(),
         }),
         Some(Err(e)) => serde_json::json!({ "error": e }),
     };

@@ -568,7 +568,7 @@ mod tests {
         assert_eq!(d.meter_interval(), Duration::from_secs(30));
         let report = d.report(7);
         valid(Version::V201, "NotifyReport", Direction::Request, &report);
-        assert_eq!(report["reportData"].as_array().unwrap().len(), 6);
+        assert_eq!(report["reportData"].as_array().unwrap().len(), 7);
     }
 
     #[test]
