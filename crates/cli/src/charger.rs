@@ -79,10 +79,9 @@ pub enum ChargerCommand {
         #[command(flatten)]
         store: crate::open::StoreArgs,
     },
-    /// Print the platform's certificate authority (PEM; created if there is none yet): install
-    /// it on chargers as their CSMS root certificate; it signs their certificates
-    /// (SignCertificate) and verifies them at TLS (security profile 3). With --cert and --key,
-    /// replace it with a given authority (restart running servers).
+    /// Print the platform's certificate authority (PEM; created if there is none yet): it signs
+    /// chargers' certificates (SignCertificate) and verifies them at TLS (security profile 3).
+    /// With --cert and --key, replace it with a given authority (restart running servers).
     Authority {
         /// A CA certificate (PEM) to use instead.
         #[arg(long, requires = "key")]

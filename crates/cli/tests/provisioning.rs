@@ -2,7 +2,8 @@
 //! connected and answers the platform, but what would charge is refused with SecurityError and
 //! nothing of it stored; commissioned through the API, it is asked to boot again at once
 //! (TriggerMessage BootNotification), boots Accepted and charges. A rejected one may only boot.
-//! A charger's Basic Auth password is rotated through its own configuration.
+//! A charger's Basic Auth password is rotated through its own configuration. The platform's
+//! certificate authority and chargers' security profiles from the command line.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -323,4 +324,155 @@ fn a_chargers_password_is_rotated_through_its_configuration() {
     // The password is not in the database in clear.
     let db = std::fs::read(data.join("evgrid.sqlite")).unwrap_or_default();
     assert!(!db.windows(new.len()).any(|w| w == new.as_bytes()));
+}
+
+/// The platform's certificate authority from the command line: created on first use and the
+/// same afterwards, replaced by a given CA (made with openssl, not evgrid) only when the key is
+/// its own; a charger's security profile set, and refused for an unknown charger or profile 4.
+#[test]
+fn the_certificate_authority_and_security_profiles_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let out = data.path().join("ca.pem");
+    let printed = run(&["charger", "authority", "--data-dir", dir]);
+    assert!(printed.status.success(), "{printed:?}");
+    let first = String::from_utf8(printed.stdout).unwrap();
+    assert!(first.starts_with("-----BEGIN CERTIFICATE-----"), "{first}");
+    let written = run(&[
+        "charger",
+        "authority",
+        "--data-dir",
+        dir,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(written.status.success(), "{written:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        first,
+        "the same authority the second time"
+    );
+    let subject = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&subject.stdout).contains("evgrid charging platform CA"));
+
+    // A CA of the operator's own, made with openssl.
+    let (cert, key, other_key) = (
+        data.path().join("own-ca.pem"),
+        data.path().join("own-ca.key"),
+        data.path().join("other.key"),
+    );
+    for k in [&key, &other_key] {
+        let made = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(k)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+    }
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-new",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Operator CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-key",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let wrong = run(&[
+        "charger",
+        "authority",
+        "--data-dir",
+        dir,
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        other_key.to_str().unwrap(),
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("not the certificate's"),
+        "{wrong:?}"
+    );
+    let replaced = run(&[
+        "charger",
+        "authority",
+        "--data-dir",
+        dir,
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(replaced.status.success(), "{replaced:?}");
+    let now = String::from_utf8(run(&["charger", "authority", "--data-dir", dir]).stdout).unwrap();
+    assert_eq!(now.trim(), std::fs::read_to_string(&cert).unwrap().trim());
+
+    // Security profiles.
+    let added = run(&[
+        "charger",
+        "add",
+        "--data-dir",
+        dir,
+        "--id",
+        "SEC1",
+        "--password",
+        PASSWORD,
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let set = run(&[
+        "charger",
+        "security-profile",
+        "--data-dir",
+        dir,
+        "--id",
+        "SEC1",
+        "--profile",
+        "2",
+    ]);
+    assert!(set.status.success(), "{set:?}");
+    let listed = run(&["charger", "list", "--json", "--data-dir", dir]);
+    let chargers: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(chargers[0]["security_profile"], 2, "{chargers}");
+    let unknown = run(&[
+        "charger",
+        "security-profile",
+        "--data-dir",
+        dir,
+        "--id",
+        "NOPE",
+        "--profile",
+        "2",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+    let four = run(&[
+        "charger",
+        "security-profile",
+        "--data-dir",
+        dir,
+        "--id",
+        "SEC1",
+        "--profile",
+        "4",
+    ]);
+    assert!(!four.status.success(), "{four:?}");
 }

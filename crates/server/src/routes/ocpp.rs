@@ -599,10 +599,9 @@ pub async fn security_profile(
     })))
 }
 
-/// The platform's certificate authority (PEM): install it on chargers as their CSMS root
-/// certificate (InstallCertificate `CSMSRootCertificate` / `CentralSystemRootCertificate`);
-/// chargers' certificates it signed (SignCertificate) are their TLS client certificates
-/// (security profile 3). Created at the first start with TLS, or given by `evgrid charger
+/// The platform's certificate authority (PEM): the chargers' certificates it signed
+/// (SignCertificate) are their TLS client certificates (security profile 3); check them with
+/// it. Created at the first start with TLS, or given by `evgrid charger
 /// authority --cert … --key …`. Public: a certificate, not a secret.
 #[utoipa::path(get, path = "/api/v1/certificate-authority.pem", tag = "ocpp",
     responses(
