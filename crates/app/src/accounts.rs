@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::Argon2;
 use evgrid_model::account::{check_binding, check_password, check_username, AccountRuleError};
 use evgrid_model::time::unix_now;
-use evgrid_model::{OperatorId, Role, User};
+use evgrid_model::{AuditEntry, AuditFilter, OperatorId, Role, User};
 use sha2::{Digest, Sha256};
 
 use evgrid_store::Store;
@@ -30,7 +30,8 @@ pub const FAILURE_WINDOW_SECONDS: i64 = 60;
 pub enum AccountError {
     #[error(transparent)]
     Rule(#[from] AccountRuleError),
-    #[error("username {0:?} is taken")]
+    /// The username is taken (the message names it).
+    #[error("{0}")]
     Taken(String),
     #[error("wrong username or password")]
     BadCredentials,
@@ -322,7 +323,63 @@ impl HashThreads {
     }
 }
 
+/// Who did something, as the audit log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor<'a> {
+    /// A logged-in user.
+    User(&'a str),
+    /// The command line, with the system user running it where known.
+    CommandLine,
+}
+
+impl Actor<'_> {
+    /// The name written to the log: `user:NAME` or `cli:SYSTEM-USER`.
+    pub fn name(&self) -> String {
+        match self {
+            Actor::User(name) => format!("user:{name}"),
+            Actor::CommandLine => match std::env::var("USER") {
+                Ok(system) if !system.is_empty() => format!("cli:{system}"),
+                _ => "cli".to_owned(),
+            },
+        }
+    }
+}
+
+/// Most lines one read of the audit log gives.
+pub const AUDIT_PAGE_MOST: i64 = 1_000;
+
 impl Accounts {
+    /// Writes a line to the audit log (who did `action` to `target`; `detail` never holds a
+    /// secret). The line is committed before this returns.
+    pub async fn audit(
+        &self,
+        actor: &Actor<'_>,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), AppError> {
+        let entry = AuditEntry {
+            id: 0,
+            at: unix_now(),
+            actor: actor.name(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            detail: detail.chars().take(1_000).collect(),
+        };
+        self.store.add_audit(&entry).await?;
+        tracing::info!(actor = %entry.actor, action, target, detail = %entry.detail, "audit");
+        Ok(())
+    }
+
+    /// Lines of the audit log, newest first (at most [`AUDIT_PAGE_MOST`]).
+    pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
+        let filter = AuditFilter {
+            limit: filter.limit.clamp(1, AUDIT_PAGE_MOST),
+            ..filter.clone()
+        };
+        Ok(self.store.audit_log(&filter).await?)
+    }
+
     pub(crate) fn new(store: Store) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self {

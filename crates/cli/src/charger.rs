@@ -176,6 +176,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                 },
             };
             let c = app.charging().add_charger(spec).await?;
+            crate::audit::write(&app, "charger.add", &c.id, c.registration.as_str()).await?;
             println!(
                 "charger {} registered ({} connectors{}{}{})",
                 c.id,
@@ -229,6 +230,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
         } => {
             let app = crate::open::open_app(&store).await?;
             app.charging().set_registration(&id, registration).await?;
+            crate::audit::write(&app, "charger.registration", &id, registration.as_str()).await?;
             println!(
                 "charger {id} is {} (it learns it at its next boot)",
                 registration.as_str()
@@ -237,6 +239,13 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
         ChargerCommand::SecurityProfile { id, profile, store } => {
             let app = crate::open::open_app(&store).await?;
             app.charging().set_security_profile(&id, profile).await?;
+            crate::audit::write(
+                &app,
+                "charger.security_profile",
+                &id,
+                &format!("profile {profile}"),
+            )
+            .await?;
             println!("charger {id} must connect with security profile {profile} or higher");
         }
         ChargerCommand::Authority {
@@ -256,6 +265,13 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
                         .charging()
                         .import_certificate_authority(&read(&cert)?, &read(&key)?)
                         .await?;
+                    crate::audit::write(
+                        &app,
+                        "charger.authority",
+                        "certificate-authority",
+                        "replaced",
+                    )
+                    .await?;
                     eprintln!("certificate authority replaced; restart running servers");
                     given
                 }
@@ -275,6 +291,7 @@ pub async fn run(command: ChargerCommand) -> Result<()> {
             if !app.charging().remove_charger(&id).await? {
                 bail!("no charger {id}");
             }
+            crate::audit::write(&app, "charger.remove", &id, "").await?;
             println!("charger {id} removed");
         }
     }

@@ -1,6 +1,7 @@
 //! `evgrid`: the platform's one binary. Serve the API and map, run the demo, synthesize the
 //! reference network, import operators' files, benchmark.
 
+mod audit;
 mod charger;
 mod config;
 mod coverage;
@@ -30,8 +31,25 @@ use evgrid_model::CoordSystem;
 #[derive(Parser)]
 #[command(name = "evgrid", version, about = "evgrid: the charging-infrastructure information service platform (站桩信息服务平台)", long_about = None)]
 struct Cli {
+    /// How logs are written to stderr: `text` for people, `json` (one object a line, with the
+    /// span fields such as the charger or operator id) for a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "EVGRID_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +90,9 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenCommand,
     },
+    /// The audit log: who sent which command to which charger, who changed which operator's
+    /// credentials, account, charger or id token (newest first).
+    Audit(audit::AuditArgs),
     /// Simulate counterparts: operator platforms speaking T/CEC.
     Simulate {
         #[command(subcommand)]
@@ -170,13 +191,20 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,6 +231,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Simulate { what } => runtime.block_on(simulate::run(what)),
         Command::Charger { action } => runtime.block_on(charger::run(action)),
         Command::Token { action } => runtime.block_on(token::run(action)),
+        Command::Audit(args) => runtime.block_on(audit::run(args)),
         Command::Synth { seed, out } => import::synth(seed, &out),
         Command::Import {
             coords,

@@ -287,6 +287,13 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             evgrid_tcec::credentials::check(&credentials)?;
             let app = crate::open::open_app(&store).await?;
             app.live().register_operator(&name, &credentials).await?;
+            crate::audit::write(
+                &app,
+                "operator.credentials",
+                credentials.operator_id.as_str(),
+                "registered",
+            )
+            .await?;
             tracing::info!(operator_id = %credentials.operator_id, "operator credentials stored");
             println!("operator {} ({name}) registered", credentials.operator_id);
         }
@@ -338,6 +345,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             if !app.live().remove_operator(&id).await? {
                 bail!("operator {id} has no credentials");
             }
+            crate::audit::write(&app, "operator.credentials", id.as_str(), "removed").await?;
             println!("credentials of operator {id} removed");
         }
         OperatorCommand::Quality {
@@ -390,6 +398,7 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             c.data_secret_iv = random_secret()?;
             c.sig_secret = random_secret()?;
             app.live().register_operator(&name, &c).await?;
+            crate::audit::write(&app, "operator.credentials", id.as_str(), "rotated").await?;
             tracing::info!(operator_id = %id, "operator credentials rotated");
             println!("new secrets of operator {id} (shown once; hand them over securely):");
             println!("OperatorSecret={}", c.operator_secret);
@@ -407,6 +416,13 @@ pub async fn run(command: OperatorCommand) -> Result<()> {
             let count = app.live().reseal_all().await?;
             let superiors = app.superiors().reseal_all().await?;
             app.charging().reseal_certificate_authority().await?;
+            crate::audit::write(
+                &app,
+                "secret_key.rotate",
+                "secret.key",
+                &format!("{count} operators, {superiors} superiors sealed again"),
+            )
+            .await?;
             crate::secret_key::forget_older_keys(&store, &next)?;
             tracing::info!(operators = count, superiors, "secret key rotated");
             println!(

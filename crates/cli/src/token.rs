@@ -147,6 +147,7 @@ async fn set_status(id: &str, store: &crate::open::StoreArgs, status: TokenStatu
         .charging()
         .change_token(&TokenScope::Everything, id, change)
         .await?;
+    crate::audit::write(&app, "token.change", &t.id, t.status.as_str()).await?;
     println!("token {} is {} now", t.id, t.status.as_str());
     Ok(())
 }
@@ -183,6 +184,12 @@ pub async fn run(command: TokenCommand) -> Result<()> {
                 label,
             };
             let (t, created) = app.charging().add_token(&all, new, replace).await?;
+            let action = if created {
+                "token.add"
+            } else {
+                "token.replace"
+            };
+            crate::audit::write(&app, action, &t.id, t.status.as_str()).await?;
             println!(
                 "{}",
                 if created {
@@ -243,6 +250,7 @@ pub async fn run(command: TokenCommand) -> Result<()> {
         TokenCommand::Remove { id, store } => {
             let app = crate::open::open_app(&store).await?;
             app.charging().remove_token(&all, &id).await?;
+            crate::audit::write(&app, "token.remove", &id, "").await?;
             println!("token {id} removed");
         }
         TokenCommand::Import {
@@ -260,6 +268,13 @@ pub async fn run(command: TokenCommand) -> Result<()> {
                 .import_tokens(&all, tokens, replace)
                 .await
                 .with_context(|| file.display().to_string())?;
+            crate::audit::write(
+                &app,
+                "token.import",
+                &file.display().to_string(),
+                &format!("{} added, {} replaced", counts.inserted, counts.replaced),
+            )
+            .await?;
             println!(
                 "{rows} rows: {} tokens added, {} replaced, {} already stored and kept{}",
                 counts.inserted,

@@ -76,6 +76,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
                 .accounts()
                 .add_user(&username, &password, role, operator.as_ref())
                 .await?;
+            crate::audit::write(&app, "user.add", &user.username, user.role.name()).await?;
             println!("added {} ({})", user.username, user.role);
             if made {
                 println!("password (shown once): {password}");
@@ -95,6 +96,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
             if !app.accounts().set_password(&username, &password).await? {
                 bail!("no user {username:?}");
             }
+            crate::audit::write(&app, "user.password", &username, "set").await?;
             println!("password of {username} set; its sessions ended");
             if made {
                 println!("password (shown once): {password}");
@@ -117,6 +119,7 @@ pub async fn run(command: UserCommand) -> Result<()> {
             if !app.accounts().remove_user(&username).await? {
                 bail!("no user {username:?}");
             }
+            crate::audit::write(&app, "user.remove", &username, "").await?;
             println!("removed {username}");
             Ok(())
         }

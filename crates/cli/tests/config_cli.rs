@@ -86,3 +86,45 @@ fn serve_reads_its_configuration_file_and_check_reports_mistakes() {
         "the file's tcec_base_path is served"
     );
 }
+
+/// `--log-format json` (or EVGRID_LOG_FORMAT=json): every log line on stderr is one JSON object
+/// with its level, message and fields, for a log collector.
+#[test]
+fn logs_are_json_lines_on_request() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let out = common::evgrid_args(&[
+        "--log-format",
+        "json",
+        "user",
+        "add",
+        "--username",
+        "json.logs",
+        "--role",
+        "admin",
+        "--data-dir",
+        dir,
+    ])
+    .env("EVGRID_USER_PASSWORD", "a long enough password")
+    .env("RUST_LOG", "info")
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let audit = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "audit")
+        .unwrap_or_else(|| panic!("no audit line in {stderr}"));
+    assert_eq!(audit["level"], "INFO");
+    assert_eq!(audit["fields"]["action"], "user.add");
+    assert_eq!(audit["fields"]["target"], "json.logs");
+    // A format that does not exist is refused.
+    let bad = common::evgrid_args(&["--log-format", "xml", "user", "list", "--data-dir", dir])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -235,6 +235,45 @@ fn a_pending_charger_may_not_charge_until_commissioned_then_boots_accepted() {
     assert_eq!(status, 409, "{body}");
     let out = run(&["charger", "commission", "--id", "NOPE", "--data-dir", d]);
     assert!(!out.status.success());
+
+    // The audit log: who registered, commissioned and rejected the charger, newest first.
+    let log = common::get_as(addr, &admin, &format!("/api/v1/audit?target={CHARGER}"));
+    assert_eq!(log.status, 200, "{}", log.text());
+    let lines: Vec<(String, String, String)> = log.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let text = |k: &str| l[k].as_str().unwrap().to_owned();
+            (text("actor"), text("action"), text("detail"))
+        })
+        .collect();
+    let actions: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(_, action, detail)| (action.as_str(), detail.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("charger.registration", "rejected"),
+            ("charger.registration", "accepted"),
+            ("charger.add", "pending"),
+        ],
+        "{lines:?}"
+    );
+    assert!(lines[0].0.starts_with("cli"), "{lines:?}");
+    assert_eq!(lines[1].0, "user:pv.admin");
+    // Only admins read it; a bad parameter is a 400.
+    add_user(&data, "pv.regulator", "regulator", None, "regulator password 1");
+    let regulator = login(addr, "pv.regulator", "regulator password 1");
+    assert_eq!(common::get_as(addr, &regulator, "/api/v1/audit").status, 403);
+    assert_eq!(common::get_as(addr, &admin, "/api/v1/audit?limit=0").status, 400);
+    // The same from the command line.
+    let out = run(&["audit", "--target", CHARGER, "--json", "--data-dir", d]);
+    assert!(out.status.success(), "{out:?}");
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli.as_array().unwrap().len(), 3, "{cli}");
+    assert_eq!(cli[1]["actor"], "user:pv.admin");
 }
 
 #[test]

@@ -116,3 +116,36 @@ mod tests {
         }
     }
 }
+
+/// One line of the audit log: who did what to which charger, operator or account, and when.
+/// Written for every command sent to a charger and every change of a charger's registration,
+/// security or password, of an operator's credentials, of an account or of an id token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Its number, in the order written (0 before it is stored).
+    pub id: i64,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// Who: `user:NAME` for a logged-in user, `cli` for the command line (with the system
+    /// user where known), `charger:ID` for a charger that changed something itself.
+    pub actor: String,
+    /// What, as `area.verb`, e.g. `charger.command`, `operator.credentials`, `user.add`.
+    pub action: String,
+    /// What it was done to: a charger's, an operator's, a user's or a token's id.
+    pub target: String,
+    /// The particulars (an OCPP action, a new status); never a secret.
+    pub detail: String,
+}
+
+/// Which audit lines to read: newest first, before `before` (an id) when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub target: Option<String>,
+    pub actor: Option<String>,
+    /// Only lines written at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Only lines with an id below this (the next page).
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}

@@ -27,7 +27,7 @@ pub mod units;
 pub mod validation;
 pub mod whole;
 
-pub use account::{Role, User};
+pub use account::{AuditEntry, AuditFilter, Role, User};
 pub use charger::{Charger, ChargerNotice, Registration, StoredAuthority, CHARGER_NOTICES_KEPT};
 pub use coords::{distance_m, CoordSystem, LatLng, EARTH_RADIUS_M};
 pub use credentials::OperatorCredentials;

@@ -25,6 +25,33 @@ pub struct Caller {
     pub token: Option<String>,
 }
 
+impl Caller {
+    /// Writes a line to the audit log as this caller: who did `action` to `target`.
+    pub async fn audit(
+        &self,
+        state: &crate::AppState,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), crate::ApiError> {
+        let name = self
+            .user
+            .as_ref()
+            .map_or("anonymous", |u| u.username.as_str());
+        state
+            .app
+            .accounts()
+            .audit(
+                &evgrid_app::accounts::Actor::User(name),
+                action,
+                target,
+                detail,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
 /// The token of a request: the bearer token, else the session cookie.
 pub fn token_of(parts: &Parts) -> Option<String> {
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {

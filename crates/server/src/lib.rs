@@ -319,6 +319,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::ocpp::rotate_password))
         .routes(routes!(routes::ocpp::security_profile))
         .routes(routes!(routes::ocpp::certificate_authority))
+        .routes(routes!(routes::audit::list))
         .routes(routes!(web::index))
         .routes(routes!(web::dashboard))
         .routes(routes!(web::driver_app))

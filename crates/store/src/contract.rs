@@ -16,11 +16,11 @@ use evgrid_model::superior::{
     Attempt, DeliveryFigures, DisputedOrder, OutboxItem, ReportKind, ReportOutcome, Superior,
 };
 use evgrid_model::{
-    Charge, ChargePlace, ChargeStatus, Charger, ChargerNotice, ChargingSession, County, Fen,
-    IdToken, IndexRow, Operator, OperatorCredentials, OperatorId, OrderCheck, PlacedStation,
-    PushId, RegionCounts, Registration, Reservation, ReservationStatus, Role, SessionUpdate,
-    StationKey, StationListFilter, StationRecord, StationSummary, StatusRecord, StoredAuthority,
-    TokenFilter, Township, TrafficRow, User, WattHours,
+    AuditEntry, AuditFilter, Charge, ChargePlace, ChargeStatus, Charger, ChargerNotice,
+    ChargingSession, County, Fen, IdToken, IndexRow, Operator, OperatorCredentials, OperatorId,
+    OrderCheck, PlacedStation, PushId, RegionCounts, Registration, Reservation, ReservationStatus,
+    Role, SessionUpdate, StationKey, StationListFilter, StationRecord, StationSummary,
+    StatusRecord, StoredAuthority, TokenFilter, Township, TrafficRow, User, WattHours,
 };
 
 use crate::StoreError;
@@ -348,6 +348,12 @@ pub trait AccountStore: Send + Sync {
 
     /// Replaces a user's password hash and ends the user's sessions; false for no such user.
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+
+    /// Appends a line to the audit log; its id.
+    async fn add_audit(&self, entry: &AuditEntry) -> StoreResult<i64>;
+
+    /// Lines of the audit log, newest first.
+    async fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
 
     /// A user and the stored password hash, for logging in.
     async fn user_login(&self, username: &str) -> StoreResult<Option<(User, String)>>;

@@ -109,6 +109,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "reservations",
             "id_tokens",
             "token_sessions",
+            "audit_log",
         ],
     ),
     // Last: the stations and statuses copied above must not be queued again for them.

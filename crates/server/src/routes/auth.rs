@@ -100,6 +100,16 @@ pub async fn register(
         .register_driver(&c.username, &c.password, client.0)
         .await
         .map_err(account_error)?;
+    state
+        .app
+        .accounts()
+        .audit(
+            &evgrid_app::accounts::Actor::User(&user.username),
+            "user.register",
+            &user.username,
+            "driver",
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(me(&user))).into_response())
 }
 

@@ -1,5 +1,6 @@
 //! The API's handlers, one module per area.
 
+pub mod audit;
 pub mod auth;
 pub mod charging;
 pub mod coverage;

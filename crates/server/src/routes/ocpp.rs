@@ -380,6 +380,9 @@ pub async fn command(
         }
         other => build(version, other)?,
     };
+    caller
+        .audit(&state, "charger.command", &id, &action)
+        .await?;
     match state
         .ocpp
         .hub
@@ -515,6 +518,9 @@ pub async fn registration(
         .set_registration(&id, registration)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    caller
+        .audit(&state, "charger.registration", &id, registration.as_str())
+        .await?;
     let asked = charging.ask_to_boot_again(&state.ocpp.hub, &id).await;
     let asked = match asked {
         None => serde_json::Value::Null,
@@ -582,6 +588,14 @@ pub async fn security_profile(
         .set_security_profile(&id, body.profile)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    caller
+        .audit(
+            &state,
+            "charger.security_profile",
+            &id,
+            &format!("profile {}", body.profile),
+        )
+        .await?;
     let told = match charging
         .tell_security_profile(&state.ocpp.hub, &id, body.profile)
         .await
@@ -658,6 +672,14 @@ pub async fn rotate_password(
         PasswordRotation::Refused(status) => ("refused", Some(status)),
         PasswordRotation::NoAnswer(why) => ("no_answer", Some(why)),
     };
+    caller
+        .audit(
+            &state,
+            "charger.password",
+            &id,
+            &format!("rotated: {rotated}"),
+        )
+        .await?;
     Ok(Json(
         serde_json::json!({"charger": id, "rotated": rotated, "detail": detail}),
     ))

@@ -274,6 +274,18 @@ pub async fn add(
         .add_token(&scope, new, b.replace)
         .await
         .map_err(token_error)?;
+    caller
+        .audit(
+            &state,
+            if created {
+                "token.add"
+            } else {
+                "token.replace"
+            },
+            &token.id,
+            token.status.as_str(),
+        )
+        .await?;
     let code = if created {
         StatusCode::CREATED
     } else {
@@ -342,6 +354,9 @@ pub async fn change(
         .change_token(&scope, &id, change)
         .await
         .map_err(token_error)?;
+    caller
+        .audit(&state, "token.change", &id, token.status.as_str())
+        .await?;
     Ok(Json(token).into_response())
 }
 
@@ -367,6 +382,7 @@ pub async fn remove(
         .remove_token(&scope, &id)
         .await
         .map_err(token_error)?;
+    caller.audit(&state, "token.remove", &id, "").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

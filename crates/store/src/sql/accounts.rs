@@ -2,7 +2,7 @@
 
 use super::*;
 
-use evgrid_model::{OperatorId, Role, User};
+use evgrid_model::{AuditEntry, AuditFilter, OperatorId, Role, User};
 
 type UserRow = (i64, String, String, Option<String>);
 
@@ -19,6 +19,49 @@ fn user((id, username, role, operator): UserRow) -> Result<User, StoreError> {
 
 #[async_trait]
 impl AccountStore for Engine {
+    async fn add_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO audit_log (at, actor, action, target, detail)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(UnixTime(e.at))
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.detail)
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
+    async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, detail FROM audit_log
+             WHERE (CAST($1 AS TEXT) IS NULL OR target = $1)
+               AND (CAST($2 AS TEXT) IS NULL OR actor = $2)
+               AND at >= $3 AND id < $4
+             ORDER BY id DESC LIMIT $5",
+        )
+        .bind(&f.target)
+        .bind(&f.actor)
+        .bind(UnixTime(f.since.unwrap_or(0)))
+        .bind(f.before.unwrap_or(i64::MAX))
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get::<UnixTime, _>("at")?.0,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
     async fn add_user(
         &self,
         username: &str,

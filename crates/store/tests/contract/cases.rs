@@ -2265,3 +2265,76 @@ pub async fn tokens_are_kept_replaced_listed_and_remember_their_sessions(store: 
     assert!(store.remove_user("erin").await.unwrap());
     assert_eq!(store.token("E5").await.unwrap().unwrap().owner, None);
 }
+
+pub async fn the_audit_log_is_appended_and_read_newest_first(store: Store) {
+    use evgrid_model::{AuditEntry, AuditFilter};
+    let line = |at: i64, actor: &str, action: &str, target: &str| AuditEntry {
+        id: 0,
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        target: target.into(),
+        detail: format!("{action} on {target}"),
+    };
+    let mut ids = Vec::new();
+    for (at, actor, action, target) in [
+        (1_800_000_000, "user:ops", "charger.command", "CP-1"),
+        (1_800_000_010, "cli", "operator.credentials", "MA0001"),
+        (1_800_000_020, "user:ops", "charger.command", "CP-2"),
+        (1_800_000_030, "user:adm", "charger.registration", "CP-1"),
+    ] {
+        ids.push(
+            store
+                .add_audit(&line(at, actor, action, target))
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let all = |f: AuditFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .audit_log(&AuditFilter { limit: 10, ..f })
+                .await
+                .unwrap()
+        }
+    };
+    let every = all(AuditFilter::default()).await;
+    assert_eq!(every.len(), 4);
+    assert_eq!(every[0].id, ids[3]);
+    assert_eq!(
+        every[3],
+        AuditEntry {
+            id: ids[0],
+            ..line(1_800_000_000, "user:ops", "charger.command", "CP-1")
+        }
+    );
+    let of_cp1 = all(AuditFilter {
+        target: Some("CP-1".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        of_cp1.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["charger.registration", "charger.command"]
+    );
+    let by_ops = all(AuditFilter {
+        actor: Some("user:ops".into()),
+        since: Some(1_800_000_005),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_ops.len(), 1);
+    assert_eq!(by_ops[0].target, "CP-2");
+    let page = store
+        .audit_log(&AuditFilter {
+            before: Some(ids[2]),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].id, ids[1]);
+}

@@ -54,6 +54,7 @@ macro_rules! for_each_case {
         $m!(charges_are_idempotent_by_key_and_linked_to_transactions);
         $m!(reservations_hold_until_they_expire);
         $m!(accounts_and_logins);
+        $m!(the_audit_log_is_appended_and_read_newest_first);
         $m!(chargers_register_boot_and_number_transactions);
         $m!(unplaced_chargers_are_registered_up_to_a_bound);
         $m!(a_chargers_notices_keep_the_latest_hundred);
