@@ -9,6 +9,9 @@ use crate::auth::Caller;
 use crate::params::Params;
 use crate::{ApiError, AppState};
 
+/// 9999-12-31T23:59:59Z: the latest time a database keeps.
+const LATEST_TIME: i64 = 253_402_300_799;
+
 /// Lines of the audit log, newest first: `target` (a charger's, operator's, user's or token's
 /// id), `actor` (`user:NAME`, `cli:SYSTEM-USER`), `since` (Unix seconds), `before` (an id: the
 /// next page is `before` the last line's id), `limit` (1 to 1,000, default 100).
@@ -38,7 +41,10 @@ pub async fn list(
     let filter = AuditFilter {
         target: p.text(&["target"]),
         actor: p.text(&["actor"]),
-        since: p.integer(&["since"], 0..=i64::from(u32::MAX) * 4),
+        // Any time after 1970 is a valid question; past year 9999 it is the same one.
+        since: p
+            .integer(&["since"], 0..=i64::MAX)
+            .map(|t| t.min(LATEST_TIME)),
         before: p.integer(&["before"], 1..=i64::MAX),
         limit: p
             .integer(&["limit"], 1..=evgrid_app::accounts::AUDIT_PAGE_MOST)
