@@ -156,9 +156,9 @@ pub struct TokenPageDoc {
     params(
         ("status" = Option<String>, Query, description = "accepted, blocked, expired or invalid"),
         ("owner" = Option<String>, Query, description = "Only this account's"),
-        ("operator_id" = Option<String>, Query, description = "Only this operator's"),
-        ("page" = Option<i64>, Query, description = "From 1"),
-        ("page_size" = Option<i64>, Query, description = "1 to 500, default 100"),
+        ("operator_id" = Option<String>, Query, pattern = "^[0-9A-Z]{9}$", description = "Only this operator's"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "From 1"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
     ),
     responses(
         (status = 200, description = "A page of tokens", body = TokenPageDoc),
@@ -392,8 +392,8 @@ pub async fn remove(
     security(("bearer" = []), ("session" = [])),
     params(
         ("id" = String, Path, description = "The token's id"),
-        ("page" = Option<i64>, Query, description = "From 1"),
-        ("page_size" = Option<i64>, Query, description = "1 to 500, default 100"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "From 1"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
     ),
     responses(
         (status = 200, description = "A page of sessions", body = Object),
@@ -416,8 +416,8 @@ pub async fn sessions(
 #[utoipa::path(get, path = "/api/v1/me/token-sessions", tag = "charging",
     security(("bearer" = []), ("session" = [])),
     params(
-        ("page" = Option<i64>, Query, description = "From 1"),
-        ("page_size" = Option<i64>, Query, description = "1 to 500, default 100"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "From 1"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
     ),
     responses(
         (status = 200, description = "A page of sessions", body = Object),
