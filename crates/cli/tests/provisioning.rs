@@ -264,10 +264,22 @@ fn a_pending_charger_may_not_charge_until_commissioned_then_boots_accepted() {
     assert!(lines[0].0.starts_with("cli"), "{lines:?}");
     assert_eq!(lines[1].0, "user:pv.admin");
     // Only admins read it; a bad parameter is a 400.
-    add_user(&data, "pv.regulator", "regulator", None, "regulator password 1");
+    add_user(
+        &data,
+        "pv.regulator",
+        "regulator",
+        None,
+        "regulator password 1",
+    );
     let regulator = login(addr, "pv.regulator", "regulator password 1");
-    assert_eq!(common::get_as(addr, &regulator, "/api/v1/audit").status, 403);
-    assert_eq!(common::get_as(addr, &admin, "/api/v1/audit?limit=0").status, 400);
+    assert_eq!(
+        common::get_as(addr, &regulator, "/api/v1/audit").status,
+        403
+    );
+    assert_eq!(
+        common::get_as(addr, &admin, "/api/v1/audit?limit=0").status,
+        400
+    );
     // The same from the command line.
     let out = run(&["audit", "--target", CHARGER, "--json", "--data-dir", d]);
     assert!(out.status.success(), "{out:?}");

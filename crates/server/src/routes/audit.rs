@@ -20,8 +20,8 @@ const LATEST_TIME: i64 = 253_402_300_799;
 #[utoipa::path(get, path = "/api/v1/audit", tag = "auth",
     security(("bearer" = []), ("session" = [])),
     params(
-        ("target" = Option<String>, Query, description = "Only lines about this id"),
-        ("actor" = Option<String>, Query, description = "Only lines by this actor, e.g. user:ops"),
+        ("target" = Option<String>, Query, min_length = 1, description = "Only lines about this id"),
+        ("actor" = Option<String>, Query, min_length = 1, description = "Only lines by this actor, e.g. user:ops"),
         ("since" = Option<i64>, Query, minimum = 0, description = "Only lines at or after this time (Unix seconds)"),
         ("before" = Option<i64>, Query, minimum = 1, description = "Only lines with an id below this (the next page)"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "At most this many lines (default 100)"),

@@ -154,8 +154,8 @@ pub struct TokenPageDoc {
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "charging",
     security(("bearer" = []), ("session" = [])),
     params(
-        ("status" = Option<String>, Query, description = "accepted, blocked, expired or invalid"),
-        ("owner" = Option<String>, Query, description = "Only this account's"),
+        ("status" = Option<String>, Query, pattern = "^(accepted|blocked|expired|invalid)$", description = "accepted, blocked, expired or invalid"),
+        ("owner" = Option<String>, Query, min_length = 1, description = "Only this account's"),
         ("operator_id" = Option<String>, Query, pattern = "^[0-9A-Z]{9}$", description = "Only this operator's"),
         ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000, description = "From 1"),
         ("page_size" = Option<i64>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 100"),
