@@ -345,11 +345,7 @@ pub async fn command(
     Path(id): Path<String>,
     body: Result<Json<ChargerCommand>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(crate::auth::ANYONE)?;
-    let Some(charger) = state.app.charging().charger(&id).await? else {
-        return Err(ApiError::NotFound(format!("no charger {id:?}")));
-    };
-    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    let charger = operated_charger(&state, &caller, &id).await?;
     let Json(command) = body.map_err(|e| ApiError::from_json_rejection("the command", &e))?;
     if charger.registration == evgrid_model::Registration::Rejected {
         return Err(ApiError::Conflict(format!(
@@ -465,6 +461,33 @@ pub async fn get_charger(
     })))
 }
 
+/// The charger `id`, for a caller who may act on it (its operator's users and admins): 404
+/// when there is none, 401/403 for anyone else.
+async fn operated_charger(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    id: &str,
+) -> Result<evgrid_model::Charger, ApiError> {
+    caller.require(crate::auth::ANYONE)?;
+    let Some(charger) = state.app.charging().charger(id).await? else {
+        return Err(ApiError::NotFound(format!("no charger {id:?}")));
+    };
+    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    Ok(charger)
+}
+
+/// What a connected charger answered to a platform's request, as JSON: `{"status": …}`,
+/// `{"error": …}`, or `null` when it was not asked (not connected).
+fn charger_answer(
+    answer: Option<Result<evgrid_ocpp::commands::CommandStatus, String>>,
+) -> serde_json::Value {
+    match answer {
+        None => serde_json::Value::Null,
+        Some(Ok(status)) => serde_json::json!({ "status": status.label() }),
+        Some(Err(e)) => serde_json::json!({ "error": e }),
+    }
+}
+
 /// A charger's registration to set.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -500,11 +523,7 @@ pub async fn registration(
     Path(id): Path<String>,
     body: Result<Json<RegistrationBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(crate::auth::ANYONE)?;
-    let Some(charger) = state.app.charging().charger(&id).await? else {
-        return Err(ApiError::NotFound(format!("no charger {id:?}")));
-    };
-    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    operated_charger(&state, &caller, &id).await?;
     let Json(body) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
     let registration =
         evgrid_model::Registration::from_name(&body.registration).ok_or_else(|| {
@@ -521,14 +540,7 @@ pub async fn registration(
     caller
         .audit(&state, "charger.registration", &id, registration.as_str())
         .await?;
-    let asked = charging.ask_to_boot_again(&state.ocpp.hub, &id).await;
-    let asked = match asked {
-        None => serde_json::Value::Null,
-        Some(Ok(status)) => serde_json::json!({
-            "status": status.label(),
-        }),
-        Some(Err(e)) => serde_json::json!({ "error": e }),
-    };
+    let asked = charger_answer(charging.ask_to_boot_again(&state.ocpp.hub, &id).await);
     Ok(Json(serde_json::json!({
         "charger": id,
         "registration": registration,
@@ -571,11 +583,7 @@ pub async fn security_profile(
     Path(id): Path<String>,
     body: Result<Json<SecurityProfileBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(crate::auth::ANYONE)?;
-    let Some(charger) = state.app.charging().charger(&id).await? else {
-        return Err(ApiError::NotFound(format!("no charger {id:?}")));
-    };
-    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    operated_charger(&state, &caller, &id).await?;
     let Json(body) = body.map_err(|e| ApiError::from_json_rejection("the body", &e))?;
     if !(1..=3).contains(&body.profile) {
         return Err(ApiError::BadRequest(format!(
@@ -596,16 +604,11 @@ pub async fn security_profile(
             &format!("profile {}", body.profile),
         )
         .await?;
-    let told = match charging
-        .tell_security_profile(&state.ocpp.hub, &id, body.profile)
-        .await
-    {
-        None => serde_json::Value::Null,
-        Some(Ok(status)) => serde_json::json!({
-            "status": status.label(),
-        }),
-        Some(Err(e)) => serde_json::json!({ "error": e }),
-    };
+    let told = charger_answer(
+        charging
+            .tell_security_profile(&state.ocpp.hub, &id, body.profile)
+            .await,
+    );
     Ok(Json(serde_json::json!({
         "charger": id,
         "security_profile": body.profile,
@@ -653,11 +656,7 @@ pub async fn rotate_password(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use evgrid_app::charging::chargers::PasswordRotation;
-    caller.require(crate::auth::ANYONE)?;
-    let Some(charger) = state.app.charging().charger(&id).await? else {
-        return Err(ApiError::NotFound(format!("no charger {id:?}")));
-    };
-    caller.require_for_operator(&charger.operator_id, &[Role::Admin])?;
+    operated_charger(&state, &caller, &id).await?;
     let outcome = state
         .app
         .charging()
