@@ -444,11 +444,31 @@ async def tls_refused(url, subprotocol, headers, context):
 
 class CertifiedStation(ChargePoint201):
     chain = None
+    network = None
+    priority = None
+    reset_type = None
 
     @on("CertificateSigned")
     def certificate_signed(self, certificate_chain, certificate_type=None, **kwargs):
         self.chain = certificate_chain
         return result201.CertificateSigned(status="Accepted")
+
+    @on("SetNetworkProfile")
+    def set_network_profile(self, configuration_slot, connection_data, **kwargs):
+        self.network = (configuration_slot, connection_data)
+        return result201.SetNetworkProfile(status="Accepted")
+
+    @on("SetVariables")
+    def set_variables(self, set_variable_data, **kwargs):
+        first = set_variable_data[0]
+        self.priority = (first["component"]["name"], first["variable"]["name"], first["attribute_value"])
+        return result201.SetVariables(set_variable_result=[{
+            "attribute_status": "Accepted", "component": first["component"], "variable": first["variable"]}])
+
+    @on("Reset")
+    def reset(self, type, **kwargs):
+        self.reset_type = type
+        return result201.Reset(status="Accepted")
 
 
 async def profile3():
@@ -501,6 +521,19 @@ async def profile3():
         status, charger = await asyncio.to_thread(api, "GET", f"/api/v1/chargers/{p3}")
         check(status == 200 and charger["charger"]["security_profile"] == 3 and charger["connected"],
               f"profile 3: the charger's page says profile 3 ({charger['charger'].get('security_profile')})")
+        # A05: the platform moves the station to a profile on a URL: network profile, priority, reset.
+        status, answer = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{p3}/security-profile",
+                                                 {"profile": 3, "csms_url": f"{wss}/ocpp/", "configuration_slot": 2})
+        check(status == 200 and (answer.get("told") or {}).get("status") == "Accepted",
+              f"A05: the security profile upgrade is told to the station ({status} {answer})")
+        slot, data = cp.network or (None, {})
+        check(slot == 2 and data.get("security_profile") == 3 and data.get("ocpp_csms_url") == f"{wss}/ocpp/",
+              f"A05: SetNetworkProfile with slot 2, profile 3 and the URL ({cp.network})")
+        check(cp.priority == ("OCPPCommCtrlr", "NetworkConfigurationPriority", "2") and cp.reset_type == "OnIdle",
+              f"A05: the slot first in NetworkConfigurationPriority, then Reset OnIdle ({cp.priority}, {cp.reset_type})")
+        status, _ = await asyncio.to_thread(api, "POST", f"/api/v1/chargers/{p3}/security-profile",
+                                            {"profile": 3, "csms_url": "ws://plain.example/ocpp/"})
+        check(status == 400, f"A05: profile 3 on a ws:// URL is refused (HTTP {status})")
         loop.cancel()
     refused = await tls_refused(f"{wss}/ocpp/{p3}", "ocpp2.0.1", basic(p3, p3_password), context)
     check(refused == 401, f"profile 3: a password alone no longer does ({refused})")

@@ -139,17 +139,64 @@ pub fn boot_again(version: Version) -> Call {
     trigger_message(version, "BootNotification", None)
 }
 
-/// Tell a 1.6 charger its new security profile (ChangeConfiguration `SecurityProfile`, OCPP 1.6
-/// security whitepaper); `None` for 2.0.1, where the profile comes with a network connection
-/// profile (SetNetworkProfile, which needs the CSMS's URL).
-pub fn security_profile(version: Version, profile: u8) -> Option<Call> {
-    match version {
-        Version::V16 => Some((
+/// Where a 2.0.1 charger is to reconnect with its new security profile: the CSMS's URL as the
+/// charger reaches it, and the network configuration slot to keep it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkTarget<'a> {
+    pub csms_url: &'a str,
+    pub slot: u32,
+}
+
+/// The calls that move a charger to security profile `profile`, in order. 1.6 (security
+/// whitepaper): ChangeConfiguration `SecurityProfile`. 2.0.1 (A05), given where to reconnect: a
+/// network connection profile in the slot (SetNetworkProfile), that slot first in
+/// `OCPPCommCtrlr.NetworkConfigurationPriority` (SetVariables), and a Reset `OnIdle` so that it
+/// reconnects with it; nothing without a target (the URL is the deployment's, not evgrid's to
+/// guess).
+pub fn security_profile(
+    version: Version,
+    profile: u8,
+    target: Option<&NetworkTarget>,
+) -> Vec<Call> {
+    match (version, target) {
+        (Version::V16, _) => vec![(
             "ChangeConfiguration",
             json!({"key": "SecurityProfile", "value": profile.to_string()}),
-        )),
-        Version::V201 => None,
+        )],
+        (Version::V201, None) => Vec::new(),
+        (Version::V201, Some(t)) => vec![
+            (
+                "SetNetworkProfile",
+                json!({"configurationSlot": t.slot, "connectionData": {
+                    "ocppVersion": "OCPP20",
+                    "ocppTransport": "JSON",
+                    "ocppCsmsUrl": t.csms_url,
+                    "messageTimeout": 30,
+                    "securityProfile": profile,
+                    "ocppInterface": "Wired0",
+                }}),
+            ),
+            (
+                "SetVariables",
+                json!({"setVariableData": [{
+                    "component": {"name": "OCPPCommCtrlr"},
+                    "variable": {"name": "NetworkConfigurationPriority"},
+                    "attributeValue": t.slot.to_string(),
+                }]}),
+            ),
+            ("Reset", json!({"type": "OnIdle"})),
+        ],
     }
+}
+
+/// How a charger answered one of the calls above, or any command: its `status`, or for
+/// SetVariables the first variable's `attributeStatus`.
+pub fn answer_status(action: &str, answer: &Value) -> CommandStatus {
+    if action == "SetVariables" {
+        let first = &answer["setVariableResult"][0];
+        return CommandStatus::of(&json!({"status": first["attributeStatus"]}));
+    }
+    CommandStatus::of(answer)
 }
 
 /// Reserve a connector for `id_tag` until `expiry` (RFC 3339).
@@ -366,6 +413,12 @@ mod tests {
                 v,
                 "0123456789abcdef0123456789abcdef01234567",
             ));
+            calls.push(boot_again(v));
+            let target = NetworkTarget {
+                csms_url: "wss://evgrid.example.org/ocpp/",
+                slot: 2,
+            };
+            calls.extend(security_profile(v, 3, Some(&target)));
             for (action, payload) in calls {
                 assert!(
                     validate(v, action, Direction::Request, &payload).is_ok(),
@@ -374,6 +427,15 @@ mod tests {
             }
         }
         assert!(remote_stop(Version::V16, "T-1").is_err());
+        // The 2.0.1 upgrade needs to know where to reconnect; 1.6 needs one call.
+        assert!(security_profile(Version::V201, 2, None).is_empty());
+        assert_eq!(security_profile(Version::V16, 2, None).len(), 1);
+        let answered = json!({"setVariableResult": [{"attributeStatus": "Rejected",
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "NetworkConfigurationPriority"}}]});
+        assert_eq!(
+            answer_status("SetVariables", &answered),
+            CommandStatus::Refused("Rejected".into())
+        );
         let long = LocalEntry {
             token: "X".repeat(21),
             kind: evgrid_model::TokenKind::Iso14443,

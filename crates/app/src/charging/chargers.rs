@@ -347,24 +347,34 @@ impl Charging {
         Ok(())
     }
 
-    /// Tells a connected 1.6 charger its new security profile (ChangeConfiguration
-    /// `SecurityProfile`, OCPP 1.6 security whitepaper): its answer, or `None` when it is not
-    /// connected or speaks 2.0.1 (there the profile comes with a network connection profile:
-    /// SetNetworkProfile, sent as an `ocpp` command with the CSMS's URL).
+    /// Tells a connected charger its new security profile (see
+    /// [`evgrid_ocpp::commands::security_profile`]: 1.6 ChangeConfiguration; 2.0.1, given where
+    /// to reconnect, SetNetworkProfile, the slot's priority and a Reset): the first answer that
+    /// is not `Accepted`, else the last; `None` when it is not connected or nothing is to be
+    /// sent (2.0.1 without a target).
     pub async fn tell_security_profile(
         &self,
         hub: &evgrid_ocpp::hub::Hub,
         id: &str,
         profile: u8,
+        target: Option<&evgrid_ocpp::commands::NetworkTarget<'_>>,
     ) -> Option<Result<CommandStatus, String>> {
         let version = hub.locate(id).await?;
-        let (action, payload) = evgrid_ocpp::commands::security_profile(version, profile)?;
-        Some(
-            hub.call(id, action, payload, super::charges::CALL_TIMEOUT)
+        let calls = evgrid_ocpp::commands::security_profile(version, profile, target);
+        let mut last = None;
+        for (action, payload) in calls {
+            let told = hub
+                .call(id, action, payload, super::charges::CALL_TIMEOUT)
                 .await
-                .map(|answer| CommandStatus::of(&answer))
-                .map_err(|e| super::charges::command_error(id, e)),
-        )
+                .map(|answer| evgrid_ocpp::commands::answer_status(action, &answer))
+                .map_err(|e| super::charges::command_error(id, e));
+            let refused = !matches!(told, Ok(CommandStatus::Accepted));
+            last = Some(told);
+            if refused {
+                break;
+            }
+        }
+        last
     }
 
     /// Asks a connected charger to boot again (TriggerMessage BootNotification), so that a

@@ -556,14 +556,24 @@ pub struct SecurityProfileBody {
     /// platform's authority).
     #[schema(example = 2, minimum = 1, maximum = 3)]
     pub profile: u8,
+    /// 2.0.1: the URL the charger is to reconnect to with the new profile (`wss://…/ocpp/`,
+    /// `ws://` only for profile 1). With it a connected 2.0.1 charger is sent SetNetworkProfile,
+    /// the slot's priority and a Reset; without it, it is not told.
+    #[schema(example = "wss://evgrid.example.org:8443/ocpp/", max_length = 512)]
+    pub csms_url: Option<String>,
+    /// 2.0.1: the network configuration slot for it (default 1).
+    #[schema(minimum = 0, maximum = 99)]
+    pub configuration_slot: Option<u32>,
 }
 
 /// Sets the lowest OCPP security profile the charger may connect with; a connection below it
 /// is refused (401). A charger raises itself to 3 at its first connection with a client
 /// certificate (got through SignCertificate); set 2 to require TLS, or lower the profile for a
 /// charger that lost its certificate. A connected 1.6 charger is told (ChangeConfiguration
-/// `SecurityProfile`) and `told` gives its answer; for 2.0.1 send SetNetworkProfile with the
-/// CSMS's URL as an `ocpp` command (`told` is `null`, as for a charger not connected).
+/// `SecurityProfile`); a connected 2.0.1 charger, given `csms_url`, is sent SetNetworkProfile
+/// (the profile in `configuration_slot`), SetVariables `OCPPCommCtrlr.NetworkConfigurationPriority`
+/// and a Reset `OnIdle` (A05). `told` gives the first answer that is not `Accepted`, else the
+/// last; `null` when the charger was not told.
 ///
 /// For the charger operator's own users and admins.
 #[utoipa::path(post, path = "/api/v1/chargers/{id}/security-profile", tag = "ocpp",
@@ -591,6 +601,28 @@ pub async fn security_profile(
             body.profile
         )));
     }
+    if let Some(url) = &body.csms_url {
+        let secure = url.starts_with("wss://");
+        if !(secure || url.starts_with("ws://")) || url.len() > 512 {
+            return Err(ApiError::BadRequest(
+                "csms_url: a ws:// or wss:// URL of at most 512 characters".into(),
+            ));
+        }
+        if body.profile >= 2 && !secure {
+            return Err(ApiError::BadRequest(format!(
+                "csms_url: security profile {} needs wss://",
+                body.profile
+            )));
+        }
+    }
+    let slot = body.configuration_slot.unwrap_or(1);
+    if slot > 99 {
+        return Err(ApiError::BadRequest("configuration_slot: 0 to 99".into()));
+    }
+    let target = body
+        .csms_url
+        .as_deref()
+        .map(|csms_url| evgrid_ocpp::commands::NetworkTarget { csms_url, slot });
     let charging = state.app.charging();
     charging
         .set_security_profile(&id, body.profile)
@@ -606,7 +638,7 @@ pub async fn security_profile(
         .await?;
     let told = charger_answer(
         charging
-            .tell_security_profile(&state.ocpp.hub, &id, body.profile)
+            .tell_security_profile(&state.ocpp.hub, &id, body.profile, target.as_ref())
             .await,
     );
     Ok(Json(serde_json::json!({
