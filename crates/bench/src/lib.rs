@@ -7,6 +7,7 @@ mod engines;
 mod mclp;
 mod measure;
 mod nearest;
+mod nodes;
 mod ocpp;
 mod postgis;
 mod tcec;
@@ -30,6 +31,13 @@ pub enum BenchCommand {
     /// stored), started by `bench ocpp` as a process of its own; prints `listening on ADDR`.
     #[command(hide = true)]
     OcppFloor,
+    /// Several nodes on one PostgreSQL database: idle chargers over N nodes (RSS per connection),
+    /// statuses through 3 nodes and through 1 (msg/s, p50/p99, CPU per message), the cross-node
+    /// command round trip.
+    Nodes(nodes::NodesArgs),
+    /// A worker of `bench nodes`: holds idle chargers until its standard input closes.
+    #[command(hide = true)]
+    OcppIdleWorker(nodes::IdleWorkerArgs),
     /// Coverage: nearest-station distance for every 100 m cell of the city against 20,000 and
     /// 1,000,000 stations, with scipy's cKDTree as the baseline.
     Coverage(coverage::CoverageBenchArgs),
@@ -45,6 +53,8 @@ pub fn run(which: BenchCommand, runtime: &tokio::runtime::Runtime) -> Result<()>
         BenchCommand::Tcec(args) => tcec::run(args, runtime),
         BenchCommand::Ocpp(args) => ocpp::run(args, runtime),
         BenchCommand::OcppFloor => runtime.block_on(ocpp::serve_floor()),
+        BenchCommand::Nodes(args) => nodes::run(args, runtime),
+        BenchCommand::OcppIdleWorker(args) => nodes::idle_worker(args, runtime),
         BenchCommand::Coverage(args) => coverage::run(args),
         BenchCommand::Mclp(args) => mclp::run(args),
     }

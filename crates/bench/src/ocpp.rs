@@ -77,14 +77,14 @@ impl LoadMessage {
 
 /// Where chargers connect: address and path before the charger id.
 #[derive(Clone)]
-struct Target {
-    addr: SocketAddr,
-    path: String,
+pub(crate) struct Target {
+    pub(crate) addr: SocketAddr,
+    pub(crate) path: String,
 }
 
-struct Server {
-    child: Child,
-    target: Target,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) target: Target,
 }
 
 impl Drop for Server {
@@ -111,8 +111,13 @@ fn wait_for_line(child: &mut Child, needle: &str) -> Result<String> {
     bail!("the server did not start")
 }
 
-/// `evgrid serve` over the store at `location` (as `--database` reads it), in `dir`.
-fn start_evgrid(dir: &std::path::Path, location: &str) -> Result<Server> {
+/// `evgrid serve` over the store at `location` (as `--database` reads it), in `dir`, with
+/// `extra` options.
+pub(crate) fn start_evgrid(
+    dir: &std::path::Path,
+    location: &str,
+    extra: &[&str],
+) -> Result<Server> {
     let mut child = Command::new(std::env::current_exe()?)
         .args([
             "serve",
@@ -125,6 +130,7 @@ fn start_evgrid(dir: &std::path::Path, location: &str) -> Result<Server> {
         ])
         .arg(dir)
         .args(["--database", location])
+        .args(extra)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -217,12 +223,12 @@ pub async fn serve_floor() -> Result<()> {
 }
 
 /// The process's resident memory, bytes.
-fn rss(pid: u32) -> u64 {
+pub(crate) fn rss(pid: u32) -> u64 {
     crate::measure::proc_status_kib(&pid.to_string(), "VmRSS").map_or(0, |kb| kb * 1024)
 }
 
 /// The process's CPU time (user + system), seconds.
-fn cpu(pid: u32) -> f64 {
+pub(crate) fn cpu(pid: u32) -> f64 {
     let ticks = 100.0; // USER_HZ on Linux
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -236,10 +242,10 @@ fn cpu(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// A WebSocket to the server from loopback source address 127.0.0.(2 + i % 200).
-async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
+pub(crate) async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
     let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % 200) as u8));
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(source, 0))?;
@@ -258,7 +264,7 @@ async fn connect(server: &Target, id: &str, i: usize) -> Result<Socket> {
 }
 
 /// Sends a CALL; returns the CALLRESULT's payload.
-async fn call(
+pub(crate) async fn call(
     ws: &mut Socket,
     id: &str,
     action: &str,
@@ -293,7 +299,7 @@ async fn call(
     }
 }
 
-async fn boot(server: &Target, id: &str, i: usize) -> Result<Socket> {
+pub(crate) async fn boot(server: &Target, id: &str, i: usize) -> Result<Socket> {
     let mut ws = connect(server, id, i).await?;
     call(
         &mut ws,
@@ -341,15 +347,16 @@ async fn open_transactions(sockets: Vec<Socket>) -> Result<(Vec<Socket>, Vec<i64
     Ok(out.into_iter().unzip())
 }
 
-/// Opens `n` connections (64 at a time), each booted; returns them and how many failed.
-async fn open_many(server: &Target, prefix: &str, n: usize) -> (Vec<Socket>, usize) {
+/// Opens `n` connections (64 at a time), each booted, the i-th to `servers[i % len]`; returns
+/// them and how many failed.
+pub(crate) async fn open_many(servers: &[Target], prefix: &str, n: usize) -> (Vec<Socket>, usize) {
     let sockets = Arc::new(Mutex::new(Vec::with_capacity(n)));
     let failed = Arc::new(AtomicU64::new(0));
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let (sockets, failed, next) = (sockets.clone(), failed.clone(), next.clone());
-        let server = server.clone();
+        let servers = servers.to_vec();
         let prefix = prefix.to_owned();
         tasks.push(tokio::spawn(async move {
             loop {
@@ -359,7 +366,7 @@ async fn open_many(server: &Target, prefix: &str, n: usize) -> (Vec<Socket>, usi
                 }
                 match tokio::time::timeout(
                     Duration::from_secs(30),
-                    boot(&server, &format!("{prefix}{i:06}"), i),
+                    boot(&servers[i % servers.len()], &format!("{prefix}{i:06}"), i),
                 )
                 .await
                 {
@@ -385,19 +392,20 @@ async fn open_many(server: &Target, prefix: &str, n: usize) -> (Vec<Socket>, usi
     (sockets, failed.load(Ordering::Relaxed) as usize)
 }
 
-struct Load {
-    acknowledged: u64,
-    failed: u64,
-    seconds: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    server_cpu_s: f64,
+pub(crate) struct Load {
+    pub(crate) acknowledged: u64,
+    pub(crate) failed: u64,
+    pub(crate) seconds: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    /// CPU time of the server processes together.
+    pub(crate) server_cpu_s: f64,
 }
 
 /// Every socket sends a StatusNotification, or a MeterValues of its transaction
 /// (`transactions[i]`), every `interval` seconds for `seconds`.
-async fn load(
-    server_pid: u32,
+pub(crate) async fn load(
+    server_pids: &[u32],
     sockets: Vec<Socket>,
     transactions: &[i64],
     interval: f64,
@@ -407,7 +415,8 @@ async fn load(
     let acknowledged = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let n = sockets.len().max(1);
-    let cpu0 = cpu(server_pid);
+    let cpu_of = || server_pids.iter().map(|&p| cpu(p)).sum::<f64>();
+    let cpu0 = cpu_of();
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
@@ -471,7 +480,7 @@ async fn load(
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let server_cpu_s = cpu(server_pid) - cpu0;
+    let server_cpu_s = cpu_of() - cpu0;
     let mut l = std::mem::take(
         &mut *latencies
             .lock()
@@ -516,12 +525,12 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         line(format!("OCPP 1.6 central system on loopback, {} CPU cores shared by server and load generator; load: {}", std::thread::available_parallelism().map_or(0, |n| n.get()), args.message.label()));
         line(String::new());
         // (a) idle connections.
-        let server = start_evgrid(dir.path(), &engines[0].location)?;
+        let server = start_evgrid(dir.path(), &engines[0].location, &[])?;
         let pid = server.child.id();
         tokio::time::sleep(Duration::from_millis(500)).await;
         let before = rss(pid);
         let t = Instant::now();
-        let (idle, failed) = open_many(&server.target, "IDLE", args.connections).await;
+        let (idle, failed) = open_many(std::slice::from_ref(&server.target), "IDLE", args.connections).await;
         let opened = idle.len();
         tokio::time::sleep(Duration::from_secs(2)).await;
         let after = rss(pid);
@@ -545,7 +554,7 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         if let Some(postgres) = engines.get(1) {
             systems.push((
                 "evgrid (stored in PostgreSQL)",
-                start_evgrid(dir.path(), &postgres.location)?,
+                start_evgrid(dir.path(), &postgres.location, &[])?,
             ));
         }
         if !args.no_baseline {
@@ -562,7 +571,7 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
         }
         for (name, server) in &systems {
             let pid = server.child.id();
-            let (sockets, failed) = open_many(&server.target, "LOAD", args.chargers).await;
+            let (sockets, failed) = open_many(std::slice::from_ref(&server.target), "LOAD", args.chargers).await;
             if failed > 0 {
                 line(format!("({name}: {failed} of {} chargers could not connect)", args.chargers));
             }
@@ -573,7 +582,7 @@ pub fn run(args: OcppArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
                     .with_context(|| format!("{name}: opening the transactions"))?,
             };
             for interval in &args.intervals {
-                let (l, back) = load(pid, sockets, &transactions, *interval, args.seconds).await;
+                let (l, back) = load(&[pid], sockets, &transactions, *interval, args.seconds).await;
                 sockets = back;
                 let rate = l.acknowledged as f64 / l.seconds;
                 let per_msg = l.server_cpu_s / l.acknowledged.max(1) as f64 * 1e6;
