@@ -129,6 +129,9 @@ const GROUPS: &[(&str, &[&str])] = &[
 /// copied, they mean nothing to the target's nodes.
 const TRANSIENT: &[&str] = &["cluster_nodes", "charger_presence", "leases"];
 
+/// Tables the target's own triggers keep as the rows above are copied (tallies): not copied.
+const DERIVED: &[&str] = &["charger_tallies"];
+
 /// Tables the target's migrations fill: the source's rows replace them, whatever `Duplicates`.
 const SEEDED: &[&str] = &["counties", "townships", "targets"];
 
@@ -188,10 +191,11 @@ pub async fn transfer(
     )
     .fetch_all(&mut *snapshot)
     .await?;
-    if let Some(unknown) = source_tables
-        .iter()
-        .find(|t| !known.contains(&t.as_str()) && !TRANSIENT.contains(&t.as_str()))
-    {
+    if let Some(unknown) = source_tables.iter().find(|t| {
+        !known.contains(&t.as_str())
+            && !TRANSIENT.contains(&t.as_str())
+            && !DERIVED.contains(&t.as_str())
+    }) {
         // A table this copy does not know would be left behind without a word.
         return Err(StoreError::Corrupt {
             table: "sqlite_master",

@@ -59,11 +59,12 @@ impl ChargerStore for Engine {
     }
 
     async fn register_unplaced_charger(&self, c: &Charger, most: u32) -> Result<bool, StoreError> {
-        // One statement: the count and the insert cannot be separated by another login.
+        // One statement: the count and the insert cannot be separated by another login. The
+        // count is the tally the chargers' triggers keep (not a scan of every charger).
         Ok(sqlx::query(
             "INSERT INTO chargers (charger_id, operator_id, station_id, connectors, password_hash, created_at)
              SELECT $1, $2, NULL, $3, $4, $5
-             WHERE (SELECT COUNT(*) FROM chargers WHERE station_id IS NULL) < $6
+             WHERE (SELECT COALESCE(SUM(unplaced), 0) FROM charger_tallies) < $6
              ON CONFLICT (charger_id) DO NOTHING",
         )
         .bind(&c.id)

@@ -1148,6 +1148,34 @@ pub async fn unplaced_chargers_are_registered_up_to_a_bound(store: Store) {
     assert_eq!(store.charger("CP-P").await.unwrap(), Some(placed));
     assert!(store.charger("U2").await.unwrap().is_none());
     assert_eq!(store.chargers().await.unwrap().len(), 3);
+    // Placing one at a station, or removing one, frees its place under the bound; taking a
+    // charger off its station takes a place again.
+    let unplaced = |id: &str| Charger::new(id, op(), None, 2, Some("sha256$s$u".into()));
+    let u0_placed = Charger::new("U0", op(), Some("A".into()), 2, Some("sha256$s$u".into()));
+    store.put_charger(&u0_placed).await.unwrap();
+    assert!(store
+        .register_unplaced_charger(&unplaced("U2"), 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .register_unplaced_charger(&unplaced("U3"), 2)
+        .await
+        .unwrap());
+    assert!(store.remove_charger("U1").await.unwrap());
+    assert!(store
+        .register_unplaced_charger(&unplaced("U3"), 2)
+        .await
+        .unwrap());
+    store.put_charger(&unplaced("CP-P")).await.unwrap();
+    assert!(store.remove_charger("U2").await.unwrap());
+    assert!(!store
+        .register_unplaced_charger(&unplaced("U4"), 2)
+        .await
+        .unwrap());
+    assert!(store
+        .register_unplaced_charger(&unplaced("U4"), 3)
+        .await
+        .unwrap());
 }
 
 pub async fn chargers_register_boot_and_number_transactions(store: Store) {
