@@ -126,6 +126,18 @@ async fn http(
     Ok((status, body))
 }
 
+/// The OCPP connections a node holds, from its `/metrics`.
+async fn connections(addr: SocketAddr) -> Result<u64> {
+    let (status, body) = http(addr, "GET", "/metrics", None, &serde_json::Value::Null).await?;
+    if status != 200 {
+        bail!("/metrics: HTTP {status}");
+    }
+    body.lines()
+        .find_map(|l| l.strip_prefix("evgrid_ocpp_connections "))
+        .and_then(|n| n.trim().parse().ok())
+        .context("no evgrid_ocpp_connections in /metrics")
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -258,12 +270,24 @@ pub fn run(args: NodesArgs, runtime: &tokio::runtime::Runtime) -> Result<()> {
                 held / args.nodes
             ));
         }
-        // Closing the workers' stdin ends them and their connections.
+        // Closing the workers' stdin ends them and their connections; the load phase starts
+        // when every node has let its chargers go (their presence rows deleted) and settled.
         for mut child in children {
             drop(child.stdin.take());
             let _ = child.wait();
         }
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        let quiet = Instant::now();
+        while quiet.elapsed() < Duration::from_secs(180) {
+            let mut connected = 0;
+            for t in &targets {
+                connected += connections(t.addr).await.unwrap_or(1);
+            }
+            if connected == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
 
         // (b) statuses through 3 nodes, then through 1.
         line(String::new());
