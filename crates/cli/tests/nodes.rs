@@ -225,6 +225,29 @@ fn a_command_through_one_node_reaches_a_charger_on_another() {
         "node B, started first, polls some operators"
     );
 
+    // A siting plan started through node A is followed through node B (its progress and its
+    // result are in the database): the same result from both.
+    let plan = post_json(
+        a.addr,
+        "/api/v1/plans",
+        &[("Authorization", &bearer)],
+        &serde_json::json!({"new_piles": 40, "grid_m": 2000}),
+    );
+    assert_eq!(plan.status, 202, "{}", plan.text());
+    let path = plan
+        .headers
+        .iter()
+        .find(|(name, _)| name == "location")
+        .map(|(_, value)| value.clone())
+        .expect("a Location");
+    let done = wait_for(240, || {
+        let job = get_as(b.addr, &token_b, &path).json();
+        (job["status"] != "queued" && job["status"] != "running").then_some(job)
+    })
+    .expect("the plan ends");
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(get_as(a.addr, &token, &path).json(), done);
+
     // Node B dies: within the heartbeat's freshness node A no longer counts its chargers
     // connected, and a command is answered 409 (not connected) instead of waiting; node A takes
     // B's operators over within two intervals (their platforms died with B: the pulls fail, but

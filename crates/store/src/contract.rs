@@ -789,6 +789,77 @@ pub trait SuperiorStore: Send + Sync {
     async fn prune_outbox(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
+/// Where a siting plan run in the background stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanState {
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    /// 0..1.
+    pub progress: f64,
+    /// The solver's phase.
+    pub phase: String,
+    /// Best covered people so far (the solver's figure).
+    pub objective: Option<f64>,
+    pub error: Option<String>,
+    /// The result (JSON), once done.
+    pub result: Option<String>,
+}
+
+/// A siting plan as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRecord {
+    pub id: i64,
+    /// The account that asked for it.
+    pub owner: String,
+    /// The node that runs (or ran) it.
+    pub node_id: String,
+    /// The request (JSON).
+    pub request: String,
+    pub state: PlanState,
+    pub created_at: i64,
+    /// The heartbeat of a queued or running plan: its node updates it while the plan waits
+    /// or runs.
+    pub updated_at: i64,
+}
+
+/// Siting plans run in the background, in the database so that any node of a deployment
+/// answers for any plan; each runs on the node that queued it.
+#[async_trait]
+pub trait PlanStore: Send + Sync {
+    /// Queues `owner`'s plan (`request`, JSON) on `node` at `now`, unless `most_pending`
+    /// plans are queued or running with a heartbeat at or after `alive_since`; then keeps the
+    /// newest `keep` plans, removing older finished or stale ones. `Ok(id)`, or `Err(pending)`.
+    async fn queue_plan(
+        &self,
+        owner: &str,
+        node: &str,
+        request: &str,
+        now: i64,
+        limits: PlanLimits,
+    ) -> StoreResult<Result<i64, u32>>;
+
+    /// Records a queued or running plan's state at `now` (its heartbeat); a plan that is done
+    /// or failed stays as it is (a late heartbeat cannot undo its end).
+    async fn update_plan(&self, id: i64, state: &PlanState, now: i64) -> StoreResult<()>;
+
+    /// A plan, if kept.
+    async fn plan(&self, id: i64) -> StoreResult<Option<PlanRecord>>;
+
+    /// The newest plan that is done.
+    async fn latest_done_plan(&self) -> StoreResult<Option<PlanRecord>>;
+}
+
+/// The bounds [`PlanStore::queue_plan`] keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanLimits {
+    /// Plans queued or running at once.
+    pub most_pending: u32,
+    /// A queued or running plan whose heartbeat is older counts no more (its node stopped).
+    pub alive_since: i64,
+    /// Plans kept (the newest).
+    pub keep: u32,
+}
+
 /// A whole engine: every area of the contract.
 pub trait Engine:
     NetworkStore
@@ -805,6 +876,7 @@ pub trait Engine:
     + HealthStore
     + SuperiorStore
     + TokenStore
+    + PlanStore
     + std::fmt::Debug
 {
     /// The engine's name, for logs and error messages: `sqlite`, `postgres`.

@@ -27,8 +27,9 @@ use std::sync::Arc;
 
 pub use contract::{
     AccountStore, ChargeStore, ChargerStore, ChargingSessionStore, Engine, NetworkStore,
-    OperatorStore, PruneBefore, Pruned, StatisticsStore, StatusStore, StoreResult, SuperiorStore,
-    TokenCounts, TokenStore, TokensOf, TrafficStore,
+    OperatorStore, PlanLimits, PlanRecord, PlanState, PlanStore, PruneBefore, Pruned,
+    StatisticsStore, StatusStore, StoreResult, SuperiorStore, TokenCounts, TokenStore, TokensOf,
+    TrafficStore,
 };
 pub use error::StoreError;
 pub use postgres::PostgresStore;

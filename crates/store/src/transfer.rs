@@ -112,6 +112,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "audit_log",
         ],
     ),
+    ("siting plans", &["plan_jobs"]),
     // Last: the stations and statuses copied above must not be queued again for them.
     (
         "superior platforms",

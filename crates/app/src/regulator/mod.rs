@@ -33,11 +33,11 @@ pub struct Regulator {
 impl Regulator {
     pub(crate) fn new(store: Store, network: Arc<Network>, live: Arc<Live>) -> Self {
         Self {
+            plans: plan::PlanJobs::new(store.clone()),
             store,
             network,
             live,
             coverage: coverage::CoverageCache::default(),
-            plans: plan::PlanJobs::default(),
         }
     }
 

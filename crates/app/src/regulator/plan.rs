@@ -14,7 +14,6 @@
 //! the before/after figures use true distances).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -26,6 +25,8 @@ use evgrid_model::LatLng;
 use evgrid_report::{Cell, Kind, Table};
 use evgrid_siting::{DemandPoint, Instance, Options, Point, PointGrid, Problem, Progress};
 use serde::{Deserialize, Serialize};
+
+use evgrid_store::{PlanLimits, PlanRecord, PlanState};
 
 use super::Regulator;
 
@@ -91,11 +92,14 @@ pub enum PlanError {
     Invalid(String),
     /// As many plans as are kept waiting are queued or running.
     #[error("{0} plans already queued or running: try again when one has finished")]
-    Busy(usize),
+    Busy(u32),
+    /// The plan could not be recorded.
+    #[error("the plan could not be recorded: {0}")]
+    Storage(#[from] evgrid_store::StoreError),
 }
 
 /// Where a candidate comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CandidateKind {
     /// A township's centre.
@@ -121,7 +125,7 @@ impl CandidateKind {
 }
 
 /// One proposed site.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedSite {
     /// 1 = serves the most people.
     pub rank: u32,
@@ -142,7 +146,7 @@ pub struct PlannedSite {
 }
 
 /// The regulator's figures for one side of the plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanFigures {
     pub public_stations: usize,
     /// sqrt(A / (π · N)), km.
@@ -158,7 +162,7 @@ pub struct PlanFigures {
 }
 
 /// A county's before and after.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CountyPlan {
     pub code: String,
     pub name_zh: String,
@@ -169,7 +173,7 @@ pub struct CountyPlan {
 }
 
 /// A finished plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanResult {
     pub request: PlanRequest,
     /// County code the plan is for, when one.
@@ -199,7 +203,7 @@ pub struct PlanResult {
 }
 
 /// A township, named.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TownshipRef {
     pub code: String,
     pub name_zh: String,
@@ -860,126 +864,192 @@ pub struct PlanJob {
     pub owner: String,
 }
 
-/// Plans run in the background, kept in memory (the latest [`MAX_PLANS`]).
-#[derive(Debug, Default)]
-pub struct PlanJobs {
-    next: AtomicU64,
-    jobs: Mutex<Vec<PlanJob>>,
-    /// Held by the plan that runs.
-    runner: Mutex<()>,
+impl PlanJob {
+    /// The job as stored, read at `now`: a queued or running plan whose node stopped (no
+    /// heartbeat for [`PLAN_STALE_SECONDS`]) is failed.
+    fn of(record: PlanRecord, now: i64) -> Self {
+        let state = record.state;
+        let pending = state.status == "queued" || state.status == "running";
+        let (status, error) = if pending && record.updated_at < now - PLAN_STALE_SECONDS {
+            (
+                "failed".to_owned(),
+                Some(
+                    "the node running the plan stopped before it finished: start it again"
+                        .to_owned(),
+                ),
+            )
+        } else {
+            (state.status, state.error)
+        };
+        let (result, error) = match state
+            .result
+            .as_deref()
+            .map(serde_json::from_str::<PlanResult>)
+        {
+            Some(Ok(result)) => (Some(Arc::new(result)), error),
+            Some(Err(e)) => (
+                None,
+                Some(format!("the plan's stored result could not be read: {e}")),
+            ),
+            None => (None, error),
+        };
+        PlanJob {
+            id: u64::try_from(record.id).unwrap_or(0),
+            status,
+            progress: state.progress,
+            phase: state.phase,
+            objective: state.objective,
+            error,
+            result,
+            owner: record.owner,
+        }
+    }
 }
 
-/// Plans queued or running at once; more are refused until one finishes.
-pub const MAX_PENDING_PLANS: usize = 4;
+/// Plans run in the background. Kept in the database (the latest [`MAX_PLANS`]), so that any
+/// node answers for any plan; each runs on the node that queued it, one at a time per node.
+#[derive(Debug)]
+pub struct PlanJobs {
+    store: evgrid_store::Store,
+    /// Held by the plan that runs on this node.
+    runner: Arc<Mutex<()>>,
+}
 
-/// Plans kept in memory.
-pub const MAX_PLANS: usize = 20;
+/// Plans queued or running at once (over every node); more are refused until one finishes.
+pub const MAX_PENDING_PLANS: u32 = 4;
+
+/// Plans kept.
+pub const MAX_PLANS: u32 = 20;
+
+/// How often a node records the state of a plan it has queued or runs (its heartbeat).
+const PLAN_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// A queued or running plan without a heartbeat for this long: its node stopped.
+const PLAN_STALE_SECONDS: i64 = 30;
 
 impl PlanJobs {
-    fn update(&self, id: u64, f: impl FnOnce(&mut PlanJob)) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(job) = jobs.iter_mut().find(|j| j.id == id) {
-            f(job);
+    pub(crate) fn new(store: evgrid_store::Store) -> Self {
+        Self {
+            store,
+            runner: Arc::default(),
         }
     }
 
     /// The result of the most recent plan that finished, if one is still kept.
-    pub fn latest_result(&self) -> Option<Arc<PlanResult>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|j| j.status == "done")
-            .max_by_key(|j| j.id)
-            .and_then(|j| j.result.clone())
+    pub async fn latest_result(&self) -> Result<Option<Arc<PlanResult>>, crate::AppError> {
+        let now = evgrid_model::time::unix_now();
+        Ok(self
+            .store
+            .latest_done_plan()
+            .await?
+            .and_then(|r| PlanJob::of(r, now).result))
     }
 
     /// The job, if it is still kept.
-    pub fn get(&self, id: u64) -> Option<PlanJob> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|j| j.id == id)
-            .cloned()
+    pub async fn get(&self, id: u64) -> Result<Option<PlanJob>, crate::AppError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let now = evgrid_model::time::unix_now();
+        Ok(self.store.plan(id).await?.map(|r| PlanJob::of(r, now)))
     }
 }
 
 impl Regulator {
-    /// Checks and queues a plan to run in the background (one at a time: plans are CPU-bound);
-    /// its progress and result are at [`PlanJobs::get`].
-    pub fn start_plan(
+    /// Checks and queues a plan to run in the background on this node (one at a time: plans
+    /// are CPU-bound); its progress and result are at [`PlanJobs::get`] on any node.
+    pub async fn start_plan(
         self: &Arc<Self>,
         request: PlanRequest,
         owner: &str,
     ) -> Result<u64, PlanError> {
         self.check_plan(&request)?;
-        let jobs = &self.plans;
-        let id;
-        {
-            let mut list = jobs.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let pending = list
-                .iter()
-                .filter(|j| j.status == "running" || j.status == "queued")
-                .count();
-            if pending >= MAX_PENDING_PLANS {
-                return Err(PlanError::Busy(pending));
-            }
-            id = jobs.next.fetch_add(1, Ordering::Relaxed) + 1;
-            list.push(PlanJob {
-                id,
-                status: "queued".into(),
-                progress: 0.0,
-                phase: "queued".into(),
-                objective: None,
-                error: None,
-                result: None,
-                owner: owner.to_owned(),
-            });
-            while list.len() > MAX_PLANS {
-                match list
-                    .iter()
-                    .position(|j| j.status != "running" && j.status != "queued")
-                {
-                    Some(i) => {
-                        list.remove(i);
+        let store = self.plans.store.clone();
+        let text = serde_json::to_string(&request)
+            .map_err(|e| PlanError::Invalid(format!("the request: {e}")))?;
+        let now = evgrid_model::time::unix_now();
+        let limits = PlanLimits {
+            most_pending: MAX_PENDING_PLANS,
+            alive_since: now - PLAN_STALE_SECONDS,
+            keep: MAX_PLANS,
+        };
+        let id = store
+            .queue_plan(owner, self.network.origin(), &text, now, limits)
+            .await?
+            .map_err(PlanError::Busy)?;
+        // The state the heartbeat writes: the solver's progress lands here.
+        let state = Arc::new(Mutex::new(PlanState {
+            status: "queued".into(),
+            progress: 0.0,
+            phase: "queued".into(),
+            objective: None,
+            error: None,
+            result: None,
+        }));
+        let heartbeat = {
+            let (store, state) = (store.clone(), state.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(PLAN_HEARTBEAT).await;
+                    let now_state = state.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                    if let Err(e) = store
+                        .update_plan(id, &now_state, evgrid_model::time::unix_now())
+                        .await
+                    {
+                        tracing::warn!(plan = id, error = %e, "recording a plan's progress");
                     }
-                    None => break,
                 }
-            }
-        }
+            })
+        };
         let registry = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let runner = self.plans.runner.clone();
         tokio::task::spawn_blocking(move || {
-            let jobs = &registry.plans;
-            // One plan at a time: they are CPU-bound.
-            let _turn = jobs.runner.lock().unwrap_or_else(PoisonError::into_inner);
-            jobs.update(id, |job| {
-                job.status = "running".into();
-                job.phase = "coverage".into();
+            // One plan at a time on a node: they are CPU-bound.
+            let _turn = runner.lock().unwrap_or_else(PoisonError::into_inner);
+            let set = |f: &mut dyn FnMut(&mut PlanState)| {
+                f(&mut state.lock().unwrap_or_else(PoisonError::into_inner));
+            };
+            set(&mut |s| {
+                s.status = "running".into();
+                s.phase = "coverage".into();
             });
             let result = registry.plan(&request, &mut |p: Progress| {
-                jobs.update(id, |job| {
-                    job.progress = p.fraction * 0.9;
-                    job.phase = serde_json::to_value(p.phase)
+                set(&mut |s| {
+                    s.progress = p.fraction * 0.9;
+                    s.phase = serde_json::to_value(p.phase)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default();
-                    job.objective = Some(p.objective);
+                    s.objective = Some(p.objective);
                 });
             });
-            jobs.update(id, |job| match result {
-                Ok(result) => {
-                    job.status = "done".into();
-                    job.progress = 1.0;
-                    job.result = Some(Arc::new(result));
+            heartbeat.abort();
+            let mut last = state.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            match result.map(|r| serde_json::to_string(&r)) {
+                Ok(Ok(json)) => {
+                    last.status = "done".into();
+                    last.progress = 1.0;
+                    last.result = Some(json);
+                }
+                Ok(Err(e)) => {
+                    last.status = "failed".into();
+                    last.error = Some(format!("the result could not be recorded: {e}"));
                 }
                 Err(e) => {
-                    job.status = "failed".into();
-                    job.error = Some(e.to_string());
+                    last.status = "failed".into();
+                    last.error = Some(e.to_string());
                 }
-            });
+            }
+            // A heartbeat still in flight cannot overwrite this: a finished plan's state is
+            // final (PlanStore::update_plan).
+            if let Err(e) =
+                runtime.block_on(store.update_plan(id, &last, evgrid_model::time::unix_now()))
+            {
+                tracing::error!(plan = id, error = %e, "a finished plan could not be recorded");
+            }
         });
-        Ok(id)
+        Ok(u64::try_from(id).unwrap_or(0))
     }
 
     /// The background plans.
@@ -991,6 +1061,39 @@ impl Regulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_whose_node_stopped_reads_as_failed() {
+        let record = |status: &str, updated_at| PlanRecord {
+            id: 7,
+            owner: "reg".into(),
+            node_id: "gone".into(),
+            request: "{}".into(),
+            state: PlanState {
+                status: status.into(),
+                progress: 0.3,
+                phase: "solve".into(),
+                objective: None,
+                error: None,
+                result: None,
+            },
+            created_at: 1_000,
+            updated_at,
+        };
+        let now = 1_000 + PLAN_STALE_SECONDS + 1;
+        let fresh = PlanJob::of(record("running", now - 1), now);
+        assert_eq!((fresh.status.as_str(), fresh.error), ("running", None));
+        let stale = PlanJob::of(record("running", 1_000), now);
+        assert_eq!(stale.status, "failed");
+        assert!(stale.error.is_some_and(|e| e.contains("stopped")));
+        assert_eq!(PlanJob::of(record("queued", 1_000), now).status, "failed");
+        // A finished plan is what it was, however old.
+        assert_eq!(PlanJob::of(record("done", 1_000), now).status, "done");
+        let mut unreadable = record("done", 1_000);
+        unreadable.state.result = Some("{not json".into());
+        let job = PlanJob::of(unreadable, now);
+        assert!(job.result.is_none() && job.error.is_some());
+    }
 
     #[test]
     fn piles_follow_the_people_served_within_the_caps() {

@@ -98,6 +98,7 @@ fn plan_error(e: PlanError) -> ApiError {
     match e {
         PlanError::Invalid(m) => ApiError::BadRequest(m),
         busy @ PlanError::Busy(_) => ApiError::TooManyRequests(busy.to_string(), 10),
+        PlanError::Storage(e) => evgrid_app::AppError::from(e).into(),
     }
 }
 
@@ -134,12 +135,14 @@ pub async fn start(
         .app
         .regulator()
         .start_plan(request, &user.username)
+        .await
         .map_err(plan_error)?;
     let job = state
         .app
         .regulator()
         .plans()
         .get(id)
+        .await?
         .ok_or_else(|| ApiError::Internal("the plan vanished".into()))?;
     Ok((
         StatusCode::ACCEPTED,
@@ -151,7 +154,7 @@ pub async fn start(
 
 /// A plan: its status and progress, and when done its result. `format=xlsx` downloads the
 /// workbook (summary, proposed sites, counties); `csv` and `geojson` the proposed sites.
-/// Plans are kept in memory (the latest 20) until the server restarts.
+/// Plans are kept in the database (the latest 20): any node answers for any plan.
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
     security(("bearer" = []), ("session" = [])),
     params(
@@ -180,11 +183,11 @@ pub async fn get(
     caller.require(REGULATORS)?;
     let format = format_param(&mut p, true);
     p.finish()?;
-    let job = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| state.app.regulator().plans().get(id))
-        .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
+    let job = match id.parse::<u64>() {
+        Ok(n) => state.app.regulator().plans().get(n).await?,
+        Err(_) => None,
+    }
+    .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
     if format == Format::Json {
         return Ok(Json(job).into_response());
     }

@@ -64,13 +64,13 @@ async fn make(
         )
     })?;
     let regulator = state.app.regulator();
-    let plan = regulator.plans().latest_result();
+    let plan = regulator.plans().latest_result().await?;
     Ok(regulator.monthly_pdf(month, lang, plan, &|_| {}).await?)
 }
 
 /// The monthly report as a PDF: headline figures against the targets and the last month,
 /// counties, growth and utilization, faults and online rate, operators' data quality, the
-/// largest townships without a public station, the latest siting plan made on this node, and
+/// largest townships without a public station, the latest siting plan (made on any node), and
 /// the coverage map.
 #[utoipa::path(get, path = "/api/v1/reports/monthly.pdf", tag = "stats",
     security(("bearer" = []), ("session" = [])),
@@ -131,7 +131,7 @@ pub async fn monthly_figures(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let plan = regulator.plans().latest_result();
+    let plan = regulator.plans().latest_result().await?;
     Ok(Json(
         regulator
             .monthly_figures(month, &coverage, plan.as_deref())

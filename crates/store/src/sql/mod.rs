@@ -39,6 +39,7 @@ mod charges;
 mod cluster;
 mod network;
 mod operators;
+mod plans;
 mod sessions;
 mod stats;
 mod status;

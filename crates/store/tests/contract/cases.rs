@@ -2366,3 +2366,124 @@ pub async fn the_audit_log_is_appended_and_read_newest_first(store: Store) {
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].id, ids[1]);
 }
+
+/// Siting plans: at most so many pending (a stale heartbeat counts no more), updated, read
+/// back, the newest done one found, the newest kept.
+pub async fn plans_are_queued_bounded_updated_and_kept(store: Store) {
+    use evgrid_store::{PlanLimits, PlanState};
+    let limits = |alive_since| PlanLimits {
+        most_pending: 2,
+        alive_since,
+        keep: 3,
+    };
+    let queue = |now: i64, alive_since: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .queue_plan(
+                    "reg",
+                    "node-a",
+                    r#"{"new_piles":10}"#,
+                    now,
+                    limits(alive_since),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let first = queue(100, 0).await.unwrap();
+    let second = queue(101, 0).await.unwrap();
+    assert_eq!(queue(102, 0).await, Err(2), "two pending: the third waits");
+    let queued = store.plan(first).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            queued.owner.as_str(),
+            queued.node_id.as_str(),
+            queued.request.as_str()
+        ),
+        ("reg", "node-a", r#"{"new_piles":10}"#)
+    );
+    assert_eq!(
+        (
+            queued.state.status.as_str(),
+            queued.created_at,
+            queued.updated_at
+        ),
+        ("queued", 100, 100)
+    );
+    // The first runs, then is done with its result.
+    let running = PlanState {
+        status: "running".into(),
+        progress: 0.5,
+        phase: "solve".into(),
+        objective: Some(1234.5),
+        error: None,
+        result: None,
+    };
+    store.update_plan(first, &running, 110).await.unwrap();
+    let read = store.plan(first).await.unwrap().unwrap();
+    assert_eq!(
+        (read.state.clone(), read.updated_at),
+        (running.clone(), 110)
+    );
+    assert_eq!(store.latest_done_plan().await.unwrap(), None);
+    let done = PlanState {
+        status: "done".into(),
+        progress: 1.0,
+        result: Some(r#"{"sites":[]}"#.into()),
+        ..running
+    };
+    store.update_plan(first, &done, 120).await.unwrap();
+    let running = PlanState {
+        status: "running".into(),
+        result: None,
+        ..done.clone()
+    };
+    assert_eq!(
+        store
+            .latest_done_plan()
+            .await
+            .unwrap()
+            .map(|p| (p.id, p.state)),
+        Some((first, done.clone()))
+    );
+    store.update_plan(first, &running, 130).await.unwrap();
+    assert_eq!(
+        store
+            .plan(first)
+            .await
+            .unwrap()
+            .map(|p| (p.state, p.updated_at)),
+        Some((done.clone(), 120)),
+        "a late heartbeat does not undo the end"
+    );
+    // One pending now (the second): a third is queued, and runs.
+    let third = queue(121, 0).await.unwrap();
+    let third_running = PlanState {
+        status: "running".into(),
+        result: None,
+        ..done.clone()
+    };
+    store.update_plan(third, &third_running, 190).await.unwrap();
+    // The second's node stopped (no heartbeat since 101): it counts no more.
+    let fourth = queue(200, 150).await.unwrap();
+    assert_eq!(queue(201, 150).await, Err(2), "the third and the fourth");
+    assert!(
+        store.plan(first).await.unwrap().is_none(),
+        "done, and older than the newest three: removed"
+    );
+    store.update_plan(fourth, &done, 202).await.unwrap();
+    let fifth = queue(203, 150).await.unwrap();
+    assert!(
+        store.plan(second).await.unwrap().is_none(),
+        "stale, and older than the newest three: removed"
+    );
+    for id in [third, fourth, fifth] {
+        assert!(store.plan(id).await.unwrap().is_some(), "plan {id}");
+    }
+    assert_eq!(
+        store.latest_done_plan().await.unwrap().map(|p| p.id),
+        Some(fourth)
+    );
+    assert!(store.plan(9_999).await.unwrap().is_none());
+}

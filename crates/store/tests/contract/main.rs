@@ -66,6 +66,7 @@ macro_rules! for_each_case {
         $m!(the_database_is_ready);
         $m!(superiors_get_every_fact_queued_once);
         $m!(tokens_are_kept_replaced_listed_and_remember_their_sessions);
+        $m!(plans_are_queued_bounded_updated_and_kept);
     };
 }
 
