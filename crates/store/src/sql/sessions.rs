@@ -193,8 +193,8 @@ impl ChargingSessionStore for Engine {
         let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(&format!(
             "SELECT session_ref, energy_wh, total_fen FROM charging_sessions
              WHERE operator_id = $1 AND order_received_at IS NOT NULL
-               AND session_ref IN ({})",
-            Db::texts_in_json(2)
+               AND {}",
+            Db::text_among_json("session_ref", 2)
         ))
         .bind(operator_id.as_str())
         .bind(refs)

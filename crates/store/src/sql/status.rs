@@ -17,8 +17,8 @@ async fn push_statuses(
     let ids = serde_json::to_string(&ids)
         .map_err(|e| StoreError::Unknown(format!("connector ids: {e}")))?;
     let known: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT connector_id FROM connectors WHERE operator_id = $1 AND connector_id IN ({})",
-        Db::texts_in_json(2)
+        "SELECT connector_id FROM connectors WHERE operator_id = $1 AND {}",
+        Db::text_among_json("connector_id", 2)
     ))
     .bind(push.operator_id.as_str())
     .bind(ids)
@@ -238,8 +238,8 @@ impl StatusStore for Engine {
             let ids = serde_json::to_string(ids)
                 .map_err(|e| StoreError::Unknown(format!("connector ids: {e}")))?;
             let found: Vec<String> = sqlx::query_scalar(&format!(
-                "SELECT connector_id FROM connectors WHERE operator_id = $1 AND connector_id IN ({})",
-                Db::texts_in_json(2)
+                "SELECT connector_id FROM connectors WHERE operator_id = $1 AND {}",
+                Db::text_among_json("connector_id", 2)
             ))
             .bind(*operator)
             .bind(ids)
